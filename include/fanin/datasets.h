@@ -1,0 +1,35 @@
+// The data sets of the posts, and a CSV loader. All return host tensors (HostBackend()).
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "fanin/tensor.h"
+
+namespace fanin {
+
+struct Dataset {
+  Tensor x;  // [n x features]
+  Tensor y;  // [n x 1], 0 or 1
+  std::vector<std::string> feature_names;
+};
+
+// DeepReplay's ball: n_points uniform in a ball of radius sqrt(n_dims) (a standard-normal
+// direction scaled to that radius, times U^(1/n_dims)); then X (and the radius) divided by
+// the std of all entries of X together; label 1 where |sum of the coordinates| >
+// radius * radius_fraction. Deterministic in `seed`.
+Dataset Ball(int64_t n_dims = 10, int64_t n_points = 1000, double radius_fraction = 0.5,
+             uint64_t seed = 0);
+
+// The activation post's parabolas: x1 = linspace(-1, 1, n); class 0 at x2 = x1^2, class 1
+// at x2 = x1^2 - 0.5; 2n points (all of class 0, then all of class 1).
+Dataset Parabola(int64_t n = 1000);
+
+// A CSV file with a header row and numeric cells; `label_column` names the label (0/1),
+// every other column is a feature. A missing, non-numeric or NaN cell, a ragged row or an
+// unknown label column throws std::invalid_argument naming the file, row and column.
+Dataset LoadCsv(const std::string& path, std::string_view label_column);
+
+}  // namespace fanin

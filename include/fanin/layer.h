@@ -1,0 +1,66 @@
+// The layer interface. A layer declares its parameters, the model allocates them (in one
+// flat buffer, so an optimizer step is one call over all of them), and the layer computes
+// forward and backward on the backend it was built for, never knowing which one that is.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "fanin/backend.h"
+#include "fanin/initializers.h"
+#include "fanin/tensor.h"
+
+namespace fanin {
+
+struct ParameterSpec {
+  std::string name;  // "kernel", "bias"
+  Shape shape;
+  Initializer initializer;
+  bool is_kernel = false;  // L2 penalties limited to kernels apply to these
+};
+
+// What a layer exposes of its last step, for hooks and studies. Pointers are null where
+// the layer has no such tensor (an activation layer has no kernel); they point to the
+// layer's own buffers and stay valid until its next Forward/Backward.
+struct LayerTensors {
+  const Tensor* input = nullptr;       // x  [n x in]
+  const Tensor* z = nullptr;           // pre-activation, x W + b  [n x out]
+  const Tensor* activation = nullptr;  // the layer's output  [n x out]
+  const Tensor* kernel = nullptr;      // W  [in x out]
+  const Tensor* bias = nullptr;        // b  [out]
+  const Tensor* kernel_grad = nullptr;
+  const Tensor* bias_grad = nullptr;
+};
+
+class Layer {
+ public:
+  virtual ~Layer() = default;
+
+  // "Dense(100, tanh, kernel=glorot_normal)".
+  virtual std::string Describe() const = 0;
+  // Called once by the model, before anything else: fixes the input width and the backend;
+  // returns the output width. Throws std::invalid_argument for an impossible width.
+  virtual int64_t Build(std::shared_ptr<Backend> backend, int64_t input_features) = 0;
+  virtual std::vector<ParameterSpec> Parameters() const { return {}; }
+  // Views into the model's flat buffers, one per ParameterSpec, in that order.
+  virtual void BindParameters(std::span<const Tensor> values, std::span<const Tensor> grads) {
+    (void)values;
+    (void)grads;
+  }
+
+  // y = f(x) for x [n x in]. The result is owned by the layer, valid until its next Forward.
+  // Throws std::invalid_argument naming the layer and both shapes when x has the wrong width.
+  virtual const Tensor& Forward(const Tensor& x) = 0;
+  // Given dy = dLoss/dy of the last Forward (which may be overwritten), writes the
+  // parameter gradients and, when need_input_grad, returns dLoss/dx (owned by the layer);
+  // else returns null.
+  virtual const Tensor* Backward(Tensor& dy, bool need_input_grad) = 0;
+
+  virtual LayerTensors tensors() const = 0;
+  virtual int64_t output_features() const = 0;
+};
+
+}  // namespace fanin

@@ -1,0 +1,73 @@
+// The layers: Dense (with an optional fused activation) and standalone activations.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "fanin/activation.h"
+#include "fanin/initializers.h"
+#include "fanin/layer.h"
+
+namespace fanin {
+
+// y = act(x W + b), W [in x units], b [units]; Keras defaults: glorot_uniform kernel, zero
+// bias, linear activation. The bias add and the activation are one fused pass over the
+// GEMM output, and the activation's backward is fused with the bias-gradient reduction.
+class Dense : public Layer {
+ public:
+  explicit Dense(int64_t units, Activation activation = Activation::kLinear,
+                 Initializer kernel_initializer = Initializer::GlorotUniform(),
+                 Initializer bias_initializer = Initializer::Zeros());
+  // Dense(100, "tanh", "glorot_normal"): names as in ParseActivation / Initializer::FromName.
+  Dense(int64_t units, std::string_view activation,
+        std::string_view kernel_initializer = "glorot_uniform",
+        std::string_view bias_initializer = "zeros");
+
+  std::string Describe() const override;
+  int64_t Build(std::shared_ptr<Backend> backend, int64_t input_features) override;
+  std::vector<ParameterSpec> Parameters() const override;
+  void BindParameters(std::span<const Tensor> values, std::span<const Tensor> grads) override;
+  const Tensor& Forward(const Tensor& x) override;
+  const Tensor* Backward(Tensor& dy, bool need_input_grad) override;
+  LayerTensors tensors() const override;
+  int64_t output_features() const override { return units_; }
+
+  Activation activation() const { return activation_; }
+
+ private:
+  int64_t units_;
+  Activation activation_;
+  Initializer kernel_initializer_;
+  Initializer bias_initializer_;
+  std::shared_ptr<Backend> backend_;
+  int64_t input_features_ = 0;
+  Tensor kernel_, bias_, kernel_grad_, bias_grad_;
+  Tensor input_;  // handle to the last x
+  Tensor z_storage_, a_storage_, dx_storage_;  // grown to the largest batch seen
+  Tensor z_, a_, dx_;                          // views of the current batch's rows
+};
+
+// y = act(x), element-wise.
+class ActivationLayer : public Layer {
+ public:
+  explicit ActivationLayer(Activation activation);
+  explicit ActivationLayer(std::string_view activation);
+
+  std::string Describe() const override;
+  int64_t Build(std::shared_ptr<Backend> backend, int64_t input_features) override;
+  const Tensor& Forward(const Tensor& x) override;
+  const Tensor* Backward(Tensor& dy, bool need_input_grad) override;
+  LayerTensors tensors() const override;
+  int64_t output_features() const override { return features_; }
+
+ private:
+  Activation activation_;
+  std::shared_ptr<Backend> backend_;
+  int64_t features_ = 0;
+  Tensor input_;
+  Tensor a_storage_, a_;
+};
+
+}  // namespace fanin

@@ -1,0 +1,126 @@
+// Sequential: a stack of layers trained with a fused sigmoid + binary cross-entropy loss.
+//
+//   fanin::Sequential model(fanin::MakeBackend("cpu"));
+//   model.Add(fanin::Dense(100, "tanh", "glorot_normal"));
+//   model.Add(fanin::Dense(1));                             // logits
+//   model.Compile(fanin::BinaryCrossEntropy{}, fanin::Sgd{.learning_rate = 0.01f});
+//   model.Build(/*input_features=*/10, /*seed=*/42);
+//   fanin::History history = model.Fit(data.x, data.y, {.epochs = 20, .batch_size = 16});
+#pragma once
+
+#include <concepts>
+#include <cstdint>
+#include <functional>
+#include <limits>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "fanin/backend.h"
+#include "fanin/hook.h"
+#include "fanin/layer.h"
+#include "fanin/optimizers.h"
+#include "fanin/tensor.h"
+
+namespace fanin {
+
+// Binary cross-entropy. from_logits (the default, and the stable path): the last layer
+// outputs logits z and the loss is computed from them as max(z,0) - z*y + log1p(exp(-|z|)),
+// finite for any float z. from_logits = false: the last layer outputs probabilities (e.g.
+// Dense(1, "sigmoid")), clipped to [1e-7, 1 - 1e-7] like Keras; less stable, since a
+// saturated sigmoid loses the gradient. Predict returns probabilities either way.
+struct BinaryCrossEntropy {
+  bool from_logits = true;
+};
+
+struct EpochLogs {
+  int epoch = 0;
+  double loss = 0.0;            // mean BCE over the epoch's samples (penalty excluded)
+  double accuracy = 0.0;
+  double penalty = 0.0;         // the L2 penalty at the end of the epoch
+  double val_loss = std::numeric_limits<double>::quiet_NaN();
+  double val_accuracy = std::numeric_limits<double>::quiet_NaN();
+};
+
+struct History {
+  std::vector<EpochLogs> epochs;
+};
+
+struct BatchLogs {
+  int epoch = 0;
+  int64_t batch = 0;  // within the epoch
+  int64_t step = 0;   // optimizer steps taken, this one included
+  int64_t size = 0;   // samples in the batch
+};
+
+struct FitOptions {
+  int epochs = 1;
+  int64_t batch_size = 32;  // 0: the whole data set in one batch
+  bool shuffle = true;      // a new permutation each epoch, from (shuffle_seed, epoch)
+  uint64_t shuffle_seed = 0;
+  const Tensor* validation_x = nullptr;
+  const Tensor* validation_y = nullptr;
+  // Called after each batch's update. It receives no loss, since reading one would make
+  // an asynchronous backend wait; per-batch values belong in a Hook.
+  std::function<void(const BatchLogs&)> on_batch_end;
+  // Called after each epoch; return false to stop training.
+  std::function<bool(const EpochLogs&)> on_epoch_end;
+};
+
+struct Evaluation {
+  double loss = 0.0;
+  double accuracy = 0.0;
+};
+
+class Sequential {
+ public:
+  explicit Sequential(std::shared_ptr<Backend> backend = HostBackend());
+  Sequential(Sequential&&) noexcept;
+  Sequential& operator=(Sequential&&) noexcept;
+  ~Sequential();
+
+  Sequential& Add(std::unique_ptr<Layer> layer);
+  template <std::derived_from<Layer> L>
+  Sequential& Add(L layer) {
+    return Add(std::make_unique<L>(std::move(layer)));
+  }
+  void Compile(BinaryCrossEntropy loss = {}, Optimizer optimizer = Sgd{});
+  // Builds the layers for `input_features` inputs and initializes every parameter from
+  // the Philox stream (seed, p), p the parameter's index in declaration order.
+  void Build(int64_t input_features, uint64_t seed = 0);
+
+  // x [n x features], y [n x 1], on any backend (copied to the model's once per call).
+  History Fit(const Tensor& x, const Tensor& y, const FitOptions& options = {});
+  Evaluation Evaluate(const Tensor& x, const Tensor& y, int64_t batch_size = 0);
+  // Probabilities [n x 1] on the model's backend.
+  Tensor Predict(const Tensor& x, int64_t batch_size = 0);
+
+  // One forward and backward pass over (x, y) with no update: the gradients, z-values and
+  // activations stay in the layers for inspection, and wanted hooks run. Returns the mean loss.
+  double ComputeGradients(const Tensor& x, const Tensor& y);
+  // One training step on a batch already on the model's backend: forward, backward, hooks,
+  // update. Enqueues work and returns without waiting.
+  void TrainStep(const Tensor& x, const Tensor& y);
+
+  // A table of layers, output shapes and parameter counts.
+  std::string Summary() const;
+
+  void AddHook(std::shared_ptr<Hook> hook);
+  void ClearHooks();
+
+  size_t num_layers() const;
+  Layer& layer(size_t i) const;
+  int64_t parameter_count() const;
+  // All parameters (and their gradients) in one flat buffer; layers hold views into it.
+  const Tensor& parameters() const;
+  const Tensor& gradients() const;
+  Backend& backend() const;
+  const std::shared_ptr<Backend>& backend_ptr() const;
+  int64_t steps_taken() const;
+
+ private:
+  struct State;
+  std::unique_ptr<State> state_;
+};
+
+}  // namespace fanin

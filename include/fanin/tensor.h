@@ -1,0 +1,72 @@
+// A float32 N-d tensor: contiguous, row-major, its storage owned by a Backend.
+//
+// A Tensor is a cheap handle (shared ownership of the storage, like a shared_ptr): copying
+// a Tensor copies the handle, not the data. Views (Rows, View) share storage with their
+// parent. data() is a device pointer when the backend is not the host; use ToHost() and
+// CopyFromHost() to move values across.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <string>
+#include <vector>
+
+namespace fanin {
+
+class Backend;
+
+using Shape = std::vector<int64_t>;
+
+// "[1000 x 10]"-style rendering used in every shape error message.
+std::string ShapeToString(const Shape& shape);
+// Product of the dimensions; throws std::invalid_argument on a negative dimension.
+int64_t ShapeSize(const Shape& shape);
+
+class Tensor {
+ public:
+  Tensor() = default;
+  // Uninitialized storage for `shape` on `backend`.
+  Tensor(std::shared_ptr<Backend> backend, Shape shape);
+  // A tensor on `backend` holding a copy of `values` (whose size must match `shape`).
+  static Tensor FromHost(std::shared_ptr<Backend> backend, Shape shape,
+                         std::span<const float> values);
+
+  bool defined() const { return backend_ != nullptr; }
+  const Shape& shape() const { return shape_; }
+  int rank() const { return static_cast<int>(shape_.size()); }
+  int64_t dim(int i) const { return shape_.at(static_cast<size_t>(i)); }
+  int64_t size() const { return ShapeSize(shape_); }
+  // For a matrix view of an N-d tensor: rows = dim(0), cols = size / rows.
+  int64_t rows() const { return shape_.empty() ? 1 : shape_[0]; }
+  int64_t cols() const { return rows() == 0 ? 0 : size() / rows(); }
+
+  float* data() const { return data_; }
+  Backend& backend() const { return *backend_; }
+  const std::shared_ptr<Backend>& backend_ptr() const { return backend_; }
+
+  std::vector<float> ToHost() const;
+  void CopyFromHost(std::span<const float> values);
+  // Copies this tensor's values into `dst`, of the same size, on any backend.
+  void CopyTo(Tensor& dst) const;
+  // A copy of this tensor on `backend` (a handle to this one if it is already there).
+  Tensor To(const std::shared_ptr<Backend>& backend) const;
+
+  // Rows [begin, end) of dimension 0, sharing storage.
+  Tensor Rows(int64_t begin, int64_t end) const;
+  // `shape` elements starting `offset` elements into this tensor's storage.
+  Tensor View(int64_t offset, Shape shape) const;
+  // Same storage, another shape of the same size.
+  Tensor Reshape(Shape shape) const;
+
+ private:
+  Tensor(std::shared_ptr<Backend> backend, std::shared_ptr<float> storage, float* data,
+         Shape shape);
+
+  std::shared_ptr<Backend> backend_;
+  std::shared_ptr<float> storage_;
+  float* data_ = nullptr;
+  Shape shape_;
+};
+
+}  // namespace fanin
