@@ -62,7 +62,8 @@ class Initializer {
   // std::invalid_argument that lists the valid ones.
   static Initializer FromName(std::string_view name);
 
-  // Canonical name, parseable by FromName ("he_normal", "normal(0,0.01)").
+  // Canonical name ("he_normal", "normal(0,0.01)"), which FromName parses back; a
+  // VarianceScaling outside the named families reads "variance_scaling(3,fan_out,uniform)".
   std::string name() const;
 
   // Fills `t` for a tensor with the given fans, drawing from the (seed, stream) Philox

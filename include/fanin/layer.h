@@ -57,7 +57,7 @@ class Layer {
   // Given dy = dLoss/dy of the last Forward (which may be overwritten), writes the
   // parameter gradients and, when need_input_grad, returns dLoss/dx (owned by the layer);
   // else returns null.
-  virtual const Tensor* Backward(Tensor& dy, bool need_input_grad) = 0;
+  virtual Tensor* Backward(Tensor& dy, bool need_input_grad) = 0;
 
   virtual LayerTensors tensors() const = 0;
   virtual int64_t output_features() const = 0;

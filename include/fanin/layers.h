@@ -30,7 +30,7 @@ class Dense : public Layer {
   std::vector<ParameterSpec> Parameters() const override;
   void BindParameters(std::span<const Tensor> values, std::span<const Tensor> grads) override;
   const Tensor& Forward(const Tensor& x) override;
-  const Tensor* Backward(Tensor& dy, bool need_input_grad) override;
+  Tensor* Backward(Tensor& dy, bool need_input_grad) override;
   LayerTensors tensors() const override;
   int64_t output_features() const override { return units_; }
 
@@ -58,7 +58,7 @@ class ActivationLayer : public Layer {
   std::string Describe() const override;
   int64_t Build(std::shared_ptr<Backend> backend, int64_t input_features) override;
   const Tensor& Forward(const Tensor& x) override;
-  const Tensor* Backward(Tensor& dy, bool need_input_grad) override;
+  Tensor* Backward(Tensor& dy, bool need_input_grad) override;
   LayerTensors tensors() const override;
   int64_t output_features() const override { return features_; }
 

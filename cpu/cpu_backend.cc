@@ -1,0 +1,347 @@
+#include "cpu/cpu_backend.h"
+
+#include <cblas.h>
+#include <omp.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdlib>
+#include <cstring>
+#include <limits>
+#include <new>
+#include <stdexcept>
+#include <string>
+
+#include "src/shape_check.h"
+
+namespace fanin {
+namespace {
+
+// Element-wise loops below this size run on one thread: a parallel region costs more
+// than it saves on the ~100k-element tensors of the BLOCK model's smaller layers.
+constexpr int64_t kParallelThreshold = int64_t{1} << 16;
+
+// The activations and their derivatives, written from whichever of z or a = f(z) makes
+// the derivative cheapest: sigmoid' = a (1 - a), tanh' = 1 - a^2, relu' = [z > 0].
+inline float Activate(Activation act, float z) {
+  switch (act) {
+    case Activation::kLinear: return z;
+    case Activation::kSigmoid: return 1.0f / (1.0f + std::exp(-z));
+    case Activation::kTanh: return std::tanh(z);
+    case Activation::kRelu: return z > 0.0f ? z : 0.0f;
+  }
+  return z;
+}
+
+inline float ActivationDerivative(Activation act, float z, float a) {
+  switch (act) {
+    case Activation::kLinear: return 1.0f;
+    case Activation::kSigmoid: return a * (1.0f - a);
+    case Activation::kTanh: return 1.0f - a * a;
+    case Activation::kRelu: return z > 0.0f ? 1.0f : 0.0f;
+  }
+  return 1.0f;
+}
+
+// sigmoid(z) without overflow for any z.
+inline float StableSigmoid(float z) {
+  if (z >= 0.0f) return 1.0f / (1.0f + std::exp(-z));
+  const float e = std::exp(z);
+  return e / (1.0f + e);
+}
+
+constexpr float kProbabilityEpsilon = 1e-7f;  // Keras's backend epsilon
+
+}  // namespace
+
+CpuBackend::CpuBackend(const BackendOptions& options)
+    : num_threads_(options.num_threads > 0 ? options.num_threads : omp_get_num_procs()) {}
+
+std::string CpuBackend::Describe() const {
+  return "CPU, " + std::to_string(num_threads_) + " thread" + (num_threads_ == 1 ? "" : "s") +
+         ", " + openblas_get_config();
+}
+
+std::shared_ptr<float> CpuBackend::Allocate(int64_t count) {
+  if (count == 0) return nullptr;
+  // 64-byte alignment: whole cache lines, and full AVX-512 vectors for the loops.
+  const size_t bytes = (static_cast<size_t>(count) * sizeof(float) + 63) / 64 * 64;
+  void* p = std::aligned_alloc(64, bytes);
+  if (p == nullptr) {
+    throw std::runtime_error("CPU backend: out of memory allocating " + std::to_string(bytes) +
+                             " bytes");
+  }
+  return std::shared_ptr<float>(static_cast<float*>(p), [](float* q) { std::free(q); });
+}
+
+void CpuBackend::CopyFromHost(const float* host_src, float* dst, int64_t count) {
+  std::memcpy(dst, host_src, static_cast<size_t>(count) * sizeof(float));
+}
+void CpuBackend::CopyToHost(const float* src, float* host_dst, int64_t count) {
+  std::memcpy(host_dst, src, static_cast<size_t>(count) * sizeof(float));
+}
+void CpuBackend::CopyOnDevice(const float* src, float* dst, int64_t count) {
+  std::memmove(dst, src, static_cast<size_t>(count) * sizeof(float));
+}
+
+void CpuBackend::Fill(Tensor& t, float value) { std::fill_n(t.data(), t.size(), value); }
+
+void CpuBackend::FillRandom(Tensor& t, const RandomSpec& spec) {
+  float* out = t.data();
+  const int64_t n = t.size();
+  // Each element is a pure function of (seed, stream, index): any schedule gives the same bits.
+#pragma omp parallel for num_threads(num_threads_) schedule(static) if (n > 4096)
+  for (int64_t i = 0; i < n; ++i) out[i] = RandomValue(spec, static_cast<uint64_t>(i));
+}
+
+void CpuBackend::Gemm(const Tensor& a, bool transpose_a, const Tensor& b, bool transpose_b,
+                      float alpha, float beta, Tensor& c) {
+  const GemmDims d = CheckGemm(a, transpose_a, b, transpose_b, c);
+  if (d.m == 0 || d.n == 0) return;
+  if (d.k == 0) {
+    // BLAS leaves C untouched for k = 0; the definition says c = beta * c.
+    for (int64_t i = 0; i < c.size(); ++i) c.data()[i] *= beta;
+    return;
+  }
+  openblas_set_num_threads(num_threads_);
+  cblas_sgemm(CblasRowMajor, transpose_a ? CblasTrans : CblasNoTrans,
+              transpose_b ? CblasTrans : CblasNoTrans, static_cast<blasint>(d.m),
+              static_cast<blasint>(d.n), static_cast<blasint>(d.k), alpha, a.data(),
+              static_cast<blasint>(a.dim(1)), b.data(), static_cast<blasint>(b.dim(1)), beta,
+              c.data(), static_cast<blasint>(c.dim(1)));
+}
+
+void CpuBackend::Axpy(float alpha, const Tensor& x, Tensor& y) {
+  CheckSameSize("Axpy", "x", x, "y", y);
+  const float* in = x.data();
+  float* out = y.data();
+  const int64_t n = x.size();
+#pragma omp parallel for simd num_threads(num_threads_) schedule(static) if (n > kParallelThreshold)
+  for (int64_t i = 0; i < n; ++i) out[i] += alpha * in[i];
+}
+
+// ---- Activations: forward and backward side by side -----------------------------------
+
+void CpuBackend::BiasActivationForward(Activation act, const Tensor& bias, Tensor& z, Tensor& a) {
+  CheckBias("BiasActivationForward", bias, z);
+  CheckSameSize("BiasActivationForward", "z", z, "a", a);
+  const int64_t rows = z.rows(), cols = z.cols();
+  const float* b = bias.data();
+  float* zs = z.data();
+  float* as = a.data();
+#pragma omp parallel for num_threads(num_threads_) schedule(static) if (z.size() > kParallelThreshold)
+  for (int64_t r = 0; r < rows; ++r) {
+    float* zr = zs + r * cols;
+    float* ar = as + r * cols;
+    for (int64_t c = 0; c < cols; ++c) {
+      const float v = zr[c] + b[c];
+      zr[c] = v;
+      ar[c] = Activate(act, v);
+    }
+  }
+}
+
+void CpuBackend::ActivationForward(Activation act, const Tensor& z, Tensor& a) {
+  CheckSameSize("ActivationForward", "z", z, "a", a);
+  const float* zs = z.data();
+  float* as = a.data();
+  const int64_t n = z.size();
+#pragma omp parallel for num_threads(num_threads_) schedule(static) if (n > kParallelThreshold)
+  for (int64_t i = 0; i < n; ++i) as[i] = Activate(act, zs[i]);
+}
+
+void CpuBackend::ActivationBackward(Activation act, const Tensor& z, const Tensor& a,
+                                    const Tensor& da, Tensor& dz, Tensor* bias_grad) {
+  CheckSameSize("ActivationBackward", "z", z, "a", a);
+  CheckSameSize("ActivationBackward", "da", da, "dz", dz);
+  CheckSameSize("ActivationBackward", "z", z, "dz", dz);
+  const int64_t rows = z.rows(), cols = z.cols();
+  const float* zs = z.data();
+  const float* as = a.data();
+  const float* das = da.data();
+  float* dzs = dz.data();
+  if (bias_grad == nullptr) {
+    const int64_t n = z.size();
+#pragma omp parallel for num_threads(num_threads_) schedule(static) if (n > kParallelThreshold)
+    for (int64_t i = 0; i < n; ++i) dzs[i] = das[i] * ActivationDerivative(act, zs[i], as[i]);
+    return;
+  }
+  CheckBias("ActivationBackward", *bias_grad, dz);
+  // db[c] = sum over rows of dz[r][c], accumulated row by row in a fixed order (so the sum
+  // does not depend on threads) while dz is written: one pass over the memory.
+  float* db = bias_grad->data();
+  std::fill_n(db, cols, 0.0f);
+  for (int64_t r = 0; r < rows; ++r) {
+    const int64_t o = r * cols;
+#pragma omp simd
+    for (int64_t c = 0; c < cols; ++c) {
+      const float g = das[o + c] * ActivationDerivative(act, zs[o + c], as[o + c]);
+      dzs[o + c] = g;
+      db[c] += g;
+    }
+  }
+}
+
+// ---- Loss ---------------------------------------------------------------------------------
+
+void CpuBackend::BinaryCrossEntropy(BceInput input, const Tensor& output, const Tensor& labels,
+                                    float grad_scale, Tensor* grad, Tensor& totals,
+                                    int64_t slot) {
+  CheckSameSize("BinaryCrossEntropy", "output", output, "labels", labels);
+  if (grad != nullptr) CheckSameSize("BinaryCrossEntropy", "output", output, "grad", *grad);
+  if (slot < 0 || 2 * slot + 1 >= totals.size()) {
+    throw std::out_of_range("BinaryCrossEntropy: slot " + std::to_string(slot) +
+                            " outside totals " + ShapeToString(totals.shape()));
+  }
+  const float* out = output.data();
+  const float* y = labels.data();
+  float* g = grad ? grad->data() : nullptr;
+  const int64_t n = output.size();
+  double loss_sum = 0.0;
+  int64_t correct = 0;
+  for (int64_t i = 0; i < n; ++i) {
+    const bool positive = y[i] >= 0.5f;
+    if (input == BceInput::kLogits) {
+      // max(z,0) - z y + log(1 + e^-|z|): no exp of a positive number, so finite for any z.
+      const float z = out[i];
+      loss_sum += std::max(z, 0.0f) - z * y[i] + std::log1p(std::exp(-std::fabs(z)));
+      correct += (z > 0.0f) == positive;
+      if (g) g[i] = (StableSigmoid(z) - y[i]) * grad_scale;
+    } else {
+      // Keras: p clipped to [eps, 1 - eps]; the clip has zero gradient where it is active.
+      const float p = out[i];
+      const float pc = std::clamp(p, kProbabilityEpsilon, 1.0f - kProbabilityEpsilon);
+      loss_sum += -(y[i] * std::log(pc) + (1.0f - y[i]) * std::log(1.0f - pc));
+      correct += (p > 0.5f) == positive;
+      if (g) g[i] = (p == pc) ? (pc - y[i]) / (pc * (1.0f - pc)) * grad_scale : 0.0f;
+    }
+  }
+  totals.data()[2 * slot] = static_cast<float>(loss_sum);
+  totals.data()[2 * slot + 1] = static_cast<float>(correct);
+}
+
+// ---- Optimizers ---------------------------------------------------------------------------
+
+void CpuBackend::SgdUpdate(const SgdStep& step, Tensor& params, const Tensor& grads,
+                           Tensor* velocity) {
+  CheckSameSize("SgdUpdate", "params", params, "grads", grads);
+  float* p = params.data();
+  const float* g = grads.data();
+  const int64_t n = params.size();
+  const float lr = step.learning_rate, mu = step.momentum;
+  if (mu == 0.0f) {
+#pragma omp parallel for simd num_threads(num_threads_) schedule(static) if (n > kParallelThreshold)
+    for (int64_t i = 0; i < n; ++i) p[i] -= lr * g[i];
+    return;
+  }
+  if (velocity == nullptr) throw std::invalid_argument("SgdUpdate: momentum needs a velocity");
+  CheckSameSize("SgdUpdate", "params", params, "velocity", *velocity);
+  float* v = velocity->data();
+  const bool nesterov = step.nesterov;
+#pragma omp parallel for simd num_threads(num_threads_) schedule(static) if (n > kParallelThreshold)
+  for (int64_t i = 0; i < n; ++i) {
+    v[i] = mu * v[i] - lr * g[i];
+    p[i] += nesterov ? mu * v[i] - lr * g[i] : v[i];
+  }
+}
+
+void CpuBackend::AdamUpdate(const AdamStep& step, Tensor& params, const Tensor& grads, Tensor& m,
+                            Tensor& v) {
+  CheckSameSize("AdamUpdate", "params", params, "grads", grads);
+  CheckSameSize("AdamUpdate", "params", params, "m", m);
+  CheckSameSize("AdamUpdate", "params", params, "v", v);
+  const double t = static_cast<double>(step.t);
+  const float lr_t = static_cast<float>(step.learning_rate * std::sqrt(1.0 - std::pow(step.beta2, t)) /
+                                        (1.0 - std::pow(step.beta1, t)));
+  const float b1 = step.beta1, b2 = step.beta2, eps = step.epsilon;
+  float* p = params.data();
+  const float* g = grads.data();
+  float* ms = m.data();
+  float* vs = v.data();
+  const int64_t n = params.size();
+#pragma omp parallel for simd num_threads(num_threads_) schedule(static) if (n > kParallelThreshold)
+  for (int64_t i = 0; i < n; ++i) {
+    ms[i] = b1 * ms[i] + (1.0f - b1) * g[i];
+    vs[i] = b2 * vs[i] + (1.0f - b2) * g[i] * g[i];
+    p[i] -= lr_t * ms[i] / (std::sqrt(vs[i]) + eps);
+  }
+}
+
+// ---- Data movement and statistics ---------------------------------------------------------
+
+void CpuBackend::GatherRows(const Tensor& src, std::span<const int64_t> indices, Tensor& dst) {
+  const int64_t cols = src.cols();
+  if (dst.rows() != static_cast<int64_t>(indices.size()) || dst.cols() != cols) {
+    throw std::invalid_argument("GatherRows: " + std::to_string(indices.size()) + " rows of " +
+                                ShapeToString(src.shape()) + " into " + ShapeToString(dst.shape()));
+  }
+  for (size_t r = 0; r < indices.size(); ++r) {
+    const int64_t i = indices[r];
+    if (i < 0 || i >= src.rows()) {
+      throw std::out_of_range("GatherRows: index " + std::to_string(i) + " outside " +
+                              ShapeToString(src.shape()));
+    }
+    std::memcpy(dst.data() + static_cast<int64_t>(r) * cols, src.data() + i * cols,
+                static_cast<size_t>(cols) * sizeof(float));
+  }
+}
+
+std::vector<TensorStats> CpuBackend::Stats(std::span<const Tensor* const> tensors,
+                                           const HistogramSpec& histogram) {
+  std::vector<TensorStats> all;
+  all.reserve(tensors.size());
+  for (const Tensor* t : tensors) {
+    TensorStats s;
+    const float* x = t->data();
+    s.count = t->size();
+    double sum = 0.0;
+    int64_t finite = 0;
+    double lo = std::numeric_limits<double>::infinity(), hi = -lo;
+    for (int64_t i = 0; i < s.count; ++i) {
+      if (std::isnan(x[i])) {
+        ++s.nan_count;
+      } else if (std::isinf(x[i])) {
+        ++s.inf_count;
+      } else {
+        ++finite;
+        sum += x[i];
+        lo = std::min(lo, static_cast<double>(x[i]));
+        hi = std::max(hi, static_cast<double>(x[i]));
+      }
+    }
+    if (finite > 0) {
+      // Two passes (mean, then squared deviations): no cancellation for large means.
+      s.mean = sum / static_cast<double>(finite);
+      double squares = 0.0;
+      for (int64_t i = 0; i < s.count; ++i) {
+        if (std::isfinite(x[i])) squares += (x[i] - s.mean) * (x[i] - s.mean);
+      }
+      s.std = std::sqrt(squares / static_cast<double>(finite));
+      s.min = lo;
+      s.max = hi;
+    }
+    if (histogram.bins > 0) {
+      double h_lo = histogram.auto_range ? s.min : histogram.lo;
+      double h_hi = histogram.auto_range ? s.max : histogram.hi;
+      if (h_hi <= h_lo) {  // a constant tensor: centre it
+        h_lo -= 0.5;
+        h_hi += 0.5;
+      }
+      s.hist_lo = static_cast<float>(h_lo);
+      s.hist_hi = static_cast<float>(h_hi);
+      s.histogram.assign(static_cast<size_t>(histogram.bins), 0);
+      const double scale = histogram.bins / (h_hi - h_lo);
+      for (int64_t i = 0; i < s.count; ++i) {
+        const double v = x[i];
+        if (!(v >= h_lo && v <= h_hi)) continue;  // also drops NaN
+        const int64_t bin = std::min<int64_t>(static_cast<int64_t>((v - h_lo) * scale),
+                                              histogram.bins - 1);
+        ++s.histogram[static_cast<size_t>(bin)];
+      }
+    }
+    all.push_back(std::move(s));
+  }
+  return all;
+}
+
+}  // namespace fanin

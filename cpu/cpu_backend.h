@@ -1,0 +1,52 @@
+// The CPU backend: GEMM through OpenBLAS, everything else as plain loops the compiler
+// vectorizes, parallelized with OpenMP where a tensor is large enough to pay for it.
+// Reductions run in a fixed order, so results do not depend on the thread count.
+#pragma once
+
+#include "fanin/backend.h"
+
+namespace fanin {
+
+class CpuBackend final : public Backend {
+ public:
+  explicit CpuBackend(const BackendOptions& options);
+
+  std::string_view name() const override { return "cpu"; }
+  std::string Describe() const override;
+
+  std::shared_ptr<float> Allocate(int64_t count) override;
+  void CopyFromHost(const float* host_src, float* dst, int64_t count) override;
+  void CopyToHost(const float* src, float* host_dst, int64_t count) override;
+  void CopyOnDevice(const float* src, float* dst, int64_t count) override;
+  void Synchronize() override {}
+
+  void Fill(Tensor& t, float value) override;
+  void FillRandom(Tensor& t, const RandomSpec& spec) override;
+
+  void Gemm(const Tensor& a, bool transpose_a, const Tensor& b, bool transpose_b, float alpha,
+            float beta, Tensor& c) override;
+  void Axpy(float alpha, const Tensor& x, Tensor& y) override;
+
+  void BiasActivationForward(Activation act, const Tensor& bias, Tensor& z, Tensor& a) override;
+  void ActivationForward(Activation act, const Tensor& z, Tensor& a) override;
+  void ActivationBackward(Activation act, const Tensor& z, const Tensor& a, const Tensor& da,
+                          Tensor& dz, Tensor* bias_grad) override;
+
+  void BinaryCrossEntropy(BceInput input, const Tensor& output, const Tensor& labels,
+                          float grad_scale, Tensor* grad, Tensor& totals, int64_t slot) override;
+
+  void SgdUpdate(const SgdStep& step, Tensor& params, const Tensor& grads,
+                 Tensor* velocity) override;
+  void AdamUpdate(const AdamStep& step, Tensor& params, const Tensor& grads, Tensor& m,
+                  Tensor& v) override;
+
+  void GatherRows(const Tensor& src, std::span<const int64_t> indices, Tensor& dst) override;
+
+  std::vector<TensorStats> Stats(std::span<const Tensor* const> tensors,
+                                 const HistogramSpec& histogram) override;
+
+ private:
+  int num_threads_;
+};
+
+}  // namespace fanin

@@ -1,0 +1,44 @@
+#include "fanin/layers.h"
+#include "src/layer_util.h"
+
+namespace fanin {
+
+ActivationLayer::ActivationLayer(Activation activation) : activation_(activation) {}
+ActivationLayer::ActivationLayer(std::string_view activation)
+    : activation_(ParseActivation(activation)) {}
+
+std::string ActivationLayer::Describe() const {
+  return "Activation(" + std::string(ActivationName(activation_)) + ")";
+}
+
+int64_t ActivationLayer::Build(std::shared_ptr<Backend> backend, int64_t input_features) {
+  backend_ = std::move(backend);
+  features_ = input_features;
+  return features_;
+}
+
+// Forward: a = act(x), where x plays the role of z.
+const Tensor& ActivationLayer::Forward(const Tensor& x) {
+  CheckLayerInput(Describe(), x, features_);
+  input_ = x;
+  a_ = BatchView(a_storage_, backend_, x.rows(), features_);
+  backend_->ActivationForward(activation_, x, a_);
+  return a_;
+}
+
+// Backward: dx = dy * act'(x), in place in dy.
+Tensor* ActivationLayer::Backward(Tensor& dy, bool need_input_grad) {
+  if (!need_input_grad) return nullptr;
+  backend_->ActivationBackward(activation_, input_, a_, dy, dy, nullptr);
+  return &dy;
+}
+
+LayerTensors ActivationLayer::tensors() const {
+  LayerTensors t;
+  t.input = &input_;
+  t.z = &input_;
+  t.activation = &a_;
+  return t;
+}
+
+}  // namespace fanin

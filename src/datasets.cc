@@ -1,0 +1,175 @@
+#include "fanin/datasets.h"
+
+#include <charconv>
+#include <cmath>
+#include <fstream>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "fanin/backend.h"
+#include "fanin/random.h"
+
+namespace fanin {
+namespace {
+
+Dataset MakeDataset(std::vector<float> x, std::vector<float> y, int64_t features,
+                    std::vector<std::string> names) {
+  const int64_t n = static_cast<int64_t>(y.size());
+  Dataset d;
+  d.x = Tensor::FromHost(HostBackend(), {n, features}, x);
+  d.y = Tensor::FromHost(HostBackend(), {n, 1}, y);
+  d.feature_names = std::move(names);
+  return d;
+}
+
+std::vector<std::string> NumberedNames(int64_t count) {
+  std::vector<std::string> names;
+  for (int64_t i = 1; i <= count; ++i) {
+    std::string name = "x";  // append, not "x" + ...: GCC 12 warns falsely on the latter
+    name += std::to_string(i);
+    names.push_back(std::move(name));
+  }
+  return names;
+}
+
+}  // namespace
+
+Dataset Ball(int64_t n_dims, int64_t n_points, double radius_fraction, uint64_t seed) {
+  if (n_dims < 1 || n_points < 2) {
+    throw std::invalid_argument("Ball: needs n_dims >= 1 and n_points >= 2, got " +
+                                std::to_string(n_dims) + " and " + std::to_string(n_points));
+  }
+  // Stream 0: the normal directions, element (i, j) at index i * n_dims + j; stream 1: the
+  // uniform radius of point i at index i.
+  const RandomSpec direction{RandomDistribution::kNormal, 0.0, 1.0, seed, 0};
+  const RandomSpec radial{RandomDistribution::kUniform, 0.0, 1.0, seed, 1};
+  double radius = std::sqrt(static_cast<double>(n_dims));
+  std::vector<double> x(static_cast<size_t>(n_points * n_dims));
+  for (int64_t i = 0; i < n_points; ++i) {
+    double norm2 = 0.0;
+    for (int64_t j = 0; j < n_dims; ++j) {
+      const double v = RandomValue(direction, static_cast<uint64_t>(i * n_dims + j));
+      x[static_cast<size_t>(i * n_dims + j)] = v;
+      norm2 += v * v;
+    }
+    const double u = RandomValue(radial, static_cast<uint64_t>(i));
+    const double scale = radius / std::sqrt(norm2) * std::pow(u, 1.0 / static_cast<double>(n_dims));
+    for (int64_t j = 0; j < n_dims; ++j) x[static_cast<size_t>(i * n_dims + j)] *= scale;
+  }
+  // Divide everything (and the radius) by the std of all entries together, as DeepReplay does.
+  double mean = 0.0;
+  for (double v : x) mean += v;
+  mean /= static_cast<double>(x.size());
+  double variance = 0.0;
+  for (double v : x) variance += (v - mean) * (v - mean);
+  const double adjustment = 1.0 / std::sqrt(variance / static_cast<double>(x.size()));
+  radius *= adjustment;
+
+  std::vector<float> xf(x.size()), y(static_cast<size_t>(n_points));
+  for (int64_t i = 0; i < n_points; ++i) {
+    double sum = 0.0;
+    for (int64_t j = 0; j < n_dims; ++j) {
+      const size_t k = static_cast<size_t>(i * n_dims + j);
+      xf[k] = static_cast<float>(x[k] * adjustment);
+      sum += x[k] * adjustment;
+    }
+    y[static_cast<size_t>(i)] = std::fabs(sum) > radius * radius_fraction ? 1.0f : 0.0f;
+  }
+  return MakeDataset(std::move(xf), std::move(y), n_dims, NumberedNames(n_dims));
+}
+
+Dataset Parabola(int64_t n) {
+  if (n < 2) throw std::invalid_argument("Parabola: needs n >= 2, got " + std::to_string(n));
+  std::vector<float> x(static_cast<size_t>(4 * n)), y(static_cast<size_t>(2 * n));
+  for (int64_t i = 0; i < n; ++i) {
+    const double x1 = -1.0 + 2.0 * static_cast<double>(i) / static_cast<double>(n - 1);
+    for (int label = 0; label < 2; ++label) {
+      const size_t row = static_cast<size_t>(label * n + i);
+      x[2 * row] = static_cast<float>(x1);
+      x[2 * row + 1] = static_cast<float>(x1 * x1 - 0.5 * label);
+      y[row] = static_cast<float>(label);
+    }
+  }
+  return MakeDataset(std::move(x), std::move(y), 2, {"x1", "x2"});
+}
+
+namespace {
+
+std::vector<std::string> SplitCsvLine(std::string line) {
+  if (!line.empty() && line.back() == '\r') line.pop_back();
+  std::vector<std::string> cells;
+  size_t start = 0;
+  while (true) {
+    const size_t comma = line.find(',', start);
+    std::string cell = line.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
+    const size_t first = cell.find_first_not_of(" \t");
+    const size_t last = cell.find_last_not_of(" \t");
+    cell = first == std::string::npos ? "" : cell.substr(first, last - first + 1);
+    if (cell.size() >= 2 && cell.front() == '"' && cell.back() == '"') cell = cell.substr(1, cell.size() - 2);
+    cells.push_back(std::move(cell));
+    if (comma == std::string::npos) return cells;
+    start = comma + 1;
+  }
+}
+
+}  // namespace
+
+Dataset LoadCsv(const std::string& path, std::string_view label_column) {
+  std::ifstream in(path);
+  if (!in) throw std::invalid_argument("LoadCsv: cannot open '" + path + "'");
+  auto fail = [&](const std::string& what) {
+    throw std::invalid_argument("LoadCsv: " + path + ": " + what);
+  };
+  std::string line;
+  if (!std::getline(in, line)) fail("empty file, expected a header row");
+  const std::vector<std::string> header = SplitCsvLine(line);
+  int64_t label_index = -1;
+  std::vector<std::string> feature_names;
+  for (size_t c = 0; c < header.size(); ++c) {
+    if (header[c] == label_column) {
+      label_index = static_cast<int64_t>(c);
+    } else {
+      feature_names.push_back(header[c]);
+    }
+  }
+  if (label_index < 0) {
+    std::string columns;
+    for (const std::string& h : header) columns += (columns.empty() ? "" : ", ") + h;
+    fail("no label column '" + std::string(label_column) + "'; columns: " + columns);
+  }
+  std::vector<float> x, y;
+  int64_t row = 0;
+  while (std::getline(in, line)) {
+    ++row;
+    if (line.empty() || line == "\r") continue;
+    const std::vector<std::string> cells = SplitCsvLine(line);
+    const std::string where = "row " + std::to_string(row) + " (line " + std::to_string(row + 1) + ")";
+    if (cells.size() != header.size()) {
+      fail(where + " has " + std::to_string(cells.size()) + " cells, the header has " +
+           std::to_string(header.size()));
+    }
+    for (size_t c = 0; c < cells.size(); ++c) {
+      const std::string& cell = cells[c];
+      const std::string at = where + ", column '" + header[c] + "'";
+      if (cell.empty()) fail(at + ": missing value");
+      float value = 0.0f;
+      const auto [end, error] = std::from_chars(cell.data(), cell.data() + cell.size(), value);
+      if (error != std::errc() || end != cell.data() + cell.size()) {
+        fail(at + ": '" + cell + "' is not a number");
+      }
+      if (!std::isfinite(value)) fail(at + ": '" + cell + "' is not finite");
+      if (static_cast<int64_t>(c) == label_index) {
+        if (value != 0.0f && value != 1.0f) fail(at + ": label '" + cell + "' is not 0 or 1");
+        y.push_back(value);
+      } else {
+        x.push_back(value);
+      }
+    }
+  }
+  if (y.empty()) fail("no data rows after the header");
+  return MakeDataset(std::move(x), std::move(y), static_cast<int64_t>(feature_names.size()),
+                     std::move(feature_names));
+}
+
+}  // namespace fanin

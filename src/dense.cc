@@ -1,0 +1,76 @@
+#include <stdexcept>
+#include <string>
+
+#include "fanin/layers.h"
+#include "src/layer_util.h"
+
+namespace fanin {
+
+Dense::Dense(int64_t units, Activation activation, Initializer kernel_initializer,
+             Initializer bias_initializer)
+    : units_(units),
+      activation_(activation),
+      kernel_initializer_(kernel_initializer),
+      bias_initializer_(bias_initializer) {
+  if (units < 1) throw std::invalid_argument("Dense: units must be >= 1, got " + std::to_string(units));
+}
+
+Dense::Dense(int64_t units, std::string_view activation, std::string_view kernel_initializer,
+             std::string_view bias_initializer)
+    : Dense(units, ParseActivation(activation), Initializer::FromName(kernel_initializer),
+            Initializer::FromName(bias_initializer)) {}
+
+std::string Dense::Describe() const {
+  return "Dense(" + std::to_string(units_) + ", " + std::string(ActivationName(activation_)) +
+         ", kernel=" + kernel_initializer_.name() + ")";
+}
+
+int64_t Dense::Build(std::shared_ptr<Backend> backend, int64_t input_features) {
+  if (input_features < 1) {
+    throw std::invalid_argument(Describe() + ": input width must be >= 1, got " +
+                                std::to_string(input_features));
+  }
+  backend_ = std::move(backend);
+  input_features_ = input_features;
+  return units_;
+}
+
+std::vector<ParameterSpec> Dense::Parameters() const {
+  return {{"kernel", {input_features_, units_}, kernel_initializer_, true},
+          {"bias", {units_}, bias_initializer_, false}};
+}
+
+void Dense::BindParameters(std::span<const Tensor> values, std::span<const Tensor> grads) {
+  kernel_ = values[0];
+  bias_ = values[1];
+  kernel_grad_ = grads[0];
+  bias_grad_ = grads[1];
+}
+
+// Forward: z = x W + b, a = act(z); the bias add and activation are one pass over z.
+const Tensor& Dense::Forward(const Tensor& x) {
+  CheckLayerInput(Describe(), x, input_features_);
+  input_ = x;
+  z_ = BatchView(z_storage_, backend_, x.rows(), units_);
+  backend_->Gemm(x, false, kernel_, false, 1.0f, 0.0f, z_);
+  a_ = activation_ == Activation::kLinear ? z_ : BatchView(a_storage_, backend_, x.rows(), units_);
+  backend_->BiasActivationForward(activation_, bias_, z_, a_);
+  return a_;
+}
+
+// Backward: dz = dy * act'(z) (in place in dy), db = sum over rows of dz (same pass),
+// dW = x^T dz, dx = dz W^T.
+Tensor* Dense::Backward(Tensor& dy, bool need_input_grad) {
+  backend_->ActivationBackward(activation_, z_, a_, dy, dy, &bias_grad_);
+  backend_->Gemm(input_, true, dy, false, 1.0f, 0.0f, kernel_grad_);
+  if (!need_input_grad) return nullptr;
+  dx_ = BatchView(dx_storage_, backend_, dy.rows(), input_features_);
+  backend_->Gemm(dy, false, kernel_, true, 1.0f, 0.0f, dx_);
+  return &dx_;
+}
+
+LayerTensors Dense::tensors() const {
+  return {&input_, &z_, &a_, &kernel_, &bias_, &kernel_grad_, &bias_grad_};
+}
+
+}  // namespace fanin

@@ -1,0 +1,394 @@
+#include "fanin/model.h"
+
+#include <cmath>
+#include <iomanip>
+#include <numeric>
+#include <sstream>
+#include <stdexcept>
+#include <string>
+#include <variant>
+
+#include "fanin/random.h"
+
+namespace fanin {
+
+struct Sequential::State {
+  std::shared_ptr<Backend> backend;
+  std::vector<std::unique_ptr<Layer>> layers;
+  BinaryCrossEntropy loss;
+  Optimizer optimizer = Sgd{};
+  bool compiled = false;
+  bool built = false;
+  int64_t input_features = 0;
+
+  // Every parameter lives in one flat buffer (and its gradient in another), so an
+  // optimizer step is one backend call; layers hold views.
+  struct Parameter {
+    Tensor value, grad;
+    bool is_kernel = false;
+  };
+  std::vector<Parameter> parameters;
+  Tensor flat_params, flat_grads;
+  Tensor velocity, adam_m, adam_v;  // allocated by the optimizer that needs them
+
+  std::vector<std::shared_ptr<Hook>> hooks;
+  int64_t steps = 0;
+  Tensor loss_grad_storage;  // dLoss/doutput, grown to the largest batch
+  Tensor step_totals;        // [2]: totals of the last TrainStep/ComputeGradients
+
+  void RequireReady(const char* what) const {
+    if (!built) throw std::logic_error(std::string(what) + ": call Build() first");
+    if (!compiled) throw std::logic_error(std::string(what) + ": call Compile() first");
+  }
+
+  const Tensor& Forward(const Tensor& x) {
+    const Tensor* h = &x;
+    for (size_t i = 0; i < layers.size(); ++i) {
+      try {
+        h = &layers[i]->Forward(*h);
+      } catch (const std::invalid_argument& e) {
+        throw std::invalid_argument("layer " + std::to_string(i) + " " + e.what());
+      }
+    }
+    return *h;
+  }
+
+  BceInput bce_input() const {
+    return loss.from_logits ? BceInput::kLogits : BceInput::kProbabilities;
+  }
+
+  // Forward, loss, backward and (wanted) hooks; totals[2*slot..] get the loss sum and
+  // correct count. Leaves the gradients in flat_grads.
+  void ForwardBackward(const Tensor& x, const Tensor& y, Tensor& totals, int64_t slot,
+                       const StepContext& context, const Sequential& model) {
+    const Tensor& output = Forward(x);
+    if (output.shape() != y.shape()) {
+      throw std::invalid_argument("loss: model output " + ShapeToString(output.shape()) +
+                                  " and labels " + ShapeToString(y.shape()) + " differ");
+    }
+    if (!loss_grad_storage.defined() || loss_grad_storage.rows() < x.rows()) {
+      loss_grad_storage = Tensor(backend, {x.rows(), 1});
+    }
+    Tensor dy = loss_grad_storage.Rows(0, x.rows());
+    backend->BinaryCrossEntropy(bce_input(), output, y, 1.0f / static_cast<float>(x.rows()), &dy,
+                                totals, slot);
+    Tensor* grad = &dy;
+    for (size_t i = layers.size(); i-- > 0;) grad = layers[i]->Backward(*grad, i > 0);
+    AddPenaltyGradient();
+    for (const std::shared_ptr<Hook>& hook : hooks) {
+      if (hook->Wants(context.step)) hook->OnStep(context, model);
+    }
+  }
+
+  const L2Penalty& penalty() const {
+    return std::visit([](const auto& o) -> const L2Penalty& { return o.penalty; }, optimizer);
+  }
+
+  // d/dw of l2 * sum(w^2) is 2 l2 w.
+  void AddPenaltyGradient() {
+    const L2Penalty& p = penalty();
+    if (p.l2 == 0.0f) return;
+    for (Parameter& param : parameters) {
+      if (param.is_kernel || !p.kernels_only) backend->Axpy(2.0f * p.l2, param.value, param.grad);
+    }
+  }
+
+  double PenaltyValue() {
+    const L2Penalty& p = penalty();
+    if (p.l2 == 0.0f) return 0.0;
+    std::vector<const Tensor*> penalized;
+    for (const Parameter& param : parameters) {
+      if (param.is_kernel || !p.kernels_only) penalized.push_back(&param.value);
+    }
+    double sum_squares = 0.0;
+    for (const TensorStats& s : backend->Stats(penalized, {})) {
+      sum_squares += static_cast<double>(s.count) * (s.std * s.std + s.mean * s.mean);
+    }
+    return p.l2 * sum_squares;
+  }
+
+  void Update() {
+    ++steps;
+    if (const Sgd* sgd = std::get_if<Sgd>(&optimizer)) {
+      const SgdStep step{sgd->learning_rate, sgd->momentum, sgd->nesterov};
+      backend->SgdUpdate(step, flat_params, flat_grads, sgd->momentum != 0.0f ? &velocity : nullptr);
+    } else {
+      const Adam& adam = std::get<Adam>(optimizer);
+      const AdamStep step{adam.learning_rate, adam.beta1, adam.beta2, adam.epsilon, steps};
+      backend->AdamUpdate(step, flat_params, flat_grads, adam_m, adam_v);
+    }
+  }
+
+  // Zeroed optimizer state for the current optimizer and parameters.
+  void ResetOptimizerState() {
+    velocity = adam_m = adam_v = Tensor();
+    if (!built) return;
+    auto zeros = [&] {
+      Tensor t(backend, flat_params.shape());
+      backend->Fill(t, 0.0f);
+      return t;
+    };
+    if (const Sgd* sgd = std::get_if<Sgd>(&optimizer); sgd && sgd->momentum != 0.0f) {
+      velocity = zeros();
+    } else if (std::holds_alternative<Adam>(optimizer)) {
+      adam_m = zeros();
+      adam_v = zeros();
+    }
+  }
+
+  // x and y on the model's backend, checked for shape and non-finite values.
+  std::pair<Tensor, Tensor> PrepareData(const char* what, const Tensor& x, const Tensor& y) {
+    if (x.rank() != 2 || x.dim(1) != input_features) {
+      throw std::invalid_argument(std::string(what) + ": x has shape " + ShapeToString(x.shape()) +
+                                  ", the model expects [n x " + std::to_string(input_features) + "]");
+    }
+    if (y.size() != x.rows() || (y.rank() == 2 && y.dim(1) != 1) || y.rank() > 2) {
+      throw std::invalid_argument(std::string(what) + ": y has shape " + ShapeToString(y.shape()) +
+                                  ", expected [" + std::to_string(x.rows()) + " x 1] for x " +
+                                  ShapeToString(x.shape()));
+    }
+    if (x.rows() == 0) throw std::invalid_argument(std::string(what) + ": no samples");
+    Tensor xd = x.To(backend);
+    Tensor yd = y.To(backend).Reshape({x.rows(), 1});
+    const Tensor* both[] = {&xd, &yd};
+    const std::vector<TensorStats> stats = backend->Stats(both, {});
+    for (int i = 0; i < 2; ++i) {
+      if (stats[i].nan_count + stats[i].inf_count > 0) {
+        throw std::invalid_argument(std::string(what) + ": " + (i == 0 ? "x" : "y") +
+                                    " contains " + std::to_string(stats[i].nan_count) + " NaN and " +
+                                    std::to_string(stats[i].inf_count) + " infinite values");
+      }
+    }
+    return {xd, yd};
+  }
+};
+
+Sequential::Sequential(std::shared_ptr<Backend> backend) : state_(std::make_unique<State>()) {
+  if (!backend) throw std::invalid_argument("Sequential: null backend");
+  state_->backend = std::move(backend);
+}
+Sequential::Sequential(Sequential&&) noexcept = default;
+Sequential& Sequential::operator=(Sequential&&) noexcept = default;
+Sequential::~Sequential() = default;
+
+Sequential& Sequential::Add(std::unique_ptr<Layer> layer) {
+  if (state_->built) throw std::logic_error("Sequential::Add: the model is already built");
+  if (!layer) throw std::invalid_argument("Sequential::Add: null layer");
+  state_->layers.push_back(std::move(layer));
+  return *this;
+}
+
+void Sequential::Compile(BinaryCrossEntropy loss, Optimizer optimizer) {
+  state_->loss = loss;
+  state_->optimizer = optimizer;
+  state_->compiled = true;
+  state_->ResetOptimizerState();
+}
+
+void Sequential::Build(int64_t input_features, uint64_t seed) {
+  State& s = *state_;
+  if (s.layers.empty()) throw std::logic_error("Sequential::Build: the model has no layers");
+  if (s.built) throw std::logic_error("Sequential::Build: the model is already built");
+  std::vector<std::vector<ParameterSpec>> specs;
+  int64_t width = input_features, total = 0;
+  for (const std::unique_ptr<Layer>& layer : s.layers) {
+    width = layer->Build(s.backend, width);
+    specs.push_back(layer->Parameters());
+    for (const ParameterSpec& p : specs.back()) total += ShapeSize(p.shape);
+  }
+  s.input_features = input_features;
+  s.flat_params = Tensor(s.backend, {total});
+  s.flat_grads = Tensor(s.backend, {total});
+  s.backend->Fill(s.flat_grads, 0.0f);
+  int64_t offset = 0;
+  uint32_t stream = 0;
+  for (size_t l = 0; l < s.layers.size(); ++l) {
+    std::vector<Tensor> values, grads;
+    for (const ParameterSpec& p : specs[l]) {
+      Tensor value = s.flat_params.View(offset, p.shape);
+      Tensor grad = s.flat_grads.View(offset, p.shape);
+      p.initializer.Apply(value, ComputeFans(p.shape), seed, stream++);
+      s.parameters.push_back({value, grad, p.is_kernel});
+      values.push_back(value);
+      grads.push_back(grad);
+      offset += ShapeSize(p.shape);
+    }
+    s.layers[l]->BindParameters(values, grads);
+  }
+  s.step_totals = Tensor(s.backend, {2});
+  s.built = true;
+  s.ResetOptimizerState();
+}
+
+void Sequential::TrainStep(const Tensor& x, const Tensor& y) {
+  State& s = *state_;
+  s.RequireReady("TrainStep");
+  const StepContext context{s.steps, -1, 0};
+  s.ForwardBackward(x, y, s.step_totals, 0, context, *this);
+  s.Update();
+}
+
+double Sequential::ComputeGradients(const Tensor& x, const Tensor& y) {
+  State& s = *state_;
+  s.RequireReady("ComputeGradients");
+  auto [xd, yd] = s.PrepareData("ComputeGradients", x, y);
+  const StepContext context{s.steps, -1, 0};
+  s.ForwardBackward(xd, yd, s.step_totals, 0, context, *this);
+  return s.step_totals.ToHost()[0] / static_cast<double>(xd.rows());
+}
+
+History Sequential::Fit(const Tensor& x, const Tensor& y, const FitOptions& options) {
+  State& s = *state_;
+  s.RequireReady("Fit");
+  auto [xd, yd] = s.PrepareData("Fit", x, y);
+  if ((options.validation_x == nullptr) != (options.validation_y == nullptr)) {
+    throw std::invalid_argument("Fit: give both validation_x and validation_y, or neither");
+  }
+  if (options.batch_size < 0) throw std::invalid_argument("Fit: negative batch_size");
+  const int64_t n = xd.rows();
+  const int64_t batch = options.batch_size == 0 ? n : std::min(options.batch_size, n);
+  const int64_t num_batches = (n + batch - 1) / batch;
+  Tensor totals(s.backend, {2 * num_batches});
+  Tensor x_shuffled, y_shuffled;
+  if (options.shuffle) {
+    x_shuffled = Tensor(s.backend, xd.shape());
+    y_shuffled = Tensor(s.backend, yd.shape());
+  }
+  std::vector<int64_t> order(static_cast<size_t>(n));
+  History history;
+  for (int epoch = 0; epoch < options.epochs; ++epoch) {
+    const Tensor* xe = &xd;
+    const Tensor* ye = &yd;
+    if (options.shuffle) {
+      // Fisher-Yates driven by the Philox stream (shuffle_seed, epoch): the same order on
+      // every backend and thread count.
+      std::iota(order.begin(), order.end(), int64_t{0});
+      for (int64_t i = n - 1; i > 0; --i) {
+        const uint64_t bits = RandomBits64(options.shuffle_seed, static_cast<uint32_t>(epoch),
+                                           static_cast<uint64_t>(i));
+        std::swap(order[static_cast<size_t>(i)], order[bits % static_cast<uint64_t>(i + 1)]);
+      }
+      s.backend->GatherRows(xd, order, x_shuffled);
+      s.backend->GatherRows(yd, order, y_shuffled);
+      xe = &x_shuffled;
+      ye = &y_shuffled;
+    }
+    for (int64_t b = 0; b < num_batches; ++b) {
+      const int64_t begin = b * batch, end = std::min(n, begin + batch);
+      const StepContext context{s.steps, epoch, b};
+      s.ForwardBackward(xe->Rows(begin, end), ye->Rows(begin, end), totals, b, context, *this);
+      s.Update();
+      if (options.on_batch_end) options.on_batch_end({epoch, b, s.steps, end - begin});
+    }
+    const std::vector<float> t = totals.ToHost();
+    EpochLogs logs;
+    logs.epoch = epoch;
+    double loss_sum = 0.0, correct = 0.0;
+    for (int64_t b = 0; b < num_batches; ++b) {
+      loss_sum += t[static_cast<size_t>(2 * b)];
+      correct += t[static_cast<size_t>(2 * b + 1)];
+    }
+    logs.loss = loss_sum / static_cast<double>(n);
+    logs.accuracy = correct / static_cast<double>(n);
+    logs.penalty = s.PenaltyValue();
+    if (options.validation_x != nullptr) {
+      const Evaluation v = Evaluate(*options.validation_x, *options.validation_y, batch);
+      logs.val_loss = v.loss;
+      logs.val_accuracy = v.accuracy;
+    }
+    history.epochs.push_back(logs);
+    if (options.on_epoch_end && !options.on_epoch_end(logs)) break;
+  }
+  return history;
+}
+
+Evaluation Sequential::Evaluate(const Tensor& x, const Tensor& y, int64_t batch_size) {
+  State& s = *state_;
+  s.RequireReady("Evaluate");
+  auto [xd, yd] = s.PrepareData("Evaluate", x, y);
+  const int64_t n = xd.rows();
+  const int64_t batch = batch_size <= 0 ? n : std::min(batch_size, n);
+  const int64_t num_batches = (n + batch - 1) / batch;
+  Tensor totals(s.backend, {2 * num_batches});
+  for (int64_t b = 0; b < num_batches; ++b) {
+    const int64_t begin = b * batch, end = std::min(n, begin + batch);
+    const Tensor& output = s.Forward(xd.Rows(begin, end));
+    s.backend->BinaryCrossEntropy(s.bce_input(), output, yd.Rows(begin, end), 1.0f, nullptr,
+                                  totals, b);
+  }
+  const std::vector<float> t = totals.ToHost();
+  Evaluation e;
+  for (int64_t b = 0; b < num_batches; ++b) {
+    e.loss += t[static_cast<size_t>(2 * b)];
+    e.accuracy += t[static_cast<size_t>(2 * b + 1)];
+  }
+  e.loss /= static_cast<double>(n);
+  e.accuracy /= static_cast<double>(n);
+  return e;
+}
+
+Tensor Sequential::Predict(const Tensor& x, int64_t batch_size) {
+  State& s = *state_;
+  if (!s.built) throw std::logic_error("Predict: call Build() first");
+  if (x.rank() != 2 || x.dim(1) != s.input_features) {
+    throw std::invalid_argument("Predict: x has shape " + ShapeToString(x.shape()) +
+                                ", the model expects [n x " + std::to_string(s.input_features) + "]");
+  }
+  const Tensor xd = x.To(s.backend);
+  const int64_t n = xd.rows();
+  const int64_t width = s.layers.back()->output_features();
+  Tensor probabilities(s.backend, {n, width});
+  const int64_t batch = batch_size <= 0 ? std::max<int64_t>(n, 1) : batch_size;
+  for (int64_t begin = 0; begin < n; begin += batch) {
+    const int64_t end = std::min(n, begin + batch);
+    const Tensor& output = s.Forward(xd.Rows(begin, end));
+    Tensor rows = probabilities.Rows(begin, end);
+    if (s.loss.from_logits) {
+      s.backend->ActivationForward(Activation::kSigmoid, output, rows);
+    } else {
+      output.CopyTo(rows);
+    }
+  }
+  return probabilities;
+}
+
+std::string Sequential::Summary() const {
+  const State& s = *state_;
+  std::ostringstream out;
+  out << std::left << std::setw(48) << "Layer" << std::setw(16) << "Output shape" << "Params\n";
+  out << std::string(72, '-') << '\n';
+  int64_t total = 0;
+  for (const std::unique_ptr<Layer>& layer : s.layers) {
+    int64_t count = 0;
+    if (s.built) {
+      for (const ParameterSpec& spec : layer->Parameters()) {
+        count += ShapeSize(spec.shape);
+      }
+    }
+    total += count;
+    const std::string shape =
+        s.built ? "[n x " + std::to_string(layer->output_features()) + "]" : "(not built)";
+    out << std::setw(48) << layer->Describe() << std::setw(16) << shape << count << '\n';
+  }
+  out << std::string(72, '-') << '\n';
+  out << "Total params: " << total << '\n';
+  out << "Backend: " << s.backend->Describe() << '\n';
+  return out.str();
+}
+
+void Sequential::AddHook(std::shared_ptr<Hook> hook) {
+  if (!hook) throw std::invalid_argument("AddHook: null hook");
+  state_->hooks.push_back(std::move(hook));
+}
+void Sequential::ClearHooks() { state_->hooks.clear(); }
+
+size_t Sequential::num_layers() const { return state_->layers.size(); }
+Layer& Sequential::layer(size_t i) const { return *state_->layers.at(i); }
+int64_t Sequential::parameter_count() const { return state_->flat_params.size(); }
+const Tensor& Sequential::parameters() const { return state_->flat_params; }
+const Tensor& Sequential::gradients() const { return state_->flat_grads; }
+Backend& Sequential::backend() const { return *state_->backend; }
+const std::shared_ptr<Backend>& Sequential::backend_ptr() const { return state_->backend; }
+int64_t Sequential::steps_taken() const { return state_->steps; }
+
+}  // namespace fanin

@@ -1,0 +1,59 @@
+// Shape validation shared by the backends and layers: each failure names the operation,
+// the tensors and their shapes.
+#pragma once
+
+#include <stdexcept>
+#include <string>
+#include <string_view>
+
+#include "fanin/tensor.h"
+
+namespace fanin {
+
+inline void CheckSameSize(std::string_view op, std::string_view a_name, const Tensor& a,
+                          std::string_view b_name, const Tensor& b) {
+  if (a.size() != b.size()) {
+    throw std::invalid_argument(std::string(op) + ": " + std::string(a_name) + " " +
+                                ShapeToString(a.shape()) + " and " + std::string(b_name) + " " +
+                                ShapeToString(b.shape()) + " differ in size");
+  }
+}
+
+inline void CheckMatrix(std::string_view op, std::string_view name, const Tensor& t) {
+  if (t.rank() != 2) {
+    throw std::invalid_argument(std::string(op) + ": " + std::string(name) +
+                                " must be a matrix, got shape " + ShapeToString(t.shape()));
+  }
+}
+
+// `bias` has one value per column of `z`.
+inline void CheckBias(std::string_view op, const Tensor& bias, const Tensor& z) {
+  if (bias.size() != z.cols()) {
+    throw std::invalid_argument(std::string(op) + ": bias " + ShapeToString(bias.shape()) +
+                                " does not match the columns of " + ShapeToString(z.shape()));
+  }
+}
+
+// The shapes of c = op(a) op(b); returns {m, n, k}.
+struct GemmDims {
+  int64_t m, n, k;
+};
+inline GemmDims CheckGemm(const Tensor& a, bool transpose_a, const Tensor& b, bool transpose_b,
+                          const Tensor& c) {
+  CheckMatrix("Gemm", "a", a);
+  CheckMatrix("Gemm", "b", b);
+  CheckMatrix("Gemm", "c", c);
+  const int64_t m = transpose_a ? a.dim(1) : a.dim(0);
+  const int64_t k = transpose_a ? a.dim(0) : a.dim(1);
+  const int64_t kb = transpose_b ? b.dim(1) : b.dim(0);
+  const int64_t n = transpose_b ? b.dim(0) : b.dim(1);
+  if (k != kb || c.dim(0) != m || c.dim(1) != n) {
+    throw std::invalid_argument("Gemm: op(a) of " + ShapeToString(a.shape()) +
+                                (transpose_a ? "^T" : "") + " times op(b) of " +
+                                ShapeToString(b.shape()) + (transpose_b ? "^T" : "") +
+                                " into c " + ShapeToString(c.shape()) + " does not conform");
+  }
+  return {m, n, k};
+}
+
+}  // namespace fanin
