@@ -168,8 +168,8 @@ Dataset LoadCsv(const std::string& path, std::string_view label_column) {
     }
   }
   if (y.empty()) fail("no data rows after the header");
-  return MakeDataset(std::move(x), std::move(y), static_cast<int64_t>(feature_names.size()),
-                     std::move(feature_names));
+  const auto features = static_cast<int64_t>(feature_names.size());
+  return MakeDataset(std::move(x), std::move(y), features, std::move(feature_names));
 }
 
 }  // namespace fanin

@@ -137,11 +137,17 @@ struct Sequential::State {
   }
 
   // x and y on the model's backend, checked for shape and non-finite values.
-  std::pair<Tensor, Tensor> PrepareData(const char* what, const Tensor& x, const Tensor& y) {
+  // Throws, naming both shapes and the first layer, unless x is [n x input_features].
+  void CheckInput(const char* what, const Tensor& x) const {
     if (x.rank() != 2 || x.dim(1) != input_features) {
       throw std::invalid_argument(std::string(what) + ": x has shape " + ShapeToString(x.shape()) +
-                                  ", the model expects [n x " + std::to_string(input_features) + "]");
+                                  ", but layer 0 " + layers.front()->Describe() +
+                                  " expects [n x " + std::to_string(input_features) + "]");
     }
+  }
+
+  std::pair<Tensor, Tensor> PrepareData(const char* what, const Tensor& x, const Tensor& y) {
+    CheckInput(what, x);
     if (y.size() != x.rows() || (y.rank() == 2 && y.dim(1) != 1) || y.rank() > 2) {
       throw std::invalid_argument(std::string(what) + ": y has shape " + ShapeToString(y.shape()) +
                                   ", expected [" + std::to_string(x.rows()) + " x 1] for x " +
@@ -330,10 +336,7 @@ Evaluation Sequential::Evaluate(const Tensor& x, const Tensor& y, int64_t batch_
 Tensor Sequential::Predict(const Tensor& x, int64_t batch_size) {
   State& s = *state_;
   if (!s.built) throw std::logic_error("Predict: call Build() first");
-  if (x.rank() != 2 || x.dim(1) != s.input_features) {
-    throw std::invalid_argument("Predict: x has shape " + ShapeToString(x.shape()) +
-                                ", the model expects [n x " + std::to_string(s.input_features) + "]");
-  }
+  s.CheckInput("Predict", x);
   const Tensor xd = x.To(s.backend);
   const int64_t n = xd.rows();
   const int64_t width = s.layers.back()->output_features();

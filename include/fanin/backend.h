@@ -50,8 +50,9 @@ struct HistogramSpec {
   float hi = 0.0f;
 };
 
-// Statistics of one tensor. mean/std/min/max are over the finite values only (std is the
-// population std, as numpy's default); NaN and Inf are counted apart.
+// Statistics of one tensor. count is the number of elements, NaN and Inf included;
+// mean/std/min/max are over the finite values only (std is the population std, as numpy's
+// default), and are 0 when there are none.
 struct TensorStats {
   int64_t count = 0;
   int64_t nan_count = 0;

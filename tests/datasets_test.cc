@@ -1,0 +1,207 @@
+// Tests of the data sets: DeepReplay's ball, the parabolas, and the CSV loader's parsing
+// and its error messages.
+
+#include "fanin/datasets.h"
+
+#include <gtest/gtest.h>
+#include <stdlib.h>
+
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <regex>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "test_util.h"
+
+namespace fanin {
+namespace {
+
+// ---- Ball ---------------------------------------------------------------------------------------
+
+TEST(BallTest, ShapeScaleAndLabels) {
+  const Dataset ball = Ball();
+  ASSERT_EQ(ball.x.shape(), (Shape{1000, 10}));
+  ASSERT_EQ(ball.y.shape(), (Shape{1000, 1}));
+  const std::vector<float> x = ball.x.ToHost();
+  const std::vector<float> y = ball.y.ToHost();
+
+  // X is divided by the (population, numpy's default) std of all its entries. 1e-5 leaves
+  // room for float storage and accumulation, and excludes an n-1 std (off by 5e-5).
+  EXPECT_NEAR(testing::Moments(x).std, 1.0, 1e-5);
+
+  // Labels: |sum of coordinates| > radius / 2. The sum is sqrt(10) R t with t a coordinate
+  // of the unit ball, whose density is proportional to (1 - t^2)^4.5, so the positive
+  // fraction is P(|t| > 0.5 / sqrt(10)) = 0.6059 (numerical integration). The count of
+  // positives is binomial(1000, 0.606), std 15.5: accept 5 std either side.
+  int64_t positives = 0;
+  for (float label : y) {
+    ASSERT_TRUE(label == 0.0f || label == 1.0f) << label;
+    positives += label == 1.0f;
+  }
+  EXPECT_GE(positives, 606 - 77);
+  EXPECT_LE(positives, 606 + 77);
+
+  // The labels are a threshold T on |sum| with T = radius / 2, and the points fill the ball
+  // of that radius: with 1000 points in 10-D the largest norm is within 1% of the radius
+  // (P(all below 0.99 R) = (0.99^10)^1000 ~ 1e-44).
+  double max_negative = 0.0, min_positive = 1e300, max_norm = 0.0;
+  std::vector<double> norms;
+  for (int64_t i = 0; i < 1000; ++i) {
+    double sum = 0.0, norm2 = 0.0;
+    for (int64_t j = 0; j < 10; ++j) {
+      sum += x[i * 10 + j];
+      norm2 += static_cast<double>(x[i * 10 + j]) * x[i * 10 + j];
+    }
+    norms.push_back(std::sqrt(norm2));
+    max_norm = std::max(max_norm, norms.back());
+    if (y[i] == 1.0f) {
+      min_positive = std::min(min_positive, std::fabs(sum));
+    } else {
+      max_negative = std::max(max_negative, std::fabs(sum));
+    }
+  }
+  ASSERT_LT(max_negative, min_positive) << "labels are not a threshold on |sum|";
+  EXPECT_LE(max_norm, 2 * min_positive * (1 + 1e-5));
+  EXPECT_GE(max_norm, 0.99 * 2 * max_negative);
+
+  // Radius ~ U^(1/10): (norm / R)^10 is uniform on [0, 1], mean 1/2, std error
+  // sqrt(1/12 / 1000); R estimated as 2T to ~0.1%.
+  const double radius = max_negative + min_positive;  // 2T, T between the two
+  double mean_u = 0.0;
+  for (double r : norms) mean_u += std::pow(r / radius, 10.0) / 1000.0;
+  EXPECT_NEAR(mean_u, 0.5, 5 * std::sqrt(1.0 / 12 / 1000));
+}
+
+TEST(BallTest, DeterministicInSeedAndParameters) {
+  const Dataset a = Ball(10, 1000, 0.5, 7);
+  const Dataset b = Ball(10, 1000, 0.5, 7);
+  EXPECT_EQ(a.x.ToHost(), b.x.ToHost());
+  EXPECT_EQ(a.y.ToHost(), b.y.ToHost());
+  EXPECT_NE(a.x.ToHost(), Ball(10, 1000, 0.5, 8).x.ToHost());
+
+  const Dataset small = Ball(3, 200, 0.5, 1);
+  EXPECT_EQ(small.x.shape(), (Shape{200, 3}));
+  EXPECT_EQ(small.y.shape(), (Shape{200, 1}));
+  // radius_fraction 0: every point is outside the zero-width band.
+  for (float label : Ball(10, 300, 0.0, 2).y.ToHost()) EXPECT_EQ(label, 1.0f);
+}
+
+// ---- Parabola -------------------------------------------------------------------------------------
+
+TEST(ParabolaTest, ValuesAsSpecified) {
+  const Dataset d = Parabola(1000);
+  ASSERT_EQ(d.x.shape(), (Shape{2000, 2}));
+  ASSERT_EQ(d.y.shape(), (Shape{2000, 1}));
+  const std::vector<float> x = d.x.ToHost();
+  const std::vector<float> y = d.y.ToHost();
+  for (int64_t i = 0; i < 2000; ++i) {
+    const int64_t k = i % 1000;
+    const double x1 = -1.0 + 2.0 * static_cast<double>(k) / 999.0;  // linspace(-1, 1, 1000)
+    const bool upper = i < 1000;                                     // class 0 first
+    ASSERT_NEAR(x[i * 2], x1, 1e-6) << i;
+    ASSERT_NEAR(x[i * 2 + 1], upper ? x1 * x1 : x1 * x1 - 0.5, 1e-6) << i;
+    ASSERT_EQ(y[i], upper ? 0.0f : 1.0f) << i;
+  }
+  const std::vector<float> tiny = Parabola(3).x.ToHost();
+  EXPECT_EQ(tiny, (std::vector<float>{-1, 1, 0, 0, 1, 1, -1, 0.5f, 0, -0.5f, 1, 0.5f}));
+}
+
+// ---- LoadCsv ----------------------------------------------------------------------------------------
+
+class LoadCsvTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    std::string pattern = (std::filesystem::temp_directory_path() / "fanin-csv-XXXXXX").string();
+    ASSERT_NE(mkdtemp(pattern.data()), nullptr);
+    dir_ = pattern;
+  }
+  void TearDown() override { std::filesystem::remove_all(dir_); }
+
+  std::string Write(const std::string& name, const std::string& contents) {
+    const std::string path = (dir_ / name).string();
+    std::ofstream(path) << contents;
+    return path;
+  }
+
+  // Loads `contents` with label column "label" and expects std::invalid_argument naming
+  // the file, the column (when given) and the row: either the 1-based data row or the
+  // 1-based line of the file (header = line 1).
+  void ExpectError(const std::string& contents, const char* column, int data_row) {
+    const std::string path = Write("bad.csv", contents);
+    try {
+      LoadCsv(path, "label");
+      ADD_FAILURE() << "no exception for:\n" << contents;
+    } catch (const std::invalid_argument& error) {
+      std::string message = error.what();
+      SCOPED_TRACE(message);
+      const size_t at = message.find(path);
+      EXPECT_NE(at, std::string::npos) << "file not named";
+      if (at != std::string::npos) message.erase(at, path.size());
+      if (column != nullptr) {
+        EXPECT_NE(message.find(column), std::string::npos) << "column not named";
+      }
+      const std::regex row("\\b(" + std::to_string(data_row) + "|" +
+                           std::to_string(data_row + 1) + ")\\b");
+      EXPECT_TRUE(std::regex_search(message, row)) << "row " << data_row << " not named";
+    }
+  }
+
+  std::filesystem::path dir_;
+};
+
+TEST_F(LoadCsvTest, ParsesAGoodFile) {
+  const Dataset d = LoadCsv(Write("good.csv", "alpha,beta,label\n1,2.5,0\n-3e-2,4,1\n0.5,-1,1\n"),
+                            "label");
+  EXPECT_EQ(d.x.shape(), (Shape{3, 2}));
+  EXPECT_EQ(d.y.shape(), (Shape{3, 1}));
+  EXPECT_EQ(d.x.ToHost(), (std::vector<float>{1, 2.5f, -0.03f, 4, 0.5f, -1}));
+  EXPECT_EQ(d.y.ToHost(), (std::vector<float>{0, 1, 1}));
+  EXPECT_EQ(d.feature_names, (std::vector<std::string>{"alpha", "beta"}));
+
+  // The label may be any column; a missing final newline is fine.
+  const Dataset m = LoadCsv(Write("middle.csv", "alpha,label,beta\n1,0,2\n3,1,4"), "label");
+  EXPECT_EQ(m.x.ToHost(), (std::vector<float>{1, 2, 3, 4}));
+  EXPECT_EQ(m.y.ToHost(), (std::vector<float>{0, 1}));
+  EXPECT_EQ(m.feature_names, (std::vector<std::string>{"alpha", "beta"}));
+}
+
+TEST_F(LoadCsvTest, BadCellsNameRowAndColumn) {
+  const std::string header = "alpha,beta,label\n1,2,0\n3,4,1\n";
+  ExpectError(header + "5,,1\n", "beta", 3);         // missing cell
+  ExpectError(header + "5,abc,1\n", "beta", 3);      // non-numeric
+  ExpectError(header + "5,1.5x,1\n", "beta", 3);     // numeric prefix, then garbage
+  ExpectError(header + "5,nan,1\n", "beta", 3);      // NaN
+  ExpectError(header + "5,NaN,1\n", "beta", 3);
+  ExpectError(header + "abc,6,1\n", "alpha", 3);     // first column
+  ExpectError(header + "5,6,\n", "label", 3);        // missing label
+  ExpectError("alpha,beta,label\n1,x,0\n", "beta", 1);
+}
+
+TEST_F(LoadCsvTest, RaggedRowsNameTheRow) {
+  const std::string header = "alpha,beta,label\n1,2,0\n3,4,1\n";
+  ExpectError(header + "5,6\n", nullptr, 3);
+  ExpectError(header + "5,6,1,7\n", nullptr, 3);
+}
+
+TEST_F(LoadCsvTest, UnknownLabelColumnAndMissingFile) {
+  const std::string path = Write("good.csv", "alpha,beta,label\n1,2,0\n");
+  try {
+    LoadCsv(path, "target");
+    ADD_FAILURE() << "no exception";
+  } catch (const std::invalid_argument& error) {
+    EXPECT_NE(std::string(error.what()).find("target"), std::string::npos) << error.what();
+  }
+  const std::string missing = (dir_ / "does-not-exist.csv").string();
+  try {
+    LoadCsv(missing, "label");
+    ADD_FAILURE() << "no exception";
+  } catch (const std::invalid_argument& error) {
+    EXPECT_NE(std::string(error.what()).find(missing), std::string::npos) << error.what();
+  }
+}
+
+}  // namespace
+}  // namespace fanin

@@ -1,0 +1,634 @@
+// Tests of the plotting module: ticks, coordinates, quantiles, escaping, and that every
+// SVG and HTML document it writes is well-formed XML with finite coordinates.
+#include "fanin/plot.h"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cctype>
+#include <cmath>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
+#include <limits>
+#include <map>
+#include <memory>
+#include <sstream>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace fanin::plot {
+namespace {
+
+constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
+constexpr double kInf = std::numeric_limits<double>::infinity();
+
+// --- A small strict XML parser ------------------------------------------------------------
+// Enough of XML 1.0 for what we write (declaration, doctype, elements, attributes, text,
+// character and the five predefined entity references, comments), rejecting anything
+// malformed: unbalanced or crossed tags, unquoted or duplicate attributes, a raw '<' or
+// '&' in text or attribute values, unknown entities, text outside the root element.
+
+struct Node {
+  std::string name;
+  std::map<std::string, std::string> attributes;
+  std::string text;  // the concatenated character data directly inside
+  std::vector<std::unique_ptr<Node>> children;
+};
+
+class XmlParser {
+ public:
+  explicit XmlParser(std::string_view input) : in_(input) {}
+
+  std::unique_ptr<Node> ParseDocument() {
+    if (Starts("<?xml")) Skip("?>");
+    SkipMisc();
+    if (Starts("<!DOCTYPE")) {
+      // Only the simple form we write: no internal subset.
+      const size_t end = in_.find('>', pos_);
+      if (end == std::string_view::npos ||
+          in_.substr(pos_, end - pos_).find('[') != std::string_view::npos) {
+        Fail("unsupported DOCTYPE");
+      }
+      pos_ = end + 1;
+      SkipMisc();
+    }
+    auto root = ParseElement();
+    SkipMisc();
+    if (pos_ != in_.size()) Fail("content after the root element");
+    return root;
+  }
+
+ private:
+  [[noreturn]] void Fail(const std::string& what) const {
+    throw std::runtime_error("XML error at offset " + std::to_string(pos_) + ": " + what +
+                             " near '" + std::string(in_.substr(pos_, 40)) + "'");
+  }
+  bool Starts(std::string_view s) const { return in_.substr(pos_, s.size()) == s; }
+  void Skip(std::string_view terminator) {
+    const size_t end = in_.find(terminator, pos_);
+    if (end == std::string_view::npos) Fail("missing '" + std::string(terminator) + "'");
+    pos_ = end + terminator.size();
+  }
+  void SkipSpace() {
+    while (pos_ < in_.size() && std::isspace(static_cast<unsigned char>(in_[pos_]))) ++pos_;
+  }
+  // Whitespace and comments, allowed around the root element.
+  void SkipMisc() {
+    for (;;) {
+      SkipSpace();
+      if (!Starts("<!--")) return;
+      Skip("-->");
+    }
+  }
+  static bool NameChar(char c, bool first) {
+    const auto u = static_cast<unsigned char>(c);
+    return std::isalpha(u) || c == '_' || c == ':' || u >= 0x80 ||
+           (!first && (std::isdigit(u) || c == '-' || c == '.'));
+  }
+  std::string ParseName() {
+    const size_t start = pos_;
+    while (pos_ < in_.size() && NameChar(in_[pos_], pos_ == start)) ++pos_;
+    if (pos_ == start) Fail("expected a name");
+    return std::string(in_.substr(start, pos_ - start));
+  }
+  // An entity or character reference, pos_ at the '&'.
+  std::string ParseReference() {
+    const size_t end = in_.find(';', pos_);
+    if (end == std::string_view::npos || end - pos_ > 12) Fail("unterminated reference");
+    const std::string ref(in_.substr(pos_ + 1, end - pos_ - 1));
+    pos_ = end + 1;
+    static const std::map<std::string, std::string> kEntities = {
+        {"amp", "&"}, {"lt", "<"}, {"gt", ">"}, {"quot", "\""}, {"apos", "'"}};
+    if (const auto it = kEntities.find(ref); it != kEntities.end()) return it->second;
+    const bool hex = ref.size() > 2 && ref[0] == '#' && ref[1] == 'x';
+    const std::string digits = ref.substr(hex ? 2 : 1);
+    if (ref.empty() || ref[0] != '#' || digits.empty() ||
+        digits.find_first_not_of(hex ? "0123456789abcdefABCDEF" : "0123456789") !=
+            std::string::npos) {
+      Fail("unknown reference &" + ref + ";");
+    }
+    const long code = std::strtol(digits.c_str(), nullptr, hex ? 16 : 10);
+    if (code < 0x20 && code != 0x9 && code != 0xA && code != 0xD) Fail("forbidden character");
+    return code < 0x80 ? std::string(1, static_cast<char>(code)) : std::string("?");
+  }
+  std::unique_ptr<Node> ParseElement() {
+    if (!Starts("<")) Fail("expected an element");
+    ++pos_;
+    auto node = std::make_unique<Node>();
+    node->name = ParseName();
+    for (;;) {
+      const size_t before = pos_;
+      SkipSpace();
+      if (Starts("/>")) {
+        pos_ += 2;
+        return node;
+      }
+      if (Starts(">")) {
+        ++pos_;
+        break;
+      }
+      if (pos_ == before) Fail("expected whitespace before an attribute");
+      const std::string name = ParseName();
+      SkipSpace();
+      if (!Starts("=")) Fail("expected '=' after attribute " + name);
+      ++pos_;
+      SkipSpace();
+      if (pos_ >= in_.size() || (in_[pos_] != '"' && in_[pos_] != '\'')) {
+        Fail("unquoted attribute " + name);
+      }
+      const char quote = in_[pos_++];
+      std::string value;
+      while (pos_ < in_.size() && in_[pos_] != quote) {
+        if (in_[pos_] == '<') Fail("'<' in attribute " + name);
+        if (in_[pos_] == '&') {
+          value += ParseReference();
+        } else {
+          value += in_[pos_++];
+        }
+      }
+      if (pos_ >= in_.size()) Fail("unterminated attribute " + name);
+      ++pos_;
+      if (!node->attributes.emplace(name, value).second) Fail("duplicate attribute " + name);
+    }
+    for (;;) {  // content
+      if (pos_ >= in_.size()) Fail("unclosed <" + node->name + ">");
+      if (Starts("</")) {
+        pos_ += 2;
+        if (ParseName() != node->name) Fail("mismatched end tag for <" + node->name + ">");
+        SkipSpace();
+        if (!Starts(">")) Fail("expected '>'");
+        ++pos_;
+        return node;
+      }
+      if (Starts("<!--")) {
+        Skip("-->");
+      } else if (Starts("<")) {
+        node->children.push_back(ParseElement());
+      } else if (Starts("&")) {
+        node->text += ParseReference();
+      } else if (Starts("]]>")) {
+        Fail("']]>' in text");
+      } else {
+        node->text += in_[pos_++];
+      }
+    }
+  }
+
+  std::string_view in_;
+  size_t pos_ = 0;
+};
+
+std::unique_ptr<Node> ParseXml(std::string_view text) { return XmlParser(text).ParseDocument(); }
+
+void Collect(const Node& node, std::string_view name, std::vector<const Node*>& out) {
+  if (node.name == name) out.push_back(&node);
+  for (const auto& child : node.children) Collect(*child, name, out);
+}
+std::vector<const Node*> Find(const Node& root, std::string_view name) {
+  std::vector<const Node*> found;
+  Collect(root, name, found);
+  return found;
+}
+
+// Every geometric attribute of every element holds finite numbers.
+void ExpectFiniteCoordinates(const Node& node) {
+  static const std::vector<std::string> kNumeric = {
+      "x",  "y",  "width", "height", "cx",        "cy",           "r",       "x1",
+      "y1", "x2", "y2",    "points", "font-size", "stroke-width", "opacity", "fill-opacity"};
+  for (const std::string& name : kNumeric) {
+    const auto it = node.attributes.find(name);
+    if (it == node.attributes.end()) continue;
+    std::string numbers = it->second;
+    for (char& c : numbers) {
+      if (c == ',') c = ' ';
+    }
+    std::istringstream stream(numbers);
+    std::string token;
+    while (stream >> token) {
+      char* end = nullptr;
+      const double v = std::strtod(token.c_str(), &end);
+      EXPECT_TRUE(*end == '\0' && std::isfinite(v))
+          << "<" << node.name << " " << name << "=\"" << it->second << "\">";
+    }
+  }
+  for (const auto& child : node.children) ExpectFiniteCoordinates(*child);
+}
+
+std::string Lowercase(std::string text) {
+  for (char& c : text) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return text;
+}
+
+std::string ReadFile(const std::filesystem::path& path) {
+  std::ifstream file(path, std::ios::binary);
+  return {std::istreambuf_iterator<char>(file), std::istreambuf_iterator<char>()};
+}
+
+std::vector<double> Values(const Ticks& ticks) { return ticks.values; }
+
+// --- The parser itself ----------------------------------------------------------------------
+
+TEST(PlotXmlChecker, RejectsMalformedDocuments) {
+  EXPECT_NO_THROW(ParseXml("<?xml version=\"1.0\"?>\n<a b=\"1\"><c/>t &amp; &#60;</a>\n"));
+  for (const char* bad : {"<a><b></a></b>", "<a b=1/>", "<a b=\"1\" b=\"2\"/>", "<a>x & y</a>",
+                          "<a b=\"<\"/>", "<a>&nbsp;</a>", "<a/><b/>", "<a>", "text<a/>"}) {
+    EXPECT_THROW(ParseXml(bad), std::runtime_error) << bad;
+  }
+}
+
+// --- Ticks and coordinates ------------------------------------------------------------------
+
+TEST(PlotTicks, LinearTicksAreNiceNumbers) {
+  const Ticks unit = LinearTicks(0, 1);
+  EXPECT_EQ(unit.labels, (std::vector<std::string>{"0.0", "0.2", "0.4", "0.6", "0.8", "1.0"}));
+
+  const Ticks mixed = LinearTicks(-3.7, 12.2);
+  EXPECT_EQ(mixed.labels, (std::vector<std::string>{"0", "5", "10"}));
+  EXPECT_EQ(Values(mixed), (std::vector<double>{0, 5, 10}));
+
+  // Steps of 1, 2 or 5 times a power of ten, all ticks inside the range.
+  const Ticks odd = LinearTicks(0.013, 0.087, 5);
+  ASSERT_GE(odd.values.size(), 3u);
+  for (const double v : odd.values) {
+    EXPECT_GE(v, 0.013);
+    EXPECT_LE(v, 0.087);
+  }
+  EXPECT_EQ(odd.labels.front(), "0.02");
+  EXPECT_NEAR(odd.values[1] - odd.values[0], 0.02, 1e-12);
+
+  // Very small or very large numbers switch to compact scientific notation.
+  EXPECT_EQ(LinearTicks(0, 3e6).labels,
+            (std::vector<std::string>{"0", "5e5", "1e6", "1.5e6", "2e6", "2.5e6", "3e6"}));
+  EXPECT_EQ(LinearTicks(0.001, 0.0013).labels,
+            (std::vector<std::string>{"1e-3", "1.05e-3", "1.1e-3", "1.15e-3", "1.2e-3", "1.25e-3",
+                                      "1.3e-3"}));
+  // Rounding noise gets one tick (counting steps of 1e-16 from 1 would never end); a span
+  // wider than any double gets none; nor do other degenerate inputs.
+  EXPECT_EQ(LinearTicks(1, 1 + 2e-16).labels, (std::vector<std::string>{"1"}));
+  EXPECT_TRUE(LinearTicks(-1e308, 1e308).values.empty());
+  EXPECT_TRUE(LinearTicks(kNaN, 1).values.empty());
+  EXPECT_TRUE(LinearTicks(2, 1).values.empty());
+}
+
+TEST(PlotTicks, LogTicksAtDecades) {
+  EXPECT_EQ(LogTicks(0.01, 100).labels,
+            (std::vector<std::string>{"0.01", "0.1", "1", "10", "100"}));
+  const Ticks wide = LogTicks(1.5e-5, 2);
+  EXPECT_EQ(wide.labels, (std::vector<std::string>{"1e-4", "1e-3", "1e-2", "1e-1", "1e0"}));
+  EXPECT_DOUBLE_EQ(wide.values.front(), 1e-4);
+  // Thirty decades: every fifth, at multiples of five.
+  const Ticks huge = LogTicks(1e-30, 1e2);
+  EXPECT_EQ(huge.labels,
+            (std::vector<std::string>{"1e-30", "1e-25", "1e-20", "1e-15", "1e-10", "1e-5", "1e0"}));
+  // Under two decades: 1-2-5 steps.
+  EXPECT_EQ(LogTicks(2, 50).labels, (std::vector<std::string>{"2", "5", "10", "20", "50"}));
+  EXPECT_TRUE(LogTicks(0, 10).values.empty());
+  EXPECT_TRUE(LogTicks(-1, 10).values.empty());
+}
+
+TEST(PlotAxisMap, MapsLinearAndLogCoordinates) {
+  const AxisMap x(Scale::kLinear, 0, 10, 50, 150);
+  EXPECT_DOUBLE_EQ(x(0), 50);
+  EXPECT_DOUBLE_EQ(x(5), 100);
+  EXPECT_DOUBLE_EQ(x(10), 150);
+  const AxisMap y(Scale::kLinear, -1, 1, 200, 0);  // y grows downward on screen
+  EXPECT_DOUBLE_EQ(y(-1), 200);
+  EXPECT_DOUBLE_EQ(y(0.5), 50);
+  const AxisMap log(Scale::kLog10, 1e-3, 1, 300, 0);
+  EXPECT_DOUBLE_EQ(log(1e-3), 300);
+  EXPECT_NEAR(log(1e-2), 200, 1e-9);
+  EXPECT_NEAR(log(1), 0, 1e-9);
+  EXPECT_TRUE(log.Drawable(1e-9));
+  EXPECT_FALSE(log.Drawable(0));
+  EXPECT_FALSE(log.Drawable(-1));
+  EXPECT_FALSE(x.Drawable(kNaN));
+  EXPECT_FALSE(x.Drawable(kInf));
+  EXPECT_TRUE(x.Drawable(-1));
+  EXPECT_THROW(AxisMap(Scale::kLog10, 0, 1, 0, 1), std::invalid_argument);
+  EXPECT_THROW(AxisMap(Scale::kLinear, 1, 1, 0, 1), std::invalid_argument);
+  EXPECT_THROW(AxisMap(Scale::kLinear, kNaN, 1, 0, 1), std::invalid_argument);
+}
+
+// --- Quantiles and colors -------------------------------------------------------------------
+
+TEST(PlotQuantiles, OfSamplesLikeNumpy) {
+  // numpy.percentile([1, 2, 3, 4, 5], [10, 25, 50, 75, 90]) = [1.4, 2, 3, 4, 4.6]
+  const Quantiles q = QuantilesOf(std::vector<double>{5, kNaN, 1, 4, 2, kInf, 3});
+  EXPECT_DOUBLE_EQ(q.p10, 1.4);
+  EXPECT_DOUBLE_EQ(q.p25, 2);
+  EXPECT_DOUBLE_EQ(q.median, 3);
+  EXPECT_DOUBLE_EQ(q.p75, 4);
+  EXPECT_DOUBLE_EQ(q.p90, 4.6);
+  EXPECT_TRUE(std::isnan(QuantilesOf(std::vector<double>{kNaN}).median));
+}
+
+TEST(PlotQuantiles, OfHistogramInterpolateWithinBins) {
+  Histogram uniform;
+  for (int i = 0; i <= 10; ++i) uniform.edges.push_back(i);
+  uniform.counts.assign(10, 7);
+  const Quantiles q = QuantilesOf(uniform);
+  EXPECT_NEAR(q.p10, 1, 1e-12);
+  EXPECT_NEAR(q.median, 5, 1e-12);
+  EXPECT_NEAR(q.p90, 9, 1e-12);
+  // Invalid bins are ignored; an empty histogram has no quantiles.
+  const Quantiles skip = QuantilesOf(Histogram{.edges = {0, 1, kInf, 3}, .counts = {4, 9, kNaN}});
+  EXPECT_NEAR(skip.median, 0.5, 1e-12);
+  EXPECT_TRUE(std::isnan(QuantilesOf(Histogram{.edges = {0, 1}, .counts = {0}}).median));
+}
+
+TEST(PlotColors, PaletteAndMaps) {
+  EXPECT_EQ(PaletteColor(0), "#1f77b4");
+  EXPECT_EQ(PaletteColor(10), PaletteColor(0));
+  EXPECT_EQ(MapColor(ColorMap::kRedBlue, 0.5), "#f7f7f7");
+  EXPECT_EQ(MapColor(ColorMap::kRedBlue, -3), MapColor(ColorMap::kRedBlue, 0));
+  EXPECT_EQ(MapColor(ColorMap::kViridis, 1), "#fde725");
+  EXPECT_EQ(MapColor(ColorMap::kViridis, kNaN), "#d9d9d9");
+}
+
+// --- Figures --------------------------------------------------------------------------------
+
+// A figure using every series type, with long category labels and both legend positions.
+Figure EverySeriesFigure() {
+  Figure figure({.rows = 2, .cols = 2, .title = "Every series"});
+  Axes& lines = figure.At(0, 0);
+  lines.title = "Lines";
+  lines.x_label = "epoch";
+  lines.y_label = "loss";
+  lines.y_scale = Scale::kLog10;
+  lines.Add(Band{.x = {0, 1, 2, 3},
+                 .lower = {0.5, 0.2, 0.1, 0.05},
+                 .upper = {2, 1, 0.5, 0.3},
+                 .label = "p10-p90"});
+  lines.Add(Line{.x = {0, 1, 2, 3}, .y = {1, 0.5, 0.2, 0.1}, .label = "median", .markers = true});
+  lines.Add(HLine{.y = 0.3, .label = "target"});
+  lines.Add(VLine{.x = 2, .dashed = false});
+  lines.Add(Text{.x = 2, .y = 1, .text = "note"});
+
+  Axes& bars = figure.At(0, 1);
+  bars.title = "Bars";
+  bars.categories = {"sigmoid normal(0, 0.01)", "tanh glorot_normal", "relu he_uniform"};
+  bars.y_scale = Scale::kLog10;
+  bars.legend = LegendPosition::kBelow;
+  bars.Add(Bars{
+      .values = {1e-3, 0.5, 2}, .lower = {5e-4, 0.3, 1}, .upper = {2e-3, 0.7, 3}, .label = "h1"});
+  bars.Add(Bars{.values = {1e-4, 0.4, 1.5},
+                .lower = {5e-5, 0.2, 1},
+                .upper = {2e-4, 0.6, 2},
+                .label = "h2",
+                .error_style = ErrorStyle::kBand});
+
+  Axes& distributions = figure.At(1, 0);
+  distributions.title = "Distributions";
+  distributions.categories = {"h1", "h2"};
+  const Histogram histogram{.edges = {-2, -1, 0, 1, 2}, .counts = {1, 5, 5, 1}};
+  const Quantiles quantiles{.p10 = -1.5, .p25 = -0.5, .median = 0, .p75 = 0.6, .p90 = 1.4};
+  distributions.Add(Violins{.data = {histogram, quantiles}, .label = "violins"});
+  distributions.Add(Boxes{.data = {quantiles, histogram}, .label = "boxes"});
+
+  Axes& grid = figure.At(1, 1);
+  grid.title = "Decision boundary";
+  grid.Add(Grid{
+      .x_edges = {0, 1, 2, 3}, .y_edges = {0, 1, 2}, .values = {0.1, 0.1, 0.9, 0.5, kNaN, 0.2}});
+  grid.Add(Scatter{.x = {0.5, 1.5, 2.5},
+                   .y = {0.5, 1.5, 1},
+                   .label = "points",
+                   .colors = {"#ff0000", "#00ff00", "#0000ff"}});
+  return figure;
+}
+
+TEST(PlotFigure, EverySeriesTypeGivesWellFormedSvg) {
+  const std::string svg = EverySeriesFigure().ToSvg();
+  std::unique_ptr<Node> root;
+  ASSERT_NO_THROW(root = ParseXml(svg)) << svg;
+  EXPECT_EQ(root->name, "svg");
+  EXPECT_EQ(root->attributes.at("xmlns"), "http://www.w3.org/2000/svg");
+  ExpectFiniteCoordinates(*root);
+  for (const char* element :
+       {"polyline", "polygon", "circle", "rect", "line", "text", "clipPath"}) {
+    EXPECT_FALSE(Find(*root, element).empty()) << element;
+  }
+  // Four clipped panels with distinct clip ids.
+  const auto clips = Find(*root, "clipPath");
+  ASSERT_EQ(clips.size(), 4u);
+  EXPECT_NE(clips[0]->attributes.at("id"), clips[1]->attributes.at("id"));
+  // Long category labels are turned; every text lies inside the figure.
+  EXPECT_NE(svg.find("rotate(-45"), std::string::npos);
+  const double width = std::stod(root->attributes.at("width"));
+  const double height = std::stod(root->attributes.at("height"));
+  for (const Node* text : Find(*root, "text")) {
+    EXPECT_GE(std::stod(text->attributes.at("x")), 0) << text->text;
+    EXPECT_LE(std::stod(text->attributes.at("x")), width) << text->text;
+    EXPECT_GE(std::stod(text->attributes.at("y")), 0) << text->text;
+    EXPECT_LE(std::stod(text->attributes.at("y")), height) << text->text;
+  }
+}
+
+TEST(PlotFigure, LegendSitsOutsideThePlotArea) {
+  Figure figure;
+  Axes& axes = figure.At(0, 0);
+  axes.Add(Line{.x = {0, 1}, .y = {0, 1}, .label = "right legend"});
+  const auto root = ParseXml(figure.ToSvg());
+  const Node& clip = *Find(*root, "clipPath")[0]->children[0];
+  const double plot_right =
+      std::stod(clip.attributes.at("x")) + std::stod(clip.attributes.at("width"));
+  const double plot_bottom =
+      std::stod(clip.attributes.at("y")) + std::stod(clip.attributes.at("height"));
+  for (const Node* text : Find(*root, "text")) {
+    if (text->text == "right legend") {
+      EXPECT_GT(std::stod(text->attributes.at("x")), plot_right);
+    }
+  }
+
+  axes.legend = LegendPosition::kBelow;
+  const auto below = ParseXml(figure.ToSvg());
+  bool found = false;
+  for (const Node* text : Find(*below, "text")) {
+    if (text->text != "right legend") continue;
+    found = true;
+    EXPECT_GT(std::stod(text->attributes.at("y")), plot_bottom);
+  }
+  EXPECT_TRUE(found);
+}
+
+TEST(PlotFigure, EscapesLabels) {
+  const std::string nasty = "a<b & c>\"d\" 'e'";
+  Figure figure({.title = nasty});
+  Axes& axes = figure.At(0, 0);
+  axes.title = nasty;
+  axes.x_label = nasty;
+  axes.y_label = nasty;
+  axes.categories = {nasty};
+  axes.Add(Bars{.values = {1}, .label = nasty, .color = "#123456\"/><script>"});
+  axes.Add(Text{.x = 0, .y = 0.5, .text = nasty});
+  // Invalid UTF-8 and a control character must not break the document either.
+  axes.Add(Line{.x = {0}, .y = {0}, .label = "bad \xff\xfe byte \x01 \xc3\xa9"});
+  const std::string svg = figure.ToSvg();
+  EXPECT_NE(svg.find("a&lt;b &amp; c&gt;&quot;d&quot; &#39;e&#39;"), std::string::npos);
+  EXPECT_EQ(svg.find("<script"), std::string::npos);
+  std::unique_ptr<Node> root;
+  ASSERT_NO_THROW(root = ParseXml(svg));
+  int round_trips = 0;
+  for (const Node* text : Find(*root, "text")) round_trips += text->text == nasty;
+  EXPECT_GE(round_trips, 6);  // figure and panel titles, both labels, category, legend, text
+  EXPECT_NE(svg.find("\xc3\xa9"), std::string::npos);  // valid UTF-8 kept as is
+}
+
+TEST(PlotFigure, NonFiniteDataNeverReachesTheSvg) {
+  Figure figure({.rows = 2, .cols = 2});
+  Axes& lines = figure.At(0, 0);
+  lines.y_scale = Scale::kLog10;
+  lines.x_label = "x";
+  lines.Add(Line{.x = {0, 1, kNaN, 3, 4}, .y = {1, -1, 2, kInf, 0}, .markers = true});
+  lines.Add(Scatter{.x = {kNaN, kInf, 1}, .y = {1, 1, 0}});
+  lines.Add(Band{.x = {0, 1, 2}, .lower = {kNaN, 0, -1}, .upper = {kInf, 1, 2}});
+  lines.Add(HLine{.y = kNaN});
+  lines.Add(VLine{.x = kInf});
+  lines.Add(Text{.x = kNaN, .y = 1, .text = "hidden"});
+  Axes& bars = figure.At(0, 1);
+  bars.categories = {"a", "b"};
+  bars.y_scale = Scale::kLog10;
+  bars.Add(Bars{.values = {kNaN, 0}, .lower = {kNaN, -1}, .upper = {kInf, 1}});
+  bars.Add(Violins{
+      .data = {Histogram{.edges = {kNaN, 1, 2}, .counts = {1, kNaN}}, Quantiles{.p10 = kNaN}}});
+  bars.Add(Boxes{.data = {Quantiles{.p10 = kNaN, .median = kInf}, Histogram{}}});
+  Axes& grid = figure.At(1, 0);
+  grid.title = "missing values";
+  grid.Add(Grid{.x_edges = {0, kNaN}, .y_edges = {0, 1}, .values = {kNaN}});
+  Axes& empty = figure.At(1, 1);
+  empty.title = "no series";
+  empty.x_scale = Scale::kLog10;
+  empty.y_scale = Scale::kLog10;
+
+  const std::string svg = figure.ToSvg();
+  const std::string lower = Lowercase(svg);
+  EXPECT_EQ(lower.find("nan"), std::string::npos);
+  EXPECT_EQ(lower.find("inf"), std::string::npos);
+  std::unique_ptr<Node> root;
+  ASSERT_NO_THROW(root = ParseXml(svg));
+  ExpectFiniteCoordinates(*root);
+  // Axes with nothing drawable still render, with default limits and their ticks.
+  EXPECT_EQ(Find(*root, "clipPath").size(), 4u);
+  std::vector<std::string> texts;
+  for (const Node* text : Find(*root, "text")) texts.push_back(text->text);
+  EXPECT_NE(std::find(texts.begin(), texts.end(), "no series"), texts.end());
+  EXPECT_NE(std::find(texts.begin(), texts.end(), "10"), texts.end());
+}
+
+TEST(PlotFigure, ExtremeDataStillRender) {
+  Figure figure({.cols = 3});
+  figure.At(0, 0).Add(Line{.x = {0, 1}, .y = {-1e308, 1e308}});
+  figure.At(0, 1).y_scale = Scale::kLog10;
+  figure.At(0, 1).Add(Line{.x = {0, 1}, .y = {1e-320, 1e308}});
+  figure.At(0, 2).Add(Line{.x = {0, 1, 2}, .y = {0.1, 0.1 + 1e-17, 0.1}});  // flat but noisy
+  const std::string svg = figure.ToSvg();
+  std::unique_ptr<Node> root;
+  ASSERT_NO_THROW(root = ParseXml(svg));
+  ExpectFiniteCoordinates(*root);
+  EXPECT_EQ(Lowercase(svg).find("nan"), std::string::npos);
+  EXPECT_EQ(Lowercase(svg).find("inf"), std::string::npos);
+}
+
+TEST(PlotFigure, AutomaticLimits) {
+  Figure figure;
+  Axes& axes = figure.At(0, 0);
+  axes.categories = {"a", "b"};
+  axes.Add(Bars{.values = {2, 3}});
+  const std::string svg = figure.ToSvg();
+  // Bars stand on zero, which ends the axis (no margin below a sticky zero).
+  const auto root = ParseXml(svg);
+  const Node& clip = *Find(*root, "clipPath")[0]->children[0];
+  const double plot_bottom =
+      std::stod(clip.attributes.at("y")) + std::stod(clip.attributes.at("height"));
+  bool zero_at_bottom = false;
+  for (const Node* text : Find(*root, "text")) {
+    if (text->text == "0") {
+      zero_at_bottom =
+          std::abs(std::stod(text->attributes.at("y")) - 0.35 * 11 - plot_bottom) < 0.1;
+    }
+  }
+  EXPECT_TRUE(zero_at_bottom) << svg;
+}
+
+TEST(PlotFigure, RejectsInconsistentData) {
+  Figure figure;
+  figure.At(0, 0).Add(Line{.x = {1, 2}, .y = {1}, .label = "short"});
+  try {
+    figure.ToSvg();
+    FAIL() << "expected std::invalid_argument";
+  } catch (const std::invalid_argument& error) {
+    EXPECT_NE(std::string(error.what()).find("short"), std::string::npos);
+  }
+  Figure grid;
+  grid.At(0, 0).Add(Grid{.x_edges = {0, 1, 2}, .y_edges = {0, 1}, .values = {1}});
+  EXPECT_THROW(grid.ToSvg(), std::invalid_argument);
+  Figure limits;
+  limits.At(0, 0).y_scale = Scale::kLog10;
+  limits.At(0, 0).y_min = 0;
+  limits.At(0, 0).title = "t";
+  EXPECT_THROW(limits.ToSvg(), std::invalid_argument);
+  EXPECT_THROW(Figure({.rows = 0}), std::invalid_argument);
+  EXPECT_THROW(figure.At(1, 0), std::out_of_range);
+}
+
+TEST(PlotFigure, SaveIsAtomicAndNamesThePathOnFailure) {
+  const auto dir =
+      std::filesystem::temp_directory_path() /
+      ("fanin_plot_test_" + std::to_string(::testing::UnitTest::GetInstance()->random_seed()));
+  std::filesystem::create_directories(dir);
+  const Figure figure = EverySeriesFigure();
+  const auto path = dir / "figure.svg";
+  figure.Save(path.string());
+  EXPECT_EQ(ReadFile(path), figure.ToSvg());
+  EXPECT_FALSE(std::filesystem::exists(path.string() + ".tmp"));
+
+  const std::string missing = (dir / "no" / "such" / "dir" / "figure.svg").string();
+  try {
+    figure.Save(missing);
+    FAIL() << "expected std::runtime_error";
+  } catch (const std::runtime_error& error) {
+    EXPECT_NE(std::string(error.what()).find(missing), std::string::npos) << error.what();
+  }
+  std::filesystem::remove_all(dir);
+}
+
+// --- HTML -----------------------------------------------------------------------------------
+
+TEST(PlotReport, WritesWellFormedSelfContainedHtml) {
+  Report report("Study <1> & \"friends\"");
+  report.Heading("Figures")
+      .Paragraph("Ratios < 1e-3 & more")
+      .Image("fig & 1.svg", "Figure <1>")
+      .Image("plain.svg")
+      .Heading("Numbers", 3)
+      .Table({{"config", "ratio"}, {"tanh <glorot>", "0.5"}, {"relu & he", "1.2"}})
+      .Table({{"no", "header"}}, /*header_row=*/false)
+      .Preformatted("(a) holds: 3 < 5\n(b) fails")
+      .Link("ratios.csv", "ratios & more");
+  const std::string html = report.ToHtml();
+  std::unique_ptr<Node> root;
+  ASSERT_NO_THROW(root = ParseXml(html)) << html;
+  EXPECT_EQ(root->name, "html");
+  EXPECT_EQ(Find(*root, "title")[0]->text, "Study <1> & \"friends\"");
+  const auto images = Find(*root, "img");
+  ASSERT_EQ(images.size(), 2u);
+  EXPECT_EQ(images[0]->attributes.at("src"), "fig & 1.svg");
+  EXPECT_EQ(Find(*root, "th").size(), 2u);
+  EXPECT_EQ(Find(*root, "td").size(), 6u);
+  EXPECT_EQ(Find(*root, "pre")[0]->text, "(a) holds: 3 < 5\n(b) fails");
+  // Self-contained: no scripts, nothing fetched from elsewhere.
+  EXPECT_EQ(html.find("<script"), std::string::npos);
+  EXPECT_EQ(html.find("http"), std::string::npos);
+  EXPECT_THROW(report.Heading("bad", 1), std::invalid_argument);
+
+  const auto path = std::filesystem::temp_directory_path() / "fanin_plot_test_report.html";
+  report.Save(path.string());
+  EXPECT_EQ(ReadFile(path), html);
+  std::filesystem::remove(path);
+}
+
+}  // namespace
+}  // namespace fanin::plot
