@@ -6,7 +6,8 @@ include(CMakePackageConfigHelpers)
 install(DIRECTORY ${PROJECT_SOURCE_DIR}/include/fanin DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
 install(TARGETS fanin EXPORT faninTargets
         ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR}
-        LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR})
+        LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR}
+        RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
 install(EXPORT faninTargets NAMESPACE fanin:: DESTINATION ${CMAKE_INSTALL_LIBDIR}/cmake/fanin)
 configure_package_config_file(${PROJECT_SOURCE_DIR}/cmake/faninConfig.cmake.in
                               ${PROJECT_BINARY_DIR}/faninConfig.cmake

@@ -4,7 +4,7 @@
 // so a model trains on the CPU or on a GPU by changing the backend it is given. All
 // tensors passed to one backend must live on that backend. Calls enqueue work: on an
 // asynchronous backend (CUDA) they return before the work is done, and only the calls
-// that return host values (ToHost, Stats, ReadTotals) wait for it.
+// that return host values (CopyToHost, hence Tensor::ToHost; Stats) and Synchronize wait.
 #pragma once
 
 #include <cstdint>

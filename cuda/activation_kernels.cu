@@ -1,0 +1,202 @@
+// Activations: bias + activation forward, and activation backward fused with the bias
+// gradient. Both are memory-bound, so fusing is the whole optimisation: the forward reads
+// z once and writes a (and z + bias) once; the backward reads da (and z or a) once, writes
+// dz once and reduces the bias gradient from registers instead of re-reading dz.
+#include <algorithm>
+#include <type_traits>
+
+#include "cuda/check.h"
+#include "cuda/kernels.h"
+#include "cuda/launch.cuh"
+
+namespace fanin::gpu {
+namespace {
+
+// ---- The activations, forward and derivative side by side --------------------------------
+template <Activation kAct>
+__device__ __forceinline__ float Activate(float z) {
+  if constexpr (kAct == Activation::kSigmoid) {
+    return 1.0f / (1.0f + expf(-z));  // expf(-z) = inf for z < -88 gives exactly 0
+  } else if constexpr (kAct == Activation::kTanh) {
+    return tanhf(z);
+  } else if constexpr (kAct == Activation::kRelu) {
+    return z > 0.0f ? z : 0.0f;
+  } else {
+    return z;
+  }
+}
+
+// act'(z) of element i, read from whichever of z and a = act(z) is cheaper: sigmoid' =
+// a (1 - a) and tanh' = 1 - a^2 need no transcendental; relu' = [z > 0] (0 at z = 0, as
+// TensorFlow); linear' = 1 reads nothing. z or a may be null when not read.
+template <Activation kAct>
+__device__ __forceinline__ float Derivative(const float* z, const float* a, int64_t i) {
+  if constexpr (kAct == Activation::kSigmoid) {
+    const float y = a[i];
+    return y * (1.0f - y);
+  } else if constexpr (kAct == Activation::kTanh) {
+    const float y = a[i];
+    return 1.0f - y * y;
+  } else if constexpr (kAct == Activation::kRelu) {
+    return z[i] > 0.0f ? 1.0f : 0.0f;
+  } else {
+    return 1.0f;
+  }
+}
+
+template <typename Launch>
+void DispatchActivation(Activation act, Launch&& launch) {
+  using enum Activation;
+  switch (act) {
+    case kLinear:
+      return launch(std::integral_constant<Activation, kLinear>{});
+    case kSigmoid:
+      return launch(std::integral_constant<Activation, kSigmoid>{});
+    case kTanh:
+      return launch(std::integral_constant<Activation, kTanh>{});
+    case kRelu:
+      return launch(std::integral_constant<Activation, kRelu>{});
+  }
+}
+
+// ---- Forward ---------------------------------------------------------------------------
+// a = act(z + bias[column]); z_out = z + bias when given. No __restrict__: a may alias z
+// and z_out, and each element is read before it is written by the same thread.
+template <Activation kAct, bool kBias>
+__global__ void BiasActivationForwardKernel(const float* bias, const float* z, float* z_out,
+                                            float* a, int64_t n, int64_t cols) {
+  for (int64_t i = GridStart(); i < n; i += GridStride()) {
+    float v = z[i];
+    if constexpr (kBias) v += bias[i % cols];
+    if (z_out != nullptr) z_out[i] = v;
+    a[i] = Activate<kAct>(v);
+  }
+}
+
+// ---- Backward --------------------------------------------------------------------------
+// dz = da * act'(z), fused with bias_grad[j] = sum_r dz[r, j].
+//
+// A block of kTileCols x kTileRows threads owns kTileCols adjacent columns of one chunk
+// of rows: a warp reads kTileCols consecutive floats of a row (coalesced), each thread
+// walks its column down the chunk every kTileRows rows, keeping a running sum in a
+// register. The kTileRows sums of a column are then added in shared memory in a fixed
+// order, giving one partial per (chunk, column). With one chunk that partial is the bias
+// gradient; otherwise SumChunksKernel adds the chunks' partials in chunk order. Which
+// thread adds which value depends only on the shape, never on scheduling: the result is
+// the same bits every run, without the float atomics a one-pass reduction would need.
+//
+// Without kSum the kernel is plain element-wise and is launched as one row of n columns
+// with one-dimensional blocks.
+constexpr int kTileCols = 32;
+constexpr int kTileRows = 8;
+constexpr int64_t kRowsPerChunk = 256;  // below this many rows per chunk, use fewer chunks
+constexpr int64_t kMaxChunks = 128;     // keeps SumChunksKernel's serial loop short
+
+template <Activation kAct, bool kSum>
+__global__ void ActivationBackwardKernel(const float* z, const float* a, const float* da, float* dz,
+                                         int64_t rows, int64_t cols, int64_t rows_per_chunk,
+                                         float* chunk_sums) {
+  const int64_t col = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x;
+  const int64_t begin = static_cast<int64_t>(blockIdx.y) * rows_per_chunk;
+  const int64_t end = min(rows, begin + rows_per_chunk);
+  float sum = 0.0f;
+  if (col < cols) {
+    for (int64_t r = begin + threadIdx.y; r < end; r += blockDim.y) {
+      const int64_t i = r * cols + col;
+      const float g = da[i] * Derivative<kAct>(z, a, i);
+      if (dz != nullptr) dz[i] = g;
+      sum += g;
+    }
+  }
+  if constexpr (kSum) {
+    __shared__ float partial[kTileRows][kTileCols + 1];  // +1: no bank conflicts
+    partial[threadIdx.y][threadIdx.x] = sum;
+    __syncthreads();
+    if (threadIdx.y == 0 && col < cols) {
+      float column = 0.0f;
+      for (int y = 0; y < kTileRows; ++y) column += partial[y][threadIdx.x];
+      chunk_sums[blockIdx.y * cols + col] = column;
+    }
+  }
+}
+
+// sums[j] = sum over c of partials[c, j], in chunk order.
+__global__ void SumChunksKernel(const float* partials, int64_t chunks, int64_t cols, float* sums) {
+  for (int64_t j = GridStart(); j < cols; j += GridStride()) {
+    float total = 0.0f;
+    for (int64_t c = 0; c < chunks; ++c) total += partials[c * cols + j];
+    sums[j] = total;
+  }
+}
+
+void LaunchBackward(Activation act, const float* z, const float* a, const float* da, float* dz,
+                    int64_t rows, int64_t cols, float* sums, CachingAllocator& allocator,
+                    cudaStream_t stream) {
+  const int64_t n = rows * cols;
+  if (n == 0) {
+    if (sums != nullptr && cols > 0) LaunchFill(sums, cols, 0.0f, stream);
+    return;
+  }
+  if (sums == nullptr) {
+    DispatchActivation(act, [&](auto tag) {
+      ActivationBackwardKernel<decltype(tag)::value, false>
+          <<<static_cast<unsigned>((n + kThreads - 1) / kThreads), kThreads, 0, stream>>>(
+              z, a, da, dz, 1, n, 1, nullptr);
+    });
+    FANIN_CUDA_CHECK_LAUNCH();
+    return;
+  }
+  const int64_t chunks =
+      std::min(kMaxChunks, std::max<int64_t>(1, (rows + kRowsPerChunk - 1) / kRowsPerChunk));
+  const int64_t rows_per_chunk = (rows + chunks - 1) / chunks;
+  const dim3 grid(static_cast<unsigned>((cols + kTileCols - 1) / kTileCols),
+                  static_cast<unsigned>(chunks));
+  const dim3 block(kTileCols, kTileRows);
+  ScratchBuffer partials(allocator, chunks > 1 ? sizeof(float) * chunks * cols : 0);
+  float* chunk_sums = chunks > 1 ? partials.as<float>() : sums;
+  DispatchActivation(act, [&](auto tag) {
+    ActivationBackwardKernel<decltype(tag)::value, true>
+        <<<grid, block, 0, stream>>>(z, a, da, dz, rows, cols, rows_per_chunk, chunk_sums);
+  });
+  FANIN_CUDA_CHECK_LAUNCH();
+  if (chunks > 1) {
+    SumChunksKernel<<<BlocksFor(cols), kThreads, 0, stream>>>(chunk_sums, chunks, cols, sums);
+    FANIN_CUDA_CHECK_LAUNCH();
+  }
+}
+
+}  // namespace
+
+void LaunchBiasActivationForward(Activation act, const float* bias, const float* z, float* z_out,
+                                 float* a, int64_t rows, int64_t cols, cudaStream_t stream) {
+  const int64_t n = rows * cols;
+  if (z_out == a) z_out = nullptr;  // a's value is the one that must stay
+  if (n == 0 || (act == Activation::kLinear && bias == nullptr && z == a)) return;
+  DispatchActivation(act, [&](auto tag) {
+    if (bias != nullptr) {
+      BiasActivationForwardKernel<decltype(tag)::value, true>
+          <<<BlocksFor(n), kThreads, 0, stream>>>(bias, z, z_out, a, n, cols);
+    } else {
+      BiasActivationForwardKernel<decltype(tag)::value, false>
+          <<<BlocksFor(n), kThreads, 0, stream>>>(bias, z, z_out, a, n, cols);
+    }
+  });
+  FANIN_CUDA_CHECK_LAUNCH();
+}
+
+void LaunchActivationBackward(Activation act, const float* z, const float* a, const float* da,
+                              float* dz, int64_t rows, int64_t cols, float* bias_grad,
+                              CachingAllocator& allocator, cudaStream_t stream) {
+  // Linear in place changes nothing in dz: skip its writes.
+  if (act == Activation::kLinear && dz == da) dz = nullptr;
+  if (dz == nullptr && bias_grad == nullptr) return;
+  LaunchBackward(act, z, a, da, dz, rows, cols, bias_grad, allocator, stream);
+}
+
+void LaunchColumnSums(const float* x, int64_t rows, int64_t cols, float* sums,
+                      CachingAllocator& allocator, cudaStream_t stream) {
+  LaunchBackward(Activation::kLinear, nullptr, nullptr, x, nullptr, rows, cols, sums, allocator,
+                 stream);
+}
+
+}  // namespace fanin::gpu

@@ -1,0 +1,100 @@
+#include "cuda/cudnn_activation.h"
+
+#include <limits>
+#include <stdexcept>
+
+#include "cuda/check.h"
+
+namespace fanin::gpu {
+namespace {
+
+int CudnnDim(int64_t n) {
+  if (n > std::numeric_limits<int>::max()) {
+    throw std::invalid_argument("cuDNN activations: dimension " + std::to_string(n) +
+                                " does not fit cuDNN's int");
+  }
+  return static_cast<int>(n);
+}
+
+cudnnActivationMode_t Mode(Activation act) {
+  switch (act) {
+    case Activation::kSigmoid:
+      return CUDNN_ACTIVATION_SIGMOID;
+    case Activation::kTanh:
+      return CUDNN_ACTIVATION_TANH;
+    case Activation::kRelu:
+      return CUDNN_ACTIVATION_RELU;
+    case Activation::kLinear:
+      break;
+  }
+  throw std::logic_error("cuDNN activations: no cuDNN mode for linear");
+}
+
+}  // namespace
+
+CudnnActivations::CudnnActivations(cudaStream_t stream) {
+  try {
+    FANIN_CUDA_CHECK(cudnnCreate(&handle_));
+    FANIN_CUDA_CHECK(cudnnSetStream(handle_, stream));
+    FANIN_CUDA_CHECK(cudnnCreateTensorDescriptor(&tensor_));
+    FANIN_CUDA_CHECK(cudnnCreateTensorDescriptor(&bias_));
+    FANIN_CUDA_CHECK(cudnnCreateActivationDescriptor(&activation_));
+  } catch (...) {
+    Release();
+    throw;
+  }
+}
+
+CudnnActivations::~CudnnActivations() { Release(); }
+
+void CudnnActivations::Release() noexcept {
+  if (activation_ != nullptr) cudnnDestroyActivationDescriptor(activation_);
+  if (bias_ != nullptr) cudnnDestroyTensorDescriptor(bias_);
+  if (tensor_ != nullptr) cudnnDestroyTensorDescriptor(tensor_);
+  if (handle_ != nullptr) cudnnDestroy(handle_);
+}
+
+std::string CudnnActivations::Version() {
+  const size_t v = cudnnGetVersion();  // major * 10000 + minor * 100 + patch since cuDNN 9
+  return "cuDNN " + std::to_string(v / 10000) + "." + std::to_string(v / 100 % 100) + "." +
+         std::to_string(v % 100);
+}
+
+void CudnnActivations::SetMatrix(int64_t rows, int64_t cols) {
+  FANIN_CUDA_CHECK(cudnnSetTensor4dDescriptor(tensor_, CUDNN_TENSOR_NCHW, CUDNN_DATA_FLOAT,
+                                              CudnnDim(rows), CudnnDim(cols), 1, 1));
+}
+
+void CudnnActivations::SetActivation(Activation act) {
+  // NaN in, NaN out; coef is only read by clipped ReLU and ELU.
+  FANIN_CUDA_CHECK(cudnnSetActivationDescriptor(activation_, Mode(act), CUDNN_PROPAGATE_NAN, 0.0));
+}
+
+void CudnnActivations::AddBias(const float* bias, float* z, int64_t rows, int64_t cols) {
+  SetMatrix(rows, cols);
+  FANIN_CUDA_CHECK(cudnnSetTensor4dDescriptor(bias_, CUDNN_TENSOR_NCHW, CUDNN_DATA_FLOAT, 1,
+                                              CudnnDim(cols), 1, 1));
+  const float one = 1.0f;
+  FANIN_CUDA_CHECK(cudnnAddTensor(handle_, &one, bias_, bias, &one, tensor_, z));
+}
+
+void CudnnActivations::Forward(Activation act, const float* z, float* a, int64_t rows,
+                               int64_t cols) {
+  SetMatrix(rows, cols);
+  SetActivation(act);
+  const float one = 1.0f, zero = 0.0f;
+  FANIN_CUDA_CHECK(
+      cudnnActivationForward(handle_, activation_, &one, tensor_, z, &zero, tensor_, a));
+}
+
+void CudnnActivations::Backward(Activation act, const float* z, const float* a, const float* da,
+                                float* dz, int64_t rows, int64_t cols) {
+  SetMatrix(rows, cols);
+  SetActivation(act);
+  const float one = 1.0f, zero = 0.0f;
+  // cuDNN's naming: y = act(x), dy = dLoss/dy, dx = dLoss/dx.
+  FANIN_CUDA_CHECK(cudnnActivationBackward(handle_, activation_, &one, tensor_, a, tensor_, da,
+                                           tensor_, z, &zero, tensor_, dz));
+}
+
+}  // namespace fanin::gpu

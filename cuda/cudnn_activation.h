@@ -1,0 +1,52 @@
+// cuDNN's activation routines, the runtime-selectable alternative to fanin's own kernels
+// (BackendOptions::cudnn_activations).
+//
+// cuDNN has no identity for cudnnActivationForward/Backward (CUDNN_ACTIVATION_IDENTITY
+// is only for the fused convolution), so the backend keeps linear on its own kernels;
+// and the bias gradient always comes from fanin's deterministic column reduction, so
+// that choosing cuDNN changes only the activation arithmetic.
+#pragma once
+
+#include <cuda_runtime_api.h>
+#include <cudnn.h>
+
+#include <cstdint>
+#include <string>
+
+#include "fanin/activation.h"
+
+namespace fanin::gpu {
+
+class CudnnActivations {
+ public:
+  // The handle is bound to `stream`. Creating one loads cuDNN's libraries (slow, once).
+  explicit CudnnActivations(cudaStream_t stream);
+  ~CudnnActivations();
+  CudnnActivations(const CudnnActivations&) = delete;
+  CudnnActivations& operator=(const CudnnActivations&) = delete;
+
+  static bool Supports(Activation act) { return act != Activation::kLinear; }
+  // "cuDNN 9.x.y".
+  static std::string Version();
+
+  // z [rows x cols] += bias [cols] broadcast over rows (cudnnAddTensor).
+  void AddBias(const float* bias, float* z, int64_t rows, int64_t cols);
+  // a = act(z); a may equal z.
+  void Forward(Activation act, const float* z, float* a, int64_t rows, int64_t cols);
+  // dz = da * act'(z), given z and a = act(z); dz may equal da.
+  void Backward(Activation act, const float* z, const float* a, const float* da, float* dz,
+                int64_t rows, int64_t cols);
+
+ private:
+  // tensor_ := a packed [rows x cols] matrix (NCHW with H = W = 1).
+  void SetMatrix(int64_t rows, int64_t cols);
+  void SetActivation(Activation act);
+  void Release() noexcept;
+
+  cudnnHandle_t handle_ = nullptr;
+  cudnnTensorDescriptor_t tensor_ = nullptr;
+  cudnnTensorDescriptor_t bias_ = nullptr;
+  cudnnActivationDescriptor_t activation_ = nullptr;
+};
+
+}  // namespace fanin::gpu
