@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
-# The main job: builds fanin and trains the BLOCK model of the initializer study on the
-# ball data (on the GPU when one is present, else on the CPU).
+# The main job: builds fanin and runs the two studies (on the GPU when one is present, else
+# on the CPU), leaving their reports in out/init_study/index.html and
+# out/activation_study/index.html.
 set -euo pipefail
 cd "$(dirname "$0")"
 tools/setup.sh
-build/bin/train_ball --activation tanh --initializer glorot_normal --epochs 20 --device auto
+build/bin/init_study --seeds 30 --out out/init_study --device auto
+build/bin/activation_study --seeds 30 --out out/activation_study --device auto
+echo "run.sh: open out/init_study/index.html and out/activation_study/index.html"

@@ -1,7 +1,6 @@
 #include "cpu/cpu_backend.h"
 
 #include <cblas.h>
-#include <omp.h>
 
 #include <algorithm>
 #include <cmath>
@@ -11,34 +10,39 @@
 #include <new>
 #include <stdexcept>
 #include <string>
+#include <thread>
 
 #include "src/shape_check.h"
 
 namespace fanin {
 namespace {
 
-// Element-wise loops below this size run on one thread: a parallel region costs more
-// than it saves on the ~100k-element tensors of the BLOCK model's smaller layers.
-constexpr int64_t kParallelThreshold = int64_t{1} << 16;
-
 // The activations and their derivatives, written from whichever of z or a = f(z) makes
 // the derivative cheapest: sigmoid' = a (1 - a), tanh' = 1 - a^2, relu' = [z > 0].
 inline float Activate(Activation act, float z) {
   switch (act) {
-    case Activation::kLinear: return z;
-    case Activation::kSigmoid: return 1.0f / (1.0f + std::exp(-z));
-    case Activation::kTanh: return std::tanh(z);
-    case Activation::kRelu: return z > 0.0f ? z : 0.0f;
+    case Activation::kLinear:
+      return z;
+    case Activation::kSigmoid:
+      return 1.0f / (1.0f + std::exp(-z));
+    case Activation::kTanh:
+      return std::tanh(z);
+    case Activation::kRelu:
+      return z > 0.0f ? z : 0.0f;
   }
   return z;
 }
 
 inline float ActivationDerivative(Activation act, float z, float a) {
   switch (act) {
-    case Activation::kLinear: return 1.0f;
-    case Activation::kSigmoid: return a * (1.0f - a);
-    case Activation::kTanh: return 1.0f - a * a;
-    case Activation::kRelu: return z > 0.0f ? 1.0f : 0.0f;
+    case Activation::kLinear:
+      return 1.0f;
+    case Activation::kSigmoid:
+      return a * (1.0f - a);
+    case Activation::kTanh:
+      return 1.0f - a * a;
+    case Activation::kRelu:
+      return z > 0.0f ? 1.0f : 0.0f;
   }
   return 1.0f;
 }
@@ -55,7 +59,9 @@ constexpr float kProbabilityEpsilon = 1e-7f;  // Keras's backend epsilon
 }  // namespace
 
 CpuBackend::CpuBackend(const BackendOptions& options)
-    : num_threads_(options.num_threads > 0 ? options.num_threads : omp_get_num_procs()) {}
+    : num_threads_(options.num_threads > 0
+                       ? options.num_threads
+                       : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()))) {}
 
 std::string CpuBackend::Describe() const {
   return "CPU, " + std::to_string(num_threads_) + " thread" + (num_threads_ == 1 ? "" : "s") +
@@ -89,8 +95,6 @@ void CpuBackend::Fill(Tensor& t, float value) { std::fill_n(t.data(), t.size(), 
 void CpuBackend::FillRandom(Tensor& t, const RandomSpec& spec) {
   float* out = t.data();
   const int64_t n = t.size();
-  // Each element is a pure function of (seed, stream, index): any schedule gives the same bits.
-#pragma omp parallel for num_threads(num_threads_) schedule(static) if (n > 4096)
   for (int64_t i = 0; i < n; ++i) out[i] = RandomValue(spec, static_cast<uint64_t>(i));
 }
 
@@ -116,7 +120,7 @@ void CpuBackend::Axpy(float alpha, const Tensor& x, Tensor& y) {
   const float* in = x.data();
   float* out = y.data();
   const int64_t n = x.size();
-#pragma omp parallel for simd num_threads(num_threads_) schedule(static) if (n > kParallelThreshold)
+#pragma omp simd
   for (int64_t i = 0; i < n; ++i) out[i] += alpha * in[i];
 }
 
@@ -129,7 +133,6 @@ void CpuBackend::BiasActivationForward(Activation act, const Tensor& bias, Tenso
   const float* b = bias.data();
   float* zs = z.data();
   float* as = a.data();
-#pragma omp parallel for num_threads(num_threads_) schedule(static) if (z.size() > kParallelThreshold)
   for (int64_t r = 0; r < rows; ++r) {
     float* zr = zs + r * cols;
     float* ar = as + r * cols;
@@ -146,7 +149,6 @@ void CpuBackend::ActivationForward(Activation act, const Tensor& z, Tensor& a) {
   const float* zs = z.data();
   float* as = a.data();
   const int64_t n = z.size();
-#pragma omp parallel for num_threads(num_threads_) schedule(static) if (n > kParallelThreshold)
   for (int64_t i = 0; i < n; ++i) as[i] = Activate(act, zs[i]);
 }
 
@@ -162,7 +164,6 @@ void CpuBackend::ActivationBackward(Activation act, const Tensor& z, const Tenso
   float* dzs = dz.data();
   if (bias_grad == nullptr) {
     const int64_t n = z.size();
-#pragma omp parallel for num_threads(num_threads_) schedule(static) if (n > kParallelThreshold)
     for (int64_t i = 0; i < n; ++i) dzs[i] = das[i] * ActivationDerivative(act, zs[i], as[i]);
     return;
   }
@@ -185,8 +186,7 @@ void CpuBackend::ActivationBackward(Activation act, const Tensor& z, const Tenso
 // ---- Loss ---------------------------------------------------------------------------------
 
 void CpuBackend::BinaryCrossEntropy(BceInput input, const Tensor& output, const Tensor& labels,
-                                    float grad_scale, Tensor* grad, Tensor& totals,
-                                    int64_t slot) {
+                                    float grad_scale, Tensor* grad, Tensor& totals, int64_t slot) {
   CheckSameSize("BinaryCrossEntropy", "output", output, "labels", labels);
   if (grad != nullptr) CheckSameSize("BinaryCrossEntropy", "output", output, "grad", *grad);
   if (slot < 0 || 2 * slot + 1 >= totals.size()) {
@@ -230,7 +230,7 @@ void CpuBackend::SgdUpdate(const SgdStep& step, Tensor& params, const Tensor& gr
   const int64_t n = params.size();
   const float lr = step.learning_rate, mu = step.momentum;
   if (mu == 0.0f) {
-#pragma omp parallel for simd num_threads(num_threads_) schedule(static) if (n > kParallelThreshold)
+#pragma omp simd
     for (int64_t i = 0; i < n; ++i) p[i] -= lr * g[i];
     return;
   }
@@ -238,7 +238,7 @@ void CpuBackend::SgdUpdate(const SgdStep& step, Tensor& params, const Tensor& gr
   CheckSameSize("SgdUpdate", "params", params, "velocity", *velocity);
   float* v = velocity->data();
   const bool nesterov = step.nesterov;
-#pragma omp parallel for simd num_threads(num_threads_) schedule(static) if (n > kParallelThreshold)
+#pragma omp simd
   for (int64_t i = 0; i < n; ++i) {
     v[i] = mu * v[i] - lr * g[i];
     p[i] += nesterov ? mu * v[i] - lr * g[i] : v[i];
@@ -251,15 +251,16 @@ void CpuBackend::AdamUpdate(const AdamStep& step, Tensor& params, const Tensor& 
   CheckSameSize("AdamUpdate", "params", params, "m", m);
   CheckSameSize("AdamUpdate", "params", params, "v", v);
   const double t = static_cast<double>(step.t);
-  const float lr_t = static_cast<float>(step.learning_rate * std::sqrt(1.0 - std::pow(step.beta2, t)) /
-                                        (1.0 - std::pow(step.beta1, t)));
+  const float lr_t =
+      static_cast<float>(step.learning_rate * std::sqrt(1.0 - std::pow(step.beta2, t)) /
+                         (1.0 - std::pow(step.beta1, t)));
   const float b1 = step.beta1, b2 = step.beta2, eps = step.epsilon;
   float* p = params.data();
   const float* g = grads.data();
   float* ms = m.data();
   float* vs = v.data();
   const int64_t n = params.size();
-#pragma omp parallel for simd num_threads(num_threads_) schedule(static) if (n > kParallelThreshold)
+#pragma omp simd
   for (int64_t i = 0; i < n; ++i) {
     ms[i] = b1 * ms[i] + (1.0f - b1) * g[i];
     vs[i] = b2 * vs[i] + (1.0f - b2) * g[i] * g[i];
@@ -334,8 +335,8 @@ std::vector<TensorStats> CpuBackend::Stats(std::span<const Tensor* const> tensor
       for (int64_t i = 0; i < s.count; ++i) {
         const double v = x[i];
         if (!(v >= h_lo && v <= h_hi)) continue;  // also drops NaN
-        const int64_t bin = std::min<int64_t>(static_cast<int64_t>((v - h_lo) * scale),
-                                              histogram.bins - 1);
+        const int64_t bin =
+            std::min<int64_t>(static_cast<int64_t>((v - h_lo) * scale), histogram.bins - 1);
         ++s.histogram[static_cast<size_t>(bin)];
       }
     }

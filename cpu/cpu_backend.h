@@ -1,5 +1,7 @@
-// The CPU backend: GEMM through OpenBLAS, everything else as plain loops the compiler
-// vectorizes, parallelized with OpenMP where a tensor is large enough to pay for it.
+// The CPU backend: GEMM through OpenBLAS (the only multi-threaded part), everything else
+// as single-threaded loops the compiler vectorizes. Element-wise passes are memory-bound
+// and cheap next to the GEMMs; threading them too would put OpenMP's spinning workers on
+// the same cores as OpenBLAS's, which on a 2-core machine made a study 2-4x slower.
 // Reductions run in a fixed order, so results do not depend on the thread count.
 #pragma once
 

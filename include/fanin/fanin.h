@@ -10,5 +10,8 @@
 #include "fanin/layers.h"
 #include "fanin/model.h"
 #include "fanin/optimizers.h"
+#include "fanin/plot.h"
 #include "fanin/random.h"
+#include "fanin/recorder.h"
+#include "fanin/stats_hook.h"
 #include "fanin/tensor.h"

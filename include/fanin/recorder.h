@@ -1,0 +1,124 @@
+// Recording runs to HDF5, one group per run, in the spirit of DeepReplay's file/group design.
+//
+//   fanin::Recorder recorder("runs.h5");                       // opened, or created
+//   fanin::RunWriter run = recorder.CreateRun("tanh_glorot_normal/seed_0",
+//                                             {{"activation", "tanh"}, {"seed", int64_t{0}}});
+//   run.WriteModel(model);                                     // layer sizes and names
+//   auto hook = std::make_shared<fanin::StatsHook>(
+//       fanin::StatsHookOptions{.layer_names = names, .sink = run.Sink()});
+//   ...
+//   fanin::RecordedRun back = fanin::ReadRun("runs.h5", "tanh_glorot_normal/seed_0");
+//
+// Every append is flushed to disk before it returns, so a process that dies mid-run
+// leaves a file whose earlier steps are all readable. The layout is in docs/hdf5-layout.md.
+// Failures throw std::runtime_error naming the file and what was being done; HDF5's own
+// error stack is never printed.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <utility>
+#include <variant>
+#include <vector>
+
+#include "fanin/model.h"
+#include "fanin/stats_hook.h"
+
+namespace fanin {
+
+using AttributeValue =
+    std::variant<int64_t, double, std::string, std::vector<int64_t>, std::vector<std::string>>;
+// Ordered (name, value) pairs, written as attributes of a run's group.
+using Attributes = std::vector<std::pair<std::string, AttributeValue>>;
+
+enum class FileMode {
+  kAppend,    // open the file if it exists (adding runs to it), else create it
+  kTruncate,  // create the file, discarding any previous content
+};
+
+struct RunOptions {
+  // Replace a group that already exists instead of throwing.
+  bool overwrite = false;
+  // About how many steps the run will record: sizes the datasets' chunks, so a one-step
+  // run does not reserve space for many (HDF5 allocates whole chunks).
+  int64_t expected_steps = 1;
+};
+
+class RunWriter;
+
+class Recorder {
+ public:
+  explicit Recorder(const std::string& path, FileMode mode = FileMode::kAppend);
+  ~Recorder();
+  Recorder(Recorder&&) noexcept;
+  Recorder& operator=(Recorder&&) noexcept;
+
+  // Creates the group `group` ("a/b/c": missing parents are created) with `attributes`
+  // and the attribute fanin_version. Throws std::runtime_error when the group exists,
+  // unless options.overwrite.
+  RunWriter CreateRun(const std::string& group, const Attributes& attributes = {},
+                      const RunOptions& options = {});
+  const std::string& path() const;
+
+  struct File;  // the open HDF5 file, shared with the RunWriters (implementation detail)
+
+ private:
+  std::shared_ptr<File> file_;
+};
+
+// Appends to one run's group. Keeps the file open while it lives.
+class RunWriter {
+ public:
+  // The model's layers as attributes: layer_names (given, or "layer0", ...), layer_sizes
+  // (input width, then each layer's output width) and layers (Layer::Describe()).
+  void WriteModel(const Sequential& model, const std::vector<std::string>& layer_names = {});
+  // One recorded step: its context, and per layer the statistics and histograms.
+  void Append(const StepStats& step);
+  // The training logs of one epoch.
+  void AppendEpoch(const EpochLogs& logs);
+  // The raw kernel and bias of every layer after `epoch` (0 = at initialization), for
+  // small models whose training is to be replayed.
+  void AppendWeights(int epoch, const Sequential& model);
+  // A StatsHookOptions::sink that appends to this run.
+  std::function<void(const StepStats&)> Sink();
+
+  const std::string& group() const { return group_; }
+
+ private:
+  friend class Recorder;
+  RunWriter(std::shared_ptr<Recorder::File> file, std::string group, int64_t chunk_steps);
+
+  std::shared_ptr<Recorder::File> file_;
+  std::string group_;
+  int64_t chunk_steps_;
+};
+
+// A layer's parameters as recorded by RunWriter::AppendWeights (row-major values).
+struct LayerWeights {
+  Shape kernel_shape;
+  std::vector<float> kernel, bias;
+};
+struct EpochWeights {
+  int epoch = 0;
+  std::vector<LayerWeights> layers;  // one per layer with a kernel, in order
+};
+
+// A run read back from a file.
+struct RecordedRun {
+  Attributes attributes;
+  std::vector<StepStats> steps;
+  std::vector<EpochLogs> epochs;
+  std::vector<EpochWeights> weights;
+
+  const AttributeValue* attribute(const std::string& name) const;
+};
+
+// Reads one run. Throws std::runtime_error naming the file when it is missing, truncated
+// or not HDF5, or naming the group when it is absent.
+RecordedRun ReadRun(const std::string& path, const std::string& group);
+// The groups under `parent` ("" or "/" for the root), in creation order.
+std::vector<std::string> ListGroups(const std::string& path, const std::string& parent = "");
+
+}  // namespace fanin

@@ -1,0 +1,126 @@
+// Per-layer statistics of a model's tensors during training, and callbacks on them.
+//
+//   auto stats = std::make_shared<fanin::StatsHook>(fanin::StatsHookOptions{
+//       .schedule = fanin::StepSchedule::InitializationOnly(),
+//       .layer_names = {"h1", "h2", "out"}});
+//   model.AddHook(stats);
+//   model.ComputeGradients(data.x, data.y);  // one forward + backward pass, no update
+//   double ratio = stats->steps()[0].layers[0].grad_ratio;  // std(dL/dW) / std(W) of h1
+//
+// For each recorded step, StatsHook summarizes every layer's z (pre-activation),
+// activation, kernel, kernel gradient and bias gradient with one Backend::Stats call for
+// all of them, so on a GPU the reductions run there and a step waits for the device once.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <functional>
+#include <limits>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "fanin/backend.h"
+#include "fanin/hook.h"
+#include "fanin/layer.h"
+
+namespace fanin {
+
+// The tensors of a layer that StatsHook summarizes, in the order they are stored.
+enum class TensorRole { kZ, kActivation, kKernel, kKernelGrad, kBiasGrad };
+inline constexpr int kNumTensorRoles = 5;
+inline constexpr std::array<TensorRole, kNumTensorRoles> kAllTensorRoles = {
+    TensorRole::kZ, TensorRole::kActivation, TensorRole::kKernel, TensorRole::kKernelGrad,
+    TensorRole::kBiasGrad};
+
+// "z", "activation", "kernel", "kernel_grad", "bias_grad".
+std::string_view TensorRoleName(TensorRole role);
+// The role's tensor in `tensors`, or null when the layer has none.
+const Tensor* TensorOfRole(const LayerTensors& tensors, TensorRole role);
+
+// Which optimizer steps a hook observes: step 0 and then every `every`-th step; every == 0
+// means step 0 only (the model at initialization).
+struct StepSchedule {
+  int64_t every = 1;
+
+  static StepSchedule EveryStep() { return {1}; }
+  static StepSchedule Every(int64_t k) { return {k}; }
+  static StepSchedule InitializationOnly() { return {0}; }
+  bool Contains(int64_t step) const;
+};
+
+// One layer's statistics at one step.
+struct LayerStats {
+  std::string name;
+  // Indexed by TensorRole; empty where the layer has no such tensor (an activation layer
+  // has no kernel).
+  std::array<std::optional<TensorStats>, kNumTensorRoles> tensors;
+  // std(kernel gradient) / std(kernel): how far one SGD step moves the kernel relative to
+  // its own scale, per unit of learning rate. NaN for a layer without a kernel.
+  double grad_ratio = std::numeric_limits<double>::quiet_NaN();
+
+  const std::optional<TensorStats>& operator[](TensorRole role) const {
+    return tensors[static_cast<size_t>(role)];
+  }
+};
+
+struct StepStats {
+  StepContext context;
+  std::vector<LayerStats> layers;  // one per layer of the model, in order
+};
+
+// Statistics of every layer of `model` as they are now (after a forward and backward pass),
+// from one Backend::Stats call. `layer_names` names the layers (empty: "layer0",
+// "layer1", ...); `histogram_bins` = 0 skips the histograms.
+StepStats ComputeStepStats(const Sequential& model, const StepContext& context,
+                           const std::vector<std::string>& layer_names, int histogram_bins);
+
+struct StatsHookOptions {
+  StepSchedule schedule = StepSchedule::EveryStep();
+  // Equal bins over each tensor's own [min, max]: enough for a violin plot per layer.
+  int histogram_bins = 64;
+  // Names of the model's layers, in order (empty: "layer0", "layer1", ...).
+  std::vector<std::string> layer_names;
+  // Keep every recorded step in steps(). Turn off for long runs that only stream to a sink.
+  bool keep_in_memory = true;
+  // Called with each recorded step, e.g. RunWriter::Sink() to write it to HDF5.
+  std::function<void(const StepStats&)> sink;
+};
+
+class StatsHook : public Hook {
+ public:
+  explicit StatsHook(StatsHookOptions options = {});
+
+  bool Wants(int64_t step) const override;
+  void OnStep(const StepContext& context, const Sequential& model) override;
+
+  const std::vector<StepStats>& steps() const { return steps_; }
+  void Clear() { steps_.clear(); }
+
+ private:
+  StatsHookOptions options_;
+  std::vector<StepStats> steps_;
+};
+
+// A user callback on layers' tensors: called at each step of `schedule` with the index and
+// tensors of the chosen layer (or of every layer, in order, when `layer` is empty). The
+// tensors live on the model's backend; read them with Tensor::ToHost or Backend::Stats.
+using LayerCallback =
+    std::function<void(const StepContext& context, size_t layer, const LayerTensors& tensors)>;
+
+class LayerCallbackHook : public Hook {
+ public:
+  LayerCallbackHook(StepSchedule schedule, std::optional<size_t> layer, LayerCallback callback);
+
+  bool Wants(int64_t step) const override { return schedule_.Contains(step); }
+  void OnStep(const StepContext& context, const Sequential& model) override;
+
+ private:
+  StepSchedule schedule_;
+  std::optional<size_t> layer_;
+  LayerCallback callback_;
+};
+
+}  // namespace fanin

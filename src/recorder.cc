@@ -1,0 +1,715 @@
+// HDF5 recording through the HDF5 C library. The layout is documented in
+// docs/hdf5-layout.md; every write is followed by H5Fflush so that a crash leaves the
+// steps written before it readable.
+#include "fanin/recorder.h"
+
+#include <hdf5.h>
+
+#include <algorithm>
+#include <cstring>
+#include <filesystem>
+#include <optional>
+#include <stdexcept>
+#include <string_view>
+#include <utility>
+
+namespace fanin {
+namespace {
+
+// HDF5 prints its error stack to stderr by default; we report errors as exceptions
+// instead, so silence it while one of our calls runs (and restore the caller's handler).
+class ErrorSilencer {
+ public:
+  ErrorSilencer() {
+    H5Eget_auto2(H5E_DEFAULT, &old_func_, &old_data_);
+    H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr);
+  }
+  ~ErrorSilencer() { H5Eset_auto2(H5E_DEFAULT, old_func_, old_data_); }
+  ErrorSilencer(const ErrorSilencer&) = delete;
+  ErrorSilencer& operator=(const ErrorSilencer&) = delete;
+
+ private:
+  H5E_auto2_t old_func_ = nullptr;
+  void* old_data_ = nullptr;
+};
+
+// An HDF5 identifier closed by its own close function when it goes out of scope.
+class Handle {
+ public:
+  Handle() = default;
+  Handle(hid_t id, herr_t (*close)(hid_t)) : id_(id), close_(close) {}
+  Handle(Handle&& other) noexcept : id_(std::exchange(other.id_, -1)), close_(other.close_) {}
+  Handle& operator=(Handle&& other) noexcept {
+    std::swap(id_, other.id_);
+    std::swap(close_, other.close_);
+    return *this;
+  }
+  ~Handle() {
+    if (id_ >= 0) close_(id_);
+  }
+  hid_t get() const { return id_; }
+
+ private:
+  hid_t id_ = -1;
+  herr_t (*close_)(hid_t) = nullptr;
+};
+
+[[noreturn]] void Fail(const std::string& path, const std::string& what) {
+  throw std::runtime_error("HDF5 file '" + path + "': " + what);
+}
+
+Handle Check(hid_t id, herr_t (*close)(hid_t), const std::string& path, const std::string& what) {
+  if (id < 0) Fail(path, what);
+  return Handle(id, close);
+}
+
+void Check(herr_t status, const std::string& path, const std::string& what) {
+  if (status < 0) Fail(path, what);
+}
+
+// One statistics record per tensor role, stored as a nested compound (see the docs).
+struct RoleRecord {
+  int64_t count, nan_count, inf_count;
+  double mean, std, min, max, hist_lo, hist_hi;
+};
+
+struct StepRecord {
+  int64_t step, epoch, batch;
+};
+
+struct EpochRecord {
+  int64_t epoch;
+  double loss, accuracy, penalty, val_loss, val_accuracy;
+};
+
+// The memory (native) types; HDF5 stores them as such and converts on other machines.
+Handle RoleType() {
+  Handle t(H5Tcreate(H5T_COMPOUND, sizeof(RoleRecord)), H5Tclose);
+  H5Tinsert(t.get(), "count", HOFFSET(RoleRecord, count), H5T_NATIVE_INT64);
+  H5Tinsert(t.get(), "nan_count", HOFFSET(RoleRecord, nan_count), H5T_NATIVE_INT64);
+  H5Tinsert(t.get(), "inf_count", HOFFSET(RoleRecord, inf_count), H5T_NATIVE_INT64);
+  H5Tinsert(t.get(), "mean", HOFFSET(RoleRecord, mean), H5T_NATIVE_DOUBLE);
+  H5Tinsert(t.get(), "std", HOFFSET(RoleRecord, std), H5T_NATIVE_DOUBLE);
+  H5Tinsert(t.get(), "min", HOFFSET(RoleRecord, min), H5T_NATIVE_DOUBLE);
+  H5Tinsert(t.get(), "max", HOFFSET(RoleRecord, max), H5T_NATIVE_DOUBLE);
+  H5Tinsert(t.get(), "hist_lo", HOFFSET(RoleRecord, hist_lo), H5T_NATIVE_DOUBLE);
+  H5Tinsert(t.get(), "hist_hi", HOFFSET(RoleRecord, hist_hi), H5T_NATIVE_DOUBLE);
+  return t;
+}
+
+Handle StepType() {
+  Handle t(H5Tcreate(H5T_COMPOUND, sizeof(StepRecord)), H5Tclose);
+  H5Tinsert(t.get(), "step", HOFFSET(StepRecord, step), H5T_NATIVE_INT64);
+  H5Tinsert(t.get(), "epoch", HOFFSET(StepRecord, epoch), H5T_NATIVE_INT64);
+  H5Tinsert(t.get(), "batch", HOFFSET(StepRecord, batch), H5T_NATIVE_INT64);
+  return t;
+}
+
+Handle EpochType() {
+  Handle t(H5Tcreate(H5T_COMPOUND, sizeof(EpochRecord)), H5Tclose);
+  H5Tinsert(t.get(), "epoch", HOFFSET(EpochRecord, epoch), H5T_NATIVE_INT64);
+  H5Tinsert(t.get(), "loss", HOFFSET(EpochRecord, loss), H5T_NATIVE_DOUBLE);
+  H5Tinsert(t.get(), "accuracy", HOFFSET(EpochRecord, accuracy), H5T_NATIVE_DOUBLE);
+  H5Tinsert(t.get(), "penalty", HOFFSET(EpochRecord, penalty), H5T_NATIVE_DOUBLE);
+  H5Tinsert(t.get(), "val_loss", HOFFSET(EpochRecord, val_loss), H5T_NATIVE_DOUBLE);
+  H5Tinsert(t.get(), "val_accuracy", HOFFSET(EpochRecord, val_accuracy), H5T_NATIVE_DOUBLE);
+  return t;
+}
+
+// A layer's `stats` row: grad_ratio, then one RoleRecord per role present, in role order.
+Handle LayerStatsType(const std::vector<TensorRole>& roles) {
+  Handle role_type = RoleType();
+  Handle t(H5Tcreate(H5T_COMPOUND, sizeof(double) + roles.size() * sizeof(RoleRecord)), H5Tclose);
+  H5Tinsert(t.get(), "grad_ratio", 0, H5T_NATIVE_DOUBLE);
+  for (size_t k = 0; k < roles.size(); ++k) {
+    H5Tinsert(t.get(), std::string(TensorRoleName(roles[k])).c_str(),
+              sizeof(double) + k * sizeof(RoleRecord), role_type.get());
+  }
+  return t;
+}
+
+// A layer's `histogram` row: one int64[bins] array per role present.
+Handle HistogramType(const std::vector<TensorRole>& roles, hsize_t bins) {
+  Handle array(H5Tarray_create2(H5T_NATIVE_INT64, 1, &bins), H5Tclose);
+  Handle t(H5Tcreate(H5T_COMPOUND, roles.size() * bins * sizeof(int64_t)), H5Tclose);
+  for (size_t k = 0; k < roles.size(); ++k) {
+    H5Tinsert(t.get(), std::string(TensorRoleName(roles[k])).c_str(), k * bins * sizeof(int64_t),
+              array.get());
+  }
+  return t;
+}
+
+Handle StringType() {
+  Handle t(H5Tcopy(H5T_C_S1), H5Tclose);
+  H5Tset_size(t.get(), H5T_VARIABLE);
+  H5Tset_cset(t.get(), H5T_CSET_UTF8);
+  return t;
+}
+
+// "a/b/c" -> {"a", "a/b", "a/b/c"}: HDF5 calls such as H5Lexists need each parent of a
+// path to exist, so paths are walked one component at a time.
+std::vector<std::string> PathPrefixes(const std::string& name) {
+  std::vector<std::string> prefixes;
+  std::string prefix;
+  size_t begin = 0;
+  while (begin <= name.size()) {
+    size_t end = name.find('/', begin);
+    if (end == std::string::npos) end = name.size();
+    if (end > begin) {
+      if (!prefix.empty()) prefix += '/';
+      prefix.append(name, begin, end - begin);
+      prefixes.push_back(prefix);
+    }
+    begin = end + 1;
+  }
+  return prefixes;
+}
+
+bool LinkExists(hid_t location, const std::string& name) {
+  for (const std::string& prefix : PathPrefixes(name)) {
+    if (H5Lexists(location, prefix.c_str(), H5P_DEFAULT) <= 0) return false;
+  }
+  return true;
+}
+
+// Groups track the creation order of their links and attributes, so a reader sees runs,
+// layers and attributes in the order they were written.
+Handle GroupCreationProperties() {
+  Handle gcpl(H5Pcreate(H5P_GROUP_CREATE), H5Pclose);
+  H5Pset_link_creation_order(gcpl.get(), H5P_CRT_ORDER_TRACKED | H5P_CRT_ORDER_INDEXED);
+  H5Pset_attr_creation_order(gcpl.get(), H5P_CRT_ORDER_TRACKED | H5P_CRT_ORDER_INDEXED);
+  return gcpl;
+}
+
+// Opens `name` under `location`, creating it (and its missing parents) if needed.
+Handle OpenOrCreateGroup(hid_t location, const std::string& name, const std::string& path) {
+  Handle gcpl = GroupCreationProperties();
+  for (const std::string& prefix : PathPrefixes(name)) {
+    if (H5Lexists(location, prefix.c_str(), H5P_DEFAULT) <= 0) {
+      Check(H5Gcreate2(location, prefix.c_str(), H5P_DEFAULT, gcpl.get(), H5P_DEFAULT), H5Gclose,
+            path, "cannot create group '" + prefix + "'");
+    }
+  }
+  return Check(H5Gopen2(location, name.c_str(), H5P_DEFAULT), H5Gclose, path,
+               "cannot open group '" + name + "'");
+}
+
+void WriteAttribute(hid_t object, const std::string& name, const AttributeValue& value,
+                    const std::string& path) {
+  if (H5Aexists(object, name.c_str()) > 0) H5Adelete(object, name.c_str());
+  const std::string what = "cannot write attribute '" + name + "'";
+  auto write = [&](hid_t type, hid_t space, const void* data) {
+    Handle attribute =
+        Check(H5Acreate2(object, name.c_str(), type, space, H5P_DEFAULT, H5P_DEFAULT), H5Aclose,
+              path, what);
+    Check(H5Awrite(attribute.get(), type, data), path, what);
+  };
+  Handle scalar(H5Screate(H5S_SCALAR), H5Sclose);
+  if (const auto* v = std::get_if<int64_t>(&value)) {
+    write(H5T_NATIVE_INT64, scalar.get(), v);
+  } else if (const auto* v = std::get_if<double>(&value)) {
+    write(H5T_NATIVE_DOUBLE, scalar.get(), v);
+  } else if (const auto* v = std::get_if<std::string>(&value)) {
+    const char* text = v->c_str();
+    write(StringType().get(), scalar.get(), &text);
+  } else if (const auto* v = std::get_if<std::vector<int64_t>>(&value)) {
+    const hsize_t n = v->size();
+    Handle space(H5Screate_simple(1, &n, nullptr), H5Sclose);
+    write(H5T_NATIVE_INT64, space.get(), v->data());
+  } else if (const auto* v = std::get_if<std::vector<std::string>>(&value)) {
+    std::vector<const char*> texts;
+    for (const std::string& s : *v) texts.push_back(s.c_str());
+    const hsize_t n = texts.size();
+    Handle space(H5Screate_simple(1, &n, nullptr), H5Sclose);
+    write(StringType().get(), space.get(), texts.data());
+  }
+}
+
+// Reads the kinds of attribute we write (integers, doubles, strings, 1-D arrays of
+// integers or strings); nullopt for any other kind.
+std::optional<AttributeValue> ReadAttribute(hid_t attribute, const std::string& path,
+                                            const std::string& name) {
+  const std::string what = "cannot read attribute '" + name + "'";
+  Handle type = Check(H5Aget_type(attribute), H5Tclose, path, what);
+  Handle space = Check(H5Aget_space(attribute), H5Sclose, path, what);
+  const hssize_t n = H5Sget_simple_extent_npoints(space.get());
+  const bool scalar = H5Sget_simple_extent_type(space.get()) == H5S_SCALAR;
+  switch (H5Tget_class(type.get())) {
+    case H5T_INTEGER: {
+      std::vector<int64_t> values(static_cast<size_t>(n));
+      Check(H5Aread(attribute, H5T_NATIVE_INT64, values.data()), path, what);
+      if (scalar) return values.at(0);
+      return values;
+    }
+    case H5T_FLOAT: {
+      double value = 0;
+      if (!scalar) return std::nullopt;
+      Check(H5Aread(attribute, H5T_NATIVE_DOUBLE, &value), path, what);
+      return value;
+    }
+    case H5T_STRING: {
+      std::vector<std::string> values;
+      if (H5Tis_variable_str(type.get()) > 0) {
+        std::vector<char*> texts(static_cast<size_t>(n), nullptr);
+        Handle memory = StringType();
+        Check(H5Aread(attribute, memory.get(), texts.data()), path, what);
+        for (char* text : texts) values.emplace_back(text ? text : "");
+        H5Dvlen_reclaim(memory.get(), space.get(), H5P_DEFAULT, texts.data());
+      } else {
+        const size_t size = H5Tget_size(type.get());
+        std::vector<char> buffer(size * static_cast<size_t>(n));
+        Check(H5Aread(attribute, type.get(), buffer.data()), path, what);
+        for (hssize_t i = 0; i < n; ++i) {
+          const char* text = buffer.data() + static_cast<size_t>(i) * size;
+          values.emplace_back(text, strnlen(text, size));
+        }
+      }
+      if (scalar) return values.at(0);
+      return values;
+    }
+    default:
+      return std::nullopt;
+  }
+}
+
+Attributes ReadAttributes(hid_t group, const std::string& path) {
+  const int count = H5Aget_num_attrs(group);
+  // Creation order where the group tracks it (ours do), else name order.
+  Handle info(H5Gget_create_plist(group), H5Pclose);
+  unsigned flags = 0;
+  H5Pget_attr_creation_order(info.get(), &flags);
+  const H5_index_t index = (flags & H5P_CRT_ORDER_TRACKED) ? H5_INDEX_CRT_ORDER : H5_INDEX_NAME;
+  Attributes attributes;
+  for (int i = 0; i < count; ++i) {
+    Handle attribute = Check(H5Aopen_by_idx(group, ".", index, H5_ITER_INC, static_cast<hsize_t>(i),
+                                            H5P_DEFAULT, H5P_DEFAULT),
+                             H5Aclose, path, "cannot open an attribute");
+    const ssize_t length = H5Aget_name(attribute.get(), 0, nullptr);
+    std::string name(static_cast<size_t>(std::max<ssize_t>(length, 0)), '\0');
+    H5Aget_name(attribute.get(), name.size() + 1, name.data());
+    if (auto value = ReadAttribute(attribute.get(), path, name)) {
+      attributes.emplace_back(name, std::move(*value));
+    }
+  }
+  return attributes;
+}
+
+// Appends one row to the extendible dataset `name` (shape [rows x row_dims...]), creating
+// it on first use with chunks of `chunk_rows` rows.
+void AppendRow(hid_t group, const std::string& name, hid_t type,
+               const std::vector<hsize_t>& row_dims, const void* data, int64_t chunk_rows,
+               const std::string& path) {
+  const std::string what = "cannot append to dataset '" + name + "'";
+  const int rank = static_cast<int>(row_dims.size()) + 1;
+  std::vector<hsize_t> dims{0}, max_dims{H5S_UNLIMITED}, chunk{static_cast<hsize_t>(chunk_rows)};
+  for (hsize_t d : row_dims) {
+    dims.push_back(d);
+    max_dims.push_back(d);
+    chunk.push_back(d);
+  }
+  Handle dataset;
+  if (H5Lexists(group, name.c_str(), H5P_DEFAULT) > 0) {
+    dataset = Check(H5Dopen2(group, name.c_str(), H5P_DEFAULT), H5Dclose, path, what);
+    Handle space = Check(H5Dget_space(dataset.get()), H5Sclose, path, what);
+    if (H5Sget_simple_extent_ndims(space.get()) != rank) Fail(path, what + ": wrong rank");
+    H5Sget_simple_extent_dims(space.get(), dims.data(), nullptr);
+  } else {
+    Handle space(H5Screate_simple(rank, dims.data(), max_dims.data()), H5Sclose);
+    Handle dcpl(H5Pcreate(H5P_DATASET_CREATE), H5Pclose);
+    H5Pset_chunk(dcpl.get(), rank, chunk.data());
+    dataset = Check(
+        H5Dcreate2(group, name.c_str(), type, space.get(), H5P_DEFAULT, dcpl.get(), H5P_DEFAULT),
+        H5Dclose, path, what);
+  }
+  const hsize_t row = dims[0];
+  dims[0] = row + 1;
+  Check(H5Dset_extent(dataset.get(), dims.data()), path, what);
+  Handle file_space = Check(H5Dget_space(dataset.get()), H5Sclose, path, what);
+  std::vector<hsize_t> start(static_cast<size_t>(rank), 0), count = dims;
+  start[0] = row;
+  count[0] = 1;
+  Check(H5Sselect_hyperslab(file_space.get(), H5S_SELECT_SET, start.data(), nullptr, count.data(),
+                            nullptr),
+        path, what);
+  Handle memory_space(H5Screate_simple(rank, count.data(), nullptr), H5Sclose);
+  Check(H5Dwrite(dataset.get(), type, memory_space.get(), file_space.get(), H5P_DEFAULT, data),
+        path, what);
+}
+
+// The dims of dataset `name` under `group`, and the dataset itself.
+Handle OpenDataset(hid_t group, const std::string& name, std::vector<hsize_t>& dims,
+                   const std::string& path) {
+  const std::string what = "cannot read dataset '" + name + "'";
+  Handle dataset = Check(H5Dopen2(group, name.c_str(), H5P_DEFAULT), H5Dclose, path, what);
+  Handle space = Check(H5Dget_space(dataset.get()), H5Sclose, path, what);
+  dims.assign(static_cast<size_t>(H5Sget_simple_extent_ndims(space.get())), 0);
+  H5Sget_simple_extent_dims(space.get(), dims.data(), nullptr);
+  return dataset;
+}
+
+void ReadAll(hid_t dataset, hid_t type, void* data, const std::string& path,
+             const std::string& name) {
+  Check(H5Dread(dataset, type, H5S_ALL, H5S_ALL, H5P_DEFAULT, data), path,
+        "cannot read dataset '" + name + "'");
+}
+
+// The roles a layer's `stats` (or `histogram`) compound holds, in role order.
+std::vector<TensorRole> RolesInType(hid_t type) {
+  std::vector<TensorRole> roles;
+  for (TensorRole role : kAllTensorRoles) {
+    if (H5Tget_member_index(type, std::string(TensorRoleName(role)).c_str()) >= 0) {
+      roles.push_back(role);
+    }
+  }
+  return roles;
+}
+
+std::vector<std::string> LayerNames(hid_t group, const std::string& path) {
+  if (H5Aexists(group, "layer_names") <= 0) return {};
+  Handle attribute(H5Aopen(group, "layer_names", H5P_DEFAULT), H5Aclose);
+  const auto value = ReadAttribute(attribute.get(), path, "layer_names");
+  if (const auto* names = value ? std::get_if<std::vector<std::string>>(&*value) : nullptr) {
+    return *names;
+  }
+  Fail(path, "attribute 'layer_names' is not a list of strings");
+}
+
+// Opens `path` for reading or writing with a clear error for a missing, foreign,
+// truncated or corrupt file (HDF5's own message would be a stack of internal frames).
+Handle OpenExisting(const std::string& path, unsigned flags) {
+  if (!std::filesystem::exists(path)) Fail(path, "no such file");
+  if (H5Fis_hdf5(path.c_str()) <= 0) Fail(path, "not an HDF5 file (or its header is damaged)");
+  return Check(H5Fopen(path.c_str(), flags, H5P_DEFAULT), H5Fclose, path,
+               "cannot be opened: the file is truncated or corrupt");
+}
+
+}  // namespace
+
+struct Recorder::File {
+  std::string path;
+  Handle id;
+};
+
+Recorder::Recorder(const std::string& path, FileMode mode) {
+  ErrorSilencer silencer;
+  file_ = std::make_shared<File>();
+  file_->path = path;
+  if (mode == FileMode::kAppend && std::filesystem::exists(path)) {
+    file_->id = OpenExisting(path, H5F_ACC_RDWR);
+    return;
+  }
+  // The default (oldest compatible) file format, on purpose: the 1.10 format's superblock
+  // marks a file as open for writing, and a file whose writer crashed then refuses to open
+  // until h5clear is run, which is the opposite of what a recorder of crashing runs needs.
+  Handle fcpl(H5Pcreate(H5P_FILE_CREATE), H5Pclose);
+  H5Pset_link_creation_order(fcpl.get(), H5P_CRT_ORDER_TRACKED | H5P_CRT_ORDER_INDEXED);
+  file_->id = Check(H5Fcreate(path.c_str(), H5F_ACC_TRUNC, fcpl.get(), H5P_DEFAULT), H5Fclose, path,
+                    "cannot be created");
+}
+
+Recorder::~Recorder() = default;
+Recorder::Recorder(Recorder&&) noexcept = default;
+Recorder& Recorder::operator=(Recorder&&) noexcept = default;
+
+const std::string& Recorder::path() const { return file_->path; }
+
+RunWriter Recorder::CreateRun(const std::string& group, const Attributes& attributes,
+                              const RunOptions& options) {
+  ErrorSilencer silencer;
+  const hid_t file = file_->id.get();
+  if (group.empty() || group == "/") Fail(file_->path, "a run needs a group name");
+  if (LinkExists(file, group)) {
+    if (!options.overwrite) {
+      Fail(file_->path, "group '" + group +
+                            "' already exists (pass RunOptions{.overwrite = true} to replace it)");
+    }
+    Check(H5Ldelete(file, group.c_str(), H5P_DEFAULT), file_->path,
+          "cannot delete group '" + group + "'");
+  }
+  Handle run = OpenOrCreateGroup(file, group, file_->path);
+  for (const auto& [name, value] : attributes) WriteAttribute(run.get(), name, value, file_->path);
+  WriteAttribute(run.get(), "fanin_version", std::string(FANIN_VERSION), file_->path);
+  Check(H5Fflush(file, H5F_SCOPE_GLOBAL), file_->path, "cannot flush");
+  return RunWriter(file_, group, std::clamp<int64_t>(options.expected_steps, 1, 64));
+}
+
+RunWriter::RunWriter(std::shared_ptr<Recorder::File> file, std::string group, int64_t chunk_steps)
+    : file_(std::move(file)), group_(std::move(group)), chunk_steps_(chunk_steps) {}
+
+void RunWriter::WriteModel(const Sequential& model, const std::vector<std::string>& layer_names) {
+  ErrorSilencer silencer;
+  const std::string& path = file_->path;
+  Handle run = OpenOrCreateGroup(file_->id.get(), group_, path);
+  std::vector<std::string> names = layer_names, descriptions;
+  std::vector<int64_t> sizes;
+  for (size_t i = 0; i < model.num_layers(); ++i) {
+    if (layer_names.empty()) names.push_back("layer" + std::to_string(i));
+    const Layer& layer = model.layer(i);
+    descriptions.push_back(layer.Describe());
+    if (i == 0) {
+      // The input width is the first kernel's row count; a model without one has no
+      // recorded input width.
+      const LayerTensors tensors = layer.tensors();
+      if (tensors.kernel != nullptr) sizes.push_back(tensors.kernel->dim(0));
+    }
+    sizes.push_back(layer.output_features());
+  }
+  WriteAttribute(run.get(), "layer_names", names, path);
+  WriteAttribute(run.get(), "layer_sizes", sizes, path);
+  WriteAttribute(run.get(), "layers", descriptions, path);
+  Check(H5Fflush(file_->id.get(), H5F_SCOPE_GLOBAL), path, "cannot flush");
+}
+
+void RunWriter::Append(const StepStats& step) {
+  ErrorSilencer silencer;
+  const std::string& path = file_->path;
+  Handle run = OpenOrCreateGroup(file_->id.get(), group_, path);
+  if (H5Aexists(run.get(), "layer_names") <= 0) {
+    std::vector<std::string> names;
+    for (const LayerStats& layer : step.layers) names.push_back(layer.name);
+    WriteAttribute(run.get(), "layer_names", names, path);
+  }
+  const StepRecord record{step.context.step, step.context.epoch, step.context.batch};
+  AppendRow(run.get(), "steps", StepType().get(), {}, &record, chunk_steps_, path);
+
+  for (const LayerStats& layer : step.layers) {
+    std::vector<TensorRole> roles;
+    std::vector<uint8_t> stats_row(sizeof(double));
+    std::memcpy(stats_row.data(), &layer.grad_ratio, sizeof(double));
+    std::vector<int64_t> histogram_row;
+    hsize_t bins = 0;
+    for (TensorRole role : kAllTensorRoles) {
+      const std::optional<TensorStats>& s = layer[role];
+      if (!s) continue;
+      roles.push_back(role);
+      const RoleRecord r{s->count, s->nan_count, s->inf_count, s->mean,   s->std,
+                         s->min,   s->max,       s->hist_lo,   s->hist_hi};
+      const auto* bytes = reinterpret_cast<const uint8_t*>(&r);
+      stats_row.insert(stats_row.end(), bytes, bytes + sizeof(r));
+      if (roles.size() == 1) bins = s->histogram.size();
+      if (s->histogram.size() != bins) Fail(path, "histograms of one layer differ in bins");
+      histogram_row.insert(histogram_row.end(), s->histogram.begin(), s->histogram.end());
+    }
+    if (roles.empty()) continue;
+    Handle group = OpenOrCreateGroup(run.get(), layer.name, path);
+    AppendRow(group.get(), "stats", LayerStatsType(roles).get(), {}, stats_row.data(), chunk_steps_,
+              path);
+    if (bins > 0) {
+      AppendRow(group.get(), "histogram", HistogramType(roles, bins).get(), {},
+                histogram_row.data(), chunk_steps_, path);
+    }
+  }
+  Check(H5Fflush(file_->id.get(), H5F_SCOPE_GLOBAL), path, "cannot flush");
+}
+
+void RunWriter::AppendEpoch(const EpochLogs& logs) {
+  ErrorSilencer silencer;
+  const std::string& path = file_->path;
+  Handle run = OpenOrCreateGroup(file_->id.get(), group_, path);
+  const EpochRecord record{logs.epoch,   logs.loss,     logs.accuracy,
+                           logs.penalty, logs.val_loss, logs.val_accuracy};
+  AppendRow(run.get(), "epochs", EpochType().get(), {}, &record, chunk_steps_, path);
+  Check(H5Fflush(file_->id.get(), H5F_SCOPE_GLOBAL), path, "cannot flush");
+}
+
+void RunWriter::AppendWeights(int epoch, const Sequential& model) {
+  ErrorSilencer silencer;
+  const std::string& path = file_->path;
+  Handle run = OpenOrCreateGroup(file_->id.get(), group_, path);
+  const std::vector<std::string> names = LayerNames(run.get(), path);
+  Handle weights = OpenOrCreateGroup(run.get(), "weights", path);
+  const int64_t epoch_value = epoch;
+  AppendRow(weights.get(), "epoch", H5T_NATIVE_INT64, {}, &epoch_value, chunk_steps_, path);
+  for (size_t i = 0; i < model.num_layers(); ++i) {
+    const LayerTensors tensors = model.layer(i).tensors();
+    if (tensors.kernel == nullptr) continue;
+    Handle layer = OpenOrCreateGroup(
+        weights.get(), i < names.size() ? names[i] : "layer" + std::to_string(i), path);
+    std::vector<hsize_t> kernel_dims;
+    for (int64_t d : tensors.kernel->shape()) kernel_dims.push_back(static_cast<hsize_t>(d));
+    AppendRow(layer.get(), "kernel", H5T_NATIVE_FLOAT, kernel_dims, tensors.kernel->ToHost().data(),
+              chunk_steps_, path);
+    if (tensors.bias != nullptr) {
+      AppendRow(layer.get(), "bias", H5T_NATIVE_FLOAT, {static_cast<hsize_t>(tensors.bias->size())},
+                tensors.bias->ToHost().data(), chunk_steps_, path);
+    }
+  }
+  Check(H5Fflush(file_->id.get(), H5F_SCOPE_GLOBAL), path, "cannot flush");
+}
+
+std::function<void(const StepStats&)> RunWriter::Sink() {
+  return [writer = *this](const StepStats& step) mutable { writer.Append(step); };
+}
+
+const AttributeValue* RecordedRun::attribute(const std::string& name) const {
+  for (const auto& [key, value] : attributes) {
+    if (key == name) return &value;
+  }
+  return nullptr;
+}
+
+namespace {
+
+void ReadStats(hid_t run, const std::vector<std::string>& names, RecordedRun& result,
+               const std::string& path) {
+  std::vector<hsize_t> dims;
+  Handle steps_dataset = OpenDataset(run, "steps", dims, path);
+  const size_t num_steps = dims.at(0);
+  std::vector<StepRecord> records(num_steps);
+  ReadAll(steps_dataset.get(), StepType().get(), records.data(), path, "steps");
+  result.steps.resize(num_steps);
+  for (size_t s = 0; s < num_steps; ++s) {
+    result.steps[s].context = {records[s].step, static_cast<int>(records[s].epoch),
+                               records[s].batch};
+    result.steps[s].layers.resize(names.size());
+  }
+  for (size_t i = 0; i < names.size(); ++i) {
+    for (StepStats& step : result.steps) step.layers[i].name = names[i];
+    const std::string stats_name = names[i] + "/stats";
+    if (!LinkExists(run, stats_name)) continue;
+    Handle stats = OpenDataset(run, stats_name, dims, path);
+    if (dims.at(0) < num_steps) Fail(path, "dataset '" + stats_name + "' has too few rows");
+    Handle file_type = Check(H5Dget_type(stats.get()), H5Tclose, path, stats_name);
+    const std::vector<TensorRole> roles = RolesInType(file_type.get());
+    Handle memory_type = LayerStatsType(roles);
+    const size_t row_size = sizeof(double) + roles.size() * sizeof(RoleRecord);
+    std::vector<uint8_t> rows(row_size * dims[0]);
+    ReadAll(stats.get(), memory_type.get(), rows.data(), path, stats_name);
+
+    std::vector<int64_t> histograms;
+    hsize_t bins = 0;
+    const std::string histogram_name = names[i] + "/histogram";
+    if (LinkExists(run, histogram_name)) {
+      Handle histogram = OpenDataset(run, histogram_name, dims, path);
+      Handle type = Check(H5Dget_type(histogram.get()), H5Tclose, path, histogram_name);
+      Handle member = Check(H5Tget_member_type(type.get(), 0), H5Tclose, path, histogram_name);
+      H5Tget_array_dims2(member.get(), &bins);
+      histograms.resize(dims[0] * roles.size() * bins);
+      ReadAll(histogram.get(), HistogramType(roles, bins).get(), histograms.data(), path,
+              histogram_name);
+    }
+    for (size_t s = 0; s < num_steps; ++s) {
+      LayerStats& layer = result.steps[s].layers[i];
+      const uint8_t* row = rows.data() + s * row_size;
+      std::memcpy(&layer.grad_ratio, row, sizeof(double));
+      for (size_t k = 0; k < roles.size(); ++k) {
+        RoleRecord r;
+        std::memcpy(&r, row + sizeof(double) + k * sizeof(RoleRecord), sizeof(r));
+        TensorStats t{.count = r.count,
+                      .nan_count = r.nan_count,
+                      .inf_count = r.inf_count,
+                      .mean = r.mean,
+                      .std = r.std,
+                      .min = r.min,
+                      .max = r.max,
+                      .hist_lo = static_cast<float>(r.hist_lo),
+                      .hist_hi = static_cast<float>(r.hist_hi),
+                      .histogram = {}};
+        if (bins > 0) {
+          const auto first =
+              histograms.begin() + static_cast<ptrdiff_t>((s * roles.size() + k) * bins);
+          t.histogram.assign(first, first + static_cast<ptrdiff_t>(bins));
+        }
+        layer.tensors[static_cast<size_t>(roles[k])] = std::move(t);
+      }
+    }
+  }
+}
+
+void ReadEpochs(hid_t run, RecordedRun& result, const std::string& path) {
+  std::vector<hsize_t> dims;
+  Handle dataset = OpenDataset(run, "epochs", dims, path);
+  std::vector<EpochRecord> records(dims.at(0));
+  ReadAll(dataset.get(), EpochType().get(), records.data(), path, "epochs");
+  for (const EpochRecord& r : records) {
+    result.epochs.push_back({.epoch = static_cast<int>(r.epoch),
+                             .loss = r.loss,
+                             .accuracy = r.accuracy,
+                             .penalty = r.penalty,
+                             .val_loss = r.val_loss,
+                             .val_accuracy = r.val_accuracy});
+  }
+}
+
+std::vector<float> ReadFloats(hid_t group, const std::string& name, std::vector<hsize_t>& dims,
+                              const std::string& path) {
+  Handle dataset = OpenDataset(group, name, dims, path);
+  size_t size = 1;
+  for (hsize_t d : dims) size *= d;
+  std::vector<float> values(size);
+  ReadAll(dataset.get(), H5T_NATIVE_FLOAT, values.data(), path, name);
+  return values;
+}
+
+void ReadWeights(hid_t run, const std::vector<std::string>& names, RecordedRun& result,
+                 const std::string& path) {
+  std::vector<hsize_t> dims;
+  Handle epochs_dataset = OpenDataset(run, "weights/epoch", dims, path);
+  std::vector<int64_t> epochs(dims.at(0));
+  ReadAll(epochs_dataset.get(), H5T_NATIVE_INT64, epochs.data(), path, "weights/epoch");
+  result.weights.resize(epochs.size());
+  for (size_t e = 0; e < epochs.size(); ++e) result.weights[e].epoch = static_cast<int>(epochs[e]);
+  for (const std::string& name : names) {
+    const std::string prefix = "weights/" + name;
+    if (!LinkExists(run, prefix + "/kernel")) continue;
+    const std::vector<float> kernels = ReadFloats(run, prefix + "/kernel", dims, path);
+    const Shape kernel_shape(dims.begin() + 1, dims.end());
+    const size_t kernel_size = kernels.size() / std::max<size_t>(epochs.size(), 1);
+    std::vector<float> biases;
+    if (LinkExists(run, prefix + "/bias")) biases = ReadFloats(run, prefix + "/bias", dims, path);
+    const size_t bias_size = biases.size() / std::max<size_t>(epochs.size(), 1);
+    for (size_t e = 0; e < epochs.size(); ++e) {
+      LayerWeights layer{.kernel_shape = kernel_shape, .kernel = {}, .bias = {}};
+      layer.kernel.assign(kernels.begin() + static_cast<ptrdiff_t>(e * kernel_size),
+                          kernels.begin() + static_cast<ptrdiff_t>((e + 1) * kernel_size));
+      layer.bias.assign(biases.begin() + static_cast<ptrdiff_t>(e * bias_size),
+                        biases.begin() + static_cast<ptrdiff_t>((e + 1) * bias_size));
+      result.weights[e].layers.push_back(std::move(layer));
+    }
+  }
+}
+
+}  // namespace
+
+RecordedRun ReadRun(const std::string& path, const std::string& group) {
+  ErrorSilencer silencer;
+  Handle file = OpenExisting(path, H5F_ACC_RDONLY);
+  if (!LinkExists(file.get(), group)) Fail(path, "no group '" + group + "'");
+  Handle run = Check(H5Gopen2(file.get(), group.c_str(), H5P_DEFAULT), H5Gclose, path,
+                     "cannot open group '" + group + "'");
+  RecordedRun result;
+  result.attributes = ReadAttributes(run.get(), path);
+  const std::vector<std::string> names = LayerNames(run.get(), path);
+  if (LinkExists(run.get(), "steps")) ReadStats(run.get(), names, result, path);
+  if (LinkExists(run.get(), "epochs")) ReadEpochs(run.get(), result, path);
+  if (LinkExists(run.get(), "weights/epoch")) ReadWeights(run.get(), names, result, path);
+  return result;
+}
+
+std::vector<std::string> ListGroups(const std::string& path, const std::string& parent) {
+  ErrorSilencer silencer;
+  Handle file = OpenExisting(path, H5F_ACC_RDONLY);
+  const std::string name = parent.empty() ? "/" : parent;
+  if (name != "/" && !LinkExists(file.get(), name)) Fail(path, "no group '" + name + "'");
+  Handle group = Check(H5Gopen2(file.get(), name.c_str(), H5P_DEFAULT), H5Gclose, path,
+                       "cannot open group '" + name + "'");
+  H5G_info_t info;
+  Check(H5Gget_info(group.get(), &info), path, "cannot list group '" + name + "'");
+  Handle plist(H5Gget_create_plist(group.get()), H5Pclose);
+  unsigned flags = 0;
+  H5Pget_link_creation_order(plist.get(), &flags);
+  const H5_index_t index = (flags & H5P_CRT_ORDER_TRACKED) ? H5_INDEX_CRT_ORDER : H5_INDEX_NAME;
+  std::vector<std::string> groups;
+  for (hsize_t i = 0; i < info.nlinks; ++i) {
+    const ssize_t length =
+        H5Lget_name_by_idx(group.get(), ".", index, H5_ITER_INC, i, nullptr, 0, H5P_DEFAULT);
+    std::string link(static_cast<size_t>(std::max<ssize_t>(length, 0)), '\0');
+    H5Lget_name_by_idx(group.get(), ".", index, H5_ITER_INC, i, link.data(), link.size() + 1,
+                       H5P_DEFAULT);
+    Handle object(H5Oopen(group.get(), link.c_str(), H5P_DEFAULT), H5Oclose);
+    if (object.get() >= 0 && H5Iget_type(object.get()) == H5I_GROUP) groups.push_back(link);
+  }
+  return groups;
+}
+
+}  // namespace fanin

@@ -1,0 +1,117 @@
+#include "fanin/stats_hook.h"
+
+#include <stdexcept>
+#include <utility>
+
+#include "fanin/model.h"
+
+namespace fanin {
+
+std::string_view TensorRoleName(TensorRole role) {
+  switch (role) {
+    case TensorRole::kZ:
+      return "z";
+    case TensorRole::kActivation:
+      return "activation";
+    case TensorRole::kKernel:
+      return "kernel";
+    case TensorRole::kKernelGrad:
+      return "kernel_grad";
+    case TensorRole::kBiasGrad:
+      return "bias_grad";
+  }
+  throw std::invalid_argument("TensorRoleName: unknown role");
+}
+
+const Tensor* TensorOfRole(const LayerTensors& tensors, TensorRole role) {
+  switch (role) {
+    case TensorRole::kZ:
+      return tensors.z;
+    case TensorRole::kActivation:
+      return tensors.activation;
+    case TensorRole::kKernel:
+      return tensors.kernel;
+    case TensorRole::kKernelGrad:
+      return tensors.kernel_grad;
+    case TensorRole::kBiasGrad:
+      return tensors.bias_grad;
+  }
+  throw std::invalid_argument("TensorOfRole: unknown role");
+}
+
+bool StepSchedule::Contains(int64_t step) const {
+  if (every <= 0) return step == 0;
+  return step % every == 0;
+}
+
+StepStats ComputeStepStats(const Sequential& model, const StepContext& context,
+                           const std::vector<std::string>& layer_names, int histogram_bins) {
+  const size_t num_layers = model.num_layers();
+  if (!layer_names.empty() && layer_names.size() != num_layers) {
+    throw std::invalid_argument("ComputeStepStats: " + std::to_string(layer_names.size()) +
+                                " layer names for a model of " + std::to_string(num_layers) +
+                                " layers");
+  }
+  StepStats step;
+  step.context = context;
+  step.layers.resize(num_layers);
+
+  // Gather every tensor of every layer first, so the backend reduces them all in one call
+  // (one device round trip per step, not one per tensor).
+  std::vector<const Tensor*> tensors;
+  std::vector<std::pair<size_t, TensorRole>> owners;
+  for (size_t i = 0; i < num_layers; ++i) {
+    step.layers[i].name = layer_names.empty() ? "layer" + std::to_string(i) : layer_names[i];
+    const LayerTensors layer_tensors = model.layer(i).tensors();
+    for (TensorRole role : kAllTensorRoles) {
+      const Tensor* t = TensorOfRole(layer_tensors, role);
+      if (t == nullptr || !t->defined() || t->size() == 0) continue;
+      tensors.push_back(t);
+      owners.emplace_back(i, role);
+    }
+  }
+  if (tensors.empty()) return step;
+
+  const HistogramSpec spec{.bins = histogram_bins, .auto_range = true};
+  std::vector<TensorStats> stats = model.backend().Stats(tensors, spec);
+  for (size_t k = 0; k < stats.size(); ++k) {
+    const auto [layer, role] = owners[k];
+    step.layers[layer].tensors[static_cast<size_t>(role)] = std::move(stats[k]);
+  }
+  for (LayerStats& layer : step.layers) {
+    const auto& kernel = layer[TensorRole::kKernel];
+    const auto& grad = layer[TensorRole::kKernelGrad];
+    if (kernel && grad) layer.grad_ratio = grad->std / kernel->std;
+  }
+  return step;
+}
+
+StatsHook::StatsHook(StatsHookOptions options) : options_(std::move(options)) {}
+
+bool StatsHook::Wants(int64_t step) const { return options_.schedule.Contains(step); }
+
+void StatsHook::OnStep(const StepContext& context, const Sequential& model) {
+  StepStats step = ComputeStepStats(model, context, options_.layer_names, options_.histogram_bins);
+  if (options_.sink) options_.sink(step);
+  if (options_.keep_in_memory) steps_.push_back(std::move(step));
+}
+
+LayerCallbackHook::LayerCallbackHook(StepSchedule schedule, std::optional<size_t> layer,
+                                     LayerCallback callback)
+    : schedule_(schedule), layer_(layer), callback_(std::move(callback)) {
+  if (!callback_) throw std::invalid_argument("LayerCallbackHook: empty callback");
+}
+
+void LayerCallbackHook::OnStep(const StepContext& context, const Sequential& model) {
+  if (layer_) {
+    if (*layer_ >= model.num_layers()) {
+      throw std::out_of_range("LayerCallbackHook: layer " + std::to_string(*layer_) +
+                              " of a model with " + std::to_string(model.num_layers()) + " layers");
+    }
+    callback_(context, *layer_, model.layer(*layer_).tensors());
+    return;
+  }
+  for (size_t i = 0; i < model.num_layers(); ++i) callback_(context, i, model.layer(i).tensors());
+}
+
+}  // namespace fanin

@@ -1,0 +1,223 @@
+// The HDF5 recorder: what is written reads back, groups are never silently replaced,
+// damaged files give clear errors, and a process that dies mid-run leaves its flushed
+// steps readable.
+#include "fanin/recorder.h"
+
+#include <gtest/gtest.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <string>
+#include <vector>
+
+#include "fanin/fanin.h"
+#include "test_util.h"
+
+namespace fanin {
+namespace {
+
+namespace fs = std::filesystem;
+
+// A fresh directory per test, removed afterwards.
+class RecorderTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = fs::temp_directory_path() /
+           ("fanin_recorder_" + std::to_string(getpid()) + "_" +
+            ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    fs::remove_all(dir_);
+    fs::create_directories(dir_);
+    model_.Add(Dense(3, "tanh", "glorot_normal"));
+    model_.Add(Dense(1, "linear", "glorot_normal"));
+    model_.Compile(BinaryCrossEntropy{}, Sgd{.learning_rate = 0.1f});
+    model_.Build(2, 5);
+    x_ = Tensor::FromHost(HostBackend(), {8, 2}, testing::RandomFloats(16, -1.0f, 1.0f, 2));
+    y_ = Tensor::FromHost(HostBackend(), {8, 1}, std::vector<float>{0, 1, 0, 1, 1, 0, 0, 1});
+  }
+  void TearDown() override { fs::remove_all(dir_); }
+
+  std::string Path(const std::string& name) const { return (dir_ / name).string(); }
+
+  // The statistics of `model_` after one forward and backward pass.
+  StepStats Step(int64_t step) {
+    model_.ComputeGradients(x_, y_);
+    return ComputeStepStats(model_, {step, 0, step}, {"hidden", "out"}, 8);
+  }
+
+  fs::path dir_;
+  Sequential model_{testing::Cpu()};
+  Tensor x_, y_;
+};
+
+void ExpectSameStats(const StepStats& a, const StepStats& b) {
+  EXPECT_EQ(a.context.step, b.context.step);
+  EXPECT_EQ(a.context.epoch, b.context.epoch);
+  EXPECT_EQ(a.context.batch, b.context.batch);
+  ASSERT_EQ(a.layers.size(), b.layers.size());
+  for (size_t i = 0; i < a.layers.size(); ++i) {
+    EXPECT_EQ(a.layers[i].name, b.layers[i].name);
+    EXPECT_DOUBLE_EQ(a.layers[i].grad_ratio, b.layers[i].grad_ratio);
+    for (TensorRole role : kAllTensorRoles) {
+      SCOPED_TRACE(a.layers[i].name + " " + std::string(TensorRoleName(role)));
+      const auto& sa = a.layers[i][role];
+      const auto& sb = b.layers[i][role];
+      ASSERT_EQ(sa.has_value(), sb.has_value());
+      if (!sa) continue;
+      EXPECT_EQ(sa->count, sb->count);
+      EXPECT_EQ(sa->nan_count, sb->nan_count);
+      EXPECT_EQ(sa->inf_count, sb->inf_count);
+      EXPECT_DOUBLE_EQ(sa->mean, sb->mean);
+      EXPECT_DOUBLE_EQ(sa->std, sb->std);
+      EXPECT_DOUBLE_EQ(sa->min, sb->min);
+      EXPECT_DOUBLE_EQ(sa->max, sb->max);
+      EXPECT_EQ(sa->hist_lo, sb->hist_lo);
+      EXPECT_EQ(sa->hist_hi, sb->hist_hi);
+      EXPECT_EQ(sa->histogram, sb->histogram);
+    }
+  }
+}
+
+TEST_F(RecorderTest, WritesAndReadsBackARun) {
+  const Attributes attributes = {{"activation", std::string("tanh")},
+                                 {"seed", int64_t{5}},
+                                 {"learning_rate", 0.1},
+                                 {"sizes", std::vector<int64_t>{2, 3, 1}},
+                                 {"tags", std::vector<std::string>{"a", "b"}}};
+  std::vector<StepStats> written;
+  {
+    Recorder recorder(Path("runs.h5"));
+    RunWriter run = recorder.CreateRun("tanh/seed_5", attributes, {.expected_steps = 4});
+    run.WriteModel(model_, {"hidden", "out"});
+    run.AppendWeights(0, model_);
+    for (int64_t s = 0; s < 3; ++s) {
+      written.push_back(Step(s));
+      run.Append(written.back());
+    }
+    run.AppendEpoch({.epoch = 0, .loss = 0.5, .accuracy = 0.75, .penalty = 0.0});
+    model_.Fit(x_, y_, {.epochs = 1, .batch_size = 4});
+    run.AppendWeights(1, model_);
+  }
+
+  const RecordedRun run = ReadRun(Path("runs.h5"), "tanh/seed_5");
+  for (const auto& [name, value] : attributes) {
+    SCOPED_TRACE(name);
+    ASSERT_NE(run.attribute(name), nullptr);
+    EXPECT_EQ(*run.attribute(name), value);
+  }
+  ASSERT_NE(run.attribute("fanin_version"), nullptr);
+  EXPECT_EQ(*run.attribute("layer_names"),
+            AttributeValue(std::vector<std::string>{"hidden", "out"}));
+  EXPECT_EQ(*run.attribute("layer_sizes"), AttributeValue(std::vector<int64_t>{2, 3, 1}));
+  EXPECT_EQ(run.attribute("missing"), nullptr);
+
+  ASSERT_EQ(run.steps.size(), 3u);
+  for (size_t s = 0; s < 3; ++s) ExpectSameStats(run.steps[s], written[s]);
+
+  ASSERT_EQ(run.epochs.size(), 1u);
+  EXPECT_EQ(run.epochs[0].loss, 0.5);
+  EXPECT_EQ(run.epochs[0].accuracy, 0.75);
+  EXPECT_TRUE(std::isnan(run.epochs[0].val_loss));
+
+  ASSERT_EQ(run.weights.size(), 2u);
+  EXPECT_EQ(run.weights[1].epoch, 1);
+  ASSERT_EQ(run.weights[1].layers.size(), 2u);
+  EXPECT_EQ(run.weights[1].layers[0].kernel_shape, (Shape{2, 3}));
+  EXPECT_EQ(run.weights[1].layers[0].kernel, model_.layer(0).tensors().kernel->ToHost());
+  EXPECT_EQ(run.weights[1].layers[1].bias, model_.layer(1).tensors().bias->ToHost());
+  EXPECT_NE(run.weights[0].layers[0].kernel, run.weights[1].layers[0].kernel);
+}
+
+TEST_F(RecorderTest, ExistingGroupIsAnErrorUnlessOverwriteIsAsked) {
+  Recorder recorder(Path("runs.h5"));
+  recorder.CreateRun("a/seed_0", {{"version", int64_t{1}}}).Append(Step(0));
+  try {
+    recorder.CreateRun("a/seed_0");
+    FAIL() << "expected an error for an existing group";
+  } catch (const std::runtime_error& e) {
+    EXPECT_NE(std::string(e.what()).find("a/seed_0"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("already exists"), std::string::npos) << e.what();
+  }
+  recorder.CreateRun("a/seed_0", {{"version", int64_t{2}}}, {.overwrite = true});
+  recorder.CreateRun("a/seed_1");
+
+  const RecordedRun run = ReadRun(Path("runs.h5"), "a/seed_0");
+  EXPECT_EQ(*run.attribute("version"), AttributeValue(int64_t{2}));
+  EXPECT_TRUE(run.steps.empty());  // the old run's steps went with its group
+  EXPECT_EQ(ListGroups(Path("runs.h5"), "a"), (std::vector<std::string>{"seed_0", "seed_1"}));
+  EXPECT_THROW(ReadRun(Path("runs.h5"), "a/seed_9"), std::runtime_error);
+}
+
+TEST_F(RecorderTest, AppendModeKeepsEarlierRunsAndTruncateModeDropsThem) {
+  { Recorder(Path("runs.h5")).CreateRun("first"); }
+  { Recorder(Path("runs.h5"), FileMode::kAppend).CreateRun("second"); }
+  EXPECT_EQ(ListGroups(Path("runs.h5")), (std::vector<std::string>{"first", "second"}));
+  { Recorder(Path("runs.h5"), FileMode::kTruncate).CreateRun("third"); }
+  EXPECT_EQ(ListGroups(Path("runs.h5")), std::vector<std::string>{"third"});
+}
+
+// The message of the runtime_error that `f` throws.
+template <typename F>
+std::string ErrorOf(F f) {
+  try {
+    f();
+  } catch (const std::runtime_error& e) {
+    return e.what();
+  }
+  return "(no error)";
+}
+
+TEST_F(RecorderTest, DamagedFilesGiveAClearErrorNamingTheFile) {
+  {
+    Recorder recorder(Path("runs.h5"));
+    RunWriter run = recorder.CreateRun("run");
+    for (int s = 0; s < 5; ++s) run.Append(Step(s));
+  }
+  const auto size = fs::file_size(Path("runs.h5"));
+  fs::copy_file(Path("runs.h5"), Path("truncated.h5"));
+  fs::resize_file(Path("truncated.h5"), size / 2);
+  std::string message = ErrorOf([&] { ReadRun(Path("truncated.h5"), "run"); });
+  EXPECT_NE(message.find(Path("truncated.h5")), std::string::npos) << message;
+  EXPECT_NE(message.find("truncated"), std::string::npos) << message;
+  // Appending to it fails the same way, instead of writing into a broken file.
+  message = ErrorOf([&] { Recorder recorder(Path("truncated.h5")); });
+  EXPECT_NE(message.find(Path("truncated.h5")), std::string::npos) << message;
+
+  std::ofstream(Path("text.h5")) << "not an HDF5 file\n";
+  message = ErrorOf([&] { ReadRun(Path("text.h5"), "run"); });
+  EXPECT_NE(message.find(Path("text.h5")), std::string::npos) << message;
+  EXPECT_NE(message.find("not an HDF5 file"), std::string::npos) << message;
+
+  message = ErrorOf([&] { ReadRun(Path("missing.h5"), "run"); });
+  EXPECT_NE(message.find("missing.h5"), std::string::npos) << message;
+}
+
+TEST_F(RecorderTest, AProcessKilledMidRunLeavesItsFlushedStepsReadable) {
+  // The steps are computed before the fork: a child of a process that has run OpenMP
+  // must not run OpenMP itself.
+  std::vector<StepStats> steps;
+  for (int s = 0; s < 3; ++s) steps.push_back(Step(s));
+  const pid_t child = fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    // The child records the steps and dies without closing anything: no destructors, no
+    // H5close, as if it had been killed.
+    Recorder recorder(Path("crash.h5"));
+    RunWriter run = recorder.CreateRun("run");
+    for (const StepStats& step : steps) run.Append(step);
+    std::_Exit(0);
+  }
+  int status = 0;
+  ASSERT_EQ(waitpid(child, &status, 0), child);
+  ASSERT_TRUE(WIFEXITED(status));
+
+  const RecordedRun run = ReadRun(Path("crash.h5"), "run");
+  ASSERT_EQ(run.steps.size(), 3u);
+  EXPECT_EQ(run.steps[2].context.step, 2);
+  EXPECT_GT(run.steps[2].layers[0][TensorRole::kKernelGrad]->count, 0);
+}
+
+}  // namespace
+}  // namespace fanin

@@ -1,0 +1,315 @@
+// StatsHook and LayerCallbackHook: the statistics match a plain computation over the same
+// tensors, the schedule picks the right steps, and a step no hook wants costs nothing.
+#include "fanin/stats_hook.h"
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "fanin/fanin.h"
+#include "test_util.h"
+
+namespace fanin {
+namespace {
+
+using testing::Cpu;
+using testing::Moments;
+
+// A small model with every kind of layer tensor, and data for it.
+struct Fixture {
+  explicit Fixture(std::shared_ptr<Backend> backend = Cpu()) : model(backend) {
+    model.Add(Dense(7, "tanh", "glorot_normal"));
+    model.Add(Dense(5, "relu", "he_uniform"));
+    model.Add(Dense(1, "linear", "normal(0,0.5)"));
+    model.Compile(BinaryCrossEntropy{}, Sgd{.learning_rate = 0.1f});
+    model.Build(4, 3);
+    x = Tensor::FromHost(HostBackend(), {50, 4}, testing::RandomFloats(200, -2.0f, 2.0f, 1));
+    std::vector<float> labels(50);
+    for (size_t i = 0; i < labels.size(); ++i) labels[i] = static_cast<float>(i % 3 == 0);
+    y = Tensor::FromHost(HostBackend(), {50, 1}, labels);
+  }
+  Sequential model;
+  Tensor x, y;
+};
+
+// The histogram a plain loop gives: `bins` equal bins over [lo, hi], hi in the last bin.
+std::vector<int64_t> PlainHistogram(const std::vector<float>& values, double lo, double hi,
+                                    int bins) {
+  std::vector<int64_t> counts(static_cast<size_t>(bins), 0);
+  for (float v : values) {
+    if (v < lo || v > hi) continue;
+    const int bin = std::min(bins - 1, static_cast<int>((v - lo) / (hi - lo) * bins));
+    ++counts[static_cast<size_t>(bin)];
+  }
+  return counts;
+}
+
+TEST(StatsHookTest, StatisticsMatchAPlainComputationOverTheSameTensors) {
+  Fixture f;
+  constexpr int kBins = 16;
+  auto hook =
+      std::make_shared<StatsHook>(StatsHookOptions{.schedule = StepSchedule::InitializationOnly(),
+                                                   .histogram_bins = kBins,
+                                                   .layer_names = {"h1", "h2", "out"}});
+  f.model.AddHook(hook);
+  f.model.ComputeGradients(f.x, f.y);
+
+  ASSERT_EQ(hook->steps().size(), 1u);
+  const StepStats& step = hook->steps()[0];
+  EXPECT_EQ(step.context.step, 0);
+  EXPECT_EQ(step.context.epoch, -1);  // ComputeGradients is a pass outside Fit
+  ASSERT_EQ(step.layers.size(), 3u);
+  EXPECT_EQ(step.layers[0].name, "h1");
+  EXPECT_EQ(step.layers[2].name, "out");
+
+  for (size_t i = 0; i < 3; ++i) {
+    const LayerTensors tensors = f.model.layer(i).tensors();
+    for (TensorRole role : kAllTensorRoles) {
+      SCOPED_TRACE("layer " + std::to_string(i) + " " + std::string(TensorRoleName(role)));
+      const std::optional<TensorStats>& s = step.layers[i][role];
+      ASSERT_TRUE(s.has_value());
+      const std::vector<float> values = TensorOfRole(tensors, role)->ToHost();
+      const testing::SampleMoments m = Moments(values);
+      EXPECT_EQ(s->count, static_cast<int64_t>(values.size()));
+      EXPECT_EQ(s->nan_count, 0);
+      EXPECT_EQ(s->inf_count, 0);
+      const double scale = std::max(1e-12, std::abs(m.std) + std::abs(m.mean));
+      EXPECT_NEAR(s->mean, m.mean, 1e-5 * scale);
+      EXPECT_NEAR(s->std, m.std, 1e-5 * scale);
+      EXPECT_EQ(s->min, m.min);
+      EXPECT_EQ(s->max, m.max);
+      ASSERT_EQ(s->histogram.size(), static_cast<size_t>(kBins));
+      if (m.max > m.min) {
+        EXPECT_FLOAT_EQ(s->hist_lo, static_cast<float>(m.min));
+        EXPECT_FLOAT_EQ(s->hist_hi, static_cast<float>(m.max));
+        EXPECT_EQ(s->histogram, PlainHistogram(values, m.min, m.max, kBins));
+      }
+    }
+    const double kernel_std = Moments(tensors.kernel->ToHost()).std;
+    const double grad_std = Moments(tensors.kernel_grad->ToHost()).std;
+    EXPECT_NEAR(step.layers[i].grad_ratio, grad_std / kernel_std, 1e-5 * grad_std / kernel_std);
+  }
+}
+
+TEST(StatsHookTest, ScheduleChoosesTheSteps) {
+  EXPECT_TRUE(StepSchedule::EveryStep().Contains(0));
+  EXPECT_TRUE(StepSchedule::EveryStep().Contains(7));
+  EXPECT_TRUE(StepSchedule::Every(3).Contains(6));
+  EXPECT_FALSE(StepSchedule::Every(3).Contains(7));
+  EXPECT_TRUE(StepSchedule::InitializationOnly().Contains(0));
+  EXPECT_FALSE(StepSchedule::InitializationOnly().Contains(5));
+
+  Fixture f;
+  auto every_third = std::make_shared<StatsHook>(
+      StatsHookOptions{.schedule = StepSchedule::Every(3), .histogram_bins = 0});
+  auto first_only = std::make_shared<StatsHook>(
+      StatsHookOptions{.schedule = StepSchedule::InitializationOnly(), .histogram_bins = 0});
+  f.model.AddHook(every_third);
+  f.model.AddHook(first_only);
+  // 50 samples in batches of 10: 5 steps per epoch, 10 steps in all (0..9).
+  f.model.Fit(f.x, f.y, {.epochs = 2, .batch_size = 10});
+
+  std::vector<int64_t> steps;
+  for (const StepStats& s : every_third->steps()) steps.push_back(s.context.step);
+  EXPECT_EQ(steps, (std::vector<int64_t>{0, 3, 6, 9}));
+  EXPECT_EQ(every_third->steps()[2].context.epoch, 1);
+  EXPECT_EQ(every_third->steps()[2].context.batch, 1);
+  ASSERT_EQ(first_only->steps().size(), 1u);
+  EXPECT_TRUE(first_only->steps()[0].layers[0][TensorRole::kZ]->histogram.empty());
+}
+
+TEST(StatsHookTest, SinkReceivesEveryRecordedStep) {
+  Fixture f;
+  std::vector<int64_t> seen;
+  auto hook = std::make_shared<StatsHook>(
+      StatsHookOptions{.schedule = StepSchedule::Every(2),
+                       .keep_in_memory = false,
+                       .sink = [&seen](const StepStats& s) { seen.push_back(s.context.step); }});
+  f.model.AddHook(hook);
+  f.model.Fit(f.x, f.y, {.epochs = 1, .batch_size = 10});
+  EXPECT_EQ(seen, (std::vector<int64_t>{0, 2, 4}));
+  EXPECT_TRUE(hook->steps().empty());
+}
+
+TEST(StatsHookTest, WrongNumberOfLayerNamesThrows) {
+  Fixture f;
+  f.model.AddHook(std::make_shared<StatsHook>(StatsHookOptions{.layer_names = {"only_one"}}));
+  EXPECT_THROW(f.model.ComputeGradients(f.x, f.y), std::invalid_argument);
+}
+
+TEST(StatsHookTest, NonFiniteValuesAreCountedApart) {
+  // A Dense(2) whose kernel is overwritten with a NaN and an Inf: Stats counts them apart
+  // and summarizes the finite values only.
+  Sequential model(Cpu());
+  model.Add(Dense(2, "linear", "ones"));
+  model.Compile();
+  model.Build(2, 0);
+  Tensor kernel = *model.layer(0).tensors().kernel;
+  kernel.CopyFromHost(std::vector<float>{NAN, INFINITY, 1.0f, 3.0f});
+  const StepStats step = ComputeStepStats(model, {}, {}, 4);
+  const TensorStats& s = *step.layers[0][TensorRole::kKernel];
+  EXPECT_EQ(step.layers[0].name, "layer0");
+  EXPECT_EQ(s.count, 4);
+  EXPECT_EQ(s.nan_count, 1);
+  EXPECT_EQ(s.inf_count, 1);
+  EXPECT_DOUBLE_EQ(s.mean, 2.0);
+  EXPECT_DOUBLE_EQ(s.std, 1.0);
+}
+
+TEST(LayerCallbackHookTest, SeesTheChosenLayersTensors) {
+  Fixture f;
+  std::vector<size_t> layers_seen;
+  const Tensor* kernel_seen = nullptr;
+  f.model.AddHook(std::make_shared<LayerCallbackHook>(
+      StepSchedule::InitializationOnly(), 1,
+      [&](const StepContext& context, size_t layer, const LayerTensors& tensors) {
+        EXPECT_EQ(context.step, 0);
+        layers_seen.push_back(layer);
+        kernel_seen = tensors.kernel;
+      }));
+  std::vector<size_t> all_layers;
+  f.model.AddHook(std::make_shared<LayerCallbackHook>(
+      StepSchedule::EveryStep(), std::nullopt,
+      [&](const StepContext&, size_t layer, const LayerTensors&) { all_layers.push_back(layer); }));
+  f.model.ComputeGradients(f.x, f.y);
+  EXPECT_EQ(layers_seen, std::vector<size_t>{1});
+  EXPECT_EQ(kernel_seen, f.model.layer(1).tensors().kernel);
+  EXPECT_EQ(all_layers, (std::vector<size_t>{0, 1, 2}));
+
+  f.model.ClearHooks();
+  f.model.AddHook(std::make_shared<LayerCallbackHook>(
+      StepSchedule::EveryStep(), 9, [](const StepContext&, size_t, const LayerTensors&) {}));
+  EXPECT_THROW(f.model.ComputeGradients(f.x, f.y), std::out_of_range);
+}
+
+// A backend that forwards every call to the CPU backend and counts them by name.
+class CountingBackend final : public Backend {
+ public:
+  std::map<std::string, int> calls;
+
+  std::string_view name() const override { return inner_->name(); }
+  std::string Describe() const override { return "counting " + inner_->Describe(); }
+  std::shared_ptr<float> Allocate(int64_t count) override {
+    Count("Allocate");
+    return inner_->Allocate(count);
+  }
+  void CopyFromHost(const float* src, float* dst, int64_t count) override {
+    Count("CopyFromHost");
+    inner_->CopyFromHost(src, dst, count);
+  }
+  void CopyToHost(const float* src, float* dst, int64_t count) override {
+    Count("CopyToHost");
+    inner_->CopyToHost(src, dst, count);
+  }
+  void CopyOnDevice(const float* src, float* dst, int64_t count) override {
+    Count("CopyOnDevice");
+    inner_->CopyOnDevice(src, dst, count);
+  }
+  void Synchronize() override {
+    Count("Synchronize");
+    inner_->Synchronize();
+  }
+  void Fill(Tensor& t, float value) override {
+    Count("Fill");
+    inner_->Fill(t, value);
+  }
+  void FillRandom(Tensor& t, const RandomSpec& spec) override {
+    Count("FillRandom");
+    inner_->FillRandom(t, spec);
+  }
+  void Gemm(const Tensor& a, bool ta, const Tensor& b, bool tb, float alpha, float beta,
+            Tensor& c) override {
+    Count("Gemm");
+    inner_->Gemm(a, ta, b, tb, alpha, beta, c);
+  }
+  void Axpy(float alpha, const Tensor& x, Tensor& y) override {
+    Count("Axpy");
+    inner_->Axpy(alpha, x, y);
+  }
+  void BiasActivationForward(Activation act, const Tensor& bias, Tensor& z, Tensor& a) override {
+    Count("BiasActivationForward");
+    inner_->BiasActivationForward(act, bias, z, a);
+  }
+  void ActivationForward(Activation act, const Tensor& z, Tensor& a) override {
+    Count("ActivationForward");
+    inner_->ActivationForward(act, z, a);
+  }
+  void ActivationBackward(Activation act, const Tensor& z, const Tensor& a, const Tensor& da,
+                          Tensor& dz, Tensor* bias_grad) override {
+    Count("ActivationBackward");
+    inner_->ActivationBackward(act, z, a, da, dz, bias_grad);
+  }
+  void BinaryCrossEntropy(BceInput input, const Tensor& output, const Tensor& labels,
+                          float grad_scale, Tensor* grad, Tensor& totals, int64_t slot) override {
+    Count("BinaryCrossEntropy");
+    inner_->BinaryCrossEntropy(input, output, labels, grad_scale, grad, totals, slot);
+  }
+  void SgdUpdate(const SgdStep& step, Tensor& params, const Tensor& grads,
+                 Tensor* velocity) override {
+    Count("SgdUpdate");
+    inner_->SgdUpdate(step, params, grads, velocity);
+  }
+  void AdamUpdate(const AdamStep& step, Tensor& params, const Tensor& grads, Tensor& m,
+                  Tensor& v) override {
+    Count("AdamUpdate");
+    inner_->AdamUpdate(step, params, grads, m, v);
+  }
+  void GatherRows(const Tensor& src, std::span<const int64_t> indices, Tensor& dst) override {
+    Count("GatherRows");
+    inner_->GatherRows(src, indices, dst);
+  }
+  std::vector<TensorStats> Stats(std::span<const Tensor* const> tensors,
+                                 const HistogramSpec& histogram) override {
+    Count("Stats");
+    return inner_->Stats(tensors, histogram);
+  }
+
+ private:
+  void Count(const std::string& call) { ++calls[call]; }
+  std::shared_ptr<Backend> inner_ = Cpu();
+};
+
+// A hook that wants no step: attaching it must not change what a step does.
+class NeverHook : public Hook {
+ public:
+  bool Wants(int64_t) const override { return false; }
+  void OnStep(const StepContext&, const Sequential&) override { ADD_FAILURE() << "not wanted"; }
+};
+
+TEST(StatsHookTest, StepsNoHookWantsDoNoExtraBackendWork) {
+  auto counting = std::make_shared<CountingBackend>();
+  Fixture f(counting);
+  const Tensor x = f.x.To(counting), y = f.y.To(counting);
+  f.model.TrainStep(x, y);  // warm-up: grows the layers' buffers to this batch
+
+  counting->calls.clear();
+  f.model.TrainStep(x, y);
+  const std::map<std::string, int> bare = counting->calls;
+  EXPECT_EQ(bare.count("Stats"), 0u);
+
+  f.model.AddHook(std::make_shared<NeverHook>());
+  f.model.AddHook(std::make_shared<StatsHook>(
+      StatsHookOptions{.schedule = StepSchedule::InitializationOnly()}));
+  counting->calls.clear();
+  f.model.TrainStep(x, y);  // step 2: neither hook wants it
+  EXPECT_EQ(counting->calls, bare);
+
+  // A wanted step adds exactly one batched Stats call for all layers' tensors.
+  auto hook = std::make_shared<StatsHook>(StatsHookOptions{.schedule = StepSchedule::EveryStep()});
+  f.model.ClearHooks();
+  f.model.AddHook(hook);
+  counting->calls.clear();
+  f.model.TrainStep(x, y);
+  std::map<std::string, int> expected = bare;
+  expected["Stats"] = 1;
+  EXPECT_EQ(counting->calls, expected);
+  ASSERT_EQ(hook->steps().size(), 1u);
+  EXPECT_EQ(hook->steps()[0].context.step, 3);
+}
+
+}  // namespace
+}  // namespace fanin
