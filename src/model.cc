@@ -74,7 +74,6 @@ struct Sequential::State {
                                 totals, slot);
     Tensor* grad = &dy;
     for (size_t i = layers.size(); i-- > 0;) grad = layers[i]->Backward(*grad, i > 0);
-    AddPenaltyGradient();
     for (const std::shared_ptr<Hook>& hook : hooks) {
       if (hook->Wants(context.step)) hook->OnStep(context, model);
     }
@@ -108,6 +107,7 @@ struct Sequential::State {
   }
 
   void Update() {
+    AddPenaltyGradient();
     ++steps;
     if (const Sgd* sgd = std::get_if<Sgd>(&optimizer)) {
       const SgdStep step{sgd->learning_rate, sgd->momentum, sgd->nesterov};
@@ -232,6 +232,11 @@ void Sequential::TrainStep(const Tensor& x, const Tensor& y) {
   const StepContext context{s.steps, -1, 0};
   s.ForwardBackward(x, y, s.step_totals, 0, context, *this);
   s.Update();
+}
+
+void Sequential::ApplyGradients() {
+  state_->RequireReady("ApplyGradients");
+  state_->Update();
 }
 
 double Sequential::ComputeGradients(const Tensor& x, const Tensor& y) {

@@ -95,12 +95,16 @@ class Sequential {
   // Probabilities [n x 1] on the model's backend.
   Tensor Predict(const Tensor& x, int64_t batch_size = 0);
 
-  // One forward and backward pass over (x, y) with no update: the gradients, z-values and
-  // activations stay in the layers for inspection, and wanted hooks run. Returns the mean loss.
+  // One forward and backward pass over (x, y) with no update: the gradients of the mean
+  // loss (the L2 penalty is added only by the update), z-values and activations stay in
+  // the layers for inspection, and wanted hooks run. Returns the mean loss (and so waits).
   double ComputeGradients(const Tensor& x, const Tensor& y);
   // One training step on a batch already on the model's backend: forward, backward, hooks,
   // update. Enqueues work and returns without waiting.
   void TrainStep(const Tensor& x, const Tensor& y);
+  // One optimizer step (L2 penalty included) from the gradients now in gradients(), which a
+  // caller may have changed since ComputeGradients (e.g. averaged across processes).
+  void ApplyGradients();
 
   // A table of layers, output shapes and parameter counts.
   std::string Summary() const;
