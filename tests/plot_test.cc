@@ -12,13 +12,13 @@
 #include <fstream>
 #include <iterator>
 #include <limits>
-#include <map>
 #include <memory>
 #include <sstream>
 #include <stdexcept>
 #include <string>
-#include <string_view>
 #include <vector>
+
+#include "xml_util.h"
 
 namespace fanin::plot {
 namespace {
@@ -26,173 +26,10 @@ namespace {
 constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 constexpr double kInf = std::numeric_limits<double>::infinity();
 
-// --- A small strict XML parser ------------------------------------------------------------
-// Enough of XML 1.0 for what we write (declaration, doctype, elements, attributes, text,
-// character and the five predefined entity references, comments), rejecting anything
-// malformed: unbalanced or crossed tags, unquoted or duplicate attributes, a raw '<' or
-// '&' in text or attribute values, unknown entities, text outside the root element.
-
-struct Node {
-  std::string name;
-  std::map<std::string, std::string> attributes;
-  std::string text;  // the concatenated character data directly inside
-  std::vector<std::unique_ptr<Node>> children;
-};
-
-class XmlParser {
- public:
-  explicit XmlParser(std::string_view input) : in_(input) {}
-
-  std::unique_ptr<Node> ParseDocument() {
-    if (Starts("<?xml")) Skip("?>");
-    SkipMisc();
-    if (Starts("<!DOCTYPE")) {
-      // Only the simple form we write: no internal subset.
-      const size_t end = in_.find('>', pos_);
-      if (end == std::string_view::npos ||
-          in_.substr(pos_, end - pos_).find('[') != std::string_view::npos) {
-        Fail("unsupported DOCTYPE");
-      }
-      pos_ = end + 1;
-      SkipMisc();
-    }
-    auto root = ParseElement();
-    SkipMisc();
-    if (pos_ != in_.size()) Fail("content after the root element");
-    return root;
-  }
-
- private:
-  [[noreturn]] void Fail(const std::string& what) const {
-    throw std::runtime_error("XML error at offset " + std::to_string(pos_) + ": " + what +
-                             " near '" + std::string(in_.substr(pos_, 40)) + "'");
-  }
-  bool Starts(std::string_view s) const { return in_.substr(pos_, s.size()) == s; }
-  void Skip(std::string_view terminator) {
-    const size_t end = in_.find(terminator, pos_);
-    if (end == std::string_view::npos) Fail("missing '" + std::string(terminator) + "'");
-    pos_ = end + terminator.size();
-  }
-  void SkipSpace() {
-    while (pos_ < in_.size() && std::isspace(static_cast<unsigned char>(in_[pos_]))) ++pos_;
-  }
-  // Whitespace and comments, allowed around the root element.
-  void SkipMisc() {
-    for (;;) {
-      SkipSpace();
-      if (!Starts("<!--")) return;
-      Skip("-->");
-    }
-  }
-  static bool NameChar(char c, bool first) {
-    const auto u = static_cast<unsigned char>(c);
-    return std::isalpha(u) || c == '_' || c == ':' || u >= 0x80 ||
-           (!first && (std::isdigit(u) || c == '-' || c == '.'));
-  }
-  std::string ParseName() {
-    const size_t start = pos_;
-    while (pos_ < in_.size() && NameChar(in_[pos_], pos_ == start)) ++pos_;
-    if (pos_ == start) Fail("expected a name");
-    return std::string(in_.substr(start, pos_ - start));
-  }
-  // An entity or character reference, pos_ at the '&'.
-  std::string ParseReference() {
-    const size_t end = in_.find(';', pos_);
-    if (end == std::string_view::npos || end - pos_ > 12) Fail("unterminated reference");
-    const std::string ref(in_.substr(pos_ + 1, end - pos_ - 1));
-    pos_ = end + 1;
-    static const std::map<std::string, std::string> kEntities = {
-        {"amp", "&"}, {"lt", "<"}, {"gt", ">"}, {"quot", "\""}, {"apos", "'"}};
-    if (const auto it = kEntities.find(ref); it != kEntities.end()) return it->second;
-    const bool hex = ref.size() > 2 && ref[0] == '#' && ref[1] == 'x';
-    const std::string digits = ref.substr(hex ? 2 : 1);
-    if (ref.empty() || ref[0] != '#' || digits.empty() ||
-        digits.find_first_not_of(hex ? "0123456789abcdefABCDEF" : "0123456789") !=
-            std::string::npos) {
-      Fail("unknown reference &" + ref + ";");
-    }
-    const long code = std::strtol(digits.c_str(), nullptr, hex ? 16 : 10);
-    if (code < 0x20 && code != 0x9 && code != 0xA && code != 0xD) Fail("forbidden character");
-    return code < 0x80 ? std::string(1, static_cast<char>(code)) : std::string("?");
-  }
-  std::unique_ptr<Node> ParseElement() {
-    if (!Starts("<")) Fail("expected an element");
-    ++pos_;
-    auto node = std::make_unique<Node>();
-    node->name = ParseName();
-    for (;;) {
-      const size_t before = pos_;
-      SkipSpace();
-      if (Starts("/>")) {
-        pos_ += 2;
-        return node;
-      }
-      if (Starts(">")) {
-        ++pos_;
-        break;
-      }
-      if (pos_ == before) Fail("expected whitespace before an attribute");
-      const std::string name = ParseName();
-      SkipSpace();
-      if (!Starts("=")) Fail("expected '=' after attribute " + name);
-      ++pos_;
-      SkipSpace();
-      if (pos_ >= in_.size() || (in_[pos_] != '"' && in_[pos_] != '\'')) {
-        Fail("unquoted attribute " + name);
-      }
-      const char quote = in_[pos_++];
-      std::string value;
-      while (pos_ < in_.size() && in_[pos_] != quote) {
-        if (in_[pos_] == '<') Fail("'<' in attribute " + name);
-        if (in_[pos_] == '&') {
-          value += ParseReference();
-        } else {
-          value += in_[pos_++];
-        }
-      }
-      if (pos_ >= in_.size()) Fail("unterminated attribute " + name);
-      ++pos_;
-      if (!node->attributes.emplace(name, value).second) Fail("duplicate attribute " + name);
-    }
-    for (;;) {  // content
-      if (pos_ >= in_.size()) Fail("unclosed <" + node->name + ">");
-      if (Starts("</")) {
-        pos_ += 2;
-        if (ParseName() != node->name) Fail("mismatched end tag for <" + node->name + ">");
-        SkipSpace();
-        if (!Starts(">")) Fail("expected '>'");
-        ++pos_;
-        return node;
-      }
-      if (Starts("<!--")) {
-        Skip("-->");
-      } else if (Starts("<")) {
-        node->children.push_back(ParseElement());
-      } else if (Starts("&")) {
-        node->text += ParseReference();
-      } else if (Starts("]]>")) {
-        Fail("']]>' in text");
-      } else {
-        node->text += in_[pos_++];
-      }
-    }
-  }
-
-  std::string_view in_;
-  size_t pos_ = 0;
-};
-
-std::unique_ptr<Node> ParseXml(std::string_view text) { return XmlParser(text).ParseDocument(); }
-
-void Collect(const Node& node, std::string_view name, std::vector<const Node*>& out) {
-  if (node.name == name) out.push_back(&node);
-  for (const auto& child : node.children) Collect(*child, name, out);
-}
-std::vector<const Node*> Find(const Node& root, std::string_view name) {
-  std::vector<const Node*> found;
-  Collect(root, name, found);
-  return found;
-}
+// The strict XML parser shared with the study tests.
+using ::fanin::testing::Find;
+using ::fanin::testing::Node;
+using ::fanin::testing::ParseXml;
 
 // Every geometric attribute of every element holds finite numbers.
 void ExpectFiniteCoordinates(const Node& node) {
@@ -272,6 +109,38 @@ TEST(PlotTicks, LinearTicksAreNiceNumbers) {
   EXPECT_TRUE(LinearTicks(-1e308, 1e308).values.empty());
   EXPECT_TRUE(LinearTicks(kNaN, 1).values.empty());
   EXPECT_TRUE(LinearTicks(2, 1).values.empty());
+}
+
+TEST(PlotTicks, LinearTicksAreAtLeastTwo) {
+  // The smallest step of at most 4 intervals is 0.5, which has one multiple in the range:
+  // the next smaller step, 0.2, has four.
+  const Ticks sigmoid = LinearTicks(0.0001, 0.9999, 4);
+  ASSERT_EQ(sigmoid.values.size(), 4u);
+  EXPECT_EQ(sigmoid.labels, (std::vector<std::string>{"0.2", "0.4", "0.6", "0.8"}));
+  EXPECT_NEAR(sigmoid.values[0], 0.2, 1e-12);
+  // Any span wider than rounding noise, whatever the target, gets two ticks or more, all
+  // inside it and evenly spaced.
+  for (const double lo : {-7.3, -1.0, -0.0001, 0.0, 0.0001, 0.49, 3.0, 1234.5, 1e-9, 2e5}) {
+    for (const double width : {1e-6, 0.001, 0.011, 0.3, 0.9998, 1.0, 1.9, 7.0, 99.0, 1e5}) {
+      for (const int target : {1, 2, 3, 4, 6, 10}) {
+        const double hi = lo + width;
+        const Ticks ticks = LinearTicks(lo, hi, target);
+        ASSERT_GE(ticks.values.size(), 2u) << lo << " " << hi << " " << target;
+        ASSERT_EQ(ticks.labels.size(), ticks.values.size());
+        const double step = ticks.values[1] - ticks.values[0];
+        // The slack of the ticks' rounding, and the resolution of doubles this large.
+        const double tolerance = 1e-9 * step + 1e-14 * std::abs(hi);
+        for (size_t i = 0; i < ticks.values.size(); ++i) {
+          EXPECT_GE(ticks.values[i], lo - tolerance) << lo << " " << hi << " " << target;
+          EXPECT_LE(ticks.values[i], hi + tolerance) << lo << " " << hi << " " << target;
+          if (i > 0) {
+            EXPECT_NEAR(ticks.values[i] - ticks.values[i - 1], step, tolerance);
+            EXPECT_NE(ticks.labels[i], ticks.labels[i - 1]) << lo << " " << hi;
+          }
+        }
+      }
+    }
+  }
 }
 
 TEST(PlotTicks, LogTicksAtDecades) {
@@ -551,6 +420,86 @@ TEST(PlotFigure, AutomaticLimits) {
     }
   }
   EXPECT_TRUE(zero_at_bottom) << svg;
+}
+
+// Cells over awkward pixel sizes: every cell meets its neighbours with no gap, however
+// the x and width of each are rounded, and overlaps only what is drawn after it.
+TEST(PlotFigure, GridCellsLeaveNoSeams) {
+  constexpr int kColumns = 7, kRows = 6;
+  Grid grid{.opacity = 0.6};
+  for (int i = 0; i <= kColumns; ++i) grid.x_edges.push_back(-1.3 + 2.9 * i / kColumns);
+  for (int i = 0; i <= kRows; ++i) grid.y_edges.push_back(0.07 + 1.1 * i / kRows);
+  for (int i = 0; i < kColumns * kRows; ++i) grid.values.push_back((i * 7 % 11) / 10.0);
+  grid.values[2 * kColumns + 3] = kNaN;  // a blank cell: nothing reaches into it
+  Figure figure({.plot_width = 300, .plot_height = 200});
+  figure.At(0, 0).Add(grid);
+  const std::string svg = figure.ToSvg();
+  EXPECT_EQ(Lowercase(svg).find("nan"), std::string::npos);
+  const auto root = ParseXml(svg);
+  ExpectFiniteCoordinates(*root);
+
+  const Node* group = nullptr;
+  for (const Node* g : Find(*root, "g")) {
+    if (g->attributes.count("shape-rendering")) group = g;
+  }
+  ASSERT_NE(group, nullptr);
+  EXPECT_EQ(group->attributes.at("shape-rendering"), "crispEdges");
+  // The opacity applies to the group as a whole, so overlapping cells do not darken.
+  EXPECT_EQ(group->attributes.at("opacity"), "0.6");
+  struct Cell {
+    double x0, y0, x1, y1;
+  };
+  std::vector<Cell> cells;
+  for (const auto& rect : group->children) {
+    EXPECT_EQ(rect->attributes.count("fill-opacity"), 0u);
+    const double x = std::stod(rect->attributes.at("x"));
+    const double y = std::stod(rect->attributes.at("y"));
+    cells.push_back({x, y, x + std::stod(rect->attributes.at("width")),
+                     y + std::stod(rect->attributes.at("height"))});
+  }
+  // One per cell but the blank one (no two neighbours share a color), and one more: the
+  // cell diagonally below the blank one reaches under its two neighbours by two strips.
+  EXPECT_EQ(cells.size(), static_cast<size_t>(kColumns * kRows));
+  // The plot area, which the grid fills (its edges are sticky).
+  const Node& clip = *Find(*root, "clipPath")[0]->children[0];
+  const double left = std::stod(clip.attributes.at("x"));
+  const double top = std::stod(clip.attributes.at("y"));
+  const double right = left + std::stod(clip.attributes.at("width"));
+  const double bottom = top + std::stod(clip.attributes.at("height"));
+  // Every point of the plot area but the blank cell lies in some cell, and none of the blank
+  // one does: sampled every 0.01 pixel, halfway between the hundredths the SVG is written
+  // in, along lines across the plot and down it.
+  const double blank_x0 = left + (right - left) * 3 / kColumns;
+  const double blank_x1 = left + (right - left) * 4 / kColumns;
+  const double blank_y0 = bottom - (bottom - top) * 3 / kRows;  // y grows downward
+  const double blank_y1 = bottom - (bottom - top) * 2 / kRows;
+  int uncovered = 0, covered_blank = 0;
+  // Whether (x, y) is in the blank cell, grown by `margin` pixels (0.02: the rounding).
+  const auto in_blank = [&](double x, double y, double margin) {
+    return x > blank_x0 - margin && x < blank_x1 + margin && y > blank_y0 - margin &&
+           y < blank_y1 + margin;
+  };
+  const auto sample = [&](double x, double y) {
+    const bool in = std::ranges::any_of(
+        cells, [&](const Cell& c) { return x >= c.x0 && x < c.x1 && y >= c.y0 && y < c.y1; });
+    uncovered += !in_blank(x, y, 0.02) && !in;
+    covered_blank += in_blank(x, y, -0.02) && in;
+  };
+  for (double a = 0.005; a < right - left; a += 0.01) {
+    for (double b = 0.005; b < bottom - top; b += 1.37) sample(left + a, top + b);
+  }
+  for (double a = 0.005; a < bottom - top; a += 0.01) {
+    for (double b = 0.005; b < right - left; b += 1.37) sample(left + b, top + a);
+  }
+  EXPECT_EQ(uncovered, 0) << svg;
+  EXPECT_EQ(covered_blank, 0) << svg;
+  // Nothing reaches past the plot area.
+  for (const Cell& c : cells) {
+    EXPECT_GE(c.x0, left - 0.01);
+    EXPECT_LE(c.x1, right + 0.01);
+    EXPECT_GE(c.y0, top - 0.01);
+    EXPECT_LE(c.y1, bottom + 0.01);
+  }
 }
 
 TEST(PlotFigure, RejectsInconsistentData) {

@@ -211,7 +211,8 @@ struct Ticks {
   std::vector<double> values{};
   std::vector<std::string> labels{};
 };
-// About `target` ticks at multiples of 1, 2 or 5 times a power of ten, within [lo, hi].
+// About `target` ticks at multiples of 1, 2 or 5 times a power of ten, within [lo, hi]; at
+// least two unless the span is rounding noise (under 1e-12 of the values: one tick).
 Ticks LinearTicks(double lo, double hi, int target = 6);
 // Ticks at the powers of ten within [lo, hi] (0 < lo < hi), every k-th one when there are
 // more than `target`, labelled "0.01", "1", "100" or, beyond that range, "1e-3", "1e6";

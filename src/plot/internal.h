@@ -65,8 +65,9 @@ class SvgWriter {
 
   // Children drawn between BeginClipped and EndGroup are clipped to the rectangle.
   void BeginClipped(int id, double x, double y, double width, double height);
-  // Rectangles edge to edge (grid cells) without antialiased seams between them.
-  void BeginCrispEdges();
+  // Rectangles edge to edge (grid cells) without antialiased seams between them. The group
+  // is drawn with `opacity` as a whole, so its children may overlap without showing it.
+  void BeginCrispEdges(double opacity = 1);
   void EndGroup();
 
   // The document, closed.
@@ -82,6 +83,9 @@ class SvgWriter {
 // A number for an SVG attribute: two decimals, trailing zeros dropped, clamped to
 // +-1e6 (a point far outside the plot is clipped anyway), non-finite values as 0.
 std::string Num(double v);
+// The value Num writes for v, as a double: shapes that must meet exactly (grid cells) take
+// their shared edges from it rather than rounding an x and a width separately.
+double Snap(double v);
 
 // One entry of a legend, placed at (x, y) relative to the legend's top-left corner.
 struct LegendEntry {

@@ -212,7 +212,7 @@ struct Drawer {
   }
 
   void operator()(const Grid& s) const {
-    const size_t columns = s.x_edges.size() - 1;
+    const size_t columns = s.x_edges.size() - 1, rows = s.y_edges.size() - 1;
     const auto drawable = [&](size_t row, size_t column) {
       return x.Drawable(s.x_edges[column]) && x.Drawable(s.x_edges[column + 1]) &&
              y.Drawable(s.y_edges[row]) && y.Drawable(s.y_edges[row + 1]) &&
@@ -222,22 +222,54 @@ struct Drawer {
       return MapColor(s.color_map,
                       (s.values[row * columns + column] - s.v_min) / (s.v_max - s.v_min));
     };
-    svg.BeginCrispEdges();
-    for (size_t row = 0; row + 1 < s.y_edges.size(); ++row) {
+    // Each edge's pixel, rounded once as the SVG writes it, so that neighbouring cells share
+    // it exactly: an x and a width rounded separately leave hairline gaps, which crisp edges
+    // widen into 1-px seams. (Edges that cannot be placed are never used.)
+    const auto pixels = [](const AxisMap& axis, const std::vector<double>& edges) {
+      std::vector<double> out;
+      for (const double e : edges) out.push_back(axis.Drawable(e) ? Snap(axis(e)) : 0);
+      return out;
+    };
+    const std::vector<double> px = pixels(x, s.x_edges), py = pixels(y, s.y_edges);
+    // Renderers snap edges to device pixels in their own ways, so each cell also reaches half
+    // a pixel under its neighbours drawn after it (the next column, the next row), never into
+    // a blank cell. The group's opacity applies to the cells as a whole: overlaps never show.
+    const auto toward = [](double from, double to) { return to + (to < from ? -0.5 : 0.5); };
+    const auto drawable_next_row = [&](size_t row, size_t column) {
+      return row + 1 < rows && drawable(row + 1, column);
+    };
+    svg.BeginCrispEdges(s.opacity);
+    for (size_t row = 0; row < rows; ++row) {
       // Neighbouring cells of one color become one rectangle: large flat regions of a
-      // decision surface then cost one element instead of hundreds.
+      // decision surface then cost one element instead of hundreds. (A run also ends where
+      // the next row starts or stops being drawn, so that it overlaps that row evenly.)
       for (size_t column = 0; column < columns;) {
         if (!drawable(row, column)) {
           ++column;
           continue;
         }
         const Color fill = cell_color(row, column);
+        const bool next_row = drawable_next_row(row, column);
         size_t end = column + 1;
-        while (end < columns && drawable(row, end) && cell_color(row, end) == fill) ++end;
-        const double x0 = x(s.x_edges[column]), x1 = x(s.x_edges[end]);
-        const double y0 = y(s.y_edges[row]), y1 = y(s.y_edges[row + 1]);
-        svg.Rect(std::min(x0, x1), std::min(y0, y1), std::abs(x1 - x0), std::abs(y1 - y0),
-                 {.fill = fill, .fill_opacity = s.opacity});
+        while (end < columns && drawable(row, end) && cell_color(row, end) == fill &&
+               drawable_next_row(row, end) == next_row) {
+          ++end;
+        }
+        const bool next_column = end < columns && drawable(row, end);
+        const double x0 = px[column], x1 = px[end], y0 = py[row], y1 = py[row + 1];
+        const double x2 = next_column ? toward(x0, x1) : x1;
+        const double y2 = next_row ? toward(y0, y1) : y1;
+        const auto rect = [&](double xa, double ya, double xb, double yb) {
+          svg.Rect(std::min(xa, xb), std::min(ya, yb), std::abs(xb - xa), std::abs(yb - ya),
+                   {.fill = fill});
+        };
+        if (next_column && next_row && !drawable(row + 1, end)) {
+          // The corner would reach into the blank cell diagonally across: two strips.
+          rect(x0, y0, x2, y1);
+          rect(x0, y1, x1, y2);
+        } else {
+          rect(x0, y0, x2, y2);
+        }
         column = end;
       }
     }

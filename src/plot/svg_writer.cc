@@ -10,12 +10,16 @@
 
 namespace fanin::plot::internal {
 
+double Snap(double v) {
+  if (!std::isfinite(v)) return 0;  // never reached by the drawing code, which skips them
+  return std::round(std::clamp(v, -1e6, 1e6) * 100) / 100;
+}
+
 std::string Num(double v) {
-  if (!std::isfinite(v)) v = 0;  // never reached by the drawing code, which skips them
-  v = std::clamp(v, -1e6, 1e6);
   char buffer[32];
   // to_chars, unlike printf, ignores the locale: a decimal comma would break the SVG.
-  const auto result = std::to_chars(buffer, buffer + sizeof buffer, v, std::chars_format::fixed, 2);
+  const auto result =
+      std::to_chars(buffer, buffer + sizeof buffer, Snap(v), std::chars_format::fixed, 2);
   std::string text(buffer, result.ptr);
   text.erase(text.find_last_not_of('0') + 1);
   if (text.back() == '.') text.pop_back();
@@ -108,7 +112,11 @@ void SvgWriter::BeginClipped(int id, double x, double y, double width, double he
   out_ += "</clipPath></defs>\n<g clip-path=\"url(#" + name + ")\">\n";
 }
 
-void SvgWriter::BeginCrispEdges() { out_ += "<g shape-rendering=\"crispEdges\">\n"; }
+void SvgWriter::BeginCrispEdges(double opacity) {
+  out_ += "<g shape-rendering=\"crispEdges\"";
+  if (opacity != 1) out_ += " opacity=\"" + Num(opacity) + "\"";
+  out_ += ">\n";
+}
 
 void SvgWriter::EndGroup() { out_ += "</g>\n"; }
 

@@ -91,24 +91,37 @@ Ticks LinearTicks(double lo, double hi, int target) {
   if (!std::isfinite(hi - lo) || lo > hi) return ticks;
   // A span below 1e-12 of the values is rounding noise, and counting multiples of so small a
   // step would run past 2^53, where adding one to a double no longer changes it: one tick.
-  if (hi - lo <= 1e-12 * std::max(std::abs(lo), std::abs(hi))) {
+  // So is a span near the subnormal doubles, where powers of ten are inexact or zero.
+  if (hi - lo <= 1e-12 * std::max(std::abs(lo), std::abs(hi)) || hi - lo < 1e-290) {
     ticks.values = {lo};
     ticks.labels = {ShortLabel(lo)};
     return ticks;
   }
-  // The smallest step of 1, 2 or 5 times a power of ten giving at most `target` intervals.
+  // The smallest step of 1, 2 or 5 times a power of ten giving at most `target` intervals:
+  // kMantissas[m] * 10^exponent.
+  static constexpr double kMantissas[] = {1, 2, 5};
   const double raw = (hi - lo) / std::max(1, target);
-  const double magnitude = std::pow(10.0, std::floor(std::log10(raw)));
-  double step = 10 * magnitude;
-  for (const double m : {1.0, 2.0, 5.0}) {
-    if (m * magnitude >= raw * (1 - kSlack)) {
-      step = m * magnitude;
-      break;
-    }
+  int exponent = static_cast<int>(std::floor(std::log10(raw)));
+  int m = 0;
+  while (m < 3 && kMantissas[m] * std::pow(10.0, exponent) < raw * (1 - kSlack)) ++m;
+  if (m == 3) {
+    m = 0;
+    ++exponent;
   }
   // Integer multiples of the step, so errors do not accumulate along the axis.
-  const double first = std::ceil(lo / step - kSlack);
-  const double last = std::floor(hi / step + kSlack);
+  double step = 0, first = 0, last = 0;
+  for (;;) {
+    step = kMantissas[m] * std::pow(10.0, exponent);
+    first = std::ceil(lo / step - kSlack);
+    last = std::floor(hi / step + kSlack);
+    // That step may leave a single multiple inside the range ([0.0001, 0.9999] in steps of
+    // 0.5): the next smaller one then. A step at most half the span always fits two.
+    if (last > first) break;
+    if (--m < 0) {
+      m = 2;
+      --exponent;
+    }
+  }
   for (double k = first; k <= last; ++k) ticks.values.push_back(k * step);
   ticks.labels = LinearLabels(ticks.values, step);
   return ticks;
