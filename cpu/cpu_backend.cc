@@ -107,7 +107,13 @@ void CpuBackend::Gemm(const Tensor& a, bool transpose_a, const Tensor& b, bool t
     for (int64_t i = 0; i < c.size(); ++i) c.data()[i] *= beta;
     return;
   }
-  openblas_set_num_threads(num_threads_);
+  // Below ~50 MFLOP (every GEMM of the BLOCK model) OpenBLAS's second thread costs more in
+  // hand-off than it saves: the W1 step's GEMMs took 2.58 ms on 1 thread and 4.21 ms on 2
+  // (docs/benchmarks.md). Such GEMMs also round the same whatever num_threads is.
+  constexpr double kThreadedGemmFlops = 50e6;
+  const double flops =
+      2.0 * static_cast<double>(d.m) * static_cast<double>(d.n) * static_cast<double>(d.k);
+  openblas_set_num_threads(flops < kThreadedGemmFlops ? 1 : num_threads_);
   cblas_sgemm(CblasRowMajor, transpose_a ? CblasTrans : CblasNoTrans,
               transpose_b ? CblasTrans : CblasNoTrans, static_cast<blasint>(d.m),
               static_cast<blasint>(d.n), static_cast<blasint>(d.k), alpha, a.data(),

@@ -1,7 +1,8 @@
 // The activation-function study ("Hyper-parameters in Action! Activation Functions"), over
 // many seeds instead of the post's single run per activation.
 //
-//   activation_study [--seeds 30] [--out out/activation_study] [--device auto] [--epochs 150]
+//   [mpirun -np N] activation_study [--seeds 30] [--out out/activation_study] [--device auto]
+//                                   [--epochs 150]
 //
 // The two parabolas (2,000 points), a hidden Dense(2, act, glorot_normal) and a Dense(1)
 // on logits with normal(0, 0.05) weights (Keras's default random normal), sigmoid + BCE
@@ -15,6 +16,8 @@
 // end-of-epoch evaluation as val_loss/val_accuracy, and the weights after every epoch),
 // learning_curves.svg and epochs_to_100.svg over all seeds, DeepReplay's five views for
 // the first seed at chosen epochs (<activation>_epoch_<e>.svg), and index.html.
+// Under mpirun the ranks share the runs and rank 0 writes the same files from the gathered
+// results (docs/distributed.md).
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -25,6 +28,7 @@
 #include <string>
 #include <vector>
 
+#include "fanin/distributed.h"
 #include "fanin/fanin.h"
 #include "fanin/plot.h"
 #include "fanin/recorder.h"
@@ -392,84 +396,163 @@ void SaveLearningCurvesFigure(const std::vector<ActivationResult>& results, int 
   figure.Save(path);
 }
 
-}  // namespace
+// One run's results: everything root needs to record the run and write the report.
+struct RunResult {
+  std::string device;  // the backend that ran it, which may be another rank's
+  Curves curves;
+  std::vector<fanin::EpochLogs> epochs;     // with the end-of-epoch evaluation as val_*
+  std::vector<std::vector<float>> weights;  // parameters() at initialization, after each epoch
+  std::optional<int> epoch_100;
+  std::vector<Snapshot> snapshots;  // seed 0 only
+};
 
-int main(int argc, char** argv) try {
-  const fanin::study::Options options =
-      fanin::study::ParseOptions(argc, argv, {.out = "out/activation_study", .epochs = 150});
-  if (options.help) {
-    std::printf(
-        "usage: activation_study [--seeds N] [--out DIR] [--device cpu|cuda|auto] "
-        "[--epochs E]\n");
-    return 0;
+void Put(fanin::study::Encoder& encoder, const Snapshot& s) {
+  encoder.Put(s.epoch);
+  encoder.Put(s.data_features);
+  encoder.Put(s.grid_lines);
+  encoder.Put(s.w1);
+  encoder.Put(s.w2);
+  encoder.Put(s.b);
+  encoder.Put(s.input_grid_probabilities);
+  encoder.Put(s.probabilities);
+}
+
+void Get(fanin::study::Decoder& decoder, Snapshot& s) {
+  decoder.Get(s.epoch);
+  decoder.Get(s.data_features);
+  decoder.Get(s.grid_lines);
+  decoder.Get(s.w1);
+  decoder.Get(s.w2);
+  decoder.Get(s.b);
+  decoder.Get(s.input_grid_probabilities);
+  decoder.Get(s.probabilities);
+}
+
+std::string Encode(const RunResult& result) {
+  fanin::study::Encoder encoder;
+  encoder.Put(result.device);
+  encoder.Put(result.curves.loss);
+  encoder.Put(result.curves.accuracy);
+  encoder.Put(result.epochs);
+  encoder.Put(result.weights);
+  encoder.Put(result.epoch_100.value_or(0));  // epochs count from 1: 0 means never
+  encoder.Put(static_cast<uint64_t>(result.snapshots.size()));
+  for (const Snapshot& s : result.snapshots) Put(encoder, s);
+  return encoder.bytes();
+}
+
+RunResult Decode(const std::string& bytes) {
+  fanin::study::Decoder decoder(bytes);
+  RunResult result;
+  decoder.Get(result.device);
+  decoder.Get(result.curves.loss);
+  decoder.Get(result.curves.accuracy);
+  decoder.Get(result.epochs);
+  decoder.Get(result.weights);
+  if (const int epoch = decoder.Next<int>(); epoch > 0) result.epoch_100 = epoch;
+  result.snapshots.resize(decoder.Next<uint64_t>());
+  for (Snapshot& s : result.snapshots) Get(decoder, s);
+  return result;
+}
+
+RunResult RunOne(const std::shared_ptr<fanin::Backend>& backend, const fanin::Tensor& x,
+                 const fanin::Tensor& y, const std::string& activation, int seed, int epochs) {
+  fanin::Sequential model = BuildModel(backend, activation, static_cast<uint64_t>(seed));
+  RunResult result{.device = backend->Describe()};
+  result.weights.push_back(model.parameters().ToHost());
+  const fanin::Evaluation initial = model.Evaluate(x, y);
+  result.curves.loss.push_back(initial.loss);
+  result.curves.accuracy.push_back(initial.accuracy);
+  const bool views = seed == 0;
+  const std::set<int> view_epochs(kViewEpochs.begin(), kViewEpochs.end());
+  if (views) result.snapshots.push_back(TakeSnapshot(model, x, 0));
+
+  fanin::FitOptions fit{
+      .epochs = epochs, .batch_size = kBatchSize, .shuffle_seed = static_cast<uint64_t>(seed)};
+  fit.on_epoch_end = [&](const fanin::EpochLogs& logs) {
+    const int epoch = logs.epoch + 1;  // epochs trained so far
+    const fanin::Evaluation e = model.Evaluate(x, y);
+    result.curves.loss.push_back(e.loss);
+    result.curves.accuracy.push_back(e.accuracy);
+    fanin::EpochLogs recorded = logs;
+    recorded.val_loss = e.loss;
+    recorded.val_accuracy = e.accuracy;
+    result.epochs.push_back(recorded);
+    result.weights.push_back(model.parameters().ToHost());
+    const bool first_100 = !result.epoch_100 && e.accuracy == 1.0;
+    if (first_100) result.epoch_100 = epoch;
+    if (views && (first_100 || view_epochs.count(epoch))) {
+      result.snapshots.push_back(TakeSnapshot(model, x, epoch));
+    }
+    return true;
+  };
+  model.Fit(x, y, fit);
+  return result;
+}
+
+// Writes one run's group of runs.h5, in the order a run that records as it goes would.
+void RecordRun(fanin::Recorder& recorder, const std::shared_ptr<fanin::Backend>& backend,
+               const std::string& activation, int seed, int epochs, const RunResult& result) {
+  fanin::RunWriter run = recorder.CreateRun(activation + "/seed_" + std::to_string(seed),
+                                            {{"activation", activation},
+                                             {"initializer", std::string("glorot_normal")},
+                                             {"output_initializer", std::string("normal(0,0.05)")},
+                                             {"seed", int64_t{seed}},
+                                             {"data", std::string("Parabola(1000)")},
+                                             {"optimizer", std::string("sgd")},
+                                             {"learning_rate", kLearningRate},
+                                             {"batch_size", kBatchSize},
+                                             {"epochs", int64_t{epochs}},
+                                             {"device", result.device}},
+                                            {.expected_steps = epochs + 1});
+  // A model of the run's shape to hold each recorded epoch's weights: RunWriter reads the
+  // layers' kernels and biases, views into parameters().
+  fanin::Sequential model = BuildModel(backend, activation, static_cast<uint64_t>(seed));
+  fanin::Tensor parameters = model.parameters();
+  run.WriteModel(model, {"hidden", "output"});
+  parameters.CopyFromHost(result.weights[0]);
+  run.AppendWeights(0, model);
+  for (size_t e = 0; e < result.epochs.size(); ++e) {
+    run.AppendEpoch(result.epochs[e]);
+    parameters.CopyFromHost(result.weights[e + 1]);
+    run.AppendWeights(static_cast<int>(e) + 1, model);
   }
-  if (options.epochs < 1) throw std::invalid_argument("--epochs must be at least 1");
+}
+
+// The study on every rank; root writes the report. Returns the exit code.
+int Study(const fanin::distributed::World& world, const fanin::study::Options& options, int argc,
+          char** argv) {
   const auto start = std::chrono::steady_clock::now();
-  std::filesystem::create_directories(options.out);
   const std::string out = options.out + "/";
+  // Root alone writes. It opens runs.h5 before the runs so that a bad --out fails at once.
+  std::optional<fanin::Recorder> recorder;
+  if (world.is_root()) {
+    std::filesystem::create_directories(options.out);
+    recorder.emplace(out + "runs.h5", fanin::FileMode::kTruncate);
+  }
   const std::shared_ptr<fanin::Backend> backend = fanin::MakeBackend(options.device);
   const fanin::Dataset data = fanin::Parabola(1000);
   const fanin::Tensor x = data.x.To(backend), y = data.y.To(backend);
 
-  fanin::Recorder recorder(out + "runs.h5", fanin::FileMode::kTruncate);
+  // Run i is activation i / seeds, seed i % seeds: the order of a single process, which
+  // root records the runs in.
+  const std::vector<std::string> encoded = fanin::study::RunOverRanks(
+      world, options.seeds * std::ssize(kActivations), "activation_study", [&](int64_t i) {
+        return Encode(RunOne(backend, x, y, kActivations[static_cast<size_t>(i / options.seeds)],
+                             static_cast<int>(i % options.seeds), options.epochs));
+      });
+  if (!world.is_root()) return 0;
+
   std::vector<ActivationResult> results(kActivations.size());
-  {
-    fanin::study::Progress progress("activation_study", options.seeds * std::ssize(kActivations));
-    for (size_t a = 0; a < kActivations.size(); ++a) {
-      for (int seed = 0; seed < options.seeds; ++seed) {
-        fanin::Sequential model = BuildModel(backend, kActivations[a], static_cast<uint64_t>(seed));
-        fanin::RunWriter run =
-            recorder.CreateRun(kActivations[a] + "/seed_" + std::to_string(seed),
-                               {{"activation", kActivations[a]},
-                                {"initializer", std::string("glorot_normal")},
-                                {"output_initializer", std::string("normal(0,0.05)")},
-                                {"seed", int64_t{seed}},
-                                {"data", std::string("Parabola(1000)")},
-                                {"optimizer", std::string("sgd")},
-                                {"learning_rate", kLearningRate},
-                                {"batch_size", kBatchSize},
-                                {"epochs", int64_t{options.epochs}},
-                                {"device", backend->Describe()}},
-                               {.expected_steps = options.epochs + 1});
-        run.WriteModel(model, {"hidden", "output"});
-        run.AppendWeights(0, model);
-
-        Curves curves;
-        const fanin::Evaluation initial = model.Evaluate(x, y);
-        curves.loss.push_back(initial.loss);
-        curves.accuracy.push_back(initial.accuracy);
-        std::optional<int> epoch_100;
-        const bool views = seed == 0;
-        std::set<int> view_epochs(kViewEpochs.begin(), kViewEpochs.end());
-        if (views) results[a].snapshots.push_back(TakeSnapshot(model, x, 0));
-
-        fanin::FitOptions fit{.epochs = options.epochs,
-                              .batch_size = kBatchSize,
-                              .shuffle_seed = static_cast<uint64_t>(seed)};
-        fit.on_epoch_end = [&](const fanin::EpochLogs& logs) {
-          const int epoch = logs.epoch + 1;  // epochs trained so far
-          const fanin::Evaluation e = model.Evaluate(x, y);
-          curves.loss.push_back(e.loss);
-          curves.accuracy.push_back(e.accuracy);
-          fanin::EpochLogs recorded = logs;
-          recorded.val_loss = e.loss;
-          recorded.val_accuracy = e.accuracy;
-          run.AppendEpoch(recorded);
-          run.AppendWeights(epoch, model);
-          const bool first_100 = !epoch_100 && e.accuracy == 1.0;
-          if (first_100) epoch_100 = epoch;
-          if (views && (first_100 || view_epochs.count(epoch))) {
-            results[a].snapshots.push_back(TakeSnapshot(model, x, epoch));
-          }
-          return true;
-        };
-        model.Fit(x, y, fit);
-        results[a].epoch_100.push_back(epoch_100);
-        results[a].final_loss.push_back(curves.loss.back());
-        results[a].curves.push_back(std::move(curves));
-        progress.Advance();
-      }
-    }
+  for (int64_t i = 0; i < std::ssize(encoded); ++i) {
+    const size_t a = static_cast<size_t>(i / options.seeds);
+    const int seed = static_cast<int>(i % options.seeds);
+    RunResult result = Decode(encoded[static_cast<size_t>(i)]);
+    RecordRun(*recorder, backend, kActivations[a], seed, options.epochs, result);
+    results[a].epoch_100.push_back(result.epoch_100);
+    results[a].final_loss.push_back(result.curves.loss.back());
+    results[a].curves.push_back(std::move(result.curves));
+    if (seed == 0) results[a].snapshots = std::move(result.snapshots);
   }
 
   fanin::study::CsvTable table({"activation", "seed", "epoch_100pct", "final_loss"});
@@ -497,7 +580,9 @@ int main(int argc, char** argv) try {
   fanin::plot::Report report("Activation functions: how fast each one separates the parabolas");
   report.Paragraph(
       "Command: " + command + ". " + std::to_string(options.seeds) + " seeds per activation on " +
-      backend->Describe() + ", " + FormatNumber(seconds, 3) +
+      backend->Describe() +
+      (world.size() > 1 ? " x " + std::to_string(world.size()) + " MPI ranks" : "") + ", " +
+      FormatNumber(seconds, 3) +
       " s. Model: Dense(2, activation, glorot_normal), Dense(1) with normal(0, 0.05) weights, "
       "sigmoid + binary cross-entropy; SGD lr 0.05, batch 16, " +
       std::to_string(options.epochs) +
@@ -559,10 +644,32 @@ int main(int argc, char** argv) try {
   std::printf("activation_study: %d seeds x %zu activations in %.1f s; report in %sindex.html\n",
               options.seeds, kActivations.size(), seconds, out.c_str());
   return 0;
-} catch (const std::invalid_argument& e) {
-  std::fprintf(stderr, "activation_study: %s\n", e.what());
-  return 2;
-} catch (const std::exception& e) {
-  std::fprintf(stderr, "activation_study: %s\n", e.what());
-  return 1;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  fanin::distributed::World world(&argc, &argv);
+  // An exception that escapes aborts every rank: the others may be waiting for this one.
+  return world.Run([&] {
+    fanin::study::Options options;
+    try {
+      options =
+          fanin::study::ParseOptions(argc, argv, {.out = "out/activation_study", .epochs = 150});
+      if (options.epochs < 1) throw std::invalid_argument("--epochs must be at least 1");
+    } catch (const std::invalid_argument& e) {
+      // Every rank parses the same arguments, so every rank returns here.
+      if (world.is_root()) std::fprintf(stderr, "activation_study: %s\n", e.what());
+      return 2;
+    }
+    if (options.help) {
+      if (world.is_root()) {
+        std::printf(
+            "usage: [mpirun -np N] activation_study [--seeds N] [--out DIR] "
+            "[--device cpu|cuda|auto] [--epochs E]\n");
+      }
+      return 0;
+    }
+    return Study(world, options, argc, argv);
+  });
 }

@@ -30,7 +30,8 @@ void FitAndReport(const char* title, float l2) {
     model.Fit(x, y, {.epochs = 100, .batch_size = 0, .shuffle = false});
     epochs += 100;
     const std::vector<float> now = model.parameters().ToHost();
-    const bool converged = std::fabs(now[0] - previous[0]) < 1e-7f && std::fabs(now[1] - previous[1]) < 1e-7f;
+    const bool converged =
+        std::fabs(now[0] - previous[0]) < 1e-7f && std::fabs(now[1] - previous[1]) < 1e-7f;
     previous = now;
     if (converged) break;
   }

@@ -1,7 +1,7 @@
 // The weight-initializer study ("Hyper-parameters in Action! Weight Initializers"), over
 // many seeds instead of the post's single draw per figure.
 //
-//   init_study [--seeds 30] [--out out/init_study] [--device auto] [--epochs 0]
+//   [mpirun -np N] init_study [--seeds 30] [--out out/init_study] [--device auto] [--epochs 0]
 //
 // For each configuration (an activation and an initializer) and each seed, the BLOCK
 // model -- Dense(100, act, init) x 5, then Dense(1) on logits with the same initializer,
@@ -15,14 +15,18 @@
 //
 // Everything lands in --out: ratios.csv, layer_stats.csv, runs.h5, one SVG per
 // configuration, ratios.svg (Figure 17), verdicts.md and index.html (docs/studies.md).
+// Under mpirun the ranks share the runs and rank 0 writes the same files from the gathered
+// results (docs/distributed.md).
 #include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
+#include <optional>
 #include <string>
 #include <vector>
 
+#include "fanin/distributed.h"
 #include "fanin/fanin.h"
 #include "fanin/plot.h"
 #include "fanin/recorder.h"
@@ -698,64 +702,107 @@ void SaveIndex(const Results& results, const std::vector<Verdict>& verdicts, con
   report.Save(path);
 }
 
-}  // namespace
+// One run's results: the measurements (k-th after k epochs) and, with --epochs, each
+// epoch's training logs. Everything root needs to record the run and write the report.
+struct RunResult {
+  std::string device;  // the backend that ran it, which may be another rank's
+  std::vector<StepStats> measurements;
+  std::vector<fanin::EpochLogs> epochs;
+};
 
-int main(int argc, char** argv) try {
-  const fanin::study::Options options =
-      fanin::study::ParseOptions(argc, argv, {.out = "out/init_study"});
-  if (options.help) {
-    std::printf(
-        "usage: init_study [--seeds N] [--out DIR] [--device cpu|cuda|auto] [--epochs E]\n");
-    return 0;
+std::string Encode(const RunResult& result) {
+  fanin::study::Encoder encoder;
+  encoder.Put(result.device);
+  encoder.Put(result.measurements);
+  encoder.Put(result.epochs);
+  return encoder.bytes();
+}
+
+RunResult Decode(const std::string& bytes) {
+  fanin::study::Decoder decoder(bytes);
+  RunResult result;
+  decoder.Get(result.device);
+  decoder.Get(result.measurements);
+  decoder.Get(result.epochs);
+  return result;
+}
+
+RunResult RunOne(const std::shared_ptr<fanin::Backend>& backend, const Config& config, int seed,
+                 int epochs) {
+  const fanin::Dataset data = fanin::Ball(10, 1000, 0.5, static_cast<uint64_t>(seed));
+  const fanin::Tensor x = data.x.To(backend), y = data.y.To(backend);
+  fanin::Sequential model = BuildBlock(backend, config, static_cast<uint64_t>(seed));
+  RunResult result{.device = backend->Describe()};
+  result.measurements.push_back(Measure(model, x, y, 0));
+  if (epochs > 0) {
+    fanin::FitOptions fit{
+        .epochs = epochs, .batch_size = kBatchSize, .shuffle_seed = static_cast<uint64_t>(seed)};
+    fit.on_epoch_end = [&](const fanin::EpochLogs& logs) {
+      result.epochs.push_back(logs);
+      result.measurements.push_back(Measure(model, x, y, logs.epoch + 1));
+      return true;
+    };
+    model.Fit(x, y, fit);
   }
+  return result;
+}
+
+// Writes one run's group of runs.h5, in the order a run that records as it goes would.
+void RecordRun(fanin::Recorder& recorder, const std::shared_ptr<fanin::Backend>& backend,
+               const Config& config, int seed, int epochs, const RunResult& result) {
+  fanin::RunWriter run = recorder.CreateRun(
+      config.name + "/seed_" + std::to_string(seed),
+      {{"activation", config.activation},
+       {"initializer", fanin::Initializer::FromName(config.initializer).name()},
+       {"seed", int64_t{seed}},
+       {"data",
+        "Ball(n_dims=10, n_points=1000, radius_fraction=0.5, seed=" + std::to_string(seed) + ")"},
+       {"loss", "binary cross-entropy from logits, mean over the batch"},
+       {"measurement_batch", int64_t{1000}},
+       {"epochs", int64_t{epochs}},
+       {"batch_size", kBatchSize},
+       {"learning_rate", kLearningRate},
+       {"device", result.device}},
+      {.expected_steps = epochs + 1});
+  // The layers' description only: building the model again costs microseconds.
+  run.WriteModel(BuildBlock(backend, config, static_cast<uint64_t>(seed)), kLayers);
+  run.Append(result.measurements[0]);
+  for (size_t e = 0; e < result.epochs.size(); ++e) {
+    run.AppendEpoch(result.epochs[e]);
+    run.Append(result.measurements[e + 1]);
+  }
+}
+
+// The study on every rank; root writes the report. Returns the exit code.
+int Study(const fanin::distributed::World& world, const fanin::study::Options& options, int argc,
+          char** argv) {
   const auto start = std::chrono::steady_clock::now();
-  std::filesystem::create_directories(options.out);
   const std::string out = options.out + "/";
+  // Root alone writes. It opens runs.h5 before the runs so that a bad --out fails at once.
+  std::optional<fanin::Recorder> recorder;
+  if (world.is_root()) {
+    std::filesystem::create_directories(options.out);
+    recorder.emplace(out + "runs.h5", fanin::FileMode::kTruncate);
+  }
   const std::shared_ptr<fanin::Backend> backend = fanin::MakeBackend(options.device);
 
-  fanin::Recorder recorder(out + "runs.h5", fanin::FileMode::kTruncate);
+  // Run i is seed i / configurations, configuration i % configurations: the order of a
+  // single process, which root records the runs in.
+  const int64_t num_configs = std::ssize(kConfigs);
+  const std::vector<std::string> encoded =
+      fanin::study::RunOverRanks(world, options.seeds * num_configs, "init_study", [&](int64_t i) {
+        return Encode(RunOne(backend, kConfigs[static_cast<size_t>(i % num_configs)],
+                             static_cast<int>(i / num_configs), options.epochs));
+      });
+  if (!world.is_root()) return 0;
+
   Results results(kConfigs.size(), std::vector<std::vector<StepStats>>(options.seeds));
-  {
-    fanin::study::Progress progress("init_study", options.seeds * std::ssize(kConfigs));
-    for (int seed = 0; seed < options.seeds; ++seed) {
-      const fanin::Dataset data = fanin::Ball(10, 1000, 0.5, static_cast<uint64_t>(seed));
-      const fanin::Tensor x = data.x.To(backend), y = data.y.To(backend);
-      for (size_t c = 0; c < kConfigs.size(); ++c) {
-        const Config& config = kConfigs[c];
-        fanin::Sequential model = BuildBlock(backend, config, static_cast<uint64_t>(seed));
-        fanin::RunWriter run = recorder.CreateRun(
-            config.name + "/seed_" + std::to_string(seed),
-            {{"activation", config.activation},
-             {"initializer", fanin::Initializer::FromName(config.initializer).name()},
-             {"seed", int64_t{seed}},
-             {"data", "Ball(n_dims=10, n_points=1000, radius_fraction=0.5, seed=" +
-                          std::to_string(seed) + ")"},
-             {"loss", "binary cross-entropy from logits, mean over the batch"},
-             {"measurement_batch", int64_t{1000}},
-             {"epochs", int64_t{options.epochs}},
-             {"batch_size", kBatchSize},
-             {"learning_rate", kLearningRate},
-             {"device", backend->Describe()}},
-            {.expected_steps = options.epochs + 1});
-        run.WriteModel(model, kLayers);
-        std::vector<StepStats>& measurements = results[c][static_cast<size_t>(seed)];
-        measurements.push_back(Measure(model, x, y, 0));
-        run.Append(measurements.back());
-        if (options.epochs > 0) {
-          fanin::FitOptions fit{.epochs = options.epochs,
-                                .batch_size = kBatchSize,
-                                .shuffle_seed = static_cast<uint64_t>(seed)};
-          fit.on_epoch_end = [&](const fanin::EpochLogs& logs) {
-            run.AppendEpoch(logs);
-            measurements.push_back(Measure(model, x, y, logs.epoch + 1));
-            run.Append(measurements.back());
-            return true;
-          };
-          model.Fit(x, y, fit);
-        }
-        progress.Advance();
-      }
-    }
+  for (int64_t i = 0; i < std::ssize(encoded); ++i) {
+    const size_t c = static_cast<size_t>(i % num_configs);
+    const int seed = static_cast<int>(i / num_configs);
+    RunResult result = Decode(encoded[static_cast<size_t>(i)]);
+    RecordRun(*recorder, backend, kConfigs[c], seed, options.epochs, result);
+    results[c][static_cast<size_t>(seed)] = std::move(result.measurements);
   }
 
   WriteRatiosCsv(results, out + "ratios.csv");
@@ -779,7 +826,9 @@ int main(int argc, char** argv) try {
   const RunSummary summary = {
       command,
       std::to_string(options.seeds) + " seeds x " + std::to_string(kConfigs.size()) +
-          " configurations on " + backend->Describe() + ", " + FormatNumber(seconds, 3) +
+          " configurations on " + backend->Describe() +
+          (world.size() > 1 ? " x " + std::to_string(world.size()) + " MPI ranks" : "") + ", " +
+          FormatNumber(seconds, 3) +
           " s. Seed s draws the weights and the ball data set. The "
           "statistic: std(dL/dW) / std(W) per layer after one forward and backward pass of the "
           "mean BCE over all 1,000 points, before any update."};
@@ -788,10 +837,30 @@ int main(int argc, char** argv) try {
   std::printf("init_study: %d seeds x %zu configurations in %.1f s; report in %sindex.html\n",
               options.seeds, kConfigs.size(), seconds, out.c_str());
   return 0;
-} catch (const std::invalid_argument& e) {
-  std::fprintf(stderr, "init_study: %s\n", e.what());
-  return 2;
-} catch (const std::exception& e) {
-  std::fprintf(stderr, "init_study: %s\n", e.what());
-  return 1;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  fanin::distributed::World world(&argc, &argv);
+  // An exception that escapes aborts every rank: the others may be waiting for this one.
+  return world.Run([&] {
+    fanin::study::Options options;
+    try {
+      options = fanin::study::ParseOptions(argc, argv, {.out = "out/init_study"});
+    } catch (const std::invalid_argument& e) {
+      // Every rank parses the same arguments, so every rank returns here.
+      if (world.is_root()) std::fprintf(stderr, "init_study: %s\n", e.what());
+      return 2;
+    }
+    if (options.help) {
+      if (world.is_root()) {
+        std::printf(
+            "usage: [mpirun -np N] init_study [--seeds N] [--out DIR] [--device cpu|cuda|auto] "
+            "[--epochs E]\n");
+      }
+      return 0;
+    }
+    return Study(world, options, argc, argv);
+  });
 }

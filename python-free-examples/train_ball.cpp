@@ -43,15 +43,24 @@ Options Parse(int argc, char** argv) {
     if (flag == "--help" || flag == "-h") Usage("help");
     if (i + 1 >= argc) Usage(("missing value after " + std::string(flag)).c_str());
     const char* value = argv[++i];
-    if (flag == "--activation") o.activation = value;
-    else if (flag == "--initializer") o.initializer = value;
-    else if (flag == "--optimizer") o.optimizer = value;
-    else if (flag == "--device") o.device = value;
-    else if (flag == "--epochs") o.epochs = std::atoi(value);
-    else if (flag == "--batch") o.batch = std::atoll(value);
-    else if (flag == "--lr") o.learning_rate = std::strtof(value, nullptr);
-    else if (flag == "--seed") o.seed = std::strtoull(value, nullptr, 10);
-    else Usage(("unknown flag " + std::string(flag)).c_str());
+    if (flag == "--activation")
+      o.activation = value;
+    else if (flag == "--initializer")
+      o.initializer = value;
+    else if (flag == "--optimizer")
+      o.optimizer = value;
+    else if (flag == "--device")
+      o.device = value;
+    else if (flag == "--epochs")
+      o.epochs = std::atoi(value);
+    else if (flag == "--batch")
+      o.batch = std::atoll(value);
+    else if (flag == "--lr")
+      o.learning_rate = std::strtof(value, nullptr);
+    else if (flag == "--seed")
+      o.seed = std::strtoull(value, nullptr, 10);
+    else
+      Usage(("unknown flag " + std::string(flag)).c_str());
   }
   return o;
 }

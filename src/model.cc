@@ -33,6 +33,8 @@ struct Sequential::State {
 
   std::vector<std::shared_ptr<Hook>> hooks;
   int64_t steps = 0;
+  uint64_t seed = 0;
+  int epochs_completed = 0;
   Tensor loss_grad_storage;  // dLoss/doutput, grown to the largest batch
   Tensor step_totals;        // [2]: totals of the last TrainStep/ComputeGradients
 
@@ -153,7 +155,10 @@ struct Sequential::State {
                                   ", expected [" + std::to_string(x.rows()) + " x 1] for x " +
                                   ShapeToString(x.shape()));
     }
-    if (x.rows() == 0) throw std::invalid_argument(std::string(what) + ": no samples");
+    if (x.rows() == 0) {
+      throw std::invalid_argument(std::string(what) + ": the data set is empty (x has shape " +
+                                  ShapeToString(x.shape()) + "); pass at least one sample");
+    }
     Tensor xd = x.To(backend);
     Tensor yd = y.To(backend).Reshape({x.rows(), 1});
     const Tensor* both[] = {&xd, &yd};
@@ -165,7 +170,53 @@ struct Sequential::State {
                                     std::to_string(stats[i].inf_count) + " infinite values");
       }
     }
+    // Soft labels are fine; values outside [0, 1] make the loss unbounded below.
+    if (stats[1].min < 0.0 || stats[1].max > 1.0) {
+      std::ostringstream range;
+      range << "[" << stats[1].min << ", " << stats[1].max << "]";
+      throw std::invalid_argument(std::string(what) + ": y holds values in " + range.str() +
+                                  "; binary cross-entropy needs labels in [0, 1] (0 or 1, or "
+                                  "soft labels between)");
+    }
     return {xd, yd};
+  }
+
+  // FitOptions::check_finite: the first NaN or Inf among the batch's loss (totals slot b),
+  // the layers' z and activations (in forward order) and the gradients (in backward order)
+  // throws, naming where it is.
+  void CheckFinite(const Tensor& totals, int64_t b, int epoch) {
+    std::vector<const Tensor*> checked;
+    std::vector<std::string> names;
+    const auto add = [&](const Tensor* t, size_t layer, const char* tensor) {
+      if (t == nullptr || !t->defined()) return;
+      checked.push_back(t);
+      names.push_back("layer " + std::to_string(layer) + " " + layers[layer]->Describe() + " " +
+                      tensor);
+    };
+    for (size_t i = 0; i < layers.size(); ++i) {
+      const LayerTensors t = layers[i]->tensors();
+      if (t.z != t.input) add(t.z, i, "z");
+      add(t.activation, i, "activation");
+    }
+    const Tensor loss_total = totals.View(2 * b, {1});
+    checked.push_back(&loss_total);
+    names.push_back("the loss");
+    for (size_t i = layers.size(); i-- > 0;) {
+      const LayerTensors t = layers[i]->tensors();
+      add(t.kernel_grad, i, "kernel gradient");
+      add(t.bias_grad, i, "bias gradient");
+    }
+    const std::vector<TensorStats> stats = backend->Stats(checked, {});
+    for (size_t i = 0; i < stats.size(); ++i) {
+      if (stats[i].nan_count + stats[i].inf_count == 0) continue;
+      throw std::runtime_error(
+          "Fit: non-finite values at step " + std::to_string(steps + 1) + " (epoch " +
+          std::to_string(epoch) + ", batch " + std::to_string(b) + "): " + names[i] + " has " +
+          std::to_string(stats[i].nan_count) + " NaN and " + std::to_string(stats[i].inf_count) +
+          " infinite of " + std::to_string(stats[i].count) +
+          " values; stopped before this step's update (lower the learning rate, or check the "
+          "data and the initializers)");
+    }
   }
 };
 
@@ -222,6 +273,7 @@ void Sequential::Build(int64_t input_features, uint64_t seed) {
     s.layers[l]->BindParameters(values, grads);
   }
   s.step_totals = Tensor(s.backend, {2});
+  s.seed = seed;
   s.built = true;
   s.ResetOptimizerState();
 }
@@ -255,7 +307,15 @@ History Sequential::Fit(const Tensor& x, const Tensor& y, const FitOptions& opti
   if ((options.validation_x == nullptr) != (options.validation_y == nullptr)) {
     throw std::invalid_argument("Fit: give both validation_x and validation_y, or neither");
   }
-  if (options.batch_size < 0) throw std::invalid_argument("Fit: negative batch_size");
+  if (options.batch_size < 0) {
+    throw std::invalid_argument("Fit: batch_size is " + std::to_string(options.batch_size) +
+                                "; pass a positive size, or 0 for the whole data set at once");
+  }
+  if (options.initial_epoch < 0 || options.initial_epoch > options.epochs) {
+    throw std::invalid_argument("Fit: initial_epoch " + std::to_string(options.initial_epoch) +
+                                " is outside [0, epochs = " + std::to_string(options.epochs) +
+                                "]; epochs is the number to stop at, as in Keras");
+  }
   const int64_t n = xd.rows();
   const int64_t batch = options.batch_size == 0 ? n : std::min(options.batch_size, n);
   const int64_t num_batches = (n + batch - 1) / batch;
@@ -267,7 +327,7 @@ History Sequential::Fit(const Tensor& x, const Tensor& y, const FitOptions& opti
   }
   std::vector<int64_t> order(static_cast<size_t>(n));
   History history;
-  for (int epoch = 0; epoch < options.epochs; ++epoch) {
+  for (int epoch = options.initial_epoch; epoch < options.epochs; ++epoch) {
     const Tensor* xe = &xd;
     const Tensor* ye = &yd;
     if (options.shuffle) {
@@ -288,6 +348,7 @@ History Sequential::Fit(const Tensor& x, const Tensor& y, const FitOptions& opti
       const int64_t begin = b * batch, end = std::min(n, begin + batch);
       const StepContext context{s.steps, epoch, b};
       s.ForwardBackward(xe->Rows(begin, end), ye->Rows(begin, end), totals, b, context, *this);
+      if (options.check_finite) s.CheckFinite(totals, b, epoch);
       s.Update();
       if (options.on_batch_end) options.on_batch_end({epoch, b, s.steps, end - begin});
     }
@@ -308,6 +369,7 @@ History Sequential::Fit(const Tensor& x, const Tensor& y, const FitOptions& opti
       logs.val_accuracy = v.accuracy;
     }
     history.epochs.push_back(logs);
+    s.epochs_completed = epoch + 1;
     if (options.on_epoch_end && !options.on_epoch_end(logs)) break;
   }
   return history;
@@ -398,5 +460,30 @@ const Tensor& Sequential::gradients() const { return state_->flat_grads; }
 Backend& Sequential::backend() const { return *state_->backend; }
 const std::shared_ptr<Backend>& Sequential::backend_ptr() const { return state_->backend; }
 int64_t Sequential::steps_taken() const { return state_->steps; }
+
+int64_t Sequential::input_features() const { return state_->input_features; }
+uint64_t Sequential::seed() const { return state_->seed; }
+const BinaryCrossEntropy& Sequential::loss() const { return state_->loss; }
+const Optimizer& Sequential::optimizer() const { return state_->optimizer; }
+int Sequential::epochs_completed() const { return state_->epochs_completed; }
+
+std::vector<std::pair<std::string, Tensor>> Sequential::optimizer_state() const {
+  const State& s = *state_;
+  std::vector<std::pair<std::string, Tensor>> slots;
+  if (s.velocity.defined()) slots.emplace_back("velocity", s.velocity);
+  if (s.adam_m.defined()) slots.emplace_back("adam_m", s.adam_m);
+  if (s.adam_v.defined()) slots.emplace_back("adam_v", s.adam_v);
+  return slots;
+}
+
+void Sequential::RestoreProgress(int64_t steps, int epochs_completed) {
+  if (steps < 0 || epochs_completed < 0) {
+    throw std::invalid_argument("RestoreProgress: steps " + std::to_string(steps) +
+                                " and epochs_completed " + std::to_string(epochs_completed) +
+                                " must be >= 0");
+  }
+  state_->steps = steps;
+  state_->epochs_completed = epochs_completed;
+}
 
 }  // namespace fanin

@@ -173,9 +173,12 @@ bool LinkExists(hid_t location, const std::string& name) {
 }
 
 // Groups track the creation order of their links and attributes, so a reader sees runs,
-// layers and attributes in the order they were written.
+// layers and attributes in the order they were written. No object records its creation and
+// modification times (HDF5's default), so that the same runs give the same bytes: a
+// distributed study's runs.h5 equals a single process's (docs/distributed.md).
 Handle GroupCreationProperties() {
   Handle gcpl(H5Pcreate(H5P_GROUP_CREATE), H5Pclose);
+  H5Pset_obj_track_times(gcpl.get(), false);
   H5Pset_link_creation_order(gcpl.get(), H5P_CRT_ORDER_TRACKED | H5P_CRT_ORDER_INDEXED);
   H5Pset_attr_creation_order(gcpl.get(), H5P_CRT_ORDER_TRACKED | H5P_CRT_ORDER_INDEXED);
   return gcpl;
@@ -317,6 +320,7 @@ void AppendRow(hid_t group, const std::string& name, hid_t type,
     Handle space(H5Screate_simple(rank, dims.data(), max_dims.data()), H5Sclose);
     Handle dcpl(H5Pcreate(H5P_DATASET_CREATE), H5Pclose);
     H5Pset_chunk(dcpl.get(), rank, chunk.data());
+    H5Pset_obj_track_times(dcpl.get(), false);  // as for groups: reproducible bytes
     dataset = Check(
         H5Dcreate2(group, name.c_str(), type, space.get(), H5P_DEFAULT, dcpl.get(), H5P_DEFAULT),
         H5Dclose, path, what);
@@ -403,6 +407,7 @@ Recorder::Recorder(const std::string& path, FileMode mode) {
   // until h5clear is run, which is the opposite of what a recorder of crashing runs needs.
   Handle fcpl(H5Pcreate(H5P_FILE_CREATE), H5Pclose);
   H5Pset_link_creation_order(fcpl.get(), H5P_CRT_ORDER_TRACKED | H5P_CRT_ORDER_INDEXED);
+  H5Pset_obj_track_times(fcpl.get(), false);  // the root group's, as for the others
   file_->id = Check(H5Fcreate(path.c_str(), H5F_ACC_TRUNC, fcpl.get(), H5P_DEFAULT), H5Fclose, path,
                     "cannot be created");
 }

@@ -5,6 +5,7 @@
 #include <charconv>
 #include <cmath>
 #include <cstdio>
+#include <optional>
 #include <stdexcept>
 #include <string_view>
 #include <utility>
@@ -125,6 +126,126 @@ void Progress::Draw() {
   std::fprintf(stderr, "\r%s: %lld/%lld, %.1f s", label_.c_str(), static_cast<long long>(done_),
                static_cast<long long>(total_), elapsed);
   std::fflush(stderr);
+}
+
+void Encoder::Put(const std::string& text) {
+  Put(static_cast<uint64_t>(text.size()));
+  bytes_ += text;
+}
+
+void Encoder::Put(const TensorStats& stats) {
+  Put(stats.count);
+  Put(stats.nan_count);
+  Put(stats.inf_count);
+  Put(stats.mean);
+  Put(stats.std);
+  Put(stats.min);
+  Put(stats.max);
+  Put(stats.hist_lo);
+  Put(stats.hist_hi);
+  Put(stats.histogram);
+}
+
+void Encoder::Put(const StepStats& step) {
+  Put(step.context.step);
+  Put(step.context.epoch);
+  Put(step.context.batch);
+  Put(static_cast<uint64_t>(step.layers.size()));
+  for (const LayerStats& layer : step.layers) {
+    Put(layer.name);
+    for (const std::optional<TensorStats>& stats : layer.tensors) {
+      Put(static_cast<uint8_t>(stats.has_value()));
+      if (stats) Put(*stats);
+    }
+    Put(layer.grad_ratio);
+  }
+}
+
+void Encoder::Put(const EpochLogs& logs) {
+  Put(logs.epoch);
+  Put(logs.loss);
+  Put(logs.accuracy);
+  Put(logs.penalty);
+  Put(logs.val_loss);
+  Put(logs.val_accuracy);
+}
+
+const char* Decoder::Take(size_t count) {
+  if (count > bytes_.size()) {
+    throw std::runtime_error("study: a run's encoded results end early (" +
+                             std::to_string(bytes_.size()) + " bytes left, " +
+                             std::to_string(count) + " wanted)");
+  }
+  const char* data = bytes_.data();
+  bytes_.remove_prefix(count);
+  return data;
+}
+
+void Decoder::Get(std::string& text) {
+  const auto size = Next<uint64_t>();
+  text.assign(Take(size), size);
+}
+
+void Decoder::Get(TensorStats& stats) {
+  Get(stats.count);
+  Get(stats.nan_count);
+  Get(stats.inf_count);
+  Get(stats.mean);
+  Get(stats.std);
+  Get(stats.min);
+  Get(stats.max);
+  Get(stats.hist_lo);
+  Get(stats.hist_hi);
+  Get(stats.histogram);
+}
+
+void Decoder::Get(StepStats& step) {
+  Get(step.context.step);
+  Get(step.context.epoch);
+  Get(step.context.batch);
+  step.layers.resize(Next<uint64_t>());
+  for (LayerStats& layer : step.layers) {
+    Get(layer.name);
+    for (std::optional<TensorStats>& stats : layer.tensors) {
+      stats.reset();
+      if (Next<uint8_t>() != 0) Get(stats.emplace());
+    }
+    Get(layer.grad_ratio);
+  }
+}
+
+void Decoder::Get(EpochLogs& logs) {
+  Get(logs.epoch);
+  Get(logs.loss);
+  Get(logs.accuracy);
+  Get(logs.penalty);
+  Get(logs.val_loss);
+  Get(logs.val_accuracy);
+}
+
+std::vector<std::string> RunOverRanks(const distributed::World& world, int64_t count,
+                                      const std::string& label,
+                                      const std::function<std::string(int64_t)>& run) {
+  const int ranks = world.size();
+  Encoder mine;
+  {
+    std::optional<Progress> progress;
+    if (world.is_root()) progress.emplace(label, (count + ranks - 1) / ranks);
+    for (int64_t i = world.rank(); i < count; i += ranks) {
+      mine.Put(run(i));
+      if (progress) progress->Advance();
+    }
+  }
+  const std::vector<std::string> gathered = world.Gather(mine.bytes());
+  std::vector<std::string> runs(world.is_root() ? static_cast<size_t>(count) : 0);
+  for (int r = 0; r < static_cast<int>(gathered.size()); ++r) {
+    Decoder decoder(gathered[static_cast<size_t>(r)]);
+    for (int64_t i = r; i < count; i += ranks) decoder.Get(runs[static_cast<size_t>(i)]);
+    if (!decoder.AtEnd())
+      throw std::runtime_error("study: rank " + std::to_string(r) +
+                               " sent more runs than it was given");
+  }
+  return runs;
 }
 
 }  // namespace fanin::study

@@ -3,6 +3,7 @@
 
 #include "fanin/activation.h"
 #include "fanin/backend.h"
+#include "fanin/checkpoint.h"
 #include "fanin/datasets.h"
 #include "fanin/hook.h"
 #include "fanin/initializers.h"

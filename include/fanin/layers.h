@@ -62,6 +62,8 @@ class ActivationLayer : public Layer {
   LayerTensors tensors() const override;
   int64_t output_features() const override { return features_; }
 
+  Activation activation() const { return activation_; }
+
  private:
   Activation activation_;
   std::shared_ptr<Backend> backend_;

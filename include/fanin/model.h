@@ -14,6 +14,7 @@
 #include <limits>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "fanin/backend.h"
@@ -54,7 +55,11 @@ struct BatchLogs {
 };
 
 struct FitOptions {
+  // Trains epochs initial_epoch, ..., epochs - 1, as Keras does: epoch numbers (in the logs,
+  // hooks and the shuffle) continue across Fit calls when initial_epoch is set, which is
+  // what resuming from a checkpoint needs (initial_epoch = model.epochs_completed()).
   int epochs = 1;
+  int initial_epoch = 0;
   int64_t batch_size = 32;  // 0: the whole data set in one batch
   bool shuffle = true;      // a new permutation each epoch, from (shuffle_seed, epoch)
   uint64_t shuffle_seed = 0;
@@ -65,6 +70,11 @@ struct FitOptions {
   std::function<void(const BatchLogs&)> on_batch_end;
   // Called after each epoch; return false to stop training.
   std::function<bool(const EpochLogs&)> on_epoch_end;
+  // After each batch's forward and backward pass, and before its update, check the loss,
+  // every layer's z and activation and every gradient for NaN and Inf; the first found
+  // stops training with a std::runtime_error naming the step, the layer and the tensor,
+  // leaving the parameters as they were before that step. Costs a wait per batch.
+  bool check_finite = false;
 };
 
 struct Evaluation {
@@ -121,6 +131,21 @@ class Sequential {
   Backend& backend() const;
   const std::shared_ptr<Backend>& backend_ptr() const;
   int64_t steps_taken() const;
+
+  // ---- What a checkpoint holds (checkpoint.h) -----------------------------------------
+  int64_t input_features() const;  // 0 until built
+  uint64_t seed() const;           // Build's seed
+  const BinaryCrossEntropy& loss() const;
+  const Optimizer& optimizer() const;
+  // Epochs that Fit has completed (the last completed epoch's number + 1).
+  int epochs_completed() const;
+  // The optimizer's state, flat like parameters() and shared with the model (writing
+  // through a handle changes the model): "velocity" for SGD with momentum, "adam_m" and
+  // "adam_v" for Adam, nothing for plain SGD.
+  std::vector<std::pair<std::string, Tensor>> optimizer_state() const;
+  // Sets the counters that a checkpoint restores: Adam's bias correction depends on the
+  // step count, and the shuffle of a resumed Fit on the epoch.
+  void RestoreProgress(int64_t steps, int epochs_completed);
 
  private:
   struct State;

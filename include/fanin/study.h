@@ -1,12 +1,22 @@
 // Helpers shared by the study programs (python-free-examples/init_study.cpp and
-// activation_study.cpp): their command line, CSV tables, text files and progress display.
-// Percentiles over seeds come from fanin::plot::QuantilesOf (numpy's linear interpolation).
+// activation_study.cpp): their command line, CSV tables, text files, progress display, and
+// the split of their runs over MPI ranks. Percentiles over seeds come from
+// fanin::plot::QuantilesOf (numpy's linear interpolation).
 #pragma once
 
 #include <chrono>
 #include <cstdint>
+#include <cstring>
+#include <functional>
+#include <stdexcept>
 #include <string>
+#include <string_view>
+#include <type_traits>
 #include <vector>
+
+#include "fanin/distributed.h"
+#include "fanin/model.h"
+#include "fanin/stats_hook.h"
 
 namespace fanin::study {
 
@@ -63,5 +73,90 @@ class Progress {
   bool enabled_;
   std::chrono::steady_clock::time_point start_, last_draw_;
 };
+
+// ---- Distributed studies -----------------------------------------------------------------
+//
+// A study is many independent runs, each a deterministic function of its (configuration,
+// seed). Under `mpirun -np N` the ranks share them out and root gathers every run's results
+// and writes the report from them, so the files equal a single-process run's.
+
+// An exact binary encoding of a run's results, to move them between ranks: numbers are
+// stored as their bytes (the ranks of one job share the byte order and float format), so a
+// value decoded on root has every bit of the one computed on another rank.
+class Encoder {
+ public:
+  template <typename T>
+  requires std::is_arithmetic_v<T>
+  void Put(T value) { bytes_.append(reinterpret_cast<const char*>(&value), sizeof(T)); }
+  template <typename T>
+  void Put(const std::vector<T>& values) {
+    Put(static_cast<uint64_t>(values.size()));
+    if constexpr (std::is_arithmetic_v<T>) {
+      bytes_.append(reinterpret_cast<const char*>(values.data()), values.size() * sizeof(T));
+    } else {
+      for (const T& value : values) Put(value);
+    }
+  }
+  void Put(const std::string& text);
+  void Put(const TensorStats& stats);
+  void Put(const StepStats& step);
+  void Put(const EpochLogs& logs);
+
+  const std::string& bytes() const { return bytes_; }
+
+ private:
+  std::string bytes_;
+};
+
+// Reads what an Encoder wrote, in the same order. Throws std::runtime_error when the bytes
+// run out.
+class Decoder {
+ public:
+  explicit Decoder(std::string_view bytes) : bytes_(bytes) {}
+
+  template <typename T>
+  requires std::is_arithmetic_v<T>
+  void Get(T& value) { std::memcpy(&value, Take(sizeof(T)), sizeof(T)); }
+  template <typename T>
+  void Get(std::vector<T>& values) {
+    values.resize(Next<uint64_t>());
+    if constexpr (std::is_arithmetic_v<T>) {
+      if (!values.empty())
+        std::memcpy(values.data(), Take(values.size() * sizeof(T)), values.size() * sizeof(T));
+    } else {
+      for (T& value : values) Get(value);
+    }
+  }
+  void Get(std::string& text);
+  void Get(TensorStats& stats);
+  void Get(StepStats& step);
+  void Get(EpochLogs& logs);
+
+  template <typename T>
+  T Next() {
+    T value{};
+    Get(value);
+    return value;
+  }
+  bool AtEnd() const { return bytes_.empty(); }
+
+ private:
+  const char* Take(size_t count);
+
+  std::string_view bytes_;
+};
+
+// Runs runs 0, ..., count - 1 of a study over the ranks of `world`: rank r calls `run(i)`
+// for every i with i % N == r (round-robin, so that neighbouring runs, which often cost
+// alike, go to different ranks), and `run` returns its results encoded. A collective:
+// returns on root every run's encoding in index order, on the other ranks nothing. Root
+// shows the progress of its own runs as `label`.
+//
+// A run must compute on every rank what it would in a process alone: the same backend
+// options included. With another thread count OpenBLAS's sgemm rounds differently, so N
+// ranks on one machine each use all its cores, as one process would, and share them.
+std::vector<std::string> RunOverRanks(const distributed::World& world, int64_t count,
+                                      const std::string& label,
+                                      const std::function<std::string(int64_t)>& run);
 
 }  // namespace fanin::study

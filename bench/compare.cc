@@ -1,0 +1,396 @@
+// fanin_compare: the W1/W2 training step side by side, in one run, on every backend fanin
+// has here, next to the bare GEMM calls of the same step (the floor of a BLAS-based step)
+// and, where a Python with `torch` is found, the same step in PyTorch eager (and, on a GPU,
+// torch.compile reduce-overhead) built from the same arrays. Every row first proves it
+// computes the same thing: its mean BCE after 0, 1 and 10 steps against WORKLOADS.md.
+//
+//   build/bin/fanin_compare                      # W1 and W2, every device, torch if found
+//   build/bin/fanin_compare --workloads=W1 --torch=off --w1-steps=500
+//   FANIN_TORCH_PYTHON=/usr/bin/python3 build/bin/fanin_compare
+//
+// Prints one Markdown table: ms/step (median, min, max), samples/s, GFLOP/s (WORKLOADS.md's
+// nominal 3 x forward FLOPs), the largest loss deviation, and the ratio of each row's
+// median to every other row's of the same workload (< 1: faster than that peer).
+#include <unistd.h>
+
+#include <algorithm>
+#include <array>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <ctime>
+#include <filesystem>
+#include <fstream>
+#include <iomanip>
+#include <iostream>
+#include <map>
+#include <optional>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "bench/workloads.h"
+
+namespace fanin::bench {
+namespace {
+
+constexpr double kLossTolerance = 1e-5;
+
+struct Options {
+  std::vector<std::string> workloads = {"W1", "W2"};
+  int w1_steps = 200;  // WORKLOADS.md: >= 100 for W1, >= 10 for W2
+  int w2_steps = 11;
+  std::string torch = "auto";  // "auto": use torch when importable; "off"
+  std::string python;          // empty: $FANIN_TORCH_PYTHON, python3, /usr/bin/python3
+};
+
+// One implementation's timings of one workload.
+struct Row {
+  std::string workload;
+  std::string id;    // short, the ratio columns' header: "fanin-cpu2", "torch-cpu2"
+  std::string what;  // the long description
+  std::vector<double> times_ms;
+  std::optional<std::array<double, 3>> losses;  // absent for rows that do not train
+};
+
+using Clock = std::chrono::steady_clock;
+
+double Ms(Clock::duration d) { return std::chrono::duration<double, std::milli>(d).count(); }
+
+double Median(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  const size_t n = v.size();
+  return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
+}
+
+const MlpWorkload& WorkloadNamed(const std::string& name) {
+  if (name == "W1") return W1();
+  if (name == "W2") return W2();
+  throw std::invalid_argument("unknown workload '" + name + "'; valid: W1, W2");
+}
+
+int StepsFor(const MlpWorkload& w, const Options& o) {
+  return w.name == "W1" ? o.w1_steps : o.w2_steps;
+}
+
+// fanin's own step: reference losses first (those 10 steps double as warm-up), then timed
+// steps, each synchronized.
+Row TimeFaninStep(const MlpWorkload& workload, const std::string& device_id,
+                  const std::shared_ptr<Backend>& backend, int steps) {
+  MlpInstance w = Instantiate(workload, backend);
+  std::array<double, 3> losses{};
+  int taken = 0;
+  for (size_t i = 0; i < kReferenceSteps.size(); ++i) {
+    for (; taken < kReferenceSteps[i]; ++taken) w.model.TrainStep(w.x, w.y);
+    losses[i] = MeanLoss(w);
+  }
+  w.model.TrainStep(w.x, w.y);
+  backend->Synchronize();
+  Row row{workload.name, "fanin-" + device_id, "fanin step, " + backend->Describe(), {}, losses};
+  for (int i = 0; i < steps; ++i) {
+    const Clock::time_point start = Clock::now();
+    w.model.TrainStep(w.x, w.y);
+    backend->Synchronize();
+    row.times_ms.push_back(Ms(Clock::now() - start));
+  }
+  return row;
+}
+
+// Only the step's GEMM calls through Backend::Gemm, on operands of the step's shapes.
+Row TimeBareGemms(const MlpWorkload& workload, const std::string& device_id,
+                  const std::shared_ptr<Backend>& backend, int steps) {
+  struct Call {
+    GemmShape g;
+    Tensor a, b, c;
+  };
+  std::vector<Call> calls;
+  uint32_t stream = 0;
+  for (const GemmShape& g : StepGemms(workload)) {
+    Call call{g, Tensor(backend, g.transpose_a ? Shape{g.k, g.m} : Shape{g.m, g.k}),
+              Tensor(backend, g.transpose_b ? Shape{g.n, g.k} : Shape{g.k, g.n}),
+              Tensor(backend, {g.m, g.n})};
+    backend->FillRandom(call.a, {.a = -1.0, .b = 1.0, .seed = 5, .stream = stream++});
+    backend->FillRandom(call.b, {.a = -1.0, .b = 1.0, .seed = 5, .stream = stream++});
+    calls.push_back(std::move(call));
+  }
+  auto run = [&] {
+    for (Call& c : calls)
+      backend->Gemm(c.a, c.g.transpose_a, c.b, c.g.transpose_b, 1.0f, 0.0f, c.c);
+    backend->Synchronize();
+  };
+  for (int i = 0; i < 3; ++i) run();
+  Row row{workload.name,
+          "gemms-" + device_id,
+          "the step's " + std::to_string(calls.size()) + " GEMMs alone, " + backend->Describe(),
+          {},
+          std::nullopt};
+  for (int i = 0; i < steps; ++i) {
+    const Clock::time_point start = Clock::now();
+    run();
+    row.times_ms.push_back(Ms(Clock::now() - start));
+  }
+  return row;
+}
+
+// ---- PyTorch peer ------------------------------------------------------------------------
+
+std::string RunCommand(const std::string& command, int* status) {
+  std::string output;
+  FILE* pipe = popen((command + " 2>&1").c_str(), "r");
+  if (pipe == nullptr) {
+    *status = -1;
+    return output;
+  }
+  char buffer[4096];
+  while (fgets(buffer, sizeof buffer, pipe) != nullptr) output += buffer;
+  *status = pclose(pipe);
+  return output;
+}
+
+bool PythonCan(const std::string& python, const std::string& code) {
+  int status = 0;
+  RunCommand(python + " -c '" + code + "'", &status);
+  return status == 0;
+}
+
+// A Python that imports torch, or empty.
+std::string FindTorchPython(const Options& o) {
+  std::vector<std::string> candidates;
+  if (!o.python.empty()) candidates.push_back(o.python);
+  if (const char* env = std::getenv("FANIN_TORCH_PYTHON")) candidates.emplace_back(env);
+  candidates.insert(candidates.end(), {"python3", "/usr/bin/python3"});
+  for (const std::string& python : candidates) {
+    if (PythonCan(python, "import torch")) return python;
+  }
+  return "";
+}
+
+std::string PeerScript() {
+  if (const char* env = std::getenv("FANIN_TORCH_PEER")) return env;
+  return FANIN_BENCH_SOURCE_DIR "/torch_peer.py";
+}
+
+// x, y and the flat parameters as raw float32 files, for the Python peer.
+void WriteWorkloadFiles(const MlpWorkload& w, const std::filesystem::path& dir) {
+  auto write = [&](const char* name, const std::vector<float>& v) {
+    std::ofstream out(dir / name, std::ios::binary);
+    out.write(reinterpret_cast<const char*>(v.data()),
+              static_cast<std::streamsize>(v.size() * sizeof(float)));
+    if (!out) throw std::runtime_error("cannot write " + (dir / name).string());
+  };
+  const std::vector<float> x = Inputs(w);
+  write("x.f32", x);
+  write("y.f32", Labels(x, w));
+  write("params.f32", FlatParameters(w));
+}
+
+std::optional<Row> TimeTorch(const MlpWorkload& w, const std::string& python,
+                             const std::filesystem::path& dir, const std::string& device,
+                             int threads, const std::string& mode, int steps) {
+  std::ostringstream units;
+  for (size_t i = 0; i < w.units.size(); ++i) units << (i ? "," : "") << w.units[i];
+  std::ostringstream cmd;
+  if (threads > 0) {
+    // Debian's torch calls the system BLAS, whose own thread pool ignores set_num_threads.
+    cmd << "OMP_NUM_THREADS=" << threads << " OPENBLAS_NUM_THREADS=" << threads << " ";
+  }
+  cmd << python << " " << PeerScript() << " --data " << dir.string() << " --batch " << w.batch
+      << " --features " << w.input_features << " --units " << units.str() << " --activation "
+      << ActivationName(w.hidden_activation) << " --lr " << w.learning_rate << " --device "
+      << device << " --threads " << threads << " --mode " << mode << " --steps " << steps
+      << " --warmup " << (mode == "compile" ? 20 : 3);
+  int status = 0;
+  const std::string output = RunCommand(cmd.str(), &status);
+  Row row{w.name, mode == "compile" ? "torch-compile-" + device : "torch-" + device, "", {}, {}};
+  if (device == "cpu") row.id += std::to_string(threads);
+  std::istringstream lines(output);
+  std::string line;
+  while (std::getline(lines, line)) {
+    std::istringstream fields(line);
+    std::string key;
+    fields >> key;
+    if (key == "label") {
+      std::getline(fields >> std::ws, row.what);
+    } else if (key == "losses") {
+      std::array<double, 3> l{};
+      for (double& v : l) fields >> v;
+      row.losses = l;
+    } else if (key == "times_ms") {
+      for (double t; fields >> t;) row.times_ms.push_back(t);
+    }
+  }
+  if (status != 0 || row.times_ms.empty()) {
+    std::cerr << "torch peer (" << row.id << ") failed; its output:\n" << output << "\n";
+    return std::nullopt;
+  }
+  return row;
+}
+
+// ---- Report ------------------------------------------------------------------------------
+
+std::string Format(const char* format, double v) {
+  char buffer[64];
+  std::snprintf(buffer, sizeof buffer, format, v);
+  return buffer;
+}
+
+void PrintTable(const std::vector<Row>& rows) {
+  std::vector<std::string> ids;
+  for (const Row& r : rows) {
+    if (std::find(ids.begin(), ids.end(), r.id) == ids.end()) ids.push_back(r.id);
+  }
+  std::map<std::pair<std::string, std::string>, double> medians;
+  for (const Row& r : rows) medians[{r.workload, r.id}] = Median(r.times_ms);
+
+  std::cout << "| workload | row | ms median | ms min | ms max | samples/s | GFLOP/s | "
+               "max abs loss dev |";
+  for (const std::string& id : ids) std::cout << " / " << id << " |";
+  std::cout << "\n|---|---|---:|---:|---:|---:|---:|---:|";
+  for (size_t i = 0; i < ids.size(); ++i) std::cout << "---:|";
+  std::cout << "\n";
+  for (const Row& r : rows) {
+    const MlpWorkload& w = WorkloadNamed(r.workload);
+    const double median = medians[{r.workload, r.id}];
+    const auto [lo, hi] = std::minmax_element(r.times_ms.begin(), r.times_ms.end());
+    std::string deviation = "n/a (no training)";
+    if (r.losses) {
+      double worst = 0.0;
+      for (size_t i = 0; i < 3; ++i) {
+        worst = std::max(worst, std::fabs((*r.losses)[i] - w.reference_losses[i]));
+      }
+      deviation = Format("%.1e", worst) + (worst <= kLossTolerance ? " ok" : " MISMATCH");
+    }
+    std::cout << "| " << r.workload << " | " << r.id << " | " << Format("%.3f", median) << " | "
+              << Format("%.3f", *lo) << " | " << Format("%.3f", *hi) << " | "
+              << Format("%.0f", static_cast<double>(w.batch) / (median * 1e-3)) << " | "
+              << Format("%.1f", StepFlops(w) / (median * 1e-3) * 1e-9) << " | " << deviation
+              << " |";
+    for (const std::string& id : ids) {
+      const auto peer = medians.find({r.workload, id});
+      std::cout << " " << (peer == medians.end() ? "" : Format("%.2f", median / peer->second))
+                << " |";
+    }
+    std::cout << "\n";
+  }
+  std::cout << "\nRows:\n";
+  for (const Row& r : rows) {
+    std::cout << "- " << r.workload << " " << r.id << ": " << r.what << ", " << r.times_ms.size()
+              << " timed steps\n";
+  }
+}
+
+std::vector<std::string> Split(const std::string& s) {
+  std::vector<std::string> parts;
+  std::istringstream in(s);
+  for (std::string part; std::getline(in, part, ',');) parts.push_back(part);
+  return parts;
+}
+
+Options ParseOptions(int argc, char** argv) {
+  Options o;
+  for (int i = 1; i < argc; ++i) {
+    const std::string arg = argv[i];
+    const size_t eq = arg.find('=');
+    const std::string key = arg.substr(0, eq);
+    const std::string value = eq == std::string::npos ? "" : arg.substr(eq + 1);
+    if (key == "--workloads") {
+      o.workloads = Split(value);
+    } else if (key == "--w1-steps") {
+      o.w1_steps = std::stoi(value);
+    } else if (key == "--w2-steps") {
+      o.w2_steps = std::stoi(value);
+    } else if (key == "--torch" && (value == "auto" || value == "off")) {
+      o.torch = value;
+    } else if (key == "--python") {
+      o.python = value;
+    } else {
+      throw std::invalid_argument(
+          "usage: fanin_compare [--workloads=W1,W2] [--w1-steps=N] [--w2-steps=N] "
+          "[--torch=auto|off] [--python=PATH]; unknown argument '" +
+          arg + "'");
+    }
+  }
+  for (const std::string& name : o.workloads) WorkloadNamed(name);
+  return o;
+}
+
+int Main(int argc, char** argv) {
+  const Options options = ParseOptions(argc, argv);
+  std::vector<std::pair<std::string, std::shared_ptr<Backend>>> backends = {
+      {"cpu1", MakeBackend("cpu", BackendOptions{.num_threads = 1})},
+      {"cpu2", MakeBackend("cpu", BackendOptions{.num_threads = 2})}};
+  if (CudaAvailable()) backends.emplace_back("cuda", MakeBackend("cuda"));
+
+  const std::string python = options.torch == "off" ? "" : FindTorchPython(options);
+  const bool torch_cuda = !python.empty() && CudaAvailable() &&
+                          PythonCan(python,
+                                    "import sys, torch; "
+                                    "sys.exit(0 if torch.cuda.is_available() else 1)");
+  const bool torch_compile =
+      torch_cuda &&
+      PythonCan(python, "import sys, torch; sys.exit(0 if hasattr(torch, \"compile\") else 1)");
+  const char* coretype = std::getenv("OPENBLAS_CORETYPE");
+  const std::time_t now = std::time(nullptr);
+  std::cout << "fanin_compare, " << std::put_time(std::gmtime(&now), "%Y-%m-%d %H:%M UTC")
+            << ", OPENBLAS_CORETYPE=" << (coretype ? coretype : "(unset)") << "\n";
+  if (options.torch == "off") {
+    std::cout << "PyTorch rows: off (--torch=off)\n";
+  } else if (python.empty()) {
+    std::cout << "PyTorch rows: skipped, no Python here imports torch (set FANIN_TORCH_PYTHON, "
+                 "or on Debian: apt-get install python3-torch)\n";
+  } else {
+    std::cout << "PyTorch rows: " << python << (torch_cuda ? ", CUDA" : ", CPU only")
+              << (torch_compile ? ", torch.compile" : "") << "\n";
+  }
+  std::cout << "\n";
+
+  std::vector<Row> rows;
+  for (const std::string& name : options.workloads) {
+    const MlpWorkload& w = WorkloadNamed(name);
+    const int steps = StepsFor(w, options);
+    for (const auto& [id, backend] : backends) {
+      std::cerr << name << ": fanin " << id << "...\n";
+      rows.push_back(TimeFaninStep(w, id, backend, steps));
+      rows.push_back(TimeBareGemms(w, id, backend, steps));
+    }
+    if (python.empty()) continue;
+    const std::filesystem::path dir =
+        std::filesystem::temp_directory_path() / ("fanin_compare_" + std::to_string(getpid()));
+    std::filesystem::create_directories(dir);
+    WriteWorkloadFiles(w, dir);
+    std::vector<std::optional<Row>> peers;
+    for (int threads : {1, 2}) {
+      std::cerr << name << ": torch cpu" << threads << "...\n";
+      peers.push_back(TimeTorch(w, python, dir, "cpu", threads, "eager", steps));
+    }
+    if (torch_cuda) peers.push_back(TimeTorch(w, python, dir, "cuda", 0, "eager", steps));
+    if (torch_compile) peers.push_back(TimeTorch(w, python, dir, "cuda", 0, "compile", steps));
+    std::filesystem::remove_all(dir);
+    for (std::optional<Row>& peer : peers) {
+      if (peer) rows.push_back(std::move(*peer));
+    }
+  }
+  PrintTable(rows);
+  bool all_match = true;
+  for (const Row& r : rows) {
+    if (!r.losses) continue;
+    for (size_t i = 0; i < 3; ++i) {
+      all_match &= std::fabs((*r.losses)[i] - WorkloadNamed(r.workload).reference_losses[i]) <=
+                   kLossTolerance;
+    }
+  }
+  return all_match ? 0 : 1;
+}
+
+}  // namespace
+}  // namespace fanin::bench
+
+int main(int argc, char** argv) {
+  try {
+    return fanin::bench::Main(argc, argv);
+  } catch (const std::exception& e) {
+    std::cerr << "fanin_compare: " << e.what() << "\n";
+    return 2;
+  }
+}

@@ -1,0 +1,17 @@
+// Durable, atomic file replacement, for outputs whose loss would cost hours (checkpoints).
+#pragma once
+
+#include <string>
+#include <string_view>
+
+namespace fanin::internal {
+
+// Replaces `path` with `content` so that, whatever happens (a crash, a full disk, a
+// power cut once the call has returned), `path` holds either its previous content or the
+// new one, never a mix: writes a uniquely named temporary file in the same folder (a
+// rename is atomic only within one file system), fsyncs it, renames it over `path`, then
+// fsyncs the folder so that the rename itself is durable. Throws std::runtime_error
+// naming `path` and the system's reason; the temporary file is removed on failure.
+void WriteFileAtomically(const std::string& path, std::string_view content);
+
+}  // namespace fanin::internal
