@@ -10,7 +10,7 @@
 #include <string_view>
 #include <utility>
 
-#include "plot/internal.h"
+#include "src/atomic_file.h"
 
 namespace fanin::study {
 namespace {
@@ -96,7 +96,7 @@ std::string CsvTable::ToString() const {
 void CsvTable::Save(const std::string& path) const { WriteTextFile(path, ToString()); }
 
 void WriteTextFile(const std::string& path, const std::string& text) {
-  plot::internal::WriteFileAtomically(path, text);
+  internal::WriteFileAtomically(path, text);
 }
 
 Progress::Progress(std::string label, int64_t total)

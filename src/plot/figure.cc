@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "internal.h"
+#include "src/atomic_file.h"
 
 namespace fanin::plot {
 namespace {
@@ -87,6 +88,6 @@ std::string Figure::ToSvg() const {
   return svg.Finish();
 }
 
-void Figure::Save(const std::string& path) const { internal::WriteFileAtomically(path, ToSvg()); }
+void Figure::Save(const std::string& path) const { fanin::internal::WriteFileAtomically(path, ToSvg()); }
 
 }  // namespace fanin::plot

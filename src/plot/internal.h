@@ -16,10 +16,6 @@ namespace fanin::plot::internal {
 // other than tab, newline and carriage return) become U+FFFD.
 std::string EscapeXml(std::string_view text);
 
-// Writes `content` to path + ".tmp" and renames it to `path`, so a reader never sees a
-// half-written file; throws std::runtime_error naming the path.
-void WriteFileAtomically(const std::string& path, const std::string& content);
-
 // An estimate of the rendered width of `text` in a sans-serif font, for layout: we cannot
 // measure glyphs without a font library, so margins are sized from per-character classes
 // erring wide, which costs some white space but never clips.

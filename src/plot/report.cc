@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "internal.h"
+#include "src/atomic_file.h"
 
 namespace fanin::plot {
 namespace {
@@ -86,6 +87,6 @@ std::string Report::ToHtml() const {
          EscapeXml(title_) + "</h1>\n" + body_ + "</body>\n</html>\n";
 }
 
-void Report::Save(const std::string& path) const { internal::WriteFileAtomically(path, ToHtml()); }
+void Report::Save(const std::string& path) const { fanin::internal::WriteFileAtomically(path, ToHtml()); }
 
 }  // namespace fanin::plot
