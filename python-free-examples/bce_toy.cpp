@@ -27,7 +27,7 @@ void FitAndReport(const char* title, float l2) {
   std::vector<float> previous = model.parameters().ToHost();
   int epochs = 0;
   while (epochs < 100000) {
-    model.Fit(x, y, {.epochs = 100, .batch_size = 0, .shuffle = false});
+    model.Fit(x, y, {.epochs = 100, .batch_size = fanin::FitOptions::kFullBatch, .shuffle = false});
     epochs += 100;
     const std::vector<float> now = model.parameters().ToHost();
     const bool converged =

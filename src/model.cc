@@ -113,7 +113,8 @@ struct Sequential::State {
     ++steps;
     if (const Sgd* sgd = std::get_if<Sgd>(&optimizer)) {
       const SgdStep step{sgd->learning_rate, sgd->momentum, sgd->nesterov};
-      backend->SgdUpdate(step, flat_params, flat_grads, sgd->momentum != 0.0f ? &velocity : nullptr);
+      backend->SgdUpdate(step, flat_params, flat_grads,
+                         sgd->momentum != 0.0f ? &velocity : nullptr);
     } else {
       const Adam& adam = std::get<Adam>(optimizer);
       const AdamStep step{adam.learning_rate, adam.beta1, adam.beta2, adam.epsilon, steps};
@@ -143,8 +144,8 @@ struct Sequential::State {
   void CheckInput(const char* what, const Tensor& x) const {
     if (x.rank() != 2 || x.dim(1) != input_features) {
       throw std::invalid_argument(std::string(what) + ": x has shape " + ShapeToString(x.shape()) +
-                                  ", but layer 0 " + layers.front()->Describe() +
-                                  " expects [n x " + std::to_string(input_features) + "]");
+                                  ", but layer 0 " + layers.front()->Describe() + " expects [n x " +
+                                  std::to_string(input_features) + "]");
     }
   }
 
@@ -165,8 +166,8 @@ struct Sequential::State {
     const std::vector<TensorStats> stats = backend->Stats(both, {});
     for (int i = 0; i < 2; ++i) {
       if (stats[i].nan_count + stats[i].inf_count > 0) {
-        throw std::invalid_argument(std::string(what) + ": " + (i == 0 ? "x" : "y") +
-                                    " contains " + std::to_string(stats[i].nan_count) + " NaN and " +
+        throw std::invalid_argument(std::string(what) + ": " + (i == 0 ? "x" : "y") + " contains " +
+                                    std::to_string(stats[i].nan_count) + " NaN and " +
                                     std::to_string(stats[i].inf_count) + " infinite values");
       }
     }
@@ -307,9 +308,10 @@ History Sequential::Fit(const Tensor& x, const Tensor& y, const FitOptions& opti
   if ((options.validation_x == nullptr) != (options.validation_y == nullptr)) {
     throw std::invalid_argument("Fit: give both validation_x and validation_y, or neither");
   }
-  if (options.batch_size < 0) {
+  if (options.batch_size < 1 && options.batch_size != FitOptions::kFullBatch) {
     throw std::invalid_argument("Fit: batch_size is " + std::to_string(options.batch_size) +
-                                "; pass a positive size, or 0 for the whole data set at once");
+                                "; pass a positive size, or FitOptions::kFullBatch for the "
+                                "whole data set at once");
   }
   if (options.initial_epoch < 0 || options.initial_epoch > options.epochs) {
     throw std::invalid_argument("Fit: initial_epoch " + std::to_string(options.initial_epoch) +
@@ -317,7 +319,8 @@ History Sequential::Fit(const Tensor& x, const Tensor& y, const FitOptions& opti
                                 "]; epochs is the number to stop at, as in Keras");
   }
   const int64_t n = xd.rows();
-  const int64_t batch = options.batch_size == 0 ? n : std::min(options.batch_size, n);
+  const int64_t batch =
+      options.batch_size == FitOptions::kFullBatch ? n : std::min(options.batch_size, n);
   const int64_t num_batches = (n + batch - 1) / batch;
   Tensor totals(s.backend, {2 * num_batches});
   Tensor x_shuffled, y_shuffled;
@@ -386,8 +389,8 @@ Evaluation Sequential::Evaluate(const Tensor& x, const Tensor& y, int64_t batch_
   for (int64_t b = 0; b < num_batches; ++b) {
     const int64_t begin = b * batch, end = std::min(n, begin + batch);
     const Tensor& output = s.Forward(xd.Rows(begin, end));
-    s.backend->BinaryCrossEntropy(s.bce_input(), output, yd.Rows(begin, end), 1.0f, nullptr,
-                                  totals, b);
+    s.backend->BinaryCrossEntropy(s.bce_input(), output, yd.Rows(begin, end), 1.0f, nullptr, totals,
+                                  b);
   }
   const std::vector<float> t = totals.ToHost();
   Evaluation e;
@@ -425,7 +428,8 @@ Tensor Sequential::Predict(const Tensor& x, int64_t batch_size) {
 std::string Sequential::Summary() const {
   const State& s = *state_;
   std::ostringstream out;
-  out << std::left << std::setw(48) << "Layer" << std::setw(16) << "Output shape" << "Params\n";
+  out << std::left << std::setw(48) << "Layer" << std::setw(16) << "Output shape"
+      << "Params\n";
   out << std::string(72, '-') << '\n';
   int64_t total = 0;
   for (const std::unique_ptr<Layer>& layer : s.layers) {

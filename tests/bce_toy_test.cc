@@ -37,7 +37,7 @@ Fit FitToy(float l2) {
   model.Build(1, /*seed=*/0);
   const Tensor x = Tensor::FromHost(model.backend_ptr(), {kN, 1}, kX);
   const Tensor y = Tensor::FromHost(model.backend_ptr(), {kN, 1}, kY);
-  model.Fit(x, y, {.epochs = 3000, .batch_size = 0, .shuffle = false});
+  model.Fit(x, y, {.epochs = 3000, .batch_size = FitOptions::kFullBatch, .shuffle = false});
 
   const std::vector<float> params = model.parameters().ToHost();  // kernel [1 x 1], bias [1]
   EXPECT_EQ(params.size(), 2u);

@@ -51,7 +51,11 @@ TEST(NanGuardTest, StopsAtTheFirstNonFiniteTensorNamingStepLayerAndTensor) {
   const Tensor y = MakeTensor(Cpu(), {2, 1}, {1, 0});
   const std::vector<float> before = model.parameters().ToHost();
   const std::string error = ErrorOf([&] {
-    model.Fit(x, y, {.epochs = 1, .batch_size = 0, .shuffle = false, .check_finite = true});
+    model.Fit(x, y,
+              {.epochs = 1,
+               .batch_size = FitOptions::kFullBatch,
+               .shuffle = false,
+               .check_finite = true});
   });
   EXPECT_CONTAINS(error,
                   "Fit: non-finite values at step 1 (epoch 0, batch 0): layer 0 Dense(4, "
@@ -146,8 +150,11 @@ TEST(ErrorMessageTest, FitSaysWhatToFix) {
   const Tensor empty_y(Cpu(), {0, 1});
   EXPECT_CONTAINS(ErrorOf([&] { model.Fit(empty_x, empty_y); }),
                   "Fit: the data set is empty (x has shape [0 x 2]); pass at least one sample");
-  EXPECT_CONTAINS(ErrorOf([&] { model.Fit(x, y, {.batch_size = -1}); }),
-                  "Fit: batch_size is -1; pass a positive size, or 0 for the whole data set");
+  EXPECT_CONTAINS(ErrorOf([&] { model.Fit(x, y, {.batch_size = 0}); }),
+                  "Fit: batch_size is 0; pass a positive size, or FitOptions::kFullBatch for "
+                  "the whole data set");
+  EXPECT_CONTAINS(ErrorOf([&] { model.Fit(x, y, {.batch_size = -2}); }),
+                  "Fit: batch_size is -2; pass a positive size");
   EXPECT_CONTAINS(ErrorOf([&] { model.Fit(x, y, {.epochs = 2, .initial_epoch = 3}); }),
                   "Fit: initial_epoch 3 is outside [0, epochs = 2]");
   EXPECT_CONTAINS(ErrorOf([&] {

@@ -36,9 +36,9 @@ struct BinaryCrossEntropy {
 
 struct EpochLogs {
   int epoch = 0;
-  double loss = 0.0;            // mean BCE over the epoch's samples (penalty excluded)
+  double loss = 0.0;  // mean BCE over the epoch's samples (penalty excluded)
   double accuracy = 0.0;
-  double penalty = 0.0;         // the L2 penalty at the end of the epoch
+  double penalty = 0.0;  // the L2 penalty at the end of the epoch
   double val_loss = std::numeric_limits<double>::quiet_NaN();
   double val_accuracy = std::numeric_limits<double>::quiet_NaN();
 };
@@ -60,7 +60,9 @@ struct FitOptions {
   // what resuming from a checkpoint needs (initial_epoch = model.epochs_completed()).
   int epochs = 1;
   int initial_epoch = 0;
-  int64_t batch_size = 32;  // 0: the whole data set in one batch
+  // The whole data set in one batch (full-batch gradient descent).
+  static constexpr int64_t kFullBatch = -1;
+  int64_t batch_size = 32;  // >= 1, or kFullBatch
   bool shuffle = true;      // a new permutation each epoch, from (shuffle_seed, epoch)
   uint64_t shuffle_seed = 0;
   const Tensor* validation_x = nullptr;

@@ -45,7 +45,7 @@ TrainingRun Train(const std::shared_ptr<Backend>& backend, const FitOptions& opt
 // another order (a relative 1e-7 difference per dot product), which the loss inherits
 // without amplification over 10 small steps: 1e-5 relative is a hundredfold margin.
 TEST_F(CudaTrainingTest, BlockModelLossesMatchCpu) {
-  const FitOptions full_batch{.epochs = 10, .batch_size = 0, .shuffle = false};
+  const FitOptions full_batch{.epochs = 10, .batch_size = FitOptions::kFullBatch, .shuffle = false};
   const TrainingRun cpu = Train(cpu_, full_batch);
   const TrainingRun gpu = Train(gpu_, full_batch);
   ASSERT_EQ(gpu.losses.size(), 10u);
@@ -114,10 +114,10 @@ TEST_F(CudaTrainingTest, CudnnActivationsMatchOwnKernels) {
 
 // The BLOCK model trained with cuDNN's activations: the same losses as with fanin's.
 TEST_F(CudaTrainingTest, CudnnBlockModelTrainsLikeOwnKernels) {
-  const FitOptions full_batch{.epochs = 10, .batch_size = 0, .shuffle = false};
+  const FitOptions full_batch{.epochs = 10, .batch_size = FitOptions::kFullBatch, .shuffle = false};
   const TrainingRun own = Train(gpu_, full_batch);
-  const TrainingRun cudnn = Train(MakeBackend("cuda", BackendOptions{.cudnn_activations = true}),
-                          full_batch);
+  const TrainingRun cudnn =
+      Train(MakeBackend("cuda", BackendOptions{.cudnn_activations = true}), full_batch);
   for (size_t epoch = 0; epoch < own.losses.size(); ++epoch) {
     EXPECT_NEAR(cudnn.losses[epoch], own.losses[epoch], 1e-5 * own.losses[epoch])
         << "epoch " << epoch;
