@@ -16,10 +16,14 @@ Activation ParseActivation(std::string_view name) {
 
 std::string_view ActivationName(Activation activation) {
   switch (activation) {
-    case Activation::kLinear: return "linear";
-    case Activation::kSigmoid: return "sigmoid";
-    case Activation::kTanh: return "tanh";
-    case Activation::kRelu: return "relu";
+    case Activation::kLinear:
+      return "linear";
+    case Activation::kSigmoid:
+      return "sigmoid";
+    case Activation::kTanh:
+      return "tanh";
+    case Activation::kRelu:
+      return "relu";
   }
   return "?";
 }

@@ -102,11 +102,13 @@ std::vector<std::string> SplitCsvLine(std::string line) {
   size_t start = 0;
   while (true) {
     const size_t comma = line.find(',', start);
-    std::string cell = line.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
+    std::string cell =
+        line.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
     const size_t first = cell.find_first_not_of(" \t");
     const size_t last = cell.find_last_not_of(" \t");
     cell = first == std::string::npos ? "" : cell.substr(first, last - first + 1);
-    if (cell.size() >= 2 && cell.front() == '"' && cell.back() == '"') cell = cell.substr(1, cell.size() - 2);
+    if (cell.size() >= 2 && cell.front() == '"' && cell.back() == '"')
+      cell = cell.substr(1, cell.size() - 2);
     cells.push_back(std::move(cell));
     if (comma == std::string::npos) return cells;
     start = comma + 1;
@@ -144,7 +146,8 @@ Dataset LoadCsv(const std::string& path, std::string_view label_column) {
     ++row;
     if (line.empty() || line == "\r") continue;
     const std::vector<std::string> cells = SplitCsvLine(line);
-    const std::string where = "row " + std::to_string(row) + " (line " + std::to_string(row + 1) + ")";
+    const std::string where =
+        "row " + std::to_string(row) + " (line " + std::to_string(row + 1) + ")";
     if (cells.size() != header.size()) {
       fail(where + " has " + std::to_string(cells.size()) + " cells, the header has " +
            std::to_string(header.size()));

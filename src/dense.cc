@@ -12,7 +12,8 @@ Dense::Dense(int64_t units, Activation activation, Initializer kernel_initialize
       activation_(activation),
       kernel_initializer_(kernel_initializer),
       bias_initializer_(bias_initializer) {
-  if (units < 1) throw std::invalid_argument("Dense: units must be >= 1, got " + std::to_string(units));
+  if (units < 1)
+    throw std::invalid_argument("Dense: units must be >= 1, got " + std::to_string(units));
 }
 
 Dense::Dense(int64_t units, std::string_view activation, std::string_view kernel_initializer,

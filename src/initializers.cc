@@ -133,11 +133,14 @@ Initializer Initializer::FromName(std::string_view name) {
 
 std::string Initializer::name() const {
   switch (kind_) {
-    case Kind::kNormal: return "normal(" + FormatNumber(a_) + "," + FormatNumber(b_) + ")";
-    case Kind::kUniform: return "uniform(" + FormatNumber(a_) + "," + FormatNumber(b_) + ")";
+    case Kind::kNormal:
+      return "normal(" + FormatNumber(a_) + "," + FormatNumber(b_) + ")";
+    case Kind::kUniform:
+      return "uniform(" + FormatNumber(a_) + "," + FormatNumber(b_) + ")";
     case Kind::kConstant:
       return a_ == 0.0 ? "zeros" : a_ == 1.0 ? "ones" : "constant(" + FormatNumber(a_) + ")";
-    case Kind::kVarianceScaling: break;
+    case Kind::kVarianceScaling:
+      break;
   }
   const bool normal = distribution_ == kTrunc;
   const bool named_distribution = normal || distribution_ == kUnif;
@@ -176,7 +179,8 @@ RandomSpec Initializer::Resolve(const Fans& fans) const {
       spec.distribution = RandomDistribution::kUniform;
       spec.a = spec.b = a_;
       return spec;
-    case Kind::kVarianceScaling: break;
+    case Kind::kVarianceScaling:
+      break;
   }
   const double n = mode_ == FanMode::kFanIn    ? static_cast<double>(fans.fan_in)
                    : mode_ == FanMode::kFanOut ? static_cast<double>(fans.fan_out)

@@ -50,8 +50,8 @@ inline GemmDims CheckGemm(const Tensor& a, bool transpose_a, const Tensor& b, bo
   if (k != kb || c.dim(0) != m || c.dim(1) != n) {
     throw std::invalid_argument("Gemm: op(a) of " + ShapeToString(a.shape()) +
                                 (transpose_a ? "^T" : "") + " times op(b) of " +
-                                ShapeToString(b.shape()) + (transpose_b ? "^T" : "") +
-                                " into c " + ShapeToString(c.shape()) + " does not conform");
+                                ShapeToString(b.shape()) + (transpose_b ? "^T" : "") + " into c " +
+                                ShapeToString(c.shape()) + " does not conform");
   }
   return {m, n, k};
 }

@@ -33,7 +33,9 @@ Tensor::Tensor(std::shared_ptr<Backend> backend, Shape shape)
 
 Tensor::Tensor(std::shared_ptr<Backend> backend, std::shared_ptr<float> storage, float* data,
                Shape shape)
-    : backend_(std::move(backend)), storage_(std::move(storage)), data_(data),
+    : backend_(std::move(backend)),
+      storage_(std::move(storage)),
+      data_(data),
       shape_(std::move(shape)) {}
 
 Tensor Tensor::FromHost(std::shared_ptr<Backend> backend, Shape shape,
@@ -84,9 +86,8 @@ Tensor Tensor::To(const std::shared_ptr<Backend>& backend) const {
 
 Tensor Tensor::Rows(int64_t begin, int64_t end) const {
   if (shape_.empty() || begin < 0 || end < begin || end > shape_[0]) {
-    throw std::out_of_range("Tensor::Rows(" + std::to_string(begin) + ", " +
-                            std::to_string(end) + ") of a tensor of shape " +
-                            ShapeToString(shape_));
+    throw std::out_of_range("Tensor::Rows(" + std::to_string(begin) + ", " + std::to_string(end) +
+                            ") of a tensor of shape " + ShapeToString(shape_));
   }
   Shape shape = shape_;
   shape[0] = end - begin;

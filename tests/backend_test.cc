@@ -143,8 +143,8 @@ TEST(BackendTest, GemmAllTransposesOddShapes) {
       for (int64_t k : kOddSizes) {
         for (bool ta : {false, true}) {
           for (bool tb : {false, true}) {
-            SCOPED_TRACE("m=" + std::to_string(m) + " n=" + std::to_string(n) + " k=" +
-                         std::to_string(k) + " ta=" + std::to_string(ta) +
+            SCOPED_TRACE("m=" + std::to_string(m) + " n=" + std::to_string(n) +
+                         " k=" + std::to_string(k) + " ta=" + std::to_string(ta) +
                          " tb=" + std::to_string(tb));
             const std::vector<float> a = RandomFloats(m * k, -1, 1, ++seed);
             const std::vector<float> b = RandomFloats(k * n, -1, 1, ++seed);
@@ -315,7 +315,8 @@ TEST(BackendTest, ActivationBackwardWithAndWithoutBiasGrad) {
   }
 }
 
-// ---- Binary cross-entropy -------------------------------------------------------------------------
+// ---- Binary cross-entropy
+// -------------------------------------------------------------------------
 
 struct BceResult {
   double loss_sum;
@@ -409,7 +410,8 @@ TEST(BackendTest, BceFromProbabilitiesAndClipping) {
   EXPECT_GE(wrong_one.loss_sum, 15.9);
   EXPECT_LE(wrong_one.loss_sum, 16.13);
   EXPECT_TRUE(std::isfinite(wrong_one.grad[0]));
-  const BceResult right = RunBce(backend, BceInput::kProbabilities, {1.0f, 0.0f}, {1.0f, 0.0f}, 1.0f);
+  const BceResult right =
+      RunBce(backend, BceInput::kProbabilities, {1.0f, 0.0f}, {1.0f, 0.0f}, 1.0f);
   EXPECT_LT(right.loss_sum, 1e-6);
   EXPECT_GT(right.loss_sum, 0.0);
   EXPECT_EQ(right.correct, 2.0);
@@ -444,9 +446,8 @@ TEST(BackendTest, SgdPlainMomentumNesterov) {
   const auto backend = Cpu();
   for (int variant = 0; variant < 3; ++variant) {
     SCOPED_TRACE("variant " + std::to_string(variant));
-    const SgdStep step{.learning_rate = 0.1f,
-                       .momentum = variant == 0 ? 0.0f : 0.9f,
-                       .nesterov = variant == 2};
+    const SgdStep step{
+        .learning_rate = 0.1f, .momentum = variant == 0 ? 0.0f : 0.9f, .nesterov = variant == 2};
     Tensor p = MakeTensor(backend, {33}, RandomFloats(33, -1, 1, 80));
     Tensor v = MakeTensor(backend, {33}, std::vector<float>(33, 0.0f));
     for (int t = 0; t < 3; ++t) {
@@ -587,8 +588,8 @@ TEST(BackendTest, StatsHistogramAutoAndFixedRange) {
   EXPECT_EQ(auto_stats[0].histogram, expected);
 
   // Fixed range [2, 7] in 5 bins: values outside are not counted; two tensors in one call.
-  const std::vector<TensorStats> fixed = backend->Stats(
-      ts, HistogramSpec{.bins = 5, .auto_range = false, .lo = 2.0f, .hi = 7.0f});
+  const std::vector<TensorStats> fixed =
+      backend->Stats(ts, HistogramSpec{.bins = 5, .auto_range = false, .lo = 2.0f, .hi = 7.0f});
   ASSERT_EQ(fixed.size(), 2u);
   const std::vector<int64_t> expected_fixed(expected.begin() + 2, expected.begin() + 7);
   EXPECT_EQ(fixed[0].hist_lo, 2.0f);

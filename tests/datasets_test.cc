@@ -89,7 +89,8 @@ TEST(BallTest, DeterministicInSeedAndParameters) {
   for (float label : Ball(10, 300, 0.0, 2).y.ToHost()) EXPECT_EQ(label, 1.0f);
 }
 
-// ---- Parabola -------------------------------------------------------------------------------------
+// ---- Parabola
+// -------------------------------------------------------------------------------------
 
 TEST(ParabolaTest, ValuesAsSpecified) {
   const Dataset d = Parabola(1000);
@@ -100,7 +101,7 @@ TEST(ParabolaTest, ValuesAsSpecified) {
   for (int64_t i = 0; i < 2000; ++i) {
     const int64_t k = i % 1000;
     const double x1 = -1.0 + 2.0 * static_cast<double>(k) / 999.0;  // linspace(-1, 1, 1000)
-    const bool upper = i < 1000;                                     // class 0 first
+    const bool upper = i < 1000;                                    // class 0 first
     ASSERT_NEAR(x[i * 2], x1, 1e-6) << i;
     ASSERT_NEAR(x[i * 2 + 1], upper ? x1 * x1 : x1 * x1 - 0.5, 1e-6) << i;
     ASSERT_EQ(y[i], upper ? 0.0f : 1.0f) << i;
@@ -109,7 +110,8 @@ TEST(ParabolaTest, ValuesAsSpecified) {
   EXPECT_EQ(tiny, (std::vector<float>{-1, 1, 0, 0, 1, 1, -1, 0.5f, 0, -0.5f, 1, 0.5f}));
 }
 
-// ---- LoadCsv ----------------------------------------------------------------------------------------
+// ---- LoadCsv
+// ----------------------------------------------------------------------------------------
 
 class LoadCsvTest : public ::testing::Test {
  protected:
@@ -143,8 +145,8 @@ class LoadCsvTest : public ::testing::Test {
       if (column != nullptr) {
         EXPECT_NE(message.find(column), std::string::npos) << "column not named";
       }
-      const std::regex row("\\b(" + std::to_string(data_row) + "|" +
-                           std::to_string(data_row + 1) + ")\\b");
+      const std::regex row("\\b(" + std::to_string(data_row) + "|" + std::to_string(data_row + 1) +
+                           ")\\b");
       EXPECT_TRUE(std::regex_search(message, row)) << "row " << data_row << " not named";
     }
   }
@@ -153,8 +155,8 @@ class LoadCsvTest : public ::testing::Test {
 };
 
 TEST_F(LoadCsvTest, ParsesAGoodFile) {
-  const Dataset d = LoadCsv(Write("good.csv", "alpha,beta,label\n1,2.5,0\n-3e-2,4,1\n0.5,-1,1\n"),
-                            "label");
+  const Dataset d =
+      LoadCsv(Write("good.csv", "alpha,beta,label\n1,2.5,0\n-3e-2,4,1\n0.5,-1,1\n"), "label");
   EXPECT_EQ(d.x.shape(), (Shape{3, 2}));
   EXPECT_EQ(d.y.shape(), (Shape{3, 1}));
   EXPECT_EQ(d.x.ToHost(), (std::vector<float>{1, 2.5f, -0.03f, 4, 0.5f, -1}));
@@ -170,13 +172,13 @@ TEST_F(LoadCsvTest, ParsesAGoodFile) {
 
 TEST_F(LoadCsvTest, BadCellsNameRowAndColumn) {
   const std::string header = "alpha,beta,label\n1,2,0\n3,4,1\n";
-  ExpectError(header + "5,,1\n", "beta", 3);         // missing cell
-  ExpectError(header + "5,abc,1\n", "beta", 3);      // non-numeric
-  ExpectError(header + "5,1.5x,1\n", "beta", 3);     // numeric prefix, then garbage
-  ExpectError(header + "5,nan,1\n", "beta", 3);      // NaN
+  ExpectError(header + "5,,1\n", "beta", 3);      // missing cell
+  ExpectError(header + "5,abc,1\n", "beta", 3);   // non-numeric
+  ExpectError(header + "5,1.5x,1\n", "beta", 3);  // numeric prefix, then garbage
+  ExpectError(header + "5,nan,1\n", "beta", 3);   // NaN
   ExpectError(header + "5,NaN,1\n", "beta", 3);
-  ExpectError(header + "abc,6,1\n", "alpha", 3);     // first column
-  ExpectError(header + "5,6,\n", "label", 3);        // missing label
+  ExpectError(header + "abc,6,1\n", "alpha", 3);  // first column
+  ExpectError(header + "5,6,\n", "label", 3);     // missing label
   ExpectError("alpha,beta,label\n1,x,0\n", "beta", 1);
 }
 

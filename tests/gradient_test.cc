@@ -37,8 +37,7 @@ constexpr double kEps = 1e-5;
 constexpr double kRelTol = 1e-4;
 
 // Central difference of f with respect to each element of p (p is restored afterwards).
-std::vector<double> NumericalGradient(std::vector<double>& p,
-                                      const std::function<double()>& f) {
+std::vector<double> NumericalGradient(std::vector<double>& p, const std::function<double()>& f) {
   std::vector<double> g(p.size());
   for (size_t i = 0; i < p.size(); ++i) {
     const double saved = p[i];
@@ -193,7 +192,8 @@ TEST(GradientTest, DenseExposesPreActivation) {
   EXPECT_EQ(lt.input->ToHost(), x);
 }
 
-// ---- ActivationLayer ------------------------------------------------------------------------------
+// ---- ActivationLayer
+// ------------------------------------------------------------------------------
 
 TEST(GradientTest, ActivationLayerEach) {
   const auto backend = Cpu();
@@ -236,7 +236,8 @@ TEST(GradientTest, ActivationLayerByName) {
   EXPECT_THROW(ActivationLayer("swish"), std::invalid_argument);
 }
 
-// ---- Binary cross-entropy -------------------------------------------------------------------------
+// ---- Binary cross-entropy
+// -------------------------------------------------------------------------
 
 // The loss per sample, differentiated numerically, against the backend's gradient: from
 // logits over a wide range of z with hard and soft labels, and from probabilities away
@@ -261,8 +262,8 @@ TEST(GradientTest, BinaryCrossEntropyFromLogits) {
   const Tensor yt = MakeTensor(backend, {33, 1}, std::vector<float>(y.begin(), y.end()));
   Tensor grad(backend, {33, 1});
   Tensor totals(backend, {2});
-  backend->BinaryCrossEntropy(BceInput::kLogits, zt, yt, static_cast<float>(scale), &grad,
-                              totals, 0);
+  backend->BinaryCrossEntropy(BceInput::kLogits, zt, yt, static_cast<float>(scale), &grad, totals,
+                              0);
   EXPECT_NEAR(totals.ToHost()[0], loss_ref, 1e-5 * loss_ref);
   ExpectClose(grad.ToHost(), grad_ref, "dL/dz");
 }
@@ -286,13 +287,14 @@ TEST(GradientTest, BinaryCrossEntropyFromProbabilities) {
   const Tensor yt = MakeTensor(backend, {33, 1}, std::vector<float>(y.begin(), y.end()));
   Tensor grad(backend, {33, 1});
   Tensor totals(backend, {2});
-  backend->BinaryCrossEntropy(BceInput::kProbabilities, pt, yt, static_cast<float>(scale),
-                              &grad, totals, 0);
+  backend->BinaryCrossEntropy(BceInput::kProbabilities, pt, yt, static_cast<float>(scale), &grad,
+                              totals, 0);
   EXPECT_NEAR(totals.ToHost()[0], loss_ref, 1e-5 * loss_ref);
   ExpectClose(grad.ToHost(), grad_ref, "dL/dp");
 }
 
-// ---- Whole models -----------------------------------------------------------------------------------
+// ---- Whole models
+// -----------------------------------------------------------------------------------
 
 // A plain description of a model for the reference forward pass.
 struct RefLayer {
@@ -326,16 +328,16 @@ double ReferenceLoss(const std::vector<RefLayer>& layers, const std::vector<doub
       if (l.dense) offset += l.in * l.out + l.out;
       h = std::move(next);
     }
-    total += from_logits ? testing::RefBceLogit(h[0], y[s])
-                         : testing::RefBceProbability(h[0], y[s]);
+    total +=
+        from_logits ? testing::RefBceLogit(h[0], y[s]) : testing::RefBceProbability(h[0], y[s]);
   }
   return total / n;
 }
 
 // Checks a built model's layout (parameter views at the offsets the reference assumes),
 // its loss, and its parameter gradients against the reference.
-void CheckModelGradients(Sequential& model, const std::vector<RefLayer>& layers,
-                         bool from_logits, int64_t n, uint32_t data_seed) {
+void CheckModelGradients(Sequential& model, const std::vector<RefLayer>& layers, bool from_logits,
+                         int64_t n, uint32_t data_seed) {
   const auto backend = model.backend_ptr();
   const int64_t in = layers[0].in;
 
@@ -391,13 +393,17 @@ void CheckModelGradients(Sequential& model, const std::vector<RefLayer>& layers,
 TEST(GradientTest, SequentialTanhFromLogits) {
   Sequential model(Cpu());
   // Non-zero biases, so that a bias the forward pass ignored would show in the loss.
-  model.Add(Dense(5, Activation::kTanh, Initializer::GlorotUniform(), Initializer::Uniform(-0.5, 0.5)));
-  model.Add(Dense(4, Activation::kTanh, Initializer::GlorotUniform(), Initializer::Uniform(-0.5, 0.5)));
-  model.Add(Dense(1, Activation::kLinear, Initializer::GlorotUniform(), Initializer::Uniform(-0.5, 0.5)));
+  model.Add(
+      Dense(5, Activation::kTanh, Initializer::GlorotUniform(), Initializer::Uniform(-0.5, 0.5)));
+  model.Add(
+      Dense(4, Activation::kTanh, Initializer::GlorotUniform(), Initializer::Uniform(-0.5, 0.5)));
+  model.Add(
+      Dense(1, Activation::kLinear, Initializer::GlorotUniform(), Initializer::Uniform(-0.5, 0.5)));
   model.Compile(BinaryCrossEntropy{.from_logits = true}, Sgd{});
   model.Build(3, /*seed=*/17);
   CheckModelGradients(model,
-                      {{true, 3, 5, Activation::kTanh}, {true, 5, 4, Activation::kTanh},
+                      {{true, 3, 5, Activation::kTanh},
+                       {true, 5, 4, Activation::kTanh},
                        {true, 4, 1, Activation::kLinear}},
                       /*from_logits=*/true, /*n=*/9, /*data_seed=*/31);
 }
@@ -405,7 +411,8 @@ TEST(GradientTest, SequentialTanhFromLogits) {
 TEST(GradientTest, SequentialReluSigmoidFromProbabilities) {
   Sequential model(Cpu());
   model.Add(Dense(6, Activation::kRelu, Initializer::HeUniform(), Initializer::Uniform(-0.3, 0.3)));
-  model.Add(Dense(1, Activation::kSigmoid, Initializer::GlorotUniform(), Initializer::Uniform(-0.3, 0.3)));
+  model.Add(Dense(1, Activation::kSigmoid, Initializer::GlorotUniform(),
+                  Initializer::Uniform(-0.3, 0.3)));
   model.Compile(BinaryCrossEntropy{.from_logits = false}, Adam{});
   model.Build(3, /*seed=*/5);
   CheckModelGradients(model, {{true, 3, 6, Activation::kRelu}, {true, 6, 1, Activation::kSigmoid}},
@@ -414,16 +421,20 @@ TEST(GradientTest, SequentialReluSigmoidFromProbabilities) {
 
 TEST(GradientTest, SequentialWithActivationLayers) {
   Sequential model(Cpu());
-  model.Add(Dense(4, Activation::kLinear, Initializer::GlorotNormal(), Initializer::Uniform(-0.5, 0.5)));
+  model.Add(
+      Dense(4, Activation::kLinear, Initializer::GlorotNormal(), Initializer::Uniform(-0.5, 0.5)));
   model.Add(ActivationLayer(Activation::kSigmoid));
-  model.Add(Dense(3, Activation::kLinear, Initializer::GlorotNormal(), Initializer::Uniform(-0.5, 0.5)));
+  model.Add(
+      Dense(3, Activation::kLinear, Initializer::GlorotNormal(), Initializer::Uniform(-0.5, 0.5)));
   model.Add(ActivationLayer("tanh"));
   model.Add(Dense(1));
   model.Compile();
   model.Build(2, /*seed=*/3);
   CheckModelGradients(model,
-                      {{true, 2, 4, Activation::kLinear}, {false, 4, 4, Activation::kSigmoid},
-                       {true, 4, 3, Activation::kLinear}, {false, 3, 3, Activation::kTanh},
+                      {{true, 2, 4, Activation::kLinear},
+                       {false, 4, 4, Activation::kSigmoid},
+                       {true, 4, 3, Activation::kLinear},
+                       {false, 3, 3, Activation::kTanh},
                        {true, 3, 1, Activation::kLinear}},
                       /*from_logits=*/true, /*n=*/7, /*data_seed=*/51);
 }

@@ -138,8 +138,7 @@ void ExpectDistribution(const std::vector<float>& v, const Expected& e) {
       const double pre = e.p2;
       const double sigma = pre * kTruncatedNormalStdCorrection;
       EXPECT_NEAR(m.mean, e.p1, MeanTolerance(sigma, n));
-      EXPECT_NEAR(m.std, sigma,
-                  StdTolerance(sigma, testing::TruncatedNormalKurtosis(2.0), n));
+      EXPECT_NEAR(m.std, sigma, StdTolerance(sigma, testing::TruncatedNormalKurtosis(2.0), n));
       EXPECT_GE(m.min, static_cast<float>(e.p1 - 2 * pre));
       EXPECT_LE(m.max, static_cast<float>(e.p1 + 2 * pre));
       // The density at the bound is phi(2)/Z = 0.0566 per pre-truncation sigma: a gap of
@@ -177,11 +176,10 @@ TEST(InitializerTest, TruncatedNormalStdIsSqrtScaleOverFan) {
     const char* name;
     double target_std;
   };
-  for (const Case& c : {Case{"he_normal", std::sqrt(2.0 / kFanIn)},
-                        Case{"glorot_normal", std::sqrt(1.0 / kFanAvg)},
-                        Case{"he_normal_uncorrected", 0.87962566103423978 * std::sqrt(2.0 / kFanIn)},
-                        Case{"glorot_normal_uncorrected",
-                             0.87962566103423978 * std::sqrt(1.0 / kFanAvg)}}) {
+  for (const Case& c :
+       {Case{"he_normal", std::sqrt(2.0 / kFanIn)}, Case{"glorot_normal", std::sqrt(1.0 / kFanAvg)},
+        Case{"he_normal_uncorrected", 0.87962566103423978 * std::sqrt(2.0 / kFanIn)},
+        Case{"glorot_normal_uncorrected", 0.87962566103423978 * std::sqrt(1.0 / kFanAvg)}}) {
     const testing::SampleMoments m =
         testing::Moments(ApplyOn(Initializer::FromName(c.name), backend, 99, 0));
     EXPECT_NEAR(m.std, c.target_std, StdTolerance(c.target_std, kurtosis, n)) << c.name;
@@ -193,8 +191,9 @@ TEST(InitializerTest, VarianceScalingEveryModeAndDistribution) {
   const auto backend = Cpu();
   const double scale = 1.5;
   for (FanMode mode : {FanMode::kFanIn, FanMode::kFanOut, FanMode::kFanAvg}) {
-    const double fan = mode == FanMode::kFanIn ? kFanIn : mode == FanMode::kFanOut ? kFanOut
-                                                                                  : kFanAvg;
+    const double fan = mode == FanMode::kFanIn    ? kFanIn
+                       : mode == FanMode::kFanOut ? kFanOut
+                                                  : kFanAvg;
     const double sd = std::sqrt(scale / fan);
     const double limit = std::sqrt(3.0 * scale / fan);
     const std::string tag = "mode " + std::to_string(static_cast<int>(mode));
@@ -270,9 +269,9 @@ TEST(InitializerTest, NamesRoundTrip) {
     }
   }
   // The canonical names of the variance-scaling families are the names themselves.
-  for (const char* name : {"glorot_normal", "glorot_uniform", "he_normal", "he_uniform",
-                           "lecun_normal", "lecun_uniform", "glorot_normal_uncorrected",
-                           "he_normal_uncorrected"}) {
+  for (const char* name :
+       {"glorot_normal", "glorot_uniform", "he_normal", "he_uniform", "lecun_normal",
+        "lecun_uniform", "glorot_normal_uncorrected", "he_normal_uncorrected"}) {
     EXPECT_EQ(Initializer::FromName(name).name(), name);
   }
   EXPECT_EQ(Initializer::HeNormal().name(), "he_normal");
@@ -298,15 +297,15 @@ TEST(InitializerTest, UnknownNameThrowsAndListsTheValidNames) {
          {"glorot_normal", "glorot_uniform", "he_normal", "he_uniform", "lecun_normal",
           "lecun_uniform", "glorot_normal_uncorrected", "he_normal_uncorrected", "zeros", "ones",
           "random_normal", "random_uniform", "normal(", "uniform(", "constant("}) {
-      EXPECT_NE(message.find(valid), std::string::npos) << "missing " << valid << " in: "
-                                                        << message;
+      EXPECT_NE(message.find(valid), std::string::npos)
+          << "missing " << valid << " in: " << message;
     }
   }
 }
 
 TEST(InitializerTest, MalformedNamesThrow) {
-  for (const char* bad : {"", "normal(0", "normal()", "uniform(1)", "uniform(a,b)",
-                          "constant()", "constant(1,2)", "he_normal(2)", "HeNormal"}) {
+  for (const char* bad : {"", "normal(0", "normal()", "uniform(1)", "uniform(a,b)", "constant()",
+                          "constant(1,2)", "he_normal(2)", "HeNormal"}) {
     EXPECT_THROW(Initializer::FromName(bad), std::invalid_argument) << "'" << bad << "'";
   }
 }
@@ -337,8 +336,8 @@ TEST(InitializerTest, SameSeedSameBitsDifferentSeedOrStreamDifferent) {
 TEST(InitializerTest, SameWeightsWithOneAndTwoThreads) {
   const auto one = Cpu(1);
   const auto two = Cpu(2);
-  for (const char* name : {"he_normal", "glorot_normal_uncorrected", "lecun_uniform",
-                           "normal(0,0.01)"}) {
+  for (const char* name :
+       {"he_normal", "glorot_normal_uncorrected", "lecun_uniform", "normal(0,0.01)"}) {
     SCOPED_TRACE(name);
     const Initializer init = Initializer::FromName(name);
     EXPECT_EQ(ApplyOn(init, one, kSeed, kStream), ApplyOn(init, two, kSeed, kStream));

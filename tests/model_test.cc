@@ -38,8 +38,8 @@ Sequential BlockModel(std::string_view activation, std::string_view initializer,
 // A small model for the fast tests.
 Sequential SmallModel(Optimizer optimizer, uint64_t seed = 1, int64_t inputs = 10) {
   Sequential model(Cpu());
-  model.Add(Dense(16, Activation::kTanh, Initializer::GlorotNormal(),
-                  Initializer::Uniform(-0.1, 0.1)));
+  model.Add(
+      Dense(16, Activation::kTanh, Initializer::GlorotNormal(), Initializer::Uniform(-0.1, 0.1)));
   model.Add(Dense(8, "relu", "he_uniform"));
   model.Add(Dense(1));
   model.Compile(BinaryCrossEntropy{}, optimizer);
@@ -72,7 +72,8 @@ TEST(ModelTest, SummaryListsLayersAndParameterCounts) {
   const std::string summary = model.Summary();
   for (size_t i = 0; i < model.num_layers(); ++i) {
     EXPECT_NE(summary.find(model.layer(i).Describe()), std::string::npos)
-        << "layer " << i << " (" << model.layer(i).Describe() << ") missing from\n" << summary;
+        << "layer " << i << " (" << model.layer(i).Describe() << ") missing from\n"
+        << summary;
   }
   EXPECT_GE(CountNumber(summary, 1100), 1) << summary;
   EXPECT_GE(CountNumber(summary, 10100), 4) << summary;
@@ -126,7 +127,8 @@ TEST(ModelTest, ShapeMismatchNamesBothShapesAndTheLayer) {
   EXPECT_THROW(model.Evaluate(x10, y5), std::invalid_argument);
 }
 
-// ---- Training --------------------------------------------------------------------------------------
+// ---- Training
+// --------------------------------------------------------------------------------------
 
 // The post's BLOCK model trains on the ball data with relu and he_uniform. Adam (lr 1e-3,
 // batch 16) makes this reliable: over 16 (seed, shuffle seed) pairs the epoch accuracy
@@ -168,8 +170,8 @@ TEST(ModelTest, SameSeedSameHistoryExactly) {
   const Dataset val = Ball(10, 100, 0.5, 4);
   auto run = [&](uint64_t seed, uint64_t shuffle_seed, std::vector<float>* params) {
     Sequential model = SmallModel(Sgd{.learning_rate = 0.05f, .momentum = 0.9f}, seed);
-    FitOptions options{.epochs = 3, .batch_size = 16, .shuffle = true,
-                       .shuffle_seed = shuffle_seed};
+    FitOptions options{
+        .epochs = 3, .batch_size = 16, .shuffle = true, .shuffle_seed = shuffle_seed};
     options.validation_x = &val.x;
     options.validation_y = &val.y;
     History h = model.Fit(ball.x, ball.y, options);
@@ -286,8 +288,8 @@ TEST(ModelTest, L2PenaltyGradientOnKernelsOnly) {
   }
   for (size_t i = 0; i < w0.size(); ++i) {
     const double expected = is_kernel[i] ? -lr * 2 * l2 * w0[i] : 0.0;
-    EXPECT_NEAR(b[i] - a[i], expected, 1e-6) << "parameter " << i
-                                             << (is_kernel[i] ? " (kernel)" : " (bias)");
+    EXPECT_NEAR(b[i] - a[i], expected, 1e-6)
+        << "parameter " << i << (is_kernel[i] ? " (kernel)" : " (bias)");
   }
 }
 

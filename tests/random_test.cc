@@ -46,11 +46,11 @@ constexpr PhiloxKat kPhiloxKats[] = {
 
 TEST(PhiloxTest, MatchesRandom123KnownAnswers) {
   for (const PhiloxKat& kat : kPhiloxKats) {
-    const Philox4x32 r = Philox4x32_10(kat.ctr[0], kat.ctr[1], kat.ctr[2], kat.ctr[3],
-                                       kat.key[0], kat.key[1]);
+    const Philox4x32 r =
+        Philox4x32_10(kat.ctr[0], kat.ctr[1], kat.ctr[2], kat.ctr[3], kat.key[0], kat.key[1]);
     for (int i = 0; i < 4; ++i) {
-      EXPECT_EQ(r.w[i], kat.expected[i]) << "word " << i << " of the vector with ctr0 = 0x"
-                                         << std::hex << kat.ctr[0];
+      EXPECT_EQ(r.w[i], kat.expected[i])
+          << "word " << i << " of the vector with ctr0 = 0x" << std::hex << kat.ctr[0];
     }
   }
 }
@@ -61,8 +61,7 @@ TEST(PhiloxTest, BlockFollowsDocumentedCounterAndKeyLayout) {
   const uint64_t seed = 0x0123456789abcdefull;
   const uint64_t index = 0xfedcba9876543210ull;
   const Philox4x32 a = PhiloxBlock(seed, 77u, index, 3u);
-  const Philox4x32 b =
-      Philox4x32_10(0x76543210u, 0xfedcba98u, 77u, 3u, 0x89abcdefu, 0x01234567u);
+  const Philox4x32 b = Philox4x32_10(0x76543210u, 0xfedcba98u, 77u, 3u, 0x89abcdefu, 0x01234567u);
   for (int i = 0; i < 4; ++i) EXPECT_EQ(a.w[i], b.w[i]);
 
   // RandomBits64 is (w1 << 32) | w0 of attempt 0.
@@ -97,8 +96,8 @@ TEST(DeterministicLogTest, MatchesStdLogToBetterThan1e15Relative) {
   for (int i = 0; i < 200000; ++i) xs.push_back(unit(gen) + 1e-300);
   // Around the mantissa split points (sqrt(1/2), 1, sqrt(2), 2) and powers of two, where an
   // off-by-one in the exponent or the reduction would show.
-  for (double center : {0.7071067811865476, 1.0, 1.4142135623730951, 2.0, 0.5, 1024.0,
-                        0x1p-1000, 0x1p+1000}) {
+  for (double center :
+       {0.7071067811865476, 1.0, 1.4142135623730951, 2.0, 0.5, 1024.0, 0x1p-1000, 0x1p+1000}) {
     double x = center;
     for (int k = 0; k < 50; ++k) x = std::nextafter(x, 0.0);
     for (int k = 0; k < 100; ++k) {
@@ -120,16 +119,16 @@ TEST(DeterministicLogTest, MatchesStdLogToBetterThan1e15Relative) {
       worst_x = x;
     }
   }
-  EXPECT_LT(worst, 1e-15) << "worst x = " << worst_x << " (log " << std::log(worst_x)
-                          << ", got " << DeterministicLog(worst_x) << ")";
+  EXPECT_LT(worst, 1e-15) << "worst x = " << worst_x << " (log " << std::log(worst_x) << ", got "
+                          << DeterministicLog(worst_x) << ")";
   EXPECT_EQ(DeterministicLog(1.0), 0.0);
 }
 
 // ---- RandomValue: agreement with the documented transforms ---------------------------------
 
 TEST(RandomValueTest, UniformIsTheDocumentedTransformOfW0) {
-  const RandomSpec spec{.distribution = RandomDistribution::kUniform,
-                        .a = -3.0, .b = 5.0, .seed = 99, .stream = 4};
+  const RandomSpec spec{
+      .distribution = RandomDistribution::kUniform, .a = -3.0, .b = 5.0, .seed = 99, .stream = 4};
   for (uint64_t i = 0; i < 10000; ++i) {
     const Philox4x32 r = PhiloxBlock(99, 4, i, 0);
     const double u = static_cast<double>(r.w[0] >> 8) / 16777216.0;
@@ -161,7 +160,10 @@ TEST(RandomValueTest, NormalAndTruncatedFollowTheDocumentedPolarMethod) {
   for (bool truncated : {false, true}) {
     const RandomSpec spec{.distribution = truncated ? RandomDistribution::kTruncatedNormal
                                                     : RandomDistribution::kNormal,
-                          .a = 0.25, .b = 1.5, .seed = 0xabcdef, .stream = 9};
+                          .a = 0.25,
+                          .b = 1.5,
+                          .seed = 0xabcdef,
+                          .stream = 9};
     int exact = 0;
     const int n = 20000;
     for (uint64_t i = 0; i < n; ++i) {
@@ -188,8 +190,8 @@ std::vector<float> Draw(const RandomSpec& spec, int64_t n) {
 TEST(RandomValueTest, UniformStatistics) {
   const double lo = -1.0, hi = 3.0;
   const int64_t n = 1000000;
-  const std::vector<float> v = Draw({.distribution = RandomDistribution::kUniform,
-                                     .a = lo, .b = hi, .seed = 7, .stream = 1}, n);
+  const std::vector<float> v = Draw(
+      {.distribution = RandomDistribution::kUniform, .a = lo, .b = hi, .seed = 7, .stream = 1}, n);
   const testing::SampleMoments m = testing::Moments(v);
   const double sigma = (hi - lo) / std::sqrt(12.0);
   EXPECT_NEAR(m.mean, 1.0, MeanTolerance(sigma, n));
@@ -209,8 +211,9 @@ TEST(RandomValueTest, UniformStatistics) {
 TEST(RandomValueTest, UniformUsesTwentyFourBits) {
   // On [0, 1) every value is k * 2^-24: the transform keeps the top 24 bits of w0, so the
   // value is exact in float and never rounds up to 1.
-  const std::vector<float> v = Draw({.distribution = RandomDistribution::kUniform,
-                                     .a = 0.0, .b = 1.0, .seed = 3, .stream = 0}, 100000);
+  const std::vector<float> v = Draw(
+      {.distribution = RandomDistribution::kUniform, .a = 0.0, .b = 1.0, .seed = 3, .stream = 0},
+      100000);
   for (float x : v) {
     const double k = static_cast<double>(x) * 16777216.0;
     ASSERT_EQ(k, std::floor(k));
@@ -221,8 +224,9 @@ TEST(RandomValueTest, UniformUsesTwentyFourBits) {
 TEST(RandomValueTest, NormalStatistics) {
   const double mean = -2.0, sigma = 0.5;
   const int64_t n = 1000000;
-  const std::vector<float> v = Draw({.distribution = RandomDistribution::kNormal,
-                                     .a = mean, .b = sigma, .seed = 11, .stream = 2}, n);
+  const std::vector<float> v = Draw(
+      {.distribution = RandomDistribution::kNormal, .a = mean, .b = sigma, .seed = 11, .stream = 2},
+      n);
   const testing::SampleMoments m = testing::Moments(v);
   EXPECT_NEAR(m.mean, mean, MeanTolerance(sigma, n));
   EXPECT_NEAR(m.std, sigma, StdTolerance(sigma, testing::kNormalKurtosis, n));
@@ -245,7 +249,11 @@ TEST(RandomValueTest, TruncatedNormalStatistics) {
   const double mean = 0.5, sigma = 0.1;  // sigma before truncation
   const int64_t n = 1000000;
   const std::vector<float> v = Draw({.distribution = RandomDistribution::kTruncatedNormal,
-                                     .a = mean, .b = sigma, .seed = 5, .stream = 6}, n);
+                                     .a = mean,
+                                     .b = sigma,
+                                     .seed = 5,
+                                     .stream = 6},
+                                    n);
   const testing::SampleMoments m = testing::Moments(v);
   const double true_std = sigma * kTruncatedNormalStdCorrection;
   const double kurtosis = testing::TruncatedNormalKurtosis(2.0);  // about 2.37

@@ -51,10 +51,14 @@ inline double RefSigmoid(double z) {
 
 inline double RefActivation(Activation act, double z) {
   switch (act) {
-    case Activation::kLinear: return z;
-    case Activation::kSigmoid: return RefSigmoid(z);
-    case Activation::kTanh: return std::tanh(z);
-    case Activation::kRelu: return z > 0 ? z : 0.0;
+    case Activation::kLinear:
+      return z;
+    case Activation::kSigmoid:
+      return RefSigmoid(z);
+    case Activation::kTanh:
+      return std::tanh(z);
+    case Activation::kRelu:
+      return z > 0 ? z : 0.0;
   }
   return 0.0;
 }
@@ -62,7 +66,8 @@ inline double RefActivation(Activation act, double z) {
 // d act / d z, written from the textbook formulas (not from a = act(z) tricks).
 inline double RefActivationDerivative(Activation act, double z) {
   switch (act) {
-    case Activation::kLinear: return 1.0;
+    case Activation::kLinear:
+      return 1.0;
     case Activation::kSigmoid: {
       const double s = RefSigmoid(z);
       return s * (1.0 - s);
@@ -71,7 +76,8 @@ inline double RefActivationDerivative(Activation act, double z) {
       const double c = std::cosh(z);
       return 1.0 / (c * c);
     }
-    case Activation::kRelu: return z > 0 ? 1.0 : 0.0;
+    case Activation::kRelu:
+      return z > 0 ? 1.0 : 0.0;
   }
   return 0.0;
 }

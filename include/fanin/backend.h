@@ -123,8 +123,7 @@ class Backend {
 
   // ---- Activations ----------------------------------------------------------------------
   // z [n x k] += bias [k] broadcast over rows, then a = act(z). `a` may alias `z`.
-  virtual void BiasActivationForward(Activation act, const Tensor& bias, Tensor& z,
-                                     Tensor& a) = 0;
+  virtual void BiasActivationForward(Activation act, const Tensor& bias, Tensor& z, Tensor& a) = 0;
   // a = act(z). `a` may alias `z`.
   virtual void ActivationForward(Activation act, const Tensor& z, Tensor& a) = 0;
   // dz = da * act'(z), with act' computed from z or from a = act(z) as is cheaper; and,
@@ -139,15 +138,14 @@ class Backend {
   // compared with label >= 0.5); and, when grad is given, grad = dLoss_i/doutput_i *
   // grad_scale (for logits: (sigmoid(z) - y) * grad_scale). Summation order is fixed.
   virtual void BinaryCrossEntropy(BceInput input, const Tensor& output, const Tensor& labels,
-                                  float grad_scale, Tensor* grad, Tensor& totals,
-                                  int64_t slot) = 0;
+                                  float grad_scale, Tensor* grad, Tensor& totals, int64_t slot) = 0;
 
   // ---- Optimizers (one call over a whole flat parameter buffer) -------------------------
   // velocity may be null when step.momentum == 0.
   virtual void SgdUpdate(const SgdStep& step, Tensor& params, const Tensor& grads,
                          Tensor* velocity) = 0;
-  virtual void AdamUpdate(const AdamStep& step, Tensor& params, const Tensor& grads,
-                          Tensor& m, Tensor& v) = 0;
+  virtual void AdamUpdate(const AdamStep& step, Tensor& params, const Tensor& grads, Tensor& m,
+                          Tensor& v) = 0;
 
   // ---- Data movement --------------------------------------------------------------------
   // dst row r = src row indices[r] (indices are host values, each in [0, src.rows())).

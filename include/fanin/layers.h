@@ -44,7 +44,7 @@ class Dense : public Layer {
   std::shared_ptr<Backend> backend_;
   int64_t input_features_ = 0;
   Tensor kernel_, bias_, kernel_grad_, bias_grad_;
-  Tensor input_;  // handle to the last x
+  Tensor input_;                               // handle to the last x
   Tensor z_storage_, a_storage_, dx_storage_;  // grown to the largest batch seen
   Tensor z_, a_, dx_;                          // views of the current batch's rows
 };

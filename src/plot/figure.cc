@@ -88,6 +88,8 @@ std::string Figure::ToSvg() const {
   return svg.Finish();
 }
 
-void Figure::Save(const std::string& path) const { fanin::internal::WriteFileAtomically(path, ToSvg()); }
+void Figure::Save(const std::string& path) const {
+  fanin::internal::WriteFileAtomically(path, ToSvg());
+}
 
 }  // namespace fanin::plot

@@ -87,6 +87,8 @@ std::string Report::ToHtml() const {
          EscapeXml(title_) + "</h1>\n" + body_ + "</body>\n</html>\n";
 }
 
-void Report::Save(const std::string& path) const { fanin::internal::WriteFileAtomically(path, ToHtml()); }
+void Report::Save(const std::string& path) const {
+  fanin::internal::WriteFileAtomically(path, ToHtml());
+}
 
 }  // namespace fanin::plot

@@ -68,8 +68,8 @@ inline void ExpectClose(const std::vector<float>& expected, const std::vector<fl
       expected, actual, [&](size_t i) { return rtol * std::fabs(expected[i]) + atol; }, what);
 }
 
-inline void ExpectBitIdentical(const std::vector<float>& expected,
-                               const std::vector<float>& actual, const std::string& what) {
+inline void ExpectBitIdentical(const std::vector<float>& expected, const std::vector<float>& actual,
+                               const std::string& what) {
   ASSERT_EQ(expected.size(), actual.size()) << what;
   int64_t failures = 0;
   size_t first = 0;

@@ -14,10 +14,22 @@ namespace {
 using CudaInitializersTest = CudaTest;
 
 // Every name Initializer::FromName documents, and the argument forms.
-constexpr const char* kInitializerNames[] = {
-    "glorot_normal", "glorot_uniform", "he_normal", "he_uniform", "lecun_normal", "lecun_uniform",
-    "glorot_normal_uncorrected", "he_normal_uncorrected", "zeros", "ones", "random_normal",
-    "random_uniform", "normal(0.5,2)", "normal(0.01)", "uniform(-3,2)", "constant(0.25)"};
+constexpr const char* kInitializerNames[] = {"glorot_normal",
+                                             "glorot_uniform",
+                                             "he_normal",
+                                             "he_uniform",
+                                             "lecun_normal",
+                                             "lecun_uniform",
+                                             "glorot_normal_uncorrected",
+                                             "he_normal_uncorrected",
+                                             "zeros",
+                                             "ones",
+                                             "random_normal",
+                                             "random_uniform",
+                                             "normal(0.5,2)",
+                                             "normal(0.01)",
+                                             "uniform(-3,2)",
+                                             "constant(0.25)"};
 
 TEST_F(CudaInitializersTest, EveryInitializerIsBitIdentical) {
   // A bias, a one-unit head, a hidden layer, and a large kernel: about 2.5% of truncated
