@@ -383,12 +383,7 @@ void SaveLearningCurvesFigure(const std::vector<ActivationResult>& results, int 
           values.push_back(panel == 0 ? c.loss[static_cast<size_t>(e)]
                                       : c.accuracy[static_cast<size_t>(e)]);
         }
-        const fanin::plot::Quantiles q = QuantilesOf(values);
-        band.x.push_back(e);
-        band.lower.push_back(q.p10);
-        band.upper.push_back(q.p90);
-        median.x.push_back(e);
-        median.y.push_back(q.median);
+        fanin::plot::AppendPercentiles(e, QuantilesOf(values), band, median);
       }
       ax.Add(band).Add(median);
     }

@@ -244,12 +244,8 @@ void DistributionPanel(fanin::plot::Axes& ax, const Results& results, size_t con
     }
     histogram.counts.assign(s.histogram.begin(), s.histogram.end());
     violins.data.push_back(histogram);
-    const fanin::plot::Quantiles q = QuantilesOf(StdOf(results, config, l, role));
-    band.x.push_back(static_cast<double>(l));
-    band.lower.push_back(q.p10);
-    band.upper.push_back(q.p90);
-    median.x.push_back(static_cast<double>(l));
-    median.y.push_back(q.median);
+    fanin::plot::AppendPercentiles(static_cast<double>(l),
+                                   QuantilesOf(StdOf(results, config, l, role)), band, median);
   }
   ax.Add(violins).Add(band).Add(median);
 }
@@ -324,12 +320,7 @@ void SaveLearningSpeedFigure(const Results& results, int epochs, const std::stri
       fanin::plot::Band band{.color = color, .opacity = 0.15};
       fanin::plot::Line line{.label = kLayers[l], .color = color};
       for (int e = 0; e <= epochs; ++e) {
-        const fanin::plot::Quantiles q = QuantilesOf(Ratios(results, c, l, e));
-        band.x.push_back(e);
-        band.lower.push_back(q.p10);
-        band.upper.push_back(q.p90);
-        line.x.push_back(e);
-        line.y.push_back(q.median);
+        fanin::plot::AppendPercentiles(e, QuantilesOf(Ratios(results, c, l, e)), band, line);
       }
       ax.Add(band).Add(line);
     }

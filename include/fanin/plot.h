@@ -99,6 +99,9 @@ Quantiles QuantilesOf(const Histogram& histogram);
 // Quantiles of samples, linearly interpolated like numpy.percentile; non-finite samples
 // are ignored (NaN when none is left).
 Quantiles QuantilesOf(std::vector<double> samples);
+// Appends the point x of a multi-seed summary: the 10th-90th percentile to `band` and the
+// median to `median`.
+void AppendPercentiles(double x, const Quantiles& q, Band& band, Line& median);
 
 // One box per category: box p25-p75, a line at the median, whiskers to p10 and p90.
 // A Histogram is summarized by QuantilesOf.

@@ -71,4 +71,12 @@ Quantiles QuantilesOf(std::vector<double> samples) {
   return FromLevels(values);
 }
 
+void AppendPercentiles(double x, const Quantiles& q, Band& band, Line& median) {
+  band.x.push_back(x);
+  band.lower.push_back(q.p10);
+  band.upper.push_back(q.p90);
+  median.x.push_back(x);
+  median.y.push_back(q.median);
+}
+
 }  // namespace fanin::plot
