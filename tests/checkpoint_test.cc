@@ -37,6 +37,7 @@ namespace {
 namespace fs = std::filesystem;
 using nlohmann::json;
 using testing::Cpu;
+using testing::ReadFile;
 
 // A fresh folder per test, removed at the end.
 class CheckpointTest : public ::testing::Test {
@@ -70,11 +71,6 @@ const Dataset& Data() {
   return data;
 }
 
-std::string ReadBytes(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
-}
-
 void WriteBytes(const std::string& path, const std::string& bytes) {
   std::ofstream(path, std::ios::binary) << bytes;
 }
@@ -89,7 +85,7 @@ std::string Safetensors(const std::string& header, const std::string& buffer) {
 
 // Rewrites the header of the safetensors file at `path` with `edit`, keeping its data.
 void EditHeader(const std::string& path, const std::function<void(json&)>& edit) {
-  const std::string bytes = ReadBytes(path);
+  const std::string bytes = ReadFile(path);
   uint64_t size = 0;
   std::memcpy(&size, bytes.data(), 8);
   json header = json::parse(bytes.substr(8, size));
@@ -242,7 +238,7 @@ TEST_F(CheckpointTest, IncompleteTemporaryFileLeavesTheOldCheckpoint) {
   Sequential model = MixedModel(Sgd{});
   SaveCheckpoint(model, path);
   // What a crash between the write and the rename leaves: half a temporary file.
-  const std::string bytes = ReadBytes(path);
+  const std::string bytes = ReadFile(path);
   WriteBytes(Path(".model.safetensors.tmp.a1b2c3"), bytes.substr(0, bytes.size() / 2));
   ExpectSameModel(model, LoadCheckpoint(path, Cpu()));
   model.Fit(Data().x, Data().y, {.epochs = 1});
@@ -371,7 +367,7 @@ TEST_F(CheckpointTest, MalformedSafetensorsFilesAreRejectedWithTheReason) {
 TEST_F(CheckpointTest, TruncatedCheckpointsAreRejectedAtEveryLength) {
   const std::string path = Path("model.safetensors");
   SaveCheckpoint(MixedModel(Adam{}), path);
-  const std::string bytes = ReadBytes(path);
+  const std::string bytes = ReadFile(path);
   for (size_t length = 0; length < bytes.size(); length += 1 + length / 3) {
     WriteBytes(Path("cut.safetensors"), bytes.substr(0, length));
     const std::string error = ErrorOf([&] { LoadCheckpoint(Path("cut.safetensors"), Cpu()); });
@@ -453,7 +449,7 @@ TEST_F(CheckpointTest, NonFiniteTensorsAreRejected) {
   const std::string path = Path("model.safetensors");
   SaveCheckpoint(model, path);
   // The last tensor in the buffer is layers.4.bias ([1]); poison its bytes.
-  std::string bytes = ReadBytes(path);
+  std::string bytes = ReadFile(path);
   const float nan = std::numeric_limits<float>::quiet_NaN();
   std::memcpy(bytes.data() + bytes.size() - 4, &nan, 4);
   WriteBytes(path, bytes);

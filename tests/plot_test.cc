@@ -18,10 +18,13 @@
 #include <string>
 #include <vector>
 
+#include "test_util.h"
 #include "xml_util.h"
 
 namespace fanin::plot {
 namespace {
+
+using fanin::testing::ReadFile;
 
 constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 constexpr double kInf = std::numeric_limits<double>::infinity();
@@ -58,11 +61,6 @@ void ExpectFiniteCoordinates(const Node& node) {
 std::string Lowercase(std::string text) {
   for (char& c : text) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   return text;
-}
-
-std::string ReadFile(const std::filesystem::path& path) {
-  std::ifstream file(path, std::ios::binary);
-  return {std::istreambuf_iterator<char>(file), std::istreambuf_iterator<char>()};
 }
 
 std::vector<double> Values(const Ticks& ticks) { return ticks.values; }

@@ -19,19 +19,14 @@
 
 #include "fanin/plot.h"
 #include "fanin/recorder.h"
+#include "test_util.h"
 #include "xml_util.h"
 
 namespace fanin {
 namespace {
 
 namespace fs = std::filesystem;
-
-std::string ReadFile(const fs::path& path) {
-  std::ifstream file(path, std::ios::binary);
-  std::stringstream text;
-  text << file.rdbuf();
-  return text.str();
-}
+using testing::ReadFile;
 
 std::vector<std::vector<std::string>> ReadCsv(const fs::path& path) {
   // Our CSVs quote only the initializer names, whose commas sit inside parentheses.

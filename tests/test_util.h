@@ -8,6 +8,9 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
 #include <memory>
 #include <random>
 #include <regex>
@@ -22,6 +25,12 @@ namespace fanin::testing {
 // machine's core count (the suite is meant to run on 2 cores).
 inline std::shared_ptr<Backend> Cpu(int num_threads = 2) {
   return MakeBackend("cpu", BackendOptions{.num_threads = num_threads});
+}
+
+// The whole content of a file ("" when it cannot be opened).
+inline std::string ReadFile(const std::filesystem::path& path) {
+  std::ifstream file(path, std::ios::binary);
+  return {std::istreambuf_iterator<char>(file), std::istreambuf_iterator<char>()};
 }
 
 inline Tensor MakeTensor(const std::shared_ptr<Backend>& backend, Shape shape,
