@@ -644,27 +644,10 @@ int Study(const fanin::distributed::World& world, const fanin::study::Options& o
 }  // namespace
 
 int main(int argc, char** argv) {
-  fanin::distributed::World world(&argc, &argv);
-  // An exception that escapes aborts every rank: the others may be waiting for this one.
-  return world.Run([&] {
-    fanin::study::Options options;
-    try {
-      options =
-          fanin::study::ParseOptions(argc, argv, {.out = "out/activation_study", .epochs = 150});
-      if (options.epochs < 1) throw std::invalid_argument("--epochs must be at least 1");
-    } catch (const std::invalid_argument& e) {
-      // Every rank parses the same arguments, so every rank returns here.
-      if (world.is_root()) std::fprintf(stderr, "activation_study: %s\n", e.what());
-      return 2;
-    }
-    if (options.help) {
-      if (world.is_root()) {
-        std::printf(
-            "usage: [mpirun -np N] activation_study [--seeds N] [--out DIR] "
-            "[--device cpu|cuda|auto] [--epochs E]\n");
-      }
-      return 0;
-    }
-    return Study(world, options, argc, argv);
-  });
+  return fanin::study::StudyMain(
+      argc, argv, "activation_study", {.out = "out/activation_study", .epochs = 150},
+      /*min_epochs=*/1,
+      [&](const fanin::distributed::World& world, const fanin::study::Options& options) {
+        return Study(world, options, argc, argv);
+      });
 }

@@ -833,25 +833,9 @@ int Study(const fanin::distributed::World& world, const fanin::study::Options& o
 }  // namespace
 
 int main(int argc, char** argv) {
-  fanin::distributed::World world(&argc, &argv);
-  // An exception that escapes aborts every rank: the others may be waiting for this one.
-  return world.Run([&] {
-    fanin::study::Options options;
-    try {
-      options = fanin::study::ParseOptions(argc, argv, {.out = "out/init_study"});
-    } catch (const std::invalid_argument& e) {
-      // Every rank parses the same arguments, so every rank returns here.
-      if (world.is_root()) std::fprintf(stderr, "init_study: %s\n", e.what());
-      return 2;
-    }
-    if (options.help) {
-      if (world.is_root()) {
-        std::printf(
-            "usage: [mpirun -np N] init_study [--seeds N] [--out DIR] [--device cpu|cuda|auto] "
-            "[--epochs E]\n");
-      }
-      return 0;
-    }
-    return Study(world, options, argc, argv);
-  });
+  return fanin::study::StudyMain(
+      argc, argv, "init_study", {.out = "out/init_study"}, /*min_epochs=*/0,
+      [&](const fanin::distributed::World& world, const fanin::study::Options& options) {
+        return Study(world, options, argc, argv);
+      });
 }

@@ -61,6 +61,34 @@ Options ParseOptions(int argc, const char* const* argv, const Options& defaults)
   return options;
 }
 
+int StudyMain(int argc, char** argv, const char* program, const Options& defaults, int min_epochs,
+              const StudyBody& study) {
+  distributed::World world(&argc, &argv);
+  return world.Run([&] {
+    Options options;
+    try {
+      options = ParseOptions(argc, argv, defaults);
+      if (options.epochs < min_epochs) {
+        throw std::invalid_argument("--epochs must be at least " + std::to_string(min_epochs));
+      }
+    } catch (const std::invalid_argument& e) {
+      // Every rank parses the same arguments, so every rank returns here.
+      if (world.is_root()) std::fprintf(stderr, "%s: %s\n", program, e.what());
+      return 2;
+    }
+    if (options.help) {
+      if (world.is_root()) {
+        std::printf(
+            "usage: [mpirun -np N] %s [--seeds N] [--out DIR] [--device cpu|cuda|auto] "
+            "[--epochs E]\n",
+            program);
+      }
+      return 0;
+    }
+    return study(world, options);
+  });
+}
+
 std::string FormatNumber(double value, int digits) {
   if (std::isnan(value)) return "nan";
   if (std::isinf(value)) return value > 0 ? "inf" : "-inf";

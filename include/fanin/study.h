@@ -33,6 +33,14 @@ struct Options {
 // for an unknown flag, a missing or malformed value, seeds < 1 or epochs < 0.
 Options ParseOptions(int argc, const char* const* argv, const Options& defaults);
 
+// The main() of a study program: starts MPI when a launcher started the process, parses
+// the options (with --epochs at least `min_epochs`), prints usage or an option error once,
+// from rank 0, returning 0 or 2 on every rank; else returns study(world, options). An
+// exception escaping `study` aborts every rank, since the others may be waiting for it.
+using StudyBody = std::function<int(const distributed::World& world, const Options& options)>;
+int StudyMain(int argc, char** argv, const char* program, const Options& defaults, int min_epochs,
+              const StudyBody& study);
+
 // "0.0123", "1.5e-07": `digits` significant digits (printf's %g); "nan", "inf" as such.
 std::string FormatNumber(double value, int digits = 3);
 
