@@ -1,7 +1,5 @@
 #include "cpu/cpu_backend.h"
 
-#include <cblas.h>
-
 #include <algorithm>
 #include <cmath>
 #include <cstdlib>
@@ -12,39 +10,38 @@
 #include <string>
 #include <thread>
 
+#include "cpu/onednn.h"
 #include "src/shape_check.h"
 
 namespace fanin {
 namespace {
 
-// The activations and their derivatives, written from whichever of z or a = f(z) makes
-// the derivative cheapest: sigmoid' = a (1 - a), tanh' = 1 - a^2, relu' = [z > 0].
-inline float Activate(Activation act, float z) {
-  switch (act) {
-    case Activation::kLinear:
-      return z;
-    case Activation::kSigmoid:
-      return 1.0f / (1.0f + std::exp(-z));
-    case Activation::kTanh:
-      return std::tanh(z);
-    case Activation::kRelu:
-      return z > 0.0f ? z : 0.0f;
-  }
-  return z;
+// The derivatives, each from whichever of z or a = f(z) makes it cheapest:
+// sigmoid' = a (1 - a), tanh' = 1 - a^2, relu' = [z > 0]. One instantiation per
+// activation keeps the switch out of the loops, so GCC vectorizes them.
+template <Activation kAct>
+inline float Derivative(float z, float a) {
+  if constexpr (kAct == Activation::kSigmoid) return a * (1.0f - a);
+  if constexpr (kAct == Activation::kTanh) return 1.0f - a * a;
+  if constexpr (kAct == Activation::kRelu) return z > 0.0f ? 1.0f : 0.0f;
+  return 1.0f;
 }
 
-inline float ActivationDerivative(Activation act, float z, float a) {
+// Calls body.template operator()<kAct>() for the runtime activation `act`.
+template <typename Body>
+void Dispatch(Activation act, Body&& body) {
   switch (act) {
     case Activation::kLinear:
-      return 1.0f;
+      return body.template operator()<Activation::kLinear>();
     case Activation::kSigmoid:
-      return a * (1.0f - a);
+      return body.template operator()<Activation::kSigmoid>();
     case Activation::kTanh:
-      return 1.0f - a * a;
+      return body.template operator()<Activation::kTanh>();
     case Activation::kRelu:
-      return z > 0.0f ? 1.0f : 0.0f;
+      return body.template operator()<Activation::kRelu>();
   }
-  return 1.0f;
+  throw std::invalid_argument("CPU backend: unknown activation " +
+                              std::to_string(static_cast<int>(act)));
 }
 
 // sigmoid(z) without overflow for any z.
@@ -61,11 +58,16 @@ constexpr float kProbabilityEpsilon = 1e-7f;  // Keras's backend epsilon
 CpuBackend::CpuBackend(const BackendOptions& options)
     : num_threads_(options.num_threads > 0
                        ? options.num_threads
-                       : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()))) {}
+                       : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()))),
+      onednn_(std::make_unique<OneDnn>(num_threads_)) {}
+
+CpuBackend::~CpuBackend() = default;
 
 std::string CpuBackend::Describe() const {
+  const dnnl_version_t* v = dnnl_version();
   return "CPU, " + std::to_string(num_threads_) + " thread" + (num_threads_ == 1 ? "" : "s") +
-         ", " + openblas_get_config();
+         ", oneDNN " + std::to_string(v->major) + "." + std::to_string(v->minor) + "." +
+         std::to_string(v->patch);
 }
 
 std::shared_ptr<float> CpuBackend::Allocate(int64_t count) {
@@ -103,22 +105,31 @@ void CpuBackend::Gemm(const Tensor& a, bool transpose_a, const Tensor& b, bool t
   const GemmDims d = CheckGemm(a, transpose_a, b, transpose_b, c);
   if (d.m == 0 || d.n == 0) return;
   if (d.k == 0) {
-    // BLAS leaves C untouched for k = 0; the definition says c = beta * c.
-    for (int64_t i = 0; i < c.size(); ++i) c.data()[i] *= beta;
+    // c = beta * c, where beta = 0 means "ignore c" (it may hold NaN), as BLAS specifies.
+    if (beta == 0.0f) {
+      Fill(c, 0.0f);
+    } else {
+      for (int64_t i = 0; i < c.size(); ++i) c.data()[i] *= beta;
+    }
     return;
   }
-  // Below ~50 MFLOP (every GEMM of the BLOCK model) OpenBLAS's second thread costs more in
-  // hand-off than it saves: the W1 step's GEMMs took 2.58 ms on 1 thread and 4.21 ms on 2
-  // (docs/benchmarks.md). Such GEMMs also round the same whatever num_threads is.
-  constexpr double kThreadedGemmFlops = 50e6;
-  const double flops =
-      2.0 * static_cast<double>(d.m) * static_cast<double>(d.n) * static_cast<double>(d.k);
-  openblas_set_num_threads(flops < kThreadedGemmFlops ? 1 : num_threads_);
-  cblas_sgemm(CblasRowMajor, transpose_a ? CblasTrans : CblasNoTrans,
-              transpose_b ? CblasTrans : CblasNoTrans, static_cast<blasint>(d.m),
-              static_cast<blasint>(d.n), static_cast<blasint>(d.k), alpha, a.data(),
-              static_cast<blasint>(a.dim(1)), b.data(), static_cast<blasint>(b.dim(1)), beta,
-              c.data(), static_cast<blasint>(c.dim(1)));
+  onednn_->Gemm(a.data(), transpose_a, b.data(), transpose_b, nullptr, c.data(), d.m, d.n, d.k,
+                alpha, beta);
+}
+
+// The bias rides in the GEMM's output pass (a oneDNN matmul bias), so z is written once.
+void CpuBackend::DenseForward(const Tensor& x, const Tensor& w, const Tensor& bias, Activation act,
+                              Tensor& z, Tensor& a) {
+  const GemmDims d = CheckGemm(x, false, w, false, z);
+  CheckBias("DenseForward", bias, z);
+  CheckSameSize("DenseForward", "z", z, "a", a);
+  if (d.m == 0 || d.n == 0) return;
+  if (d.k == 0) {
+    Backend::DenseForward(x, w, bias, act, z, a);
+    return;
+  }
+  onednn_->Gemm(x.data(), false, w.data(), false, bias.data(), z.data(), d.m, d.n, d.k, 1.0f, 0.0f);
+  ActivationForward(act, z, a);
 }
 
 void CpuBackend::Axpy(float alpha, const Tensor& x, Tensor& y) {
@@ -132,61 +143,81 @@ void CpuBackend::Axpy(float alpha, const Tensor& x, Tensor& y) {
 
 // ---- Activations: forward and backward side by side -----------------------------------
 
-void CpuBackend::BiasActivationForward(Activation act, const Tensor& bias, Tensor& z, Tensor& a) {
-  CheckBias("BiasActivationForward", bias, z);
-  CheckSameSize("BiasActivationForward", "z", z, "a", a);
-  const int64_t rows = z.rows(), cols = z.cols();
-  const float* b = bias.data();
-  float* zs = z.data();
-  float* as = a.data();
-  for (int64_t r = 0; r < rows; ++r) {
-    float* zr = zs + r * cols;
-    float* ar = as + r * cols;
-    for (int64_t c = 0; c < cols; ++c) {
-      const float v = zr[c] + b[c];
-      zr[c] = v;
-      ar[c] = Activate(act, v);
-    }
-  }
-}
+// Forward: the transcendental activations run as oneDNN's element-wise primitive (1 ulp
+// tanh, vectorized for the machine); the rest are loops GCC vectorizes.
 
 void CpuBackend::ActivationForward(Activation act, const Tensor& z, Tensor& a) {
   CheckSameSize("ActivationForward", "z", z, "a", a);
   const float* zs = z.data();
   float* as = a.data();
   const int64_t n = z.size();
-  for (int64_t i = 0; i < n; ++i) as[i] = Activate(act, zs[i]);
+  switch (act) {
+    case Activation::kSigmoid:
+      return onednn_->Eltwise(dnnl::algorithm::eltwise_logistic, zs, as, n);
+    case Activation::kTanh:
+      return onednn_->Eltwise(dnnl::algorithm::eltwise_tanh, zs, as, n);
+    case Activation::kRelu:
+#pragma omp simd
+      for (int64_t i = 0; i < n; ++i) as[i] = zs[i] > 0.0f ? zs[i] : 0.0f;
+      return;
+    case Activation::kLinear:
+      if (as != zs) std::memcpy(as, zs, static_cast<size_t>(n) * sizeof(float));
+      return;
+  }
+  throw std::invalid_argument("ActivationForward: unknown activation " +
+                              std::to_string(static_cast<int>(act)));
 }
+
+void CpuBackend::BiasActivationForward(Activation act, const Tensor& bias, Tensor& z, Tensor& a) {
+  CheckBias("BiasActivationForward", bias, z);
+  CheckSameSize("BiasActivationForward", "z", z, "a", a);
+  const int64_t rows = z.rows(), cols = z.cols();
+  const float* b = bias.data();
+  float* zs = z.data();
+  for (int64_t r = 0; r < rows; ++r) {
+    float* zr = zs + r * cols;
+#pragma omp simd
+    for (int64_t c = 0; c < cols; ++c) zr[c] += b[c];
+  }
+  // The bias pass leaves z in cache (W1's layers are 400 kB), so applying f as a second
+  // pass costs little and lets the transcendental activations use oneDNN's kernels.
+  ActivationForward(act, z, a);
+}
+
+// Backward: dz = da * f'(z, a), and the bias gradient as the column sums of dz.
 
 void CpuBackend::ActivationBackward(Activation act, const Tensor& z, const Tensor& a,
                                     const Tensor& da, Tensor& dz, Tensor* bias_grad) {
   CheckSameSize("ActivationBackward", "z", z, "a", a);
   CheckSameSize("ActivationBackward", "da", da, "dz", dz);
   CheckSameSize("ActivationBackward", "z", z, "dz", dz);
+  if (bias_grad != nullptr) CheckBias("ActivationBackward", *bias_grad, dz);
   const int64_t rows = z.rows(), cols = z.cols();
   const float* zs = z.data();
   const float* as = a.data();
   const float* das = da.data();
   float* dzs = dz.data();
-  if (bias_grad == nullptr) {
-    const int64_t n = z.size();
-    for (int64_t i = 0; i < n; ++i) dzs[i] = das[i] * ActivationDerivative(act, zs[i], as[i]);
-    return;
-  }
-  CheckBias("ActivationBackward", *bias_grad, dz);
-  // db[c] = sum over rows of dz[r][c], accumulated row by row in a fixed order (so the sum
-  // does not depend on threads) while dz is written: one pass over the memory.
-  float* db = bias_grad->data();
-  std::fill_n(db, cols, 0.0f);
-  for (int64_t r = 0; r < rows; ++r) {
-    const int64_t o = r * cols;
+  float* db = bias_grad ? bias_grad->data() : nullptr;
+  Dispatch(act, [&]<Activation kAct>() {
+    if (db == nullptr) {
+      const int64_t n = z.size();
 #pragma omp simd
-    for (int64_t c = 0; c < cols; ++c) {
-      const float g = das[o + c] * ActivationDerivative(act, zs[o + c], as[o + c]);
-      dzs[o + c] = g;
-      db[c] += g;
+      for (int64_t i = 0; i < n; ++i) dzs[i] = das[i] * Derivative<kAct>(zs[i], as[i]);
+      return;
     }
-  }
+    // db[c] accumulates row by row in a fixed order (so the sum does not depend on
+    // threads) while dz is written: one pass over the memory.
+    std::fill_n(db, cols, 0.0f);
+    for (int64_t r = 0; r < rows; ++r) {
+      const int64_t o = r * cols;
+#pragma omp simd
+      for (int64_t c = 0; c < cols; ++c) {
+        const float g = das[o + c] * Derivative<kAct>(zs[o + c], as[o + c]);
+        dzs[o + c] = g;
+        db[c] += g;
+      }
+    }
+  });
 }
 
 // ---- Loss ---------------------------------------------------------------------------------

@@ -1,17 +1,21 @@
-// The CPU backend: GEMM through OpenBLAS (the only multi-threaded part), everything else
-// as single-threaded loops the compiler vectorizes. Element-wise passes are memory-bound
-// and cheap next to the GEMMs; threading them too would put OpenMP's spinning workers on
-// the same cores as OpenBLAS's, which on a 2-core machine made a study 2-4x slower.
-// Reductions run in a fixed order, so results do not depend on the thread count.
+// The CPU backend: GEMMs and the tanh/sigmoid forward through oneDNN (cpu/onednn.h, the
+// only multi-threaded part), everything else as single-threaded loops the compiler
+// vectorizes. Element-wise passes are memory-bound and cheap next to the GEMMs. The
+// backend's own reductions run in a fixed order, so they do not depend on the thread count.
 #pragma once
+
+#include <memory>
 
 #include "fanin/backend.h"
 
 namespace fanin {
 
+class OneDnn;
+
 class CpuBackend final : public Backend {
  public:
   explicit CpuBackend(const BackendOptions& options);
+  ~CpuBackend() override;
 
   std::string_view name() const override { return "cpu"; }
   std::string Describe() const override;
@@ -27,6 +31,8 @@ class CpuBackend final : public Backend {
 
   void Gemm(const Tensor& a, bool transpose_a, const Tensor& b, bool transpose_b, float alpha,
             float beta, Tensor& c) override;
+  void DenseForward(const Tensor& x, const Tensor& w, const Tensor& bias, Activation act, Tensor& z,
+                    Tensor& a) override;
   void Axpy(float alpha, const Tensor& x, Tensor& y) override;
 
   void BiasActivationForward(Activation act, const Tensor& bias, Tensor& z, Tensor& a) override;
@@ -49,6 +55,7 @@ class CpuBackend final : public Backend {
 
  private:
   int num_threads_;
+  std::unique_ptr<OneDnn> onednn_;
 };
 
 }  // namespace fanin

@@ -142,8 +142,12 @@ void CudaBackend::Gemm(const Tensor& a, bool transpose_a, const Tensor& b, bool 
   const auto [m, n, k] = CheckGemm(a, transpose_a, b, transpose_b, c);
   if (m == 0 || n == 0) return;
   Activate();
-  if (k == 0) {  // c = beta * c, by definition; not every BLAS agrees for k = 0
-    FANIN_CUDA_CHECK(cublasSscal_64(cublas_.get(), c.size(), &beta, c.data(), 1));
+  if (k == 0) {          // c = beta * c, by definition; not every BLAS agrees for k = 0
+    if (beta == 0.0f) {  // beta = 0 means "ignore c" (it may hold NaN), not NaN * 0
+      Fill(c, 0.0f);
+    } else {
+      FANIN_CUDA_CHECK(cublasSscal_64(cublas_.get(), c.size(), &beta, c.data(), 1));
+    }
     return;
   }
   // FP32 unless the user opted in to TF32 tensor cores (10-bit mantissa inputs).

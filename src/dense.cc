@@ -48,14 +48,13 @@ void Dense::BindParameters(std::span<const Tensor> values, std::span<const Tenso
   bias_grad_ = grads[1];
 }
 
-// Forward: z = x W + b, a = act(z); the bias add and activation are one pass over z.
+// Forward: z = x W + b, a = act(z), in one backend call (the bias fused into the GEMM).
 const Tensor& Dense::Forward(const Tensor& x) {
   CheckLayerInput(Describe(), x, input_features_);
   input_ = x;
   z_ = BatchView(z_storage_, backend_, x.rows(), units_);
-  backend_->Gemm(x, false, kernel_, false, 1.0f, 0.0f, z_);
   a_ = activation_ == Activation::kLinear ? z_ : BatchView(a_storage_, backend_, x.rows(), units_);
-  backend_->BiasActivationForward(activation_, bias_, z_, a_);
+  backend_->DenseForward(x, kernel_, bias_, activation_, z_, a_);
   return a_;
 }
 

@@ -189,6 +189,51 @@ TEST(BackendTest, GemmWithZeroBetaIgnoresOldContents) {
   for (float v : c.ToHost()) EXPECT_TRUE(std::isfinite(v));
 }
 
+// DenseForward fuses the bias into the GEMM: it must agree with the unfused composition
+// (Gemm, then BiasActivationForward) to the rounding of one float GEMM, including k = 0
+// (z = bias), and reject a bias of the wrong width.
+TEST(BackendTest, DenseForwardMatchesGemmThenBiasActivation) {
+  const auto backend = Cpu();
+  uint32_t seed = 300;
+  for (int64_t n : kOddSizes) {
+    for (int64_t in : {int64_t{0}, int64_t{1}, int64_t{33}}) {
+      for (int64_t units : kOddSizes) {
+        for (Activation act : kActivations) {
+          SCOPED_TRACE(std::string(ActivationName(act)) + " n=" + std::to_string(n) +
+                       " in=" + std::to_string(in) + " units=" + std::to_string(units));
+          const Tensor x = MakeTensor(backend, {n, in}, RandomFloats(n * in, -1, 1, ++seed));
+          const Tensor w =
+              MakeTensor(backend, {in, units}, RandomFloats(in * units, -1, 1, ++seed));
+          const Tensor b = MakeTensor(backend, {units}, RandomFloats(units, -1, 1, ++seed));
+          Tensor z(backend, {n, units}), a(backend, {n, units});
+          Tensor z_ref(backend, {n, units}), a_ref(backend, {n, units});
+          backend->DenseForward(x, w, b, act, z, a);
+          backend->Gemm(x, false, w, false, 1.0f, 0.0f, z_ref);
+          backend->BiasActivationForward(act, b, z_ref, a_ref);
+          const std::vector<float> zs = z.ToHost(), zr = z_ref.ToHost();
+          const std::vector<float> as = a.ToHost(), ar = a_ref.ToHost();
+          for (size_t i = 0; i < zs.size(); ++i) {
+            // |x w| <= in and |b| <= 1: float GEMM rounding <= in * 2^-24 * (in + 1).
+            const double tol = 1e-7 * (in + 1) * (in + 1);
+            ASSERT_NEAR(zs[i], zr[i], tol) << "z[" << i << "]";
+            ASSERT_NEAR(as[i], ar[i], tol) << "a[" << i << "]";
+          }
+        }
+      }
+    }
+  }
+  const Tensor x = MakeTensor(backend, {2, 3}, RandomFloats(6, -1, 1, 1));
+  const Tensor w = MakeTensor(backend, {3, 4}, RandomFloats(12, -1, 1, 2));
+  const Tensor wrong_bias = MakeTensor(backend, {5}, RandomFloats(5, -1, 1, 3));
+  Tensor z(backend, {2, 4}), a(backend, {2, 4});
+  try {
+    backend->DenseForward(x, w, wrong_bias, Activation::kTanh, z, a);
+    FAIL() << "no exception";
+  } catch (const std::invalid_argument& error) {
+    EXPECT_NE(std::string(error.what()).find("[5]"), std::string::npos) << error.what();
+  }
+}
+
 TEST(BackendTest, Axpy) {
   const auto backend = Cpu();
   for (int64_t rows : kOddSizes) {

@@ -118,6 +118,12 @@ class Backend {
   // c = alpha * op(a) * op(b) + beta * c for 2-D tensors, op = transpose when asked.
   virtual void Gemm(const Tensor& a, bool transpose_a, const Tensor& b, bool transpose_b,
                     float alpha, float beta, Tensor& c) = 0;
+  // A dense layer's forward pass: z = x w + bias (bias [k] broadcast over the n rows of
+  // z [n x k]), then a = act(z); `a` may alias `z`. One call, so that a backend can fuse the
+  // bias into the GEMM's output pass (the CPU backend does); the default composes Gemm and
+  // BiasActivationForward.
+  virtual void DenseForward(const Tensor& x, const Tensor& w, const Tensor& bias, Activation act,
+                            Tensor& z, Tensor& a);
   // y += alpha * x (same size).
   virtual void Axpy(float alpha, const Tensor& x, Tensor& y) = 0;
 

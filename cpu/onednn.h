@@ -1,0 +1,62 @@
+// The CPU backend's compute library: oneDNN's matmul for every GEMM and its element-wise
+// primitive for the transcendental activations.
+//
+// Chosen by measurement (docs/benchmarks.md, `fanin_gemm_libs`): on W1's and W2's shapes
+// oneDNN's matmul is as fast as the best OpenBLAS kernel on one thread and up to 2x faster
+// on two, and it picks the machine's ISA itself (its JIT ran AVX-512 here), where Debian's
+// OpenBLAS 0.3.21 silently falls back to a 6x slower SSE3 kernel on CPUs it does not know.
+// Its tanh is within 1 ulp of the exact value for every float in [-20, 20] (glibc's tanhf:
+// 2 ulp) and its logistic within 4 ulp, so the speed costs no accuracy.
+//
+// Primitives are created once per shape (creation JITs code, ~0.1 ms) and reused; a
+// training step with fixed shapes therefore creates nothing after its first call.
+// Not thread-safe: one OneDnn belongs to one backend, used from one thread at a time.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <tuple>
+
+#include "oneapi/dnnl/dnnl.hpp"
+
+namespace fanin {
+
+class OneDnn {
+ public:
+  // `num_threads`: the OpenMP threads every primitive runs on.
+  explicit OneDnn(int num_threads);
+
+  // Row-major c [m x n] = alpha * op(a) op(b) + bias + beta * c, where a is [m x k]
+  // ([k x m] when transpose_a), b is [k x n] ([n x k] when transpose_b), all contiguous,
+  // and bias [n] (may be null) is added to every row in the GEMM's output pass.
+  void Gemm(const float* a, bool transpose_a, const float* b, bool transpose_b, const float* bias,
+            float* c, int64_t m, int64_t n, int64_t k, float alpha, float beta);
+
+  // dst[i] = f(src[i]) for i < n, f = eltwise_tanh or eltwise_logistic. dst may alias src.
+  void Eltwise(dnnl::algorithm f, const float* src, float* dst, int64_t n);
+
+ private:
+  struct GemmKey {
+    int64_t m, n, k;
+    bool transpose_a, transpose_b, has_bias;
+    float alpha, beta;
+    auto operator<=>(const GemmKey&) const = default;
+  };
+  // A primitive and the memory objects it runs on; each call only swaps the data pointers.
+  struct Gemm3 {
+    dnnl::primitive primitive;
+    dnnl::memory a, b, bias, c;
+  };
+  struct Eltwise2 {
+    dnnl::primitive primitive;
+    dnnl::memory src, dst;
+  };
+
+  int num_threads_;
+  dnnl::engine engine_;
+  dnnl::stream stream_;
+  std::map<GemmKey, Gemm3> gemms_;
+  std::map<std::tuple<dnnl::algorithm, int64_t>, Eltwise2> eltwises_;
+};
+
+}  // namespace fanin
