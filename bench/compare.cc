@@ -1,5 +1,6 @@
 // fanin_compare: the W1/W2 training step side by side, in one run, on every backend fanin
-// has here, next to the bare GEMM calls of the same step (the floor of a BLAS-based step)
+// has here, next to the bare GEMM calls of the same step through fanin's backends and through
+// OpenBLAS on 1 and 2 threads (the floor of a BLAS-based step)
 // and, where a Python with `torch` is found, the same step in PyTorch eager (and, on a GPU,
 // torch.compile reduce-overhead) built from the same arrays. Every row first proves it
 // computes the same thing: its mean BCE after 0, 1 and 10 steps against WORKLOADS.md.
@@ -11,6 +12,7 @@
 // Prints one Markdown table: ms/step (median, min, max), samples/s, GFLOP/s (WORKLOADS.md's
 // nominal 3 x forward FLOPs), the largest loss deviation, and the ratio of each row's
 // median to every other row's of the same workload (< 1: faster than that peer).
+#include <cblas.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -28,6 +30,7 @@
 #include <optional>
 #include <sstream>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "bench/workloads.h"
@@ -97,34 +100,56 @@ Row TimeFaninStep(const MlpWorkload& workload, const std::string& device_id,
   return row;
 }
 
-// Only the step's GEMM calls through Backend::Gemm, on operands of the step's shapes.
+// One GEMM call of a step, with operands of its shapes on `backend`.
+struct GemmCall {
+  GemmShape g;
+  Tensor a, b, c;
+};
+
+// c = op(a) op(b) through OpenBLAS on `threads` threads: the baseline issue 5 names.
+void OpenBlasGemm(GemmCall& call, int threads) {
+  const GemmShape& g = call.g;
+  openblas_set_num_threads(threads);
+  cblas_sgemm(CblasRowMajor, g.transpose_a ? CblasTrans : CblasNoTrans,
+              g.transpose_b ? CblasTrans : CblasNoTrans, static_cast<blasint>(g.m),
+              static_cast<blasint>(g.n), static_cast<blasint>(g.k), 1.0f, call.a.data(),
+              static_cast<blasint>(call.a.dim(1)), call.b.data(),
+              static_cast<blasint>(call.b.dim(1)), 0.0f, call.c.data(), static_cast<blasint>(g.n));
+}
+
+// Only the step's GEMM calls, through Backend::Gemm, or through OpenBLAS on the CPU when
+// `openblas_threads` > 0, on operands of the step's shapes.
 Row TimeBareGemms(const MlpWorkload& workload, const std::string& device_id,
-                  const std::shared_ptr<Backend>& backend, int steps) {
-  struct Call {
-    GemmShape g;
-    Tensor a, b, c;
-  };
-  std::vector<Call> calls;
+                  const std::shared_ptr<Backend>& backend, int steps, int openblas_threads = 0) {
+  std::vector<GemmCall> calls;
   uint32_t stream = 0;
   for (const GemmShape& g : StepGemms(workload)) {
-    Call call{g, Tensor(backend, g.transpose_a ? Shape{g.k, g.m} : Shape{g.m, g.k}),
-              Tensor(backend, g.transpose_b ? Shape{g.n, g.k} : Shape{g.k, g.n}),
-              Tensor(backend, {g.m, g.n})};
+    GemmCall call{g, Tensor(backend, g.transpose_a ? Shape{g.k, g.m} : Shape{g.m, g.k}),
+                  Tensor(backend, g.transpose_b ? Shape{g.n, g.k} : Shape{g.k, g.n}),
+                  Tensor(backend, {g.m, g.n})};
     backend->FillRandom(call.a, {.a = -1.0, .b = 1.0, .seed = 5, .stream = stream++});
     backend->FillRandom(call.b, {.a = -1.0, .b = 1.0, .seed = 5, .stream = stream++});
     calls.push_back(std::move(call));
   }
   auto run = [&] {
-    for (Call& c : calls)
-      backend->Gemm(c.a, c.g.transpose_a, c.b, c.g.transpose_b, 1.0f, 0.0f, c.c);
+    for (GemmCall& c : calls) {
+      if (openblas_threads > 0) {
+        OpenBlasGemm(c, openblas_threads);
+      } else {
+        backend->Gemm(c.a, c.g.transpose_a, c.b, c.g.transpose_b, 1.0f, 0.0f, c.c);
+      }
+    }
     backend->Synchronize();
   };
-  for (int i = 0; i < 3; ++i) run();
+  const std::string what = openblas_threads > 0 ? "OpenBLAS " + std::to_string(openblas_threads) +
+                                                      " thread(s), " + openblas_get_config()
+                                                : backend->Describe();
   Row row{workload.name,
-          "gemms-" + device_id,
-          "the step's " + std::to_string(calls.size()) + " GEMMs alone, " + backend->Describe(),
+          (openblas_threads > 0 ? "openblas-" : "gemms-") + device_id,
+          "the step's " + std::to_string(calls.size()) + " GEMMs alone, " + what,
           {},
           std::nullopt};
+  for (int i = 0; i < 3; ++i) run();
   for (int i = 0; i < steps; ++i) {
     const Clock::time_point start = Clock::now();
     run();
@@ -353,6 +378,13 @@ int Main(int argc, char** argv) {
       std::cerr << name << ": fanin " << id << "...\n";
       rows.push_back(TimeFaninStep(w, id, backend, steps));
       rows.push_back(TimeBareGemms(w, id, backend, steps));
+    }
+    for (int threads : {1, 2}) {
+      std::cerr << name << ": OpenBLAS, " << threads << " thread(s)...\n";
+      rows.push_back(
+          TimeBareGemms(w, "cpu" + std::to_string(threads), HostBackend(), steps, threads));
+      // Let OpenBLAS's spinning workers sleep before the next row is timed.
+      std::this_thread::sleep_for(std::chrono::milliseconds(300));
     }
     if (python.empty()) continue;
     const std::filesystem::path dir =

@@ -16,6 +16,15 @@
 namespace fanin {
 namespace {
 
+// The library is built for baseline x86-64 but runs where AVX-512 is: the hot element-wise
+// loops are compiled once per x86-64 level and the best copy is picked when the library
+// loads. ISO C++ mode leaves FMA contraction off, so every copy computes the same bits.
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+#define FANIN_ISA_CLONES [[gnu::target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")]]
+#else
+#define FANIN_ISA_CLONES
+#endif
+
 // The derivatives, each from whichever of z or a = f(z) makes it cheapest:
 // sigmoid' = a (1 - a), tanh' = 1 - a^2, relu' = [z > 0]. One instantiation per
 // activation keeps the switch out of the loops, so GCC vectorizes them.
@@ -27,21 +36,49 @@ inline float Derivative(float z, float a) {
   return 1.0f;
 }
 
-// Calls body.template operator()<kAct>() for the runtime activation `act`.
-template <typename Body>
-void Dispatch(Activation act, Body&& body) {
+// dz = da * f'(z, a) over rows x cols and, when db is given, db[c] = the sum of column c of
+// dz, accumulated row by row in a fixed order (so it does not depend on the vector width or
+// on threads) while dz is written: one pass over the memory.
+template <Activation kAct>
+[[gnu::always_inline]] inline void BackwardLoop(const float* z, const float* a, const float* da,
+                                                float* dz, float* db, int64_t rows, int64_t cols) {
+  if (db == nullptr) {
+    const int64_t n = rows * cols;
+#pragma omp simd
+    for (int64_t i = 0; i < n; ++i) dz[i] = da[i] * Derivative<kAct>(z[i], a[i]);
+    return;
+  }
+  std::fill_n(db, cols, 0.0f);
+  for (int64_t r = 0; r < rows; ++r) {
+    const int64_t o = r * cols;
+#pragma omp simd
+    for (int64_t c = 0; c < cols; ++c) {
+      const float g = da[o + c] * Derivative<kAct>(z[o + c], a[o + c]);
+      dz[o + c] = g;
+      db[c] += g;
+    }
+  }
+}
+
+FANIN_ISA_CLONES void Backward(Activation act, const float* z, const float* a, const float* da,
+                               float* dz, float* db, int64_t rows, int64_t cols) {
   switch (act) {
     case Activation::kLinear:
-      return body.template operator()<Activation::kLinear>();
+      return BackwardLoop<Activation::kLinear>(z, a, da, dz, db, rows, cols);
     case Activation::kSigmoid:
-      return body.template operator()<Activation::kSigmoid>();
+      return BackwardLoop<Activation::kSigmoid>(z, a, da, dz, db, rows, cols);
     case Activation::kTanh:
-      return body.template operator()<Activation::kTanh>();
+      return BackwardLoop<Activation::kTanh>(z, a, da, dz, db, rows, cols);
     case Activation::kRelu:
-      return body.template operator()<Activation::kRelu>();
+      return BackwardLoop<Activation::kRelu>(z, a, da, dz, db, rows, cols);
   }
-  throw std::invalid_argument("CPU backend: unknown activation " +
+  throw std::invalid_argument("ActivationBackward: unknown activation " +
                               std::to_string(static_cast<int>(act)));
+}
+
+FANIN_ISA_CLONES void Relu(const float* z, float* a, int64_t n) {
+#pragma omp simd
+  for (int64_t i = 0; i < n; ++i) a[i] = z[i] > 0.0f ? z[i] : 0.0f;
 }
 
 // sigmoid(z) without overflow for any z.
@@ -157,9 +194,7 @@ void CpuBackend::ActivationForward(Activation act, const Tensor& z, Tensor& a) {
     case Activation::kTanh:
       return onednn_->Eltwise(dnnl::algorithm::eltwise_tanh, zs, as, n);
     case Activation::kRelu:
-#pragma omp simd
-      for (int64_t i = 0; i < n; ++i) as[i] = zs[i] > 0.0f ? zs[i] : 0.0f;
-      return;
+      return Relu(zs, as, n);
     case Activation::kLinear:
       if (as != zs) std::memcpy(as, zs, static_cast<size_t>(n) * sizeof(float));
       return;
@@ -197,27 +232,7 @@ void CpuBackend::ActivationBackward(Activation act, const Tensor& z, const Tenso
   const float* as = a.data();
   const float* das = da.data();
   float* dzs = dz.data();
-  float* db = bias_grad ? bias_grad->data() : nullptr;
-  Dispatch(act, [&]<Activation kAct>() {
-    if (db == nullptr) {
-      const int64_t n = z.size();
-#pragma omp simd
-      for (int64_t i = 0; i < n; ++i) dzs[i] = das[i] * Derivative<kAct>(zs[i], as[i]);
-      return;
-    }
-    // db[c] accumulates row by row in a fixed order (so the sum does not depend on
-    // threads) while dz is written: one pass over the memory.
-    std::fill_n(db, cols, 0.0f);
-    for (int64_t r = 0; r < rows; ++r) {
-      const int64_t o = r * cols;
-#pragma omp simd
-      for (int64_t c = 0; c < cols; ++c) {
-        const float g = das[o + c] * Derivative<kAct>(zs[o + c], as[o + c]);
-        dzs[o + c] = g;
-        db[c] += g;
-      }
-    }
-  });
+  Backward(act, zs, as, das, dzs, bias_grad ? bias_grad->data() : nullptr, rows, cols);
 }
 
 // ---- Loss ---------------------------------------------------------------------------------

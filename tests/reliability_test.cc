@@ -119,16 +119,16 @@ TEST(NumericsTest, GradientsAreAppliedUnclipped) {
   EXPECT_GT(largest, 100.0f) << "the test needs gradients that a clip would have cut";
 }
 
-// Several epochs of a model wide enough for OpenBLAS to use both threads.
+// Several epochs of a model wide enough for oneDNN to split its GEMMs over both threads.
 std::vector<float> TrainedWeights(int threads) {
   static const Dataset data = Ball(10, 512, 0.5, 2);
   Sequential model(Cpu(threads));
-  model.Add(Dense(64, "relu", "he_normal"));
-  model.Add(Dense(64, "tanh"));
+  model.Add(Dense(256, "relu", "he_normal"));
+  model.Add(Dense(256, "tanh"));
   model.Add(Dense(1));
   model.Compile(BinaryCrossEntropy{}, Adam{.learning_rate = 0.01f});
   model.Build(10, 11);
-  model.Fit(data.x, data.y, {.epochs = 5, .batch_size = 64, .shuffle_seed = 6});
+  model.Fit(data.x, data.y, {.epochs = 5, .batch_size = 256, .shuffle_seed = 6});
   return model.parameters().ToHost();
 }
 
