@@ -11,6 +11,7 @@
 #include <thread>
 
 #include "cpu/onednn.h"
+#include "cpu/parallel.h"
 #include "src/shape_check.h"
 
 namespace fanin {
@@ -36,21 +37,22 @@ inline float Derivative(float z, float a) {
   return 1.0f;
 }
 
-// dz = da * f'(z, a) over rows x cols and, when db is given, db[c] = the sum of column c of
-// dz, accumulated row by row in a fixed order (so it does not depend on the vector width or
-// on threads) while dz is written: one pass over the memory.
+// dz = da * f'(z, a) over a block of rows x cols with row stride ld and, when db is given,
+// db[c] = the sum of column c of dz, accumulated row by row in a fixed order (so it does not
+// depend on the vector width or on threads) while dz is written: one pass over the memory.
 template <Activation kAct>
 [[gnu::always_inline]] inline void BackwardLoop(const float* z, const float* a, const float* da,
-                                                float* dz, float* db, int64_t rows, int64_t cols) {
-  if (db == nullptr) {
-    const int64_t n = rows * cols;
-#pragma omp simd
-    for (int64_t i = 0; i < n; ++i) dz[i] = da[i] * Derivative<kAct>(z[i], a[i]);
-    return;
-  }
-  std::fill_n(db, cols, 0.0f);
+                                                float* dz, float* db, int64_t rows, int64_t cols,
+                                                int64_t ld) {
+  if (db != nullptr) std::fill_n(db, cols, 0.0f);
   for (int64_t r = 0; r < rows; ++r) {
-    const int64_t o = r * cols;
+    const int64_t o = r * ld;
+    if (db == nullptr) {
+#pragma omp simd
+      for (int64_t c = 0; c < cols; ++c)
+        dz[o + c] = da[o + c] * Derivative<kAct>(z[o + c], a[o + c]);
+      continue;
+    }
 #pragma omp simd
     for (int64_t c = 0; c < cols; ++c) {
       const float g = da[o + c] * Derivative<kAct>(z[o + c], a[o + c]);
@@ -61,16 +63,16 @@ template <Activation kAct>
 }
 
 FANIN_ISA_CLONES void Backward(Activation act, const float* z, const float* a, const float* da,
-                               float* dz, float* db, int64_t rows, int64_t cols) {
+                               float* dz, float* db, int64_t rows, int64_t cols, int64_t ld) {
   switch (act) {
     case Activation::kLinear:
-      return BackwardLoop<Activation::kLinear>(z, a, da, dz, db, rows, cols);
+      return BackwardLoop<Activation::kLinear>(z, a, da, dz, db, rows, cols, ld);
     case Activation::kSigmoid:
-      return BackwardLoop<Activation::kSigmoid>(z, a, da, dz, db, rows, cols);
+      return BackwardLoop<Activation::kSigmoid>(z, a, da, dz, db, rows, cols, ld);
     case Activation::kTanh:
-      return BackwardLoop<Activation::kTanh>(z, a, da, dz, db, rows, cols);
+      return BackwardLoop<Activation::kTanh>(z, a, da, dz, db, rows, cols, ld);
     case Activation::kRelu:
-      return BackwardLoop<Activation::kRelu>(z, a, da, dz, db, rows, cols);
+      return BackwardLoop<Activation::kRelu>(z, a, da, dz, db, rows, cols, ld);
   }
   throw std::invalid_argument("ActivationBackward: unknown activation " +
                               std::to_string(static_cast<int>(act)));
@@ -194,7 +196,9 @@ void CpuBackend::ActivationForward(Activation act, const Tensor& z, Tensor& a) {
     case Activation::kTanh:
       return onednn_->Eltwise(dnnl::algorithm::eltwise_tanh, zs, as, n);
     case Activation::kRelu:
-      return Relu(zs, as, n);
+      return ParallelFor(n, num_threads_, 64, n, [&](int64_t begin, int64_t end) {
+        Relu(zs + begin, as + begin, end - begin);
+      });
     case Activation::kLinear:
       if (as != zs) std::memcpy(as, zs, static_cast<size_t>(n) * sizeof(float));
       return;
@@ -232,7 +236,19 @@ void CpuBackend::ActivationBackward(Activation act, const Tensor& z, const Tenso
   const float* as = a.data();
   const float* das = da.data();
   float* dzs = dz.data();
-  Backward(act, zs, as, das, dzs, bias_grad ? bias_grad->data() : nullptr, rows, cols);
+  if (bias_grad == nullptr) {  // element-wise: split the flat array
+    ParallelFor(z.size(), num_threads_, 64, z.size(), [&](int64_t begin, int64_t end) {
+      Backward(act, zs + begin, as + begin, das + begin, dzs + begin, nullptr, 1, end - begin,
+               end - begin);
+    });
+    return;
+  }
+  // Each thread owns a band of columns, so each column sum keeps its serial order.
+  float* db = bias_grad->data();
+  ParallelFor(cols, num_threads_, 16, z.size(), [&](int64_t begin, int64_t end) {
+    Backward(act, zs + begin, as + begin, das + begin, dzs + begin, db + begin, rows, end - begin,
+             cols);
+  });
 }
 
 // ---- Loss ---------------------------------------------------------------------------------
@@ -282,8 +298,10 @@ void CpuBackend::SgdUpdate(const SgdStep& step, Tensor& params, const Tensor& gr
   const int64_t n = params.size();
   const float lr = step.learning_rate, mu = step.momentum;
   if (mu == 0.0f) {
+    ParallelFor(n, num_threads_, 64, n, [&](int64_t begin, int64_t end) {
 #pragma omp simd
-    for (int64_t i = 0; i < n; ++i) p[i] -= lr * g[i];
+      for (int64_t i = begin; i < end; ++i) p[i] -= lr * g[i];
+    });
     return;
   }
   if (velocity == nullptr) throw std::invalid_argument("SgdUpdate: momentum needs a velocity");
