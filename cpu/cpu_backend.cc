@@ -10,21 +10,14 @@
 #include <string>
 #include <thread>
 
+#include "cpu/isa_clones.h"
 #include "cpu/onednn.h"
 #include "cpu/parallel.h"
+#include "cpu/tensor_stats.h"
 #include "src/shape_check.h"
 
 namespace fanin {
 namespace {
-
-// The library is built for baseline x86-64 but runs where AVX-512 is: the hot element-wise
-// loops are compiled once per x86-64 level and the best copy is picked when the library
-// loads. ISO C++ mode leaves FMA contraction off, so every copy computes the same bits.
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
-#define FANIN_ISA_CLONES [[gnu::target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")]]
-#else
-#define FANIN_ISA_CLONES
-#endif
 
 // The derivatives, each from whichever of z or a = f(z) makes it cheapest:
 // sigmoid' = a (1 - a), tanh' = 1 - a^2, relu' = [z > 0]. One instantiation per
@@ -357,60 +350,20 @@ void CpuBackend::GatherRows(const Tensor& src, std::span<const int64_t> indices,
   }
 }
 
+// Tensors are independent, so they are spread over the threads whole: each tensor's
+// statistics are computed by one thread in one fixed order, the same bits on any count.
 std::vector<TensorStats> CpuBackend::Stats(std::span<const Tensor* const> tensors,
                                            const HistogramSpec& histogram) {
-  std::vector<TensorStats> all;
-  all.reserve(tensors.size());
-  for (const Tensor* t : tensors) {
-    TensorStats s;
-    const float* x = t->data();
-    s.count = t->size();
-    double sum = 0.0;
-    int64_t finite = 0;
-    double lo = std::numeric_limits<double>::infinity(), hi = -lo;
-    for (int64_t i = 0; i < s.count; ++i) {
-      if (std::isnan(x[i])) {
-        ++s.nan_count;
-      } else if (std::isinf(x[i])) {
-        ++s.inf_count;
-      } else {
-        ++finite;
-        sum += x[i];
-        lo = std::min(lo, static_cast<double>(x[i]));
-        hi = std::max(hi, static_cast<double>(x[i]));
-      }
-    }
-    if (finite > 0) {
-      // Two passes (mean, then squared deviations): no cancellation for large means.
-      s.mean = sum / static_cast<double>(finite);
-      double squares = 0.0;
-      for (int64_t i = 0; i < s.count; ++i) {
-        if (std::isfinite(x[i])) squares += (x[i] - s.mean) * (x[i] - s.mean);
-      }
-      s.std = std::sqrt(squares / static_cast<double>(finite));
-      s.min = lo;
-      s.max = hi;
-    }
-    if (histogram.bins > 0) {
-      double h_lo = histogram.auto_range ? s.min : histogram.lo;
-      double h_hi = histogram.auto_range ? s.max : histogram.hi;
-      if (h_hi <= h_lo) {  // a constant tensor: centre it
-        h_lo -= 0.5;
-        h_hi += 0.5;
-      }
-      s.hist_lo = static_cast<float>(h_lo);
-      s.hist_hi = static_cast<float>(h_hi);
-      s.histogram.assign(static_cast<size_t>(histogram.bins), 0);
-      const double scale = histogram.bins / (h_hi - h_lo);
-      for (int64_t i = 0; i < s.count; ++i) {
-        const double v = x[i];
-        if (!(v >= h_lo && v <= h_hi)) continue;  // also drops NaN
-        const int64_t bin =
-            std::min<int64_t>(static_cast<int64_t>((v - h_lo) * scale), histogram.bins - 1);
-        ++s.histogram[static_cast<size_t>(bin)];
-      }
-    }
-    all.push_back(std::move(s));
+  std::vector<TensorStats> all(tensors.size());
+  const auto count = static_cast<int64_t>(tensors.size());
+  int64_t elements = 0;
+  for (const Tensor* t : tensors) elements += t->size();
+  const int threads = elements < kParallelMinElements
+                          ? 1
+                          : static_cast<int>(std::min<int64_t>(num_threads_, count));
+#pragma omp parallel for schedule(dynamic) num_threads(threads)
+  for (int64_t i = 0; i < count; ++i) {
+    all[i] = ComputeTensorStats(tensors[i]->data(), tensors[i]->size(), histogram);
   }
   return all;
 }
