@@ -78,22 +78,31 @@ int StepsFor(const MlpWorkload& w, const Options& o) {
 }
 
 // fanin's own step: reference losses first (those 10 steps double as warm-up), then timed
-// steps, each synchronized.
+// steps, each synchronized. With `recorded`, the step is recorded once
+// (Sequential::RecordTrainStep: one CUDA graph on a GPU) and replayed, losses included.
 Row TimeFaninStep(const MlpWorkload& workload, const std::string& device_id,
-                  const std::shared_ptr<Backend>& backend, int steps) {
+                  const std::shared_ptr<Backend>& backend, int steps, bool recorded = false) {
   MlpInstance w = Instantiate(workload, backend);
+  std::optional<RecordedTrainStep> replay;
+  if (recorded) replay.emplace(w.model.RecordTrainStep(w.x, w.y));
+  auto step = [&] { replay ? replay->Run() : w.model.TrainStep(w.x, w.y); };
   std::array<double, 3> losses{};
   int taken = 0;
   for (size_t i = 0; i < kReferenceSteps.size(); ++i) {
-    for (; taken < kReferenceSteps[i]; ++taken) w.model.TrainStep(w.x, w.y);
+    for (; taken < kReferenceSteps[i]; ++taken) step();
     losses[i] = MeanLoss(w);
   }
-  w.model.TrainStep(w.x, w.y);
+  step();
   backend->Synchronize();
-  Row row{workload.name, "fanin-" + device_id, "fanin step, " + backend->Describe(), {}, losses};
+  Row row{workload.name,
+          (recorded ? "fanin-graph-" : "fanin-") + device_id,
+          std::string(recorded ? "fanin step recorded once, replayed, " : "fanin step, ") +
+              backend->Describe(),
+          {},
+          losses};
   for (int i = 0; i < steps; ++i) {
     const Clock::time_point start = Clock::now();
-    w.model.TrainStep(w.x, w.y);
+    step();
     backend->Synchronize();
     row.times_ms.push_back(Ms(Clock::now() - start));
   }
@@ -377,6 +386,7 @@ int Main(int argc, char** argv) {
     for (const auto& [id, backend] : backends) {
       std::cerr << name << ": fanin " << id << "...\n";
       rows.push_back(TimeFaninStep(w, id, backend, steps));
+      if (backend->name() == "cuda") rows.push_back(TimeFaninStep(w, id, backend, steps, true));
       rows.push_back(TimeBareGemms(w, id, backend, steps));
     }
     for (int threads : {1, 2}) {

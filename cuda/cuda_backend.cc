@@ -1,6 +1,8 @@
 #include "cuda/cuda_backend.h"
 
 #include <algorithm>
+#include <functional>
+#include <memory>
 #include <stdexcept>
 #include <string>
 
@@ -17,6 +19,26 @@ std::string VersionString(int version) {  // major * 10000 + minor * 100 + patch
   return std::to_string(version / 10000) + "." + std::to_string(version / 100 % 100) + "." +
          std::to_string(version % 100);
 }
+
+// An instantiated CUDA graph and the stream it replays on.
+class CudaGraphWork final : public RecordedWork {
+ public:
+  CudaGraphWork(int device, cudaStream_t stream, cudaGraphExec_t exec)
+      : device_(device), stream_(stream), exec_(exec) {}
+  ~CudaGraphWork() override { cudaGraphExecDestroy(exec_); }
+  CudaGraphWork(const CudaGraphWork&) = delete;
+  CudaGraphWork& operator=(const CudaGraphWork&) = delete;
+
+  void Replay() override {
+    FANIN_CUDA_CHECK(cudaSetDevice(device_));
+    FANIN_CUDA_CHECK(cudaGraphLaunch(exec_, stream_));
+  }
+
+ private:
+  int device_;
+  cudaStream_t stream_;
+  cudaGraphExec_t exec_;
+};
 
 }  // namespace
 
@@ -320,6 +342,32 @@ std::vector<TensorStats> CudaBackend::Stats(std::span<const Tensor* const> tenso
   }
   Activate();
   return ComputeStats(data, sizes, histogram, *allocator_, stream_.get());
+}
+
+// Thread-local capture mode: a call on this thread that is unsafe during capture (a
+// cudaMalloc, a synchronization) fails the capture with its own error instead of
+// silently running outside the graph.
+std::unique_ptr<RecordedWork> CudaBackend::Record(std::function<void()> work) {
+  Activate();
+  cudaStream_t stream = stream_.get();
+  FANIN_CUDA_CHECK(cudaStreamBeginCapture(stream, cudaStreamCaptureModeThreadLocal));
+  try {
+    work();
+  } catch (...) {
+    cudaGraph_t partial = nullptr;
+    if (cudaStreamEndCapture(stream, &partial) == cudaSuccess && partial != nullptr) {
+      cudaGraphDestroy(partial);
+    }
+    cudaGetLastError();  // the capture's error is the exception in flight, not a later call's
+    throw;
+  }
+  cudaGraph_t graph = nullptr;
+  FANIN_CUDA_CHECK(cudaStreamEndCapture(stream, &graph));
+  cudaGraphExec_t exec = nullptr;
+  const cudaError_t status = cudaGraphInstantiate(&exec, graph, 0);
+  cudaGraphDestroy(graph);
+  FANIN_CUDA_CHECK(status);
+  return std::make_unique<CudaGraphWork>(device_, stream, exec);
 }
 
 }  // namespace gpu

@@ -57,6 +57,9 @@ class CudaBackend final : public Backend {
   std::vector<TensorStats> Stats(std::span<const Tensor* const> tensors,
                                  const HistogramSpec& histogram) override;
 
+  // Captures `work` on this backend's stream into a CUDA graph, instantiated once.
+  std::unique_ptr<RecordedWork> Record(std::function<void()> work) override;
+
  private:
   struct StreamDestroyer {
     void operator()(cudaStream_t stream) const noexcept;

@@ -63,6 +63,14 @@ struct Sequential::State {
   // correct count. Leaves the gradients in flat_grads.
   void ForwardBackward(const Tensor& x, const Tensor& y, Tensor& totals, int64_t slot,
                        const StepContext& context, const Sequential& model) {
+    ForwardBackwardCalls(x, y, totals, slot);
+    for (const std::shared_ptr<Hook>& hook : hooks) {
+      if (hook->Wants(context.step)) hook->OnStep(context, model);
+    }
+  }
+
+  // The backend calls of ForwardBackward alone (no hooks): what RecordTrainStep records.
+  void ForwardBackwardCalls(const Tensor& x, const Tensor& y, Tensor& totals, int64_t slot) {
     const Tensor& output = Forward(x);
     if (output.shape() != y.shape()) {
       throw std::invalid_argument("loss: model output " + ShapeToString(output.shape()) +
@@ -76,9 +84,6 @@ struct Sequential::State {
                                 totals, slot);
     Tensor* grad = &dy;
     for (size_t i = layers.size(); i-- > 0;) grad = layers[i]->Backward(*grad, i > 0);
-    for (const std::shared_ptr<Hook>& hook : hooks) {
-      if (hook->Wants(context.step)) hook->OnStep(context, model);
-    }
   }
 
   const L2Penalty& penalty() const {
@@ -109,8 +114,14 @@ struct Sequential::State {
   }
 
   void Update() {
-    AddPenaltyGradient();
     ++steps;
+    EnqueueUpdate();
+  }
+
+  // The update's backend calls for step number `steps` (already counted): no host state
+  // changes, so RecordTrainStep can record it.
+  void EnqueueUpdate() {
+    AddPenaltyGradient();
     if (const Sgd* sgd = std::get_if<Sgd>(&optimizer)) {
       const SgdStep step{sgd->learning_rate, sgd->momentum, sgd->nesterov};
       backend->SgdUpdate(step, flat_params, flat_grads,
@@ -285,6 +296,39 @@ void Sequential::TrainStep(const Tensor& x, const Tensor& y) {
   const StepContext context{s.steps, -1, 0};
   s.ForwardBackward(x, y, s.step_totals, 0, context, *this);
   s.Update();
+}
+
+RecordedTrainStep::RecordedTrainStep(int64_t* steps, std::unique_ptr<RecordedWork> work)
+    : steps_(steps), work_(std::move(work)) {}
+RecordedTrainStep::RecordedTrainStep(RecordedTrainStep&&) noexcept = default;
+RecordedTrainStep& RecordedTrainStep::operator=(RecordedTrainStep&&) noexcept = default;
+RecordedTrainStep::~RecordedTrainStep() = default;
+
+void RecordedTrainStep::Run() {
+  ++*steps_;
+  work_->Replay();
+}
+
+RecordedTrainStep Sequential::RecordTrainStep(const Tensor& x, const Tensor& y) {
+  State& s = *state_;
+  s.RequireReady("RecordTrainStep");
+  if (std::holds_alternative<Adam>(s.optimizer)) {
+    throw std::logic_error(
+        "RecordTrainStep: Adam's bias correction depends on the step number, which a "
+        "recorded step cannot change; use TrainStep, or SGD");
+  }
+  if (!s.hooks.empty()) {
+    throw std::logic_error("RecordTrainStep: the model has " + std::to_string(s.hooks.size()) +
+                           " hook(s), which read results back from the device during the "
+                           "step; use TrainStep, or ClearHooks() first");
+  }
+  s.ForwardBackwardCalls(x, y, s.step_totals, 0);  // allocates every buffer the step needs
+  // The state, not the Sequential, is captured: it stays put when the model is moved.
+  std::unique_ptr<RecordedWork> work = s.backend->Record([&s, x, y] {
+    s.ForwardBackwardCalls(x, y, s.step_totals, 0);
+    s.EnqueueUpdate();
+  });
+  return RecordedTrainStep(&s.steps, std::move(work));
 }
 
 void Sequential::ApplyGradients() {

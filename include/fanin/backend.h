@@ -8,6 +8,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <span>
 #include <string>
@@ -92,6 +93,15 @@ struct AdamStep {
   int64_t t = 1;
 };
 
+// Backend calls recorded once by Backend::Record and enqueued again by each Replay; valid
+// while the backend that recorded them lives.
+class RecordedWork {
+ public:
+  virtual ~RecordedWork() = default;
+  // Enqueues the recorded calls again: same memory, same arguments. Does not wait.
+  virtual void Replay() = 0;
+};
+
 class Backend {
  public:
   virtual ~Backend() = default;
@@ -161,6 +171,15 @@ class Backend {
   // Statistics of each tensor, computed where the tensors live; one wait for all of them.
   virtual std::vector<TensorStats> Stats(std::span<const Tensor* const> tensors,
                                          const HistogramSpec& histogram) = 0;
+
+  // ---- Recording --------------------------------------------------------------------------
+  // Records the calls `work` makes on this backend, without running them, for replay. The
+  // CUDA backend captures them into a CUDA graph, so a replay is one launch however many
+  // kernels the work has (what makes a small model's step fast on a GPU); the default keeps
+  // `work` and calls it again on each replay. `work` must only enqueue calls on this
+  // backend, on memory that already exists: nothing that waits (ToHost, Stats,
+  // Synchronize) or allocates, and no host-side effect that a replay must repeat.
+  virtual std::unique_ptr<RecordedWork> Record(std::function<void()> work);
 };
 
 }  // namespace fanin

@@ -84,6 +84,29 @@ struct Evaluation {
   double accuracy = 0.0;
 };
 
+class Sequential;
+class RecordedWork;
+
+// One training step on fixed batch tensors, recorded once (Sequential::RecordTrainStep) and
+// replayed by Run(): on a GPU the whole step (forward, loss, backward, update) is one CUDA
+// graph launch instead of some thirty kernel launches. Valid while the model it came from
+// lives and keeps its layers, loss, optimizer settings and hooks.
+class RecordedTrainStep {
+ public:
+  RecordedTrainStep(RecordedTrainStep&&) noexcept;
+  RecordedTrainStep& operator=(RecordedTrainStep&&) noexcept;
+  ~RecordedTrainStep();
+  // The same step as model.TrainStep(x, y) on the recorded x and y (refill them in place to
+  // train on other data). Enqueues work and returns without waiting.
+  void Run();
+
+ private:
+  friend class Sequential;
+  RecordedTrainStep(int64_t* steps, std::unique_ptr<RecordedWork> work);
+  int64_t* steps_;  // the model's step counter, which a replay does not touch
+  std::unique_ptr<RecordedWork> work_;
+};
+
 class Sequential {
  public:
   explicit Sequential(std::shared_ptr<Backend> backend = HostBackend());
@@ -114,6 +137,14 @@ class Sequential {
   // One training step on a batch already on the model's backend: forward, backward, hooks,
   // update. Enqueues work and returns without waiting.
   void TrainStep(const Tensor& x, const Tensor& y);
+  // Records TrainStep(x, y) for replay by RecordedTrainStep::Run (one CUDA graph launch per
+  // step on a GPU; on the CPU, Run calls the same backend functions as TrainStep). Runs the
+  // forward and backward pass once first, without an update, so that every buffer the step
+  // needs exists before recording. Throws std::logic_error with Adam (its step count, a
+  // kernel argument, changes every step) or with hooks attached (they wait for the device).
+  // A replay writes the layers' buffers as they were when recorded; a call on more rows
+  // than x (Fit, Evaluate, Predict, TrainStep) may enlarge them, after which record again.
+  RecordedTrainStep RecordTrainStep(const Tensor& x, const Tensor& y);
   // One optimizer step (L2 penalty included) from the gradients now in gradients(), which a
   // caller may have changed since ComputeGradients (e.g. averaged across processes).
   void ApplyGradients();

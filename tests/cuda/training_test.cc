@@ -124,5 +124,22 @@ TEST_F(CudaTrainingTest, CudnnBlockModelTrainsLikeOwnKernels) {
   }
 }
 
+// RecordTrainStep on the GPU: 10 replays of the CUDA graph train the BLOCK model as 10
+// TrainStep calls do. The graph holds the same kernels with the same arguments in the same
+// order; cuBLAS may pick another algorithm under capture, hence a tolerance, the one that
+// the CPU comparison above derives.
+TEST_F(CudaTrainingTest, RecordedStepTrainsLikeTrainStep) {
+  const Dataset data = Ball();
+  const Tensor x = data.x.To(gpu_), y = data.y.To(gpu_);
+  Sequential stepped = BlockModel(gpu_);
+  for (int i = 0; i < 10; ++i) stepped.TrainStep(x, y);
+  Sequential replayed = BlockModel(gpu_);
+  RecordedTrainStep step = replayed.RecordTrainStep(x, y);
+  for (int i = 0; i < 10; ++i) step.Run();
+  EXPECT_EQ(replayed.steps_taken(), 10);
+  ExpectClose(stepped.parameters().ToHost(), replayed.parameters().ToHost(), 1e-5, 1e-6,
+              "parameters after 10 steps");
+}
+
 }  // namespace
 }  // namespace fanin::testing
