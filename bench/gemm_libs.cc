@@ -1,11 +1,12 @@
 // fanin_gemm_libs: which CPU GEMM library is fastest on W1's and W2's shapes (issue 5,
-// item 3)? OpenBLAS (what fanin's CPU backend calls), oneDNN's matmul primitive and
-// libxsmm's OpenMP front-end, each on every GEMM call of one training step, on 1 and 2
-// threads; and, for the forward layers, OpenBLAS + fanin's bias/activation pass against
-// oneDNN's matmul with the bias and the activation fused as post-ops.
+// item 3)? OpenBLAS, oneDNN's matmul primitive (what fanin's CPU backend now calls, chosen
+// by this program's tables) and libxsmm's OpenMP front-end, each on every GEMM call of one
+// training step, on 1 and 2 threads; and, for the forward layers, OpenBLAS + fanin's
+// bias/activation pass against oneDNN's matmul with the bias and the activation fused as
+// post-ops.
 //
-// A measurement program only: neither library is a dependency of fanin. Built when
-// Debian's libdnnl-dev and libxsmm-dev are installed.
+// A measurement program: OpenBLAS and libxsmm are not dependencies of fanin. Built when
+// Debian's libxsmm-dev is installed.
 //
 //   build/bin/fanin_gemm_libs [--threads=1,2] [--min-time=0.3]
 #include <cblas.h>

@@ -44,11 +44,22 @@ std::string GemmName(int64_t m, int64_t n, int64_t k, bool ta, bool tb) {
 OneDnn::OneDnn(int num_threads)
     : num_threads_(num_threads), engine_(dnnl::engine::kind::cpu, 0), stream_(engine_) {}
 
+void OneDnn::Primitive::Run(dnnl::stream& stream,
+                            std::initializer_list<std::pair<int, const void*>> data) {
+  for (const auto& [arg, pointer] : data) args.at(arg).set_data_handle(const_cast<void*>(pointer));
+  primitive.execute(stream, args);
+  stream.wait();
+}
+
 void OneDnn::Gemm(const float* a, bool transpose_a, const float* b, bool transpose_b,
                   const float* bias, float* c, int64_t m, int64_t n, int64_t k, float alpha,
                   float beta) {
-  OmpThreads threads(num_threads_);
-  const GemmKey key{m, n, k, transpose_a, transpose_b, bias != nullptr, alpha, beta};
+  constexpr double kThreadedFlops = 4e6;
+  const double flops =
+      2.0 * static_cast<double>(m) * static_cast<double>(n) * static_cast<double>(k);
+  const int threads = flops < kThreadedFlops ? 1 : num_threads_;
+  OmpThreads scope(threads);
+  const GemmKey key{m, n, k, transpose_a, transpose_b, bias != nullptr, alpha, beta, threads};
   auto it = gemms_.find(key);
   try {
     if (it == gemms_.end()) {
@@ -67,33 +78,30 @@ void OneDnn::Gemm(const float* a, bool transpose_a, const float* b, bool transpo
       }
       const dnnl::matmul::primitive_desc pd(dnnl::matmul::desc(a_md, b_md, bias_md, c_md), attr,
                                             engine_);
-      it =
-          gemms_
-              .emplace(key, Gemm3{dnnl::matmul(pd), memory(a_md, engine_, nullptr),
-                                  memory(b_md, engine_, nullptr), memory(bias_md, engine_, nullptr),
-                                  memory(c_md, engine_, nullptr)})
-              .first;
+      Primitive p{dnnl::matmul(pd),
+                  {{DNNL_ARG_SRC, memory(a_md, engine_, nullptr)},
+                   {DNNL_ARG_WEIGHTS, memory(b_md, engine_, nullptr)},
+                   {DNNL_ARG_DST, memory(c_md, engine_, nullptr)}}};
+      if (bias) p.args.emplace(DNNL_ARG_BIAS, memory(bias_md, engine_, nullptr));
+      it = gemms_.emplace(key, std::move(p)).first;
     }
-    Gemm3& g = it->second;
-    g.a.set_data_handle(const_cast<float*>(a));
-    g.b.set_data_handle(const_cast<float*>(b));
-    g.c.set_data_handle(c);
-    std::unordered_map<int, memory> args = {
-        {DNNL_ARG_SRC, g.a}, {DNNL_ARG_WEIGHTS, g.b}, {DNNL_ARG_DST, g.c}};
-    if (bias != nullptr) {
-      g.bias.set_data_handle(const_cast<float*>(bias));
-      args.emplace(DNNL_ARG_BIAS, g.bias);
+    if (bias) {
+      it->second.Run(
+          stream_,
+          {{DNNL_ARG_SRC, a}, {DNNL_ARG_WEIGHTS, b}, {DNNL_ARG_DST, c}, {DNNL_ARG_BIAS, bias}});
+    } else {
+      it->second.Run(stream_, {{DNNL_ARG_SRC, a}, {DNNL_ARG_WEIGHTS, b}, {DNNL_ARG_DST, c}});
     }
-    g.primitive.execute(stream_, args);
-    stream_.wait();
   } catch (const dnnl::error& e) {
     Rethrow(e, GemmName(m, n, k, transpose_a, transpose_b));
   }
 }
 
 void OneDnn::Eltwise(dnnl::algorithm f, const float* src, float* dst, int64_t n) {
-  OmpThreads threads(num_threads_);
-  auto it = eltwises_.find({f, n});
+  constexpr int64_t kThreadedElements = int64_t{1} << 17;
+  const int threads = n < kThreadedElements ? 1 : num_threads_;
+  OmpThreads scope(threads);
+  auto it = eltwises_.find({f, n, threads});
   try {
     if (it == eltwises_.end()) {
       const memory::desc md({n}, memory::data_type::f32, Tag::a);
@@ -101,16 +109,13 @@ void OneDnn::Eltwise(dnnl::algorithm f, const float* src, float* dst, int64_t n)
           dnnl::eltwise_forward::desc(dnnl::prop_kind::forward_inference, f, md, 0.0f, 0.0f),
           engine_);
       it = eltwises_
-               .emplace(std::tuple{f, n},
-                        Eltwise2{dnnl::eltwise_forward(pd), memory(md, engine_, nullptr),
-                                 memory(md, engine_, nullptr)})
+               .emplace(std::tuple{f, n, threads},
+                        Primitive{dnnl::eltwise_forward(pd),
+                                  {{DNNL_ARG_SRC, memory(md, engine_, nullptr)},
+                                   {DNNL_ARG_DST, memory(md, engine_, nullptr)}}})
                .first;
     }
-    Eltwise2& e = it->second;
-    e.src.set_data_handle(const_cast<float*>(src));
-    e.dst.set_data_handle(dst);
-    e.primitive.execute(stream_, {{DNNL_ARG_SRC, e.src}, {DNNL_ARG_DST, e.dst}});
-    stream_.wait();
+    it->second.Run(stream_, {{DNNL_ARG_SRC, src}, {DNNL_ARG_DST, dst}});
   } catch (const dnnl::error& e) {
     Rethrow(e, "eltwise over " + std::to_string(n) + " values");
   }

@@ -9,13 +9,18 @@
 // 2 ulp) and its logistic within 4 ulp, so the speed costs no accuracy.
 //
 // Primitives are created once per shape (creation JITs code, ~0.1 ms) and reused; a
-// training step with fixed shapes therefore creates nothing after its first call.
+// training step with fixed shapes therefore creates nothing after its first call. Small
+// calls run on one thread: below ~4 MFLOP (or 2^17 elements) OpenMP's fork and join cost
+// more than the second core saves.
 // Not thread-safe: one OneDnn belongs to one backend, used from one thread at a time.
 #pragma once
 
 #include <cstdint>
+#include <initializer_list>
 #include <map>
 #include <tuple>
+#include <unordered_map>
+#include <utility>
 
 #include "oneapi/dnnl/dnnl.hpp"
 
@@ -40,23 +45,22 @@ class OneDnn {
     int64_t m, n, k;
     bool transpose_a, transpose_b, has_bias;
     float alpha, beta;
+    int threads;
     auto operator<=>(const GemmKey&) const = default;
   };
-  // A primitive and the memory objects it runs on; each call only swaps the data pointers.
-  struct Gemm3 {
+  // A primitive and the memory objects it runs on (`args` holds handles to the same
+  // objects); each call only swaps the data pointers.
+  struct Primitive {
     dnnl::primitive primitive;
-    dnnl::memory a, b, bias, c;
-  };
-  struct Eltwise2 {
-    dnnl::primitive primitive;
-    dnnl::memory src, dst;
+    std::unordered_map<int, dnnl::memory> args;
+    void Run(dnnl::stream& stream, std::initializer_list<std::pair<int, const void*>> data);
   };
 
   int num_threads_;
   dnnl::engine engine_;
   dnnl::stream stream_;
-  std::map<GemmKey, Gemm3> gemms_;
-  std::map<std::tuple<dnnl::algorithm, int64_t>, Eltwise2> eltwises_;
+  std::map<GemmKey, Primitive> gemms_;
+  std::map<std::tuple<dnnl::algorithm, int64_t, int>, Primitive> eltwises_;
 };
 
 }  // namespace fanin
