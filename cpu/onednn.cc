@@ -54,7 +54,7 @@ void OneDnn::Primitive::Run(dnnl::stream& stream,
 void OneDnn::Gemm(const float* a, bool transpose_a, const float* b, bool transpose_b,
                   const float* bias, float* c, int64_t m, int64_t n, int64_t k, float alpha,
                   float beta) {
-  constexpr double kThreadedFlops = 4e6;
+  constexpr double kThreadedFlops = 1e6;
   const double flops =
       2.0 * static_cast<double>(m) * static_cast<double>(n) * static_cast<double>(k);
   const int threads = flops < kThreadedFlops ? 1 : num_threads_;
@@ -98,7 +98,7 @@ void OneDnn::Gemm(const float* a, bool transpose_a, const float* b, bool transpo
 }
 
 void OneDnn::Eltwise(dnnl::algorithm f, const float* src, float* dst, int64_t n) {
-  constexpr int64_t kThreadedElements = int64_t{1} << 17;
+  constexpr int64_t kThreadedElements = int64_t{1} << 14;
   const int threads = n < kThreadedElements ? 1 : num_threads_;
   OmpThreads scope(threads);
   auto it = eltwises_.find({f, n, threads});

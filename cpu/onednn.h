@@ -10,7 +10,7 @@
 //
 // Primitives are created once per shape (creation JITs code, ~0.1 ms) and reused; a
 // training step with fixed shapes therefore creates nothing after its first call. Small
-// calls run on one thread: below ~4 MFLOP (or 2^17 elements) OpenMP's fork and join cost
+// calls run on one thread: below ~1 MFLOP (or 2^14 elements) OpenMP's fork and join cost
 // more than the second core saves.
 // Not thread-safe: one OneDnn belongs to one backend, used from one thread at a time.
 #pragma once
