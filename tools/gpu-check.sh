@@ -6,6 +6,8 @@
 #   2. ctest: the CPU suite and the CUDA suite (fanin_cuda_tests);
 #   3. compute-sanitizer memcheck and racecheck over a short GPU training test;
 #   4. train_ball on the GPU and on the CPU, for the ms/step of the BLOCK model;
+#   5. fanin_compare: W1 and W2 on every backend (the CUDA step plain and recorded as a
+#      CUDA graph), their bare GEMMs, and PyTorch eager and torch.compile on the same GPU;
 # then prints a summary table, always, as the last thing it writes. Each stage has its own
 # time limit (cut to what is left of the budget) and status; a failing stage does not stop
 # the ones that do not need it.
@@ -14,9 +16,9 @@
 #
 # The full log is $OUT/gpu-check.log when OUT is set, else build-gpu/gpu-check.log.
 # Environment (all optional):
-#   FANIN_GPU_DEBS  a folder of .deb files (e.g. libgtest-dev, libopenblas-dev, libhdf5-dev
-#                   and their dependencies, fetched with `apt-get download` on a machine with
-#                   network) installed first, for a machine without network that lacks them
+#   FANIN_GPU_DEBS  a folder of .deb files (tools/gpu-debs.sh fetches them: oneDNN, GTest,
+#                   Google Benchmark, HDF5, nlohmann-json, OpenBLAS), unpacked with dpkg -x
+#                   into build-gpu/deps, which CMake and the loader are then pointed at
 #   CUDA_ARCH       CMAKE_CUDA_ARCHITECTURES (default 90)
 #   JOBS            build parallelism (default 16)
 #   BUDGET          seconds for the whole script (default 480)
@@ -37,7 +39,7 @@ LOG=$LOG_DIR/gpu-check.log
 
 declare -A STATUS=()  # row of the table -> its text
 for row in configure build build_all ctest_cuda ctest_other memcheck racecheck train_cuda \
-           train_cpu; do
+           train_cpu compare; do
   STATUS[$row]="skipped (nothing to run it on)"
 done
 GPU_NAME="unknown (nvidia-smi failed)"
@@ -111,6 +113,10 @@ print_summary() {
     printf '%-20s %s\n' "racecheck" "${STATUS[racecheck]}"
     printf '%-20s %s\n' "BLOCK step, GPU" "${STATUS[train_cuda]}"
     printf '%-20s %s\n' "BLOCK step, CPU" "${STATUS[train_cpu]}$speedup"
+    printf '%-20s %s\n' "fanin_compare" "${STATUS[compare]}"
+    if [[ -s $STAGE_DIR/compare.out ]]; then  # its table without the ratio columns
+      grep -E '^\| (workload|---|W[12]) ' "$STAGE_DIR/compare.out" | cut -d'|' -f1-9 | sed 's/$/|/'
+    fi
     printf '%-20s %s\n' "total" "${SECONDS}s; full log: $LOG"
   } | tee -a "$LOG"
 }
@@ -121,8 +127,17 @@ run_stage gpu 30 nvidia-smi --query-gpu=name,driver_version,memory.total --forma
 ((STAGE_RC == 0)) && GPU_NAME=$(head -n 1 "$STAGE_DIR/gpu.out")
 { nvcc --version; compute-sanitizer --version; cmake --version; } >>"$LOG" 2>&1
 
+DEPS_ARGS=()
 if [[ -n ${FANIN_GPU_DEBS:-} && -d $FANIN_GPU_DEBS ]]; then
-  run_stage debs 120 apt-get install -y --no-install-recommends "$FANIN_GPU_DEBS"/*.deb
+  deps=$PWD/$BUILD/deps
+  lib=$deps/usr/lib/x86_64-linux-gnu
+  run_stage debs 60 bash -c 'for f in "$1"/*.deb; do dpkg -x "$f" "$2" || exit 1; done' _ \
+    "$FANIN_GPU_DEBS" "$deps"
+  # h5cc, which CMake's FindHDF5 asks for the flags, has its prefix written in.
+  sed -i "s|^prefix=\"/usr\"|prefix=\"$deps/usr\"|" "$deps/usr/bin/h5cc"
+  DEPS_ARGS=(-DCMAKE_PREFIX_PATH="$deps/usr" -DCMAKE_LIBRARY_PATH="$lib/openblas-pthread"
+             -DHDF5_C_COMPILER_EXECUTABLE="$deps/usr/bin/h5cc")
+  export LD_LIBRARY_PATH="$lib:$lib/openblas-pthread:$lib/hdf5/serial${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
 fi
 
 # cuDNN: the toolkit's, else the one the image's Python (PyTorch) has from nvidia-cudnn-cu13.
@@ -142,17 +157,20 @@ fi
 # The benchmarks need Google Benchmark, which a GPU image may lack: built only when present.
 bench=OFF
 for dir in /usr/lib/x86_64-linux-gnu/cmake/benchmark /usr/local/lib/cmake/benchmark \
-           /usr/lib/cmake/benchmark /usr/local/lib64/cmake/benchmark; do
+           /usr/lib/cmake/benchmark /usr/local/lib64/cmake/benchmark \
+           "$BUILD/deps/usr/lib/x86_64-linux-gnu/cmake/benchmark"; do
   [[ -f $dir/benchmarkConfig.cmake ]] && bench=ON
 done
 built=0
 run_stage configure 120 cmake -S . -B "$BUILD" -DCMAKE_BUILD_TYPE=Release \
   -DCMAKE_CUDA_ARCHITECTURES="$CUDA_ARCH" -DFANIN_CUDA=ON -DFANIN_BUILD_BENCH="$bench" \
-  "${CUDNN_ARGS[@]}"
+  "${CUDNN_ARGS[@]}" "${DEPS_ARGS[@]}"
 STATUS[configure]="$STAGE_TEXT; benchmarks $bench"
 if ((STAGE_RC == 0)); then
   # What the GPU checks need first, so that a failure elsewhere cannot block them.
-  run_stage build 240 cmake --build "$BUILD" -j"$JOBS" --target fanin_cuda_tests train_ball
+  targets=(fanin_cuda_tests train_ball)
+  [[ $bench == ON ]] && targets+=(fanin_compare)
+  run_stage build 240 cmake --build "$BUILD" -j"$JOBS" --target "${targets[@]}"
   STATUS[build]=$STAGE_TEXT
   ((STAGE_RC == 0)) && built=1
   run_stage build_all 180 cmake --build "$BUILD" -j"$JOBS"
@@ -219,3 +237,9 @@ train() {
 }
 train train_cuda cuda
 train train_cpu cpu
+
+# ---- W1 and W2 against PyTorch eager and torch.compile (issue 5) ------------------------------
+if ((built)) && [[ -x $BUILD/bin/fanin_compare ]]; then
+  run_stage compare 200 "$BUILD/bin/fanin_compare"
+  STATUS[compare]=$STAGE_TEXT
+fi
