@@ -20,9 +20,10 @@ build() {  # name sources... [-- link flags...]
   echo "fuzz: building $name" >&2
   "${cxx[@]}" -o "$out/$name" "$@"
 }
-build safetensors_fuzzer tests/fuzz/safetensors_fuzzer.cc src/safetensors.cc src/tensor.cc
+build safetensors_fuzzer tests/fuzz/safetensors_fuzzer.cc src/safetensors.cc src/tensor.cc \
+  src/backend.cc
 build csv_fuzzer -fopenmp tests/fuzz/csv_fuzzer.cc src/datasets.cc src/tensor.cc \
-  src/backend_factory.cc src/activation.cc cpu/*.cc -ldnnl -lpthread
+  src/backend.cc src/backend_factory.cc src/activation.cc cpu/*.cc -ldnnl -lpthread
 
 status=0
 for name in safetensors csv; do
