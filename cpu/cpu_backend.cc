@@ -4,8 +4,6 @@
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
-#include <limits>
-#include <new>
 #include <stdexcept>
 #include <string>
 #include <thread>

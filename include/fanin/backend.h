@@ -22,7 +22,7 @@
 namespace fanin {
 
 struct BackendOptions {
-  // Threads for the CPU backend's loops and BLAS (0: all cores of the machine).
+  // Threads for the CPU backend (oneDNN and its large loops; 0: all cores of the machine).
   int num_threads = 0;
   // CUDA: let cuBLAS use TF32 tensor cores for FP32 GEMM (faster, ~1e-3 relative error).
   bool allow_tf32 = false;
