@@ -69,6 +69,21 @@ struct Sequential::State {
     }
   }
 
+  // Where the step's per-batch buffers live: recorded calls write there, so a recorded step
+  // is valid only while none of them has moved.
+  std::vector<const float*> BufferAddresses() const {
+    std::vector<const float*> addresses;
+    for (const std::unique_ptr<Layer>& layer : layers) {
+      const LayerTensors t = layer->tensors();
+      // Not t.input: layer 0's is x (a recorded argument), the others' are activations.
+      for (const Tensor* tensor : {t.z, t.activation}) {
+        addresses.push_back(tensor != nullptr && tensor->defined() ? tensor->data() : nullptr);
+      }
+    }
+    addresses.push_back(loss_grad_storage.defined() ? loss_grad_storage.data() : nullptr);
+    return addresses;
+  }
+
   // The backend calls of ForwardBackward alone (no hooks): what RecordTrainStep records.
   void ForwardBackwardCalls(const Tensor& x, const Tensor& y, Tensor& totals, int64_t slot) {
     const Tensor& output = Forward(x);
@@ -298,15 +313,25 @@ void Sequential::TrainStep(const Tensor& x, const Tensor& y) {
   s.Update();
 }
 
-RecordedTrainStep::RecordedTrainStep(int64_t* steps, std::unique_ptr<RecordedWork> work)
-    : steps_(steps), work_(std::move(work)) {}
+struct RecordedTrainStep::Target {
+  Sequential::State* state;  // stays put when the Sequential is moved
+  std::vector<const float*> buffers;
+  std::unique_ptr<RecordedWork> work;
+};
+
+RecordedTrainStep::RecordedTrainStep(std::unique_ptr<Target> target) : target_(std::move(target)) {}
 RecordedTrainStep::RecordedTrainStep(RecordedTrainStep&&) noexcept = default;
 RecordedTrainStep& RecordedTrainStep::operator=(RecordedTrainStep&&) noexcept = default;
 RecordedTrainStep::~RecordedTrainStep() = default;
 
 void RecordedTrainStep::Run() {
-  ++*steps_;
-  work_->Replay();
+  if (target_->state->BufferAddresses() != target_->buffers) {
+    throw std::logic_error(
+        "RecordedTrainStep::Run: the model's layer buffers have moved since the step was "
+        "recorded (a call on a larger batch enlarged them); call RecordTrainStep again");
+  }
+  ++target_->state->steps;  // the recorded calls do not count steps
+  target_->work->Replay();
 }
 
 RecordedTrainStep Sequential::RecordTrainStep(const Tensor& x, const Tensor& y) {
@@ -328,7 +353,8 @@ RecordedTrainStep Sequential::RecordTrainStep(const Tensor& x, const Tensor& y) 
     s.ForwardBackwardCalls(x, y, s.step_totals, 0);
     s.EnqueueUpdate();
   });
-  return RecordedTrainStep(&s.steps, std::move(work));
+  return RecordedTrainStep(std::make_unique<RecordedTrainStep::Target>(
+      RecordedTrainStep::Target{&s, s.BufferAddresses(), std::move(work)}));
 }
 
 void Sequential::ApplyGradients() {

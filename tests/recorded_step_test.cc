@@ -42,6 +42,29 @@ TEST(RecordedTrainStepTest, ReplaysEqualTrainSteps) {
   EXPECT_EQ(moved.parameters().ToHost(), stepped.parameters().ToHost());
 }
 
+// An Evaluate on a larger batch enlarges the layers' buffers: a replay would write the old
+// ones (freed memory, on a GPU), so Run refuses until the step is recorded again.
+TEST(RecordedTrainStepTest, RefusesToReplayAfterTheBuffersMoved) {
+  const Dataset small = Ball(10, 64, 0.5, 7);
+  const Dataset large = Ball(10, 4096, 0.5, 8);
+  Sequential model = SmallModel(Sgd{});
+  RecordedTrainStep step = model.RecordTrainStep(small.x, small.y);
+  step.Run();
+  model.Evaluate(small.x, small.y);  // same rows: the buffers stay
+  step.Run();
+  model.Evaluate(large.x, large.y);
+  try {
+    step.Run();
+    FAIL() << "no exception";
+  } catch (const std::logic_error& e) {
+    EXPECT_NE(std::string(e.what()).find("record"), std::string::npos) << e.what();
+  }
+  EXPECT_EQ(model.steps_taken(), 2) << "a refused Run must not count a step";
+  step = model.RecordTrainStep(small.x, small.y);
+  step.Run();
+  EXPECT_EQ(model.steps_taken(), 3);
+}
+
 TEST(RecordedTrainStepTest, RefusesAdamAndHooks) {
   const Dataset data = Ball(10, 32, 0.5, 7);
   Sequential adam = SmallModel(Adam{});

@@ -97,14 +97,16 @@ class RecordedTrainStep {
   RecordedTrainStep& operator=(RecordedTrainStep&&) noexcept;
   ~RecordedTrainStep();
   // The same step as model.TrainStep(x, y) on the recorded x and y (refill them in place to
-  // train on other data). Enqueues work and returns without waiting.
+  // train on other data). Enqueues work and returns without waiting. Throws
+  // std::logic_error, and runs nothing, when the model's layer buffers have moved since the
+  // recording (a call on a larger batch enlarged them): record again.
   void Run();
 
  private:
   friend class Sequential;
-  RecordedTrainStep(int64_t* steps, std::unique_ptr<RecordedWork> work);
-  int64_t* steps_;  // the model's step counter, which a replay does not touch
-  std::unique_ptr<RecordedWork> work_;
+  struct Target;  // the model state a replay updates and checks
+  explicit RecordedTrainStep(std::unique_ptr<Target> target);
+  std::unique_ptr<Target> target_;
 };
 
 class Sequential {
@@ -143,7 +145,7 @@ class Sequential {
   // needs exists before recording. Throws std::logic_error with Adam (its step count, a
   // kernel argument, changes every step) or with hooks attached (they wait for the device).
   // A replay writes the layers' buffers as they were when recorded; a call on more rows
-  // than x (Fit, Evaluate, Predict, TrainStep) may enlarge them, after which record again.
+  // than x (Fit, Evaluate, Predict, TrainStep) may enlarge them, after which Run refuses.
   RecordedTrainStep RecordTrainStep(const Tensor& x, const Tensor& y);
   // One optimizer step (L2 penalty included) from the gradients now in gradients(), which a
   // caller may have changed since ComputeGradients (e.g. averaged across processes).
@@ -181,6 +183,7 @@ class Sequential {
   void RestoreProgress(int64_t steps, int epochs_completed);
 
  private:
+  friend class RecordedTrainStep;
   struct State;
   std::unique_ptr<State> state_;
 };
