@@ -33,6 +33,7 @@
 #include <thread>
 #include <vector>
 
+#include "bench/openblas_gemm.h"
 #include "bench/workloads.h"
 
 namespace fanin::bench {
@@ -115,17 +116,6 @@ struct GemmCall {
   Tensor a, b, c;
 };
 
-// c = op(a) op(b) through OpenBLAS on `threads` threads: the baseline issue 5 names.
-void OpenBlasGemm(GemmCall& call, int threads) {
-  const GemmShape& g = call.g;
-  openblas_set_num_threads(threads);
-  cblas_sgemm(CblasRowMajor, g.transpose_a ? CblasTrans : CblasNoTrans,
-              g.transpose_b ? CblasTrans : CblasNoTrans, static_cast<blasint>(g.m),
-              static_cast<blasint>(g.n), static_cast<blasint>(g.k), 1.0f, call.a.data(),
-              static_cast<blasint>(call.a.dim(1)), call.b.data(),
-              static_cast<blasint>(call.b.dim(1)), 0.0f, call.c.data(), static_cast<blasint>(g.n));
-}
-
 // Only the step's GEMM calls, through Backend::Gemm, or through OpenBLAS on the CPU when
 // `openblas_threads` > 0, on operands of the step's shapes.
 Row TimeBareGemms(const MlpWorkload& workload, const std::string& device_id,
@@ -140,10 +130,11 @@ Row TimeBareGemms(const MlpWorkload& workload, const std::string& device_id,
     backend->FillRandom(call.b, {.a = -1.0, .b = 1.0, .seed = 5, .stream = stream++});
     calls.push_back(std::move(call));
   }
+  if (openblas_threads > 0) openblas_set_num_threads(openblas_threads);
   auto run = [&] {
     for (GemmCall& c : calls) {
       if (openblas_threads > 0) {
-        OpenBlasGemm(c, openblas_threads);
+        OpenBlasGemm(c.g, c.a.data(), c.b.data(), c.c.data());
       } else {
         backend->Gemm(c.a, c.g.transpose_a, c.b, c.g.transpose_b, 1.0f, 0.0f, c.c);
       }

@@ -22,6 +22,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "bench/openblas_gemm.h"
 #include "bench/workloads.h"
 #include "oneapi/dnnl/dnnl.hpp"
 
@@ -82,14 +83,6 @@ std::string ShapeName(const GemmShape& g) {
 }
 
 // ---- The libraries, each as "run this call" ----------------------------------------------
-
-void OpenBlas(Operands& o) {
-  cblas_sgemm(CblasRowMajor, o.g.transpose_a ? CblasTrans : CblasNoTrans,
-              o.g.transpose_b ? CblasTrans : CblasNoTrans, static_cast<blasint>(o.g.m),
-              static_cast<blasint>(o.g.n), static_cast<blasint>(o.g.k), 1.0f, o.a.data(),
-              static_cast<blasint>(o.lda()), o.b.data(), static_cast<blasint>(o.ldb()), 0.0f,
-              o.c.data(), static_cast<blasint>(o.g.n));
-}
 
 // Row-major C = op(A) op(B) is column-major C^T = op(B)^T op(A)^T: the operands swap.
 void Libxsmm(Operands& o) {
@@ -163,10 +156,12 @@ void CompareStepGemms(const MlpWorkload& w, const std::vector<int>& thread_count
     // other's cores; then the whole step's sequence, as a training step would run it.
     std::vector<Timing> blas, onednn, xsmm;
     SetThreads(threads);
-    for (Operands& o : calls) blas.push_back(Time([&] { OpenBlas(o); }, min_time));
+    for (Operands& o : calls)
+      blas.push_back(
+          Time([&] { OpenBlasGemm(o.g, o.a.data(), o.b.data(), o.c.data()); }, min_time));
     const Timing blas_step = Time(
         [&] {
-          for (Operands& o : calls) OpenBlas(o);
+          for (Operands& o : calls) OpenBlasGemm(o.g, o.a.data(), o.b.data(), o.c.data());
         },
         min_time);
     SetThreads(threads);
