@@ -377,7 +377,7 @@ std::vector<TensorStats> CpuBackend::Stats(std::span<const Tensor* const> tensor
   const int threads = elements < kParallelMinElements
                           ? 1
                           : static_cast<int>(std::min<int64_t>(num_threads_, count));
-#pragma omp parallel for schedule(dynamic) num_threads(threads)
+#pragma omp parallel for schedule(dynamic) num_threads(threads) if (threads > 1)
   for (int64_t i = 0; i < count; ++i) {
     all[i] = ComputeTensorStats(tensors[i]->data(), tensors[i]->size(), histogram);
   }
