@@ -1,5 +1,6 @@
 #include "fanin/model.h"
 
+#include <algorithm>
 #include <cmath>
 #include <iomanip>
 #include <numeric>
@@ -11,6 +12,22 @@
 #include "fanin/random.h"
 
 namespace fanin {
+namespace {
+
+// Rows per forward pass for Evaluate and Predict (`what`) over n rows: batch_size, or all
+// of them for 0 or FitOptions::kFullBatch; at least 1, so that an empty x runs no batch.
+int64_t InferenceBatch(const char* what, int64_t batch_size, int64_t n) {
+  if (batch_size < 0 && batch_size != FitOptions::kFullBatch) {
+    throw std::invalid_argument(std::string(what) + ": batch_size is " +
+                                std::to_string(batch_size) +
+                                "; pass a positive size, or 0 (the default) for the whole "
+                                "data set at once");
+  }
+  const bool whole = batch_size == 0 || batch_size == FitOptions::kFullBatch;
+  return std::max<int64_t>(whole ? n : std::min(batch_size, n), 1);
+}
+
+}  // namespace
 
 struct Sequential::State {
   std::shared_ptr<Backend> backend;
@@ -263,6 +280,11 @@ Sequential& Sequential::Add(std::unique_ptr<Layer> layer) {
 }
 
 void Sequential::Compile(BinaryCrossEntropy loss, Optimizer optimizer) {
+  try {
+    ValidateOptimizer(optimizer);
+  } catch (const std::invalid_argument& e) {
+    throw std::invalid_argument(std::string("Compile: ") + e.what());
+  }
   state_->loss = loss;
   state_->optimizer = optimizer;
   state_->compiled = true;
@@ -453,7 +475,7 @@ Evaluation Sequential::Evaluate(const Tensor& x, const Tensor& y, int64_t batch_
   s.RequireReady("Evaluate");
   auto [xd, yd] = s.PrepareData("Evaluate", x, y);
   const int64_t n = xd.rows();
-  const int64_t batch = batch_size <= 0 ? n : std::min(batch_size, n);
+  const int64_t batch = InferenceBatch("Evaluate", batch_size, n);
   const int64_t num_batches = (n + batch - 1) / batch;
   Tensor totals(s.backend, {2 * num_batches});
   for (int64_t b = 0; b < num_batches; ++b) {
@@ -481,7 +503,7 @@ Tensor Sequential::Predict(const Tensor& x, int64_t batch_size) {
   const int64_t n = xd.rows();
   const int64_t width = s.layers.back()->output_features();
   Tensor probabilities(s.backend, {n, width});
-  const int64_t batch = batch_size <= 0 ? std::max<int64_t>(n, 1) : batch_size;
+  const int64_t batch = InferenceBatch("Predict", batch_size, n);
   for (int64_t begin = 0; begin < n; begin += batch) {
     const int64_t end = std::min(n, begin + batch);
     const Tensor& output = s.Forward(xd.Rows(begin, end));

@@ -10,6 +10,7 @@
 #include <limits>
 #include <stdexcept>
 #include <string>
+#include <variant>
 #include <vector>
 
 #include "fanin/fanin.h"
@@ -179,6 +180,57 @@ TEST(ErrorMessageTest, FitSaysWhatToFix) {
   EXPECT_CONTAINS(ErrorOf([&] { model.layer(1).Forward(x); }),
                   "Dense(1, linear, kernel=glorot_uniform): input of shape [2 x 2] does not "
                   "match the expected [n x 4]");
+}
+
+TEST(ErrorMessageTest, EvaluateAndPredictRejectANegativeBatchSize) {
+  Sequential model = TwoLayers(Sgd{});
+  const Tensor x = MakeTensor(Cpu(), {3, 2}, {1, 2, 3, 4, 5, 6});
+  const Tensor y = MakeTensor(Cpu(), {3, 1}, {1, 0, 1});
+  EXPECT_CONTAINS(ErrorOf([&] { model.Evaluate(x, y, -7); }),
+                  "Evaluate: batch_size is -7; pass a positive size, or 0 (the default) for "
+                  "the whole data set at once");
+  EXPECT_CONTAINS(ErrorOf([&] { model.Predict(x, -7); }), "Predict: batch_size is -7");
+  const std::vector<float> whole = model.Predict(x).ToHost();
+  EXPECT_EQ(model.Predict(x, FitOptions::kFullBatch).ToHost(), whole);
+  EXPECT_EQ(model.Predict(x, 2).ToHost(), whole);
+  EXPECT_EQ(model.Evaluate(x, y, FitOptions::kFullBatch).loss, model.Evaluate(x, y).loss);
+}
+
+// Settings that would train silently into NaN weights are refused by Compile, naming the
+// field, and leave the model compiled as it was.
+TEST(ErrorMessageTest, CompileRejectsOptimizerSettingsOutsideTheirRange) {
+  const float nan = std::numeric_limits<float>::quiet_NaN();
+  const float inf = std::numeric_limits<float>::infinity();
+  const struct {
+    Optimizer optimizer;
+    const char* expected;
+  } cases[] = {
+      {Sgd{.learning_rate = nan}, "Compile: Sgd: learning_rate is nan; it must be finite and >= 0"},
+      {Sgd{.learning_rate = inf}, "Sgd: learning_rate is inf"},
+      {Sgd{.learning_rate = -1e30f}, "Sgd: learning_rate is -1e+30"},
+      {Sgd{.momentum = nan}, "Sgd: momentum is nan; it must be in [0, 1)"},
+      {Sgd{.momentum = 1.0f}, "Sgd: momentum is 1; it must be in [0, 1)"},
+      {Sgd{.momentum = -0.1f}, "Sgd: momentum is -0.1"},
+      {Sgd{.penalty = {.l2 = nan}}, "Sgd: penalty.l2 is nan; it must be finite and >= 0"},
+      {Sgd{.penalty = {.l2 = -1.0f}}, "Sgd: penalty.l2 is -1"},
+      {Sgd{.penalty = {.l2 = inf}}, "Sgd: penalty.l2 is inf"},
+      {Adam{.learning_rate = -0.5f}, "Adam: learning_rate is -0.5"},
+      {Adam{.beta1 = 1.0f}, "Adam: beta1 is 1; it must be in [0, 1)"},
+      {Adam{.beta1 = -0.5f}, "Adam: beta1 is -0.5"},
+      {Adam{.beta2 = 1.5f}, "Adam: beta2 is 1.5; it must be in [0, 1)"},
+      {Adam{.beta2 = nan}, "Adam: beta2 is nan"},
+      {Adam{.epsilon = 0.0f}, "Adam: epsilon is 0; it must be finite and > 0"},
+      {Adam{.epsilon = inf}, "Adam: epsilon is inf"},
+      {Adam{.penalty = {.l2 = -2.0f}}, "Adam: penalty.l2 is -2"},
+  };
+  Sequential model = TwoLayers(Sgd{.learning_rate = 0.25f});
+  for (const auto& c : cases) {
+    EXPECT_CONTAINS(ErrorOf([&] { model.Compile({}, c.optimizer); }), c.expected);
+    EXPECT_EQ(std::get<Sgd>(model.optimizer()).learning_rate, 0.25f);
+  }
+  // The edges of each range are accepted.
+  EXPECT_NO_THROW(model.Compile({}, Sgd{.learning_rate = 0.0f, .momentum = 0.999f}));
+  EXPECT_NO_THROW(model.Compile({}, Adam{.beta1 = 0.0f, .beta2 = 0.0f, .epsilon = 1e-30f}));
 }
 
 TEST(ErrorMessageTest, UnknownNamesListTheValidOnes) {

@@ -121,6 +121,8 @@ class Sequential {
   Sequential& Add(L layer) {
     return Add(std::make_unique<L>(std::move(layer)));
   }
+  // Throws std::invalid_argument, naming the field, for optimizer settings outside their
+  // range (see ValidateOptimizer), and leaves the model as it was.
   void Compile(BinaryCrossEntropy loss = {}, Optimizer optimizer = Sgd{});
   // Builds the layers for `input_features` inputs and initializes every parameter from
   // the Philox stream (seed, p), p the parameter's index in declaration order.
@@ -128,8 +130,10 @@ class Sequential {
 
   // x [n x features], y [n x 1], on any backend (copied to the model's once per call).
   History Fit(const Tensor& x, const Tensor& y, const FitOptions& options = {});
+  // batch_size: rows per forward pass, or 0 (or FitOptions::kFullBatch) for all rows at
+  // once; any other negative value throws std::invalid_argument.
   Evaluation Evaluate(const Tensor& x, const Tensor& y, int64_t batch_size = 0);
-  // Probabilities [n x 1] on the model's backend.
+  // Probabilities [n x 1] on the model's backend; batch_size as for Evaluate.
   Tensor Predict(const Tensor& x, int64_t batch_size = 0);
 
   // One forward and backward pass over (x, y) with no update: the gradients of the mean

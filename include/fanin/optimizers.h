@@ -29,4 +29,12 @@ struct Adam {
 
 using Optimizer = std::variant<Sgd, Adam>;
 
+// Throws std::invalid_argument naming the first field outside its range, for settings that
+// would train silently into NaN weights: a learning rate that is NaN, infinite or negative;
+// SGD momentum outside [0, 1); an L2 factor that is NaN, infinite or negative; Adam's beta1
+// or beta2 outside [0, 1), or an epsilon that is not finite and > 0. Sequential::Compile
+// and LoadCheckpoint call it; the structs stay aggregates, so that designated initializers
+// (Sgd{.learning_rate = 0.1f}) keep working, and are checked where they are used.
+void ValidateOptimizer(const Optimizer& optimizer);
+
 }  // namespace fanin
