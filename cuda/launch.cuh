@@ -8,8 +8,8 @@ namespace fanin::gpu {
 inline constexpr int kThreads = 256;
 
 // Blocks for a grid-stride loop over n elements: one element per thread up to a cap that
-// still fills any current GPU many times over (132 SMs x 2048 threads on an H100); beyond
-// it each thread loops.
+// still fills any current GPU many times over (132 SMs x 2048 threads on the H200, as on an
+// H100); beyond it each thread loops.
 inline unsigned BlocksFor(int64_t n) {
   constexpr int64_t kMaxBlocks = 8192;
   const int64_t blocks = (n + kThreads - 1) / kThreads;
