@@ -1,245 +1,476 @@
 #!/usr/bin/env bash
-# Validates the CUDA backend on a GPU machine. Made for an NVIDIA H100 box (16 cores,
-# CUDA 13, no network) and a budget of 8 minutes:
-#   1. configure build-gpu/ for sm_90 (Release); build what the GPU checks need
-#      (fanin_cuda_tests, train_ball), then everything else, with -j16;
-#   2. ctest: the CPU suite and the CUDA suite (fanin_cuda_tests);
-#   3. compute-sanitizer memcheck and racecheck over a short GPU training test;
-#   4. train_ball on the GPU and on the CPU, for the ms/step of the BLOCK model;
-#   5. fanin_compare: W1 and W2 on every backend (the CUDA step plain and recorded as a
-#      CUDA graph), their bare GEMMs, and PyTorch eager and torch.compile on the same GPU;
-# then prints a summary table, always, as the last thing it writes. Each stage has its own
-# time limit (cut to what is left of the budget) and status; a failing stage does not stop
-# the ones that do not need it.
+# The device check: one call of at most 9 minutes on the lent NVIDIA H200 (Hopper, sm_90,
+# 16 cores, no network; only the driver, the CUDA toolkit and PyTorch can be assumed there)
+# that returns the most information even when something breaks. The call, once
+# tools/gpu-debs.sh has filled gpu-debs/ here (git-ignored, about 36 MB, carried):
 #
-#   tools/gpu-check.sh
+#   run(command="tools/gpu-check.sh", carry=["gpu-debs"], timeout_s=540)
 #
-# The full log is $OUT/gpu-check.log when OUT is set, else build-gpu/gpu-check.log.
+# then read $OUT/summary.txt (also the last thing printed), $OUT/gpu-check.log,
+# $OUT/cuda_tests.xml, and docs/gpu-validation.md for what to write down.
+#
+#   FANIN_GPU_CHECK_DRY_RUN=1 tools/gpu-check.sh    # here: every stage that needs no GPU
+#
+# Stages, in order of value; each is gated on what it needs (its own binary, not the whole
+# build), has its own time limit cut to what is left of BUDGET, and never stops the others:
+#   preflight      the machine, in 5 seconds: compilers, cmake, ninja/make, nvcc, nvidia-smi,
+#                  compute-sanitizer, the CUDA libraries, ldconfig for curl/crypto/z/quadmath/gomp
+#   deps           dpkg -x of gpu-debs/*.deb into build-gpu/deps (never into /); the loader
+#                  gets only the carried libraries whose soname the machine lacks
+#   configure      build-gpu/, Release, sm_90, Ninja when there, against the unpacked packages
+#   build_core     fanin_cuda_tests and train_ball (-k 0: one failing target does not stop the other)
+#   load           ldd of each built binary: nothing "not found"; each one starts (--gtest_list_tests, --help)
+#   cuda_tests     fanin_cuda_tests, one process, --gtest_output=xml:$OUT/cuda_tests.xml
+#   train_gpu      train_ball --device cuda (ms/step, warm-up excluded by train_ball itself)
+#   train_cpu      train_ball --device cpu, the same model, for the ratio
+#   build_compare  fanin_compare (needs Google Benchmark and OpenBLAS, both carried)
+#   compare        fanin_compare: W1 and W2 on every backend, PyTorch eager and torch.compile;
+#                  the summary repeats its GPU rows
+#   memcheck       compute-sanitizer memcheck: the 1000-row op cases and the recorded steps
+#   racecheck      compute-sanitizer racecheck: the reduction kernels (column sums, Stats, BCE)
+#   build_rest     everything else (the CPU test binary, the examples, the benchmarks)
+#   ctest_cpu      ctest without the CUDA tests
+# The summary table (stage, status PASS/FAIL/SKIPPED/NOT RUN, seconds, key numbers) is
+# rewritten to $OUT/summary.txt after every stage and printed last. Each stage's output goes
+# to build-gpu/gpu-check/STAGE.out, into the log capped to 300 kB a stage, and into
+# $OUT/stage-logs.tar.gz capped to 4 MB a stage: everything under $OUT stays far below the
+# 16 MiB a file and the 8 files that come back.
+#
 # Environment (all optional):
-#   FANIN_GPU_DEBS  a folder of .deb files (tools/gpu-debs.sh fetches them: oneDNN, GTest,
-#                   Google Benchmark, HDF5, nlohmann-json, OpenBLAS), unpacked with dpkg -x
-#                   into build-gpu/deps, which CMake and the loader are then pointed at
-#   CUDA_ARCH       CMAKE_CUDA_ARCHITECTURES (default 90)
-#   JOBS            build parallelism (default 16)
-#   BUDGET          seconds for the whole script (default 480)
+#   FANIN_GPU_CHECK_DRY_RUN=1  run only what needs no GPU (here); GPU stages: NOT RUN (dry run).
+#                              As root, it first hides, in a private mount namespace, the
+#                              Debian packages that the .debs also hold (tools/gpu-hide-system.sh),
+#                              so that the build can only use the unpacked ones;
+#                              FANIN_GPU_CHECK_HIDE=0 skips that
+#   FANIN_GPU_CHECK_DRY_FULL=1 in a dry run, also build_rest and ctest_cpu (slow on 2 cores)
+#   FANIN_GPU_DEBS             the .deb folder (default gpu-debs)
+#   OUT                        where the results go (the device sets it; default build-gpu/out)
+#   CUDA_ARCH (90), JOBS (nproc), BUDGET (seconds for the whole script: 480, dry run 7200)
 set -u
 cd "$(dirname "$0")/.."
+ROOT=$PWD
 
+DRY=${FANIN_GPU_CHECK_DRY_RUN:-0}
+DEBS=${FANIN_GPU_DEBS:-gpu-debs}
 BUILD=build-gpu
 CUDA_ARCH=${CUDA_ARCH:-90}
-JOBS=${JOBS:-16}
-BUDGET=${BUDGET:-480}
-SANITIZER_TEST="CudaTrainingTest.TwoGpuRunsAreBitIdentical"
-CUDA_TESTS='([^ ]*/)?Cuda[A-Za-z]*Test\.'  # ctest names of the fanin_cuda_tests cases
-LOG_DIR=${OUT:-$BUILD}
-STAGE_DIR=$BUILD/gpu-check
-mkdir -p "$LOG_DIR" "$STAGE_DIR"
-LOG=$LOG_DIR/gpu-check.log
+JOBS=${JOBS:-$(nproc)}
+if [[ $DRY == 1 ]]; then BUDGET=${BUDGET:-7200}; else BUDGET=${BUDGET:-480}; fi
+
+# Dry run as root: hide the system's copies of the carried packages, then start again.
+if [[ $DRY == 1 && -z ${FANIN_GPU_CHECK_HIDDEN:-} && ${FANIN_GPU_CHECK_HIDE:-1} == 1 &&
+      -d $DEBS && $(id -u) == 0 ]] && unshare -m --propagation private true 2>/dev/null; then
+  exec unshare -m --propagation private env FANIN_GPU_CHECK_HIDDEN=1 \
+    "$ROOT/tools/gpu-hide-system.sh" "$DEBS" -- "$ROOT/tools/gpu-check.sh" "$@"
+fi
+
+OUTDIR=${OUT:-$BUILD/out}
+SD=$BUILD/gpu-check  # each stage's whole output
+mkdir -p "$OUTDIR" "$SD"
+rm -f "$SD"/*.out "$OUTDIR"/summary.txt "$OUTDIR"/cuda_tests.xml "$OUTDIR"/stage-logs.tar.gz
+LOG=$OUTDIR/gpu-check.log
+SUMMARY=$OUTDIR/summary.txt
 : >"$LOG"
+LOG_CAP=300000       # bytes of one stage's output in the log
+TAR_CAP=4000000      # bytes of one stage's output in stage-logs.tar.gz
+NICE=()
+[[ $DRY == 1 ]] && NICE=(nice -n 10)  # here the machine is shared
 
-declare -A STATUS=()  # row of the table -> its text
-for row in configure build build_all ctest_cuda ctest_other memcheck racecheck train_cuda \
-           train_cpu compare; do
-  STATUS[$row]="skipped (nothing to run it on)"
-done
-GPU_NAME="unknown (nvidia-smi failed)"
-CPU_MS=""
-GPU_MS=""
+STAGES=(preflight deps configure build_core load cuda_tests train_gpu train_cpu build_compare
+        compare memcheck racecheck build_rest ctest_cpu)
+declare -A ST=() SEC=() KEY=()
+for s in "${STAGES[@]}"; do ST[$s]="NOT RUN"; SEC[$s]=""; KEY[$s]=""; done
+EXTRA=""  # lines printed under the table (fanin_compare's GPU rows)
 
-say() { echo "[gpu-check] $*" | tee -a "$LOG"; }
+say() { echo "[gpu-check $(date -u +%H:%M:%S)] $*" | tee -a "$LOG"; }
 
-# run_stage NAME SECONDS COMMAND...: runs COMMAND with its output in $STAGE_DIR/NAME.out
-# and the log, under the smaller of SECONDS and what is left of the budget. Sets STAGE_RC
-# (-1: not started, no time left) and STAGE_TEXT ("ok (12s)", "FAILED (exit 2)", ...).
+write_summary() {
+  {
+    echo "==== fanin gpu-check $([[ $DRY == 1 ]] && echo "DRY RUN (no GPU stage ran)") ==== $(date -u '+%Y-%m-%d %H:%M UTC'), $(hostname), ${SECONDS}s"
+    printf '%-14s %-8s %5s  %s\n' stage status s "key numbers"
+    for s in "${STAGES[@]}"; do
+      printf '%-14s %-8s %5s  %s\n' "$s" "${ST[$s]}" "${SEC[$s]}" "${KEY[$s]}"
+    done
+    [[ -n $EXTRA ]] && printf '%s\n' "$EXTRA"
+    echo "log: $LOG (capped), stage outputs: $OUTDIR/stage-logs.tar.gz"
+  } >"$SUMMARY.tmp" && mv "$SUMMARY.tmp" "$SUMMARY"
+}
+
+# cap FILE BYTES: the file, or its head and tail with the middle cut.
+cap() {
+  local f=$1 max=$2 size
+  size=$(stat -c %s "$f" 2>/dev/null || echo 0)
+  if ((size <= max)); then
+    cat "$f"
+  else
+    head -c $((max / 3)) "$f"
+    printf '\n... [%d bytes cut here] ...\n' $((size - max))
+    tail -c $((max * 2 / 3)) "$f"
+  fi
+}
+
+finish() {
+  local tmp=$SD/tar
+  rm -rf "$tmp" && mkdir -p "$tmp"
+  for f in "$SD"/*.out; do [[ -f $f ]] && cap "$f" $TAR_CAP >"$tmp/${f##*/}"; done
+  tar -czf "$OUTDIR/stage-logs.tar.gz" -C "$tmp" . 2>/dev/null
+  rm -rf "$tmp"
+  write_summary
+  cat "$SUMMARY" >>"$LOG"
+  echo
+  cat "$SUMMARY"
+}
+trap finish EXIT
+
+# skip NAME STATUS WHY: a stage that cannot or must not run.
+skip() { ST[$1]=$2; KEY[$1]=$3; SEC[$1]=0; write_summary; }
+
+# run_stage NAME LIMIT CMD...: runs CMD (output in $SD/NAME.out) under the smaller of LIMIT
+# and what is left of the budget; sets RC (-1: no time left), ST, SEC.
 run_stage() {
   local name=$1 limit=$2
   shift 2
-  local out=$STAGE_DIR/$name.out start=$SECONDS left=$((BUDGET - SECONDS - 5))
+  local out=$SD/$name.out start=$SECONDS left=$((BUDGET - SECONDS - 15))
   ((limit > left)) && limit=$left
-  if ((limit < 10)); then
-    STAGE_RC=-1
-    STAGE_TEXT="skipped (no time left in the ${BUDGET}s budget)"
-    say "$name: $STAGE_TEXT"
+  if ((limit < 5)); then
+    RC=-1
+    skip "$name" "NOT RUN" "no time left in the ${BUDGET}s budget"
+    say "$name: not run, no time left"
     return 0
   fi
-  say "$name: $* (limit ${limit}s)"
-  timeout --kill-after=10 "$limit" "$@" >"$out" 2>&1
-  STAGE_RC=$?
-  local seconds=$((SECONDS - start))
+  local shown="$*"
+  ((${#shown} > 400)) && shown="${shown:0:400} ..."
+  say "$name: $shown (limit ${limit}s)"
+  timeout --kill-after=5 "$limit" "$@" >"$out" 2>&1 </dev/null
+  RC=$?
+  SEC[$name]=$((SECONDS - start))
   {
-    echo "----- $name output -----"
-    cat "$out"
-    echo "----- $name: exit $STAGE_RC after ${seconds}s -----"
+    echo "----- $name: $* -----"
+    cap "$out" $LOG_CAP
+    echo "----- $name: exit $RC after ${SEC[$name]}s -----"
   } >>"$LOG"
-  case $STAGE_RC in
-    0) STAGE_TEXT="ok (${seconds}s)" ;;
-    124 | 137) STAGE_TEXT="FAILED (time limit of ${limit}s)" ;;
-    *) STAGE_TEXT="FAILED (exit $STAGE_RC)" ;;
+  case $RC in
+    0) ST[$name]=PASS ;;
+    124 | 137) ST[$name]=FAIL; KEY[$name]="time limit of ${limit}s; " ;;
+    *) ST[$name]=FAIL; KEY[$name]="exit $RC; " ;;
   esac
-  if ((STAGE_RC != 0)); then
-    say "$name: $STAGE_TEXT; last lines:"
-    tail -n 25 "$out" | sed 's/^/    /' | tee -a "$LOG"
+  if ((RC != 0)); then
+    say "$name: FAILED ($RC); last lines:"
+    tail -n 15 "$out" | sed 's/^/    /' | tee -a "$LOG"
+  fi
+  write_summary
+}
+
+# The gtest summary of FILE: "40 passed, 1 failed, 2 skipped; failed: A.B" or, after a crash,
+# the test that was running.
+gtest_counts() {
+  local f=$1 passed failed skipped total running
+  # Per-test lines end in "(N ms)"; the final lists repeat the names without it.
+  passed=$(grep -cE '^\[       OK \] .* \([0-9]+ ms\)$' "$f")
+  failed=$(grep -cE '^\[  FAILED  \] .* \([0-9]+ ms\)$' "$f")
+  skipped=$(grep -cE '^\[  SKIPPED \] .* \([0-9]+ ms\)$' "$f")
+  total=$(grep -c '^\[ RUN      \]' "$f")
+  printf '%s passed, %s failed, %s skipped of %s run' "$passed" "$failed" "$skipped" "$total"
+  if grep -q '^\[  FAILED  \] .*\.' "$f"; then
+    printf '; failed: %s' "$(grep -oE '^\[  FAILED  \] [^ ,]+\.[^ ,]+' "$f" | awk '{print $4}' |
+                             sort -u | head -n 12 | paste -sd' ')"
+  fi
+  if ! grep -q '^\[==========\] .* ran\.' "$f"; then
+    running=$(grep '^\[ RUN      \]' "$f" | tail -n 1 | awk '{print $4}')
+    printf '; NO gtest summary: stopped in %s' "${running:-?}"
   fi
 }
 
-# "3 passed, 0 failed, 1 skipped" for the ctest results in $1 whose names match (or, with
-# $3 = -v, do not match) the regular expression $2. ctest marks a skipped test ***Skipped
-# (or Not Run), a failure ***Failed, ***Timeout or ***Exception.
-count_tests() {
-  local file=$1 pattern=$2 invert=${3:-}
-  local lines total passed skipped
-  lines=$(grep -E 'Test +#[0-9]+: ' "$file" | grep -E $invert "Test +#[0-9]+: ($pattern)")
-  total=$(grep -c . <<<"$lines")
-  passed=$(grep -c ' Passed ' <<<"$lines")
-  skipped=$(grep -c -E 'Skipped|Not Run' <<<"$lines")
-  echo "$passed passed, $((total - passed - skipped)) failed, $skipped skipped"
+has() { command -v "$1" >/dev/null 2>&1; }
+
+# ---- preflight ----------------------------------------------------------------------------------
+[[ -d /usr/local/cuda/bin && ":$PATH:" != *":/usr/local/cuda/bin:"* ]] && PATH=$PATH:/usr/local/cuda/bin
+SANITIZER=$(command -v compute-sanitizer || ls /usr/local/cuda/compute-sanitizer/compute-sanitizer 2>/dev/null | head -n 1)
+for tool in cmake ninja; do  # the image's pip packages carry both when they are not on PATH
+  has "$tool" && continue
+  dir=$(timeout 3 python3 -c "import $tool, os; print(getattr($tool, 'BIN_DIR', '') or getattr($tool, 'CMAKE_BIN_DIR', ''))" 2>/dev/null)
+  [[ -n $dir && -x $dir/$tool ]] && PATH=$PATH:$dir
+done
+export PATH
+preflight() {
+  t() { echo "\$ $*"; timeout 2 "$@" 2>&1 | head -n 12; }
+  echo "date: $(date -u)  host: $(hostname)  cores: $(nproc)  dry run: $DRY"
+  grep PRETTY_NAME /etc/os-release
+  uname -r
+  free -g | head -n 2
+  df -h . | tail -n 1
+  for p in c++ g++ gcc cmake ninja make nvcc nvidia-smi compute-sanitizer python3 ldd; do
+    printf '%-18s %s\n' "$p" "$(command -v "$p" || echo MISSING)"
+  done
+  echo "compute-sanitizer used: ${SANITIZER:-none}"
+  t g++ --version
+  t cmake --version
+  has ninja && t ninja --version
+  t make --version
+  t nvcc --version
+  t ldd --version
+  t nvidia-smi --query-gpu=name,driver_version,memory.total,compute_cap,clocks.sm,clocks.max.sm,power.draw --format=csv
+  [[ -n $SANITIZER ]] && t "$SANITIZER" --version
+  echo "CUDA libraries:"
+  ls /usr/local/cuda/lib64/ 2>/dev/null | grep -E '^lib(cudart|cublas|cublasLt|cudnn|nccl)\.so' | paste -sd' '
+  echo "python nvidia.cudnn: $(timeout 2 python3 -c 'import nvidia.cudnn as c; print(list(c.__path__)[0])' 2>&1 | tail -n 1)"
+  echo "ldconfig:"
+  ldconfig -p 2>/dev/null | grep -E 'lib(curl|crypto|ssl|z|quadmath|gomp|gfortran|OpenCL|cudnn|cublas|cuda|sz|hdf5_serial|dnnl|openblas)\.so' | sed 's/^\s*/  /'
+  echo "debs: $(ls "$DEBS"/*.deb 2>/dev/null | wc -l) in $DEBS ($(du -sh "$DEBS" 2>/dev/null | cut -f1))"
+  [[ -n ${FANIN_GPU_HIDDEN_FILES:-} ]] &&
+    echo "hidden here (dry run): $FANIN_GPU_HIDDEN_FILES files of: $FANIN_GPU_HIDDEN_PACKAGES; visible: $FANIN_GPU_VISIBLE_PACKAGES"
+  true
 }
+say "start: dry run $DRY, budget ${BUDGET}s, $JOBS jobs, results in $OUTDIR"
+export -f preflight has
+export DEBS DRY SANITIZER FANIN_GPU_HIDDEN_FILES FANIN_GPU_HIDDEN_PACKAGES FANIN_GPU_VISIBLE_PACKAGES 2>/dev/null
+run_stage preflight 8 bash -c preflight
+cp "$SD/preflight.out" "$OUTDIR/preflight.txt"
+GPU_NAME=$(timeout 5 nvidia-smi --query-gpu=name --format=csv,noheader 2>/dev/null | head -n 1)
+KEY[preflight]="GPU: ${GPU_NAME:-none seen}; cmake $(cmake --version 2>/dev/null | head -n 1 | awk '{print $3}'); $(has ninja && echo ninja || echo "make (no ninja)"); nvcc $(nvcc --version 2>/dev/null | grep -oE 'release [0-9.]+' | awk '{print $2}'); sanitizer ${SANITIZER:+yes}${SANITIZER:-NO}"
+write_summary
 
-print_summary() {
-  local speedup=""
-  if [[ -n $CPU_MS && -n $GPU_MS ]]; then
-    speedup=$(awk -v c="$CPU_MS" -v g="$GPU_MS" 'BEGIN { if (g > 0) printf "; the GPU step is %.1fx faster", c / g }')
-  fi
-  {
-    echo
-    echo "==================== fanin gpu-check, $(date -u '+%Y-%m-%d %H:%M UTC') ===================="
-    printf '%-20s %s\n' "GPU" "$GPU_NAME"
-    printf '%-20s %s\n' "configure" "${STATUS[configure]}"
-    printf '%-20s %s\n' "build, GPU checks" "${STATUS[build]}"
-    printf '%-20s %s\n' "build, everything" "${STATUS[build_all]}"
-    printf '%-20s %s\n' "ctest, CUDA tests" "${STATUS[ctest_cuda]}"
-    printf '%-20s %s\n' "ctest, other tests" "${STATUS[ctest_other]}"
-    printf '%-20s %s\n' "memcheck" "${STATUS[memcheck]}"
-    printf '%-20s %s\n' "racecheck" "${STATUS[racecheck]}"
-    printf '%-20s %s\n' "BLOCK step, GPU" "${STATUS[train_cuda]}"
-    printf '%-20s %s\n' "BLOCK step, CPU" "${STATUS[train_cpu]}$speedup"
-    printf '%-20s %s\n' "fanin_compare" "${STATUS[compare]}"
-    if [[ -s $STAGE_DIR/compare.out ]]; then  # its table without the ratio columns
-      grep -E '^\| (workload|---|W[12]) ' "$STAGE_DIR/compare.out" | cut -d'|' -f1-9 | sed 's/$/|/'
-    fi
-    printf '%-20s %s\n' "total" "${SECONDS}s; full log: $LOG"
-  } | tee -a "$LOG"
-}
-trap print_summary EXIT
-
-# ---- The machine ----------------------------------------------------------------------------
-run_stage gpu 30 nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader
-((STAGE_RC == 0)) && GPU_NAME=$(head -n 1 "$STAGE_DIR/gpu.out")
-{ nvcc --version; compute-sanitizer --version; cmake --version; } >>"$LOG" 2>&1
-
+# ---- deps: the carried .debs ------------------------------------------------------------------
+DEPS=$ROOT/$BUILD/deps
+LIB=$DEPS/usr/lib/x86_64-linux-gnu
+RT=$DEPS/rt  # links to the carried libraries whose soname the machine lacks
 DEPS_ARGS=()
-if [[ -n ${FANIN_GPU_DEBS:-} && -d $FANIN_GPU_DEBS ]]; then
-  deps=$PWD/$BUILD/deps
-  lib=$deps/usr/lib/x86_64-linux-gnu
-  run_stage debs 60 bash -c 'for f in "$1"/*.deb; do dpkg -x "$f" "$2" || exit 1; done' _ \
-    "$FANIN_GPU_DEBS" "$deps"
-  # h5cc, which CMake's FindHDF5 asks for the flags, has its prefix written in.
-  sed -i "s|^prefix=\"/usr\"|prefix=\"$deps/usr\"|" "$deps/usr/bin/h5cc"
-  DEPS_ARGS=(-DCMAKE_PREFIX_PATH="$deps/usr" -DCMAKE_LIBRARY_PATH="$lib/openblas-pthread"
-             -DHDF5_C_COMPILER_EXECUTABLE="$deps/usr/bin/h5cc")
-  export LD_LIBRARY_PATH="$lib:$lib/openblas-pthread:$lib/hdf5/serial${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
+RUN_LD=""    # LD_LIBRARY_PATH for running what is built
+unpack() {
+  rm -rf "$DEPS" && mkdir -p "$DEPS" "$RT" || return 1
+  local n=0 f name so path
+  for f in "$DEBS"/*.deb; do dpkg -x "$f" "$DEPS" || { echo "dpkg -x $f failed"; return 1; }; n=$((n + 1)); done
+  echo "unpacked $n packages into $DEPS"
+  # h5cc (FindHDF5 asks it for the flags) has its prefix written in, and links -lcrypto
+  # -lcurl -lsz -lz from the default directories: point both at the unpacked tree.
+  sed -i -e "s|^prefix=\"/usr\"|prefix=\"$DEPS/usr\"|" \
+         -e "s|^H5BLD_LDFLAGS=\"|H5BLD_LDFLAGS=\"-L$LIB -Wl,-rpath-link,$LIB |" "$DEPS/usr/bin/h5cc" || return 1
+  grep -nE '^(prefix|H5BLD_LDFLAGS)=' "$DEPS/usr/bin/h5cc"
+  # Each soname the carried libraries provide: linked into rt/ unless the machine has it.
+  local have=0 missing=()
+  while read -r f; do
+    name=${f##*/}
+    [[ -e $RT/$name ]] && continue
+    path=$(ldconfig -p 2>/dev/null | awk -v n="$name" '$1 == n { print $NF; exit }')
+    if [[ -n $path && -f $path && -s $path ]]; then
+      have=$((have + 1))
+    else
+      ln -s "$f" "$RT/$name"
+      missing+=("$name")
+    fi
+  done < <(find "$LIB" -maxdepth 3 -name 'lib*.so.*' | grep -E '\.so\.[0-9]+$' | grep -v '/openblas-(openmp|serial)/' | sort)
+  echo "sonames the machine has already: $have; carried ones used (in rt/): ${#missing[@]}: ${missing[*]}"
+  echo "${#missing[@]}" >"$DEPS/rt.count"
+}
+if [[ -d $DEBS ]] && ls "$DEBS"/*.deb >/dev/null 2>&1; then
+  run_stage deps 60 bash -c "$(declare -f unpack); DEPS='$DEPS' LIB='$LIB' RT='$RT' DEBS='$DEBS' unpack"
+  if ((RC == 0)); then
+    KEY[deps]="$(ls "$DEBS"/*.deb | wc -l) debs ($(du -sh "$DEBS" | cut -f1)); $(cat "$DEPS/rt.count") carried sonames used, the machine's own for the rest"
+    [[ -n ${FANIN_GPU_HIDDEN_FILES:-} ]] && KEY[deps]+="; system copies hidden: $FANIN_GPU_HIDDEN_FILES files"
+    rpath_link="$LIB:$LIB/hdf5/serial:$LIB/openblas-pthread"
+    DEPS_ARGS=(-DCMAKE_PREFIX_PATH="$DEPS/usr" -DCMAKE_LIBRARY_PATH="$LIB/openblas-pthread"
+               -DCMAKE_INCLUDE_PATH="$DEPS/usr/include/x86_64-linux-gnu/openblas-pthread"
+               -DHDF5_C_COMPILER_EXECUTABLE="$DEPS/usr/bin/h5cc"
+               # ld resolves the libraries' own dependencies (libhdf5's libcurl, libcrypto,
+               # libsz; libcurl's closure) in the carried tree first, without LD_LIBRARY_PATH
+               # (which would reach the compiler and linker themselves).
+               -DCMAKE_EXE_LINKER_FLAGS="-Wl,-rpath-link,$rpath_link"
+               -DCMAKE_SHARED_LINKER_FLAGS="-Wl,-rpath-link,$rpath_link")
+    RUN_LD=$RT
+    has ninja || [[ ! -x $DEPS/usr/bin/ninja ]] || { PATH=$PATH:$DEPS/usr/bin; KEY[deps]+="; ninja: the carried one"; }
+  fi
+  write_summary
+else
+  skip deps SKIPPED "no .debs in $DEBS: the machine's own packages (tools/gpu-debs.sh fetches them)"
 fi
 
 # cuDNN: the toolkit's, else the one the image's Python (PyTorch) has from nvidia-cudnn-cu13.
 CUDNN_ARGS=()
 if ! ls /usr/local/cuda/lib64/libcudnn.so* /usr/local/cuda/lib/libcudnn.so* \
      /usr/lib/x86_64-linux-gnu/libcudnn.so* >/dev/null 2>&1; then
-  cudnn_root=$(python3 -c 'import nvidia.cudnn as c; print(list(c.__path__)[0])' 2>/dev/null)
+  cudnn_root=$(timeout 5 python3 -c 'import nvidia.cudnn as c; print(list(c.__path__)[0])' 2>/dev/null)
   cudnn_lib=$(ls "${cudnn_root:-/nonexistent}"/lib/libcudnn.so* 2>/dev/null | head -n 1)
   if [[ -n $cudnn_lib ]]; then
     CUDNN_ARGS=(-DFANIN_CUDNN_LIBRARY="$cudnn_lib" -DFANIN_CUDNN_INCLUDE_DIR="$cudnn_root/include")
-    export LD_LIBRARY_PATH="$cudnn_root/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
+    RUN_LD=${RUN_LD:+$RUN_LD:}$cudnn_root/lib
     say "cuDNN from Python: $cudnn_lib"
   fi
 fi
+RUN_ENV=(env "LD_LIBRARY_PATH=$RUN_LD${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}")
 
-# ---- Configure and build ----------------------------------------------------------------------
-# The benchmarks need Google Benchmark, which a GPU image may lack: built only when present.
-bench=OFF
-for dir in /usr/lib/x86_64-linux-gnu/cmake/benchmark /usr/local/lib/cmake/benchmark \
-           /usr/lib/cmake/benchmark /usr/local/lib64/cmake/benchmark \
-           "$BUILD/deps/usr/lib/x86_64-linux-gnu/cmake/benchmark"; do
+# ---- configure ------------------------------------------------------------------------------------
+bench=OFF  # the benchmarks (fanin_compare) need Google Benchmark: built only when found
+for dir in "$LIB/cmake/benchmark" /usr/lib/x86_64-linux-gnu/cmake/benchmark /usr/local/lib/cmake/benchmark \
+           /usr/lib/cmake/benchmark /usr/local/lib64/cmake/benchmark; do
   [[ -f $dir/benchmarkConfig.cmake ]] && bench=ON
 done
-built=0
-run_stage configure 120 cmake -S . -B "$BUILD" -DCMAKE_BUILD_TYPE=Release \
+GEN=()
+has ninja && GEN=(-G Ninja)
+KEEP_GOING=(-k 0)  # keep building the other targets after one fails (make: -k)
+has ninja || KEEP_GOING=(-k)
+rm -f "$BUILD/CMakeCache.txt"
+rm -rf "$BUILD/CMakeFiles"
+run_stage configure 120 "${NICE[@]}" cmake -S . -B "$BUILD" "${GEN[@]}" -DCMAKE_BUILD_TYPE=Release \
   -DCMAKE_CUDA_ARCHITECTURES="$CUDA_ARCH" -DFANIN_CUDA=ON -DFANIN_BUILD_BENCH="$bench" \
-  "${CUDNN_ARGS[@]}" "${DEPS_ARGS[@]}"
-STATUS[configure]="$STAGE_TEXT; benchmarks $bench"
-if ((STAGE_RC == 0)); then
-  # What the GPU checks need first, so that a failure elsewhere cannot block them.
-  targets=(fanin_cuda_tests train_ball)
-  [[ $bench == ON ]] && targets+=(fanin_compare)
-  run_stage build 240 cmake --build "$BUILD" -j"$JOBS" --target "${targets[@]}"
-  STATUS[build]=$STAGE_TEXT
-  ((STAGE_RC == 0)) && built=1
-  run_stage build_all 180 cmake --build "$BUILD" -j"$JOBS"
-  STATUS[build_all]=$STAGE_TEXT
-  ((STAGE_RC > 0)) && STATUS[build_all]+="; ctest lists what is not built"
-fi
+  -DCMAKE_DISABLE_FIND_PACKAGE_MPI=ON -DCMAKE_GTEST_DISCOVER_TESTS_DISCOVERY_MODE=PRE_TEST \
+  -DCMAKE_POLICY_VERSION_MINIMUM=3.5 "${CUDNN_ARGS[@]}" "${DEPS_ARGS[@]}"
+KEY[configure]+="${GEN[1]:-Unix Makefiles}; benchmarks $bench; $(grep -hE 'fanin: (CUDA backend|cuDNN)' "$SD/configure.out" | sed 's/^-- fanin: //' | paste -sd';' | cut -c1-120)"
+CONFIGURED=0
+((RC == 0)) && CONFIGURED=1
+write_summary
 
-# ---- Tests ------------------------------------------------------------------------------------
-if ((built)); then
-  run_stage ctest 180 ctest --test-dir "$BUILD" -j8 --timeout 120 --output-on-failure
-  if ((STAGE_RC >= 0)); then
-    STATUS[ctest_cuda]=$(count_tests "$STAGE_DIR/ctest.out" "$CUDA_TESTS")
-    STATUS[ctest_other]=$(count_tests "$STAGE_DIR/ctest.out" "$CUDA_TESTS" -v)
-    if ((STAGE_RC == 124 || STAGE_RC == 137)); then
-      STATUS[ctest_cuda]+=" ($STAGE_TEXT)"
-      STATUS[ctest_other]+=" ($STAGE_TEXT)"
+BIN=$BUILD/bin
+build() {  # build NAME LIMIT TARGETS...
+  local name=$1 limit=$2
+  shift 2
+  if ((!CONFIGURED)); then skip "$name" "NOT RUN" "configure failed"; return; fi
+  run_stage "$name" "$limit" "${NICE[@]}" cmake --build "$BUILD" -j"$JOBS" --target "$@" -- "${KEEP_GOING[@]}"
+  local t built=()
+  for t in "$@"; do [[ -x $BIN/$t ]] && built+=("$t"); done
+  KEY[$name]+="built: ${built[*]:-nothing}"
+  if ((RC != 0)); then
+    KEY[$name]+="; first error: $(grep -m1 -E 'error|Error' "$SD/$name.out" | cut -c1-150)"
+  fi
+  write_summary
+}
+
+# ---- build the CUDA tests and train_ball first ---------------------------------------------------
+build build_core 300 fanin_cuda_tests train_ball
+
+# ---- load: every built binary resolves its libraries and starts -----------------------------------
+load_check() {
+  local bad=0 b
+  for b in "$@"; do
+    [[ -e $b ]] || continue
+    echo "== ldd $b (LD_LIBRARY_PATH=$LD_LIBRARY_PATH)"
+    ldd "$b" | sed 's/ (0x[0-9a-f]*)//'
+    if ldd "$b" | grep -q 'not found'; then echo "!! $b: a library is not found"; bad=1; fi
+    if [[ -n ${ALL_LD:-} ]]; then
+      # The unpacked tree and CUDA alone: every library outside them must be the C/C++ runtime.
+      echo "== $b with LD_LIBRARY_PATH=the unpacked tree + CUDA only: libraries from elsewhere"
+      LD_LIBRARY_PATH=$ALL_LD ldd "$b" | awk '$2 == "=>" { print $1, $3 }' |
+        grep -vE " ($DEPS_DIR|$ROOT_DIR/build-gpu|/usr/local/cuda|/opt/)" |
+        grep -vE '^(libc|libm|libdl|libpthread|librt|libstdc\+\+|libgcc_s|ld-linux-x86-64|libcuda|libutil)\.so' |
+        sed 's/^/   outside: /' >/tmp/gpu-check-outside.$$
+      cat /tmp/gpu-check-outside.$$
+      [[ -s /tmp/gpu-check-outside.$$ ]] && bad=1
+      rm -f /tmp/gpu-check-outside.$$
+      LD_LIBRARY_PATH=$ALL_LD ldd "$b" | grep 'not found' && bad=1
     fi
-  else
-    STATUS[ctest_cuda]=$STAGE_TEXT
-    STATUS[ctest_other]=$STAGE_TEXT
+  done
+  [[ -x $BIN_DIR/fanin_cuda_tests ]] && { "$BIN_DIR/fanin_cuda_tests" --gtest_list_tests >/tmp/gpu-check-list.$$ || bad=1; echo "fanin_cuda_tests lists $(grep -c '^  ' /tmp/gpu-check-list.$$) tests"; rm -f /tmp/gpu-check-list.$$; }
+  [[ -x $BIN_DIR/train_ball ]] && { "$BIN_DIR/train_ball" --help; echo "train_ball --help: exit $?"; }
+  [[ -x $BIN_DIR/fanin_compare ]] && { "$BIN_DIR/fanin_compare" --help 2>&1 | head -n 3; }
+  return $bad
+}
+load() {
+  local all=""
+  [[ $DRY == 1 && -d $LIB ]] && all="$LIB:$LIB/hdf5/serial:$LIB/openblas-pthread:/usr/local/cuda/lib64:/usr/local/cuda/targets/x86_64-linux/lib"
+  run_stage "$1" 60 "${RUN_ENV[@]}" ALL_LD="$all" DEPS_DIR="$DEPS" ROOT_DIR="$ROOT" BIN_DIR="$BIN" \
+    bash -c "$(declare -f load_check); load_check \"\$@\"" _ \
+    "$BIN/fanin_cuda_tests" "$BIN/train_ball" "$BIN/fanin_compare" "$BUILD/lib/libfanin.so"
+  KEY[$1]+="$(grep -c '^== ldd' "$SD/$1.out") binaries; $(grep -c 'not found' "$SD/$1.out") not found$( [[ -n $all ]] && echo "; with the unpacked tree + CUDA only: $(grep -c 'outside:' "$SD/$1.out") libraries from outside (C/C++ runtime aside)"); $(grep -oE 'lists [0-9]+ tests' "$SD/$1.out")"
+  write_summary
+}
+if ls "$BIN/fanin_cuda_tests" "$BIN/train_ball" >/dev/null 2>&1; then load load; else skip load "NOT RUN" "no binary built"; fi
+
+gpu_stage() {  # gpu_stage NAME: false (and the row says why) when NAME cannot run here
+  if [[ $DRY == 1 ]]; then skip "$1" "NOT RUN" "dry run"; return 1; fi
+  return 0
+}
+
+# ---- the CUDA tests: one process, XML to $OUT ---------------------------------------------------
+if [[ ! -x $BIN/fanin_cuda_tests ]]; then
+  skip cuda_tests "NOT RUN" "fanin_cuda_tests not built"
+elif gpu_stage cuda_tests; then
+  run_stage cuda_tests 150 "${RUN_ENV[@]}" "$BIN/fanin_cuda_tests" --gtest_output="xml:$OUTDIR/cuda_tests.xml"
+  KEY[cuda_tests]+=$(gtest_counts "$SD/cuda_tests.out")
+  if ((RC == 0)) && ! grep -q '^\[       OK \]' "$SD/cuda_tests.out"; then
+    ST[cuda_tests]=SKIPPED; KEY[cuda_tests]+="; every test skipped: no GPU seen"
+  fi
+  write_summary
+fi
+
+# ---- train_ball: the BLOCK model's step time on the GPU and on the CPU --------------------------
+GPU_MS="" CPU_MS=""
+train() {  # train ROW DEVICE
+  local row=$1 device=$2 ms
+  run_stage "$row" 90 "${RUN_ENV[@]}" "$BIN/train_ball" --device "$device" $TRAIN_ARGS
+  ms=$(grep -oE '[0-9.]+ ms/step' "$SD/$row.out" | tail -n 1 | awk '{print $1}')
+  KEY[$row]+="${ms:-?} ms/step ($(grep 'ms/step' "$SD/$row.out" | tail -n 1 | cut -c1-110))"
+  if [[ $device == cuda ]]; then GPU_MS=$ms; else CPU_MS=$ms; fi
+  ((RC == 0)) && [[ -z $ms ]] && { ST[$row]=FAIL; KEY[$row]+="; no ms/step printed"; }
+  write_summary
+}
+TRAIN_ARGS=${FANIN_TRAIN_ARGS:-"--epochs 20"}
+if [[ ! -x $BIN/train_ball ]]; then
+  skip train_gpu "NOT RUN" "train_ball not built"
+  skip train_cpu "NOT RUN" "train_ball not built"
+else
+  gpu_stage train_gpu && train train_gpu cuda
+  train train_cpu cpu
+  if [[ -n $GPU_MS && -n $CPU_MS ]]; then
+    KEY[train_cpu]+=$(awk -v c="$CPU_MS" -v g="$GPU_MS" 'BEGIN { if (g > 0) printf "; GPU/CPU speed-up %.2fx", c / g }')
   fi
 fi
 
-# ---- Sanitizers over a short training run -------------------------------------------------------
-sanitize() {
-  local tool=$1
-  shift
-  ((built)) || return 0
-  if ! command -v compute-sanitizer >/dev/null; then
-    STATUS[$tool]="skipped (no compute-sanitizer on PATH)"
-    return 0
+# ---- fanin_compare ----------------------------------------------------------------------------------
+if [[ $bench == ON ]]; then
+  build build_compare 150 fanin_compare
+else
+  skip build_compare SKIPPED "no Google Benchmark (FANIN_BUILD_BENCH=OFF)"
+fi
+if [[ ! -x $BIN/fanin_compare ]]; then
+  skip compare "NOT RUN" "fanin_compare not built"
+elif gpu_stage compare; then
+  run_stage compare 180 "${RUN_ENV[@]}" "$BIN/fanin_compare"
+  rows=$(grep -E '^\| W[12] ' "$SD/compare.out" | grep -iE 'cuda|gpu|graph')
+  KEY[compare]+="$(grep -cE '^\| W[12] ' "$SD/compare.out") rows, $(grep -c . <<<"$rows") on the GPU (below)"
+  if [[ -n $rows ]]; then
+    EXTRA="fanin_compare, GPU rows (ms/step median, min, max ...):"$'\n'"$(grep -E '^\| (workload|---)' "$SD/compare.out" | head -n 2 | cut -d'|' -f1-9 | sed 's/$/|/')"$'\n'"$(cut -d'|' -f1-9 <<<"$rows" | sed 's/$/|/')"
   fi
-  run_stage "$tool" 150 compute-sanitizer --tool "$tool" "$@" \
-    "$BUILD/bin/fanin_cuda_tests" --gtest_filter="$SANITIZER_TEST"
-  if ((STAGE_RC < 0)); then
-    STATUS[$tool]=$STAGE_TEXT
-    return 0
-  fi
-  local out=$STAGE_DIR/$tool.out errors
-  errors=$(grep -oE 'ERROR SUMMARY: [0-9]+ error' "$out" | tail -n 1 | grep -oE '[0-9]+')
-  STATUS[$tool]="${errors:-?} errors over $SANITIZER_TEST"
-  [[ -z $errors ]] && STATUS[$tool]+=" (no ERROR SUMMARY in the output)"
-  if grep -q '\[  SKIPPED \] 1 test' "$out"; then
-    STATUS[$tool]+=" (SKIPPED: no GPU seen)"
-  elif ! grep -q '\[  PASSED  \] 1 test' "$out"; then
-    STATUS[$tool]+=" (the test did not pass: $STAGE_TEXT)"
-  fi
-}
-sanitize memcheck --leak-check full
-sanitize racecheck --racecheck-report all
+  write_summary
+fi
 
-# ---- Step time of the BLOCK model ---------------------------------------------------------------
-train() {
-  local row=$1 device=$2 ms
-  ((built)) || return 0
-  run_stage "$row" 90 "$BUILD/bin/train_ball" --device "$device" --epochs 3
-  ms=$(grep -oE '\([0-9.]+ ms/step\)' "$STAGE_DIR/$row.out" 2>/dev/null | grep -oE '[0-9.]+' | tail -n 1)
-  if ((STAGE_RC == 0)) && [[ -n $ms ]]; then
-    STATUS[$row]="$ms ms/step (train_ball, batch 16, 3 epochs)"
-    if [[ $device == cuda ]]; then GPU_MS=$ms; else CPU_MS=$ms; fi
+# ---- compute-sanitizer --------------------------------------------------------------------------
+# memcheck: the largest op cases (1000 rows: column sums over more than 256 rows, gathers,
+# Stats) and every recorded-step test; racecheck: the kernels that reduce through shared memory.
+MEMCHECK_FILTER=${FANIN_MEMCHECK_FILTER:-'*CudaOpsTest.*/rows1000:*Record*:*Graph*'}
+RACECHECK_FILTER=${FANIN_RACECHECK_FILTER:-'*ActivationBackward*/rows1000:*StatsMatchCpu*/rows1000:*BinaryCrossEntropy*/rows1000:*ColumnSum*:*BiasGrad*:*Stats*Record*'}
+sanitize() {  # sanitize TOOL FILTER LIMIT ARGS...
+  local tool=$1 filter=$2 limit=$3 errors
+  shift 3
+  if [[ ! -x $BIN/fanin_cuda_tests ]]; then skip "$tool" "NOT RUN" "fanin_cuda_tests not built"; return; fi
+  gpu_stage "$tool" || return
+  if [[ -z $SANITIZER ]]; then skip "$tool" SKIPPED "no compute-sanitizer"; return; fi
+  run_stage "$tool" "$limit" "${RUN_ENV[@]}" "$SANITIZER" --tool "$tool" --error-exitcode 86 \
+    --print-limit 50 "$@" "$BIN/fanin_cuda_tests" --gtest_filter="$filter"
+  errors=$(grep -oE 'ERROR SUMMARY: [0-9]+ error' "$SD/$tool.out" | tail -n 1 | grep -oE '[0-9]+')
+  KEY[$tool]+="${errors:-?} errors (ERROR SUMMARY); tests: $(gtest_counts "$SD/$tool.out"); filter $filter"
+  [[ -z $errors ]] && ST[$tool]=FAIL
+  write_summary
+}
+sanitize memcheck "$MEMCHECK_FILTER" 120
+sanitize racecheck "$RACECHECK_FILTER" 90 --racecheck-report all
+
+# ---- only then: everything else -------------------------------------------------------------------
+if [[ $DRY == 1 && ${FANIN_GPU_CHECK_DRY_FULL:-0} != 1 ]]; then
+  skip build_rest "NOT RUN" "dry run (FANIN_GPU_CHECK_DRY_FULL=1 builds it)"
+  skip ctest_cpu "NOT RUN" "dry run (FANIN_GPU_CHECK_DRY_FULL=1 runs it)"
+else
+  if ((CONFIGURED)); then
+    run_stage build_rest 240 "${NICE[@]}" cmake --build "$BUILD" -j"$JOBS" -- "${KEEP_GOING[@]}"
+    KEY[build_rest]+="$(ls "$BIN" 2>/dev/null | paste -sd' ' | cut -c1-150)"
+    write_summary
   else
-    STATUS[$row]=$STAGE_TEXT
+    skip build_rest "NOT RUN" "configure failed"
   fi
-}
-train train_cuda cuda
-train train_cpu cpu
-
-# ---- W1 and W2 against PyTorch eager and torch.compile (issue 5) ------------------------------
-if ((built)) && [[ -x $BUILD/bin/fanin_compare ]]; then
-  run_stage compare 200 "$BUILD/bin/fanin_compare"
-  STATUS[compare]=$STAGE_TEXT
+  if [[ -x $BIN/fanin_tests ]]; then
+    run_stage ctest_cpu 150 "${RUN_ENV[@]}" ctest --test-dir "$BUILD" -j"$JOBS" --timeout 120 \
+      --output-on-failure -E '^Cuda|/Cuda|^Rows/Cuda'
+    KEY[ctest_cpu]+="$(grep -E 'tests passed|tests failed' "$SD/ctest_cpu.out" | tail -n 1)"
+    write_summary
+  else
+    skip ctest_cpu "NOT RUN" "fanin_tests not built"
+  fi
 fi
