@@ -6,6 +6,8 @@
 #include <hdf5.h>
 
 #include <algorithm>
+#include <atomic>
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <optional>
@@ -33,6 +35,20 @@ class ErrorSilencer {
   void* old_data_ = nullptr;
 };
 
+// Set when a file could not be closed (its last writes failed: a full disk). HDF5 1.10
+// then crashes at exit, shutting down the library, inside its close handler for that file;
+// so the library's own exit handler is replaced by one that shuts HDF5 down only when no
+// file was left open. It must be installed before HDF5 initializes, hence a static.
+std::atomic<bool> file_left_open{false};
+
+struct ExitHandler {
+  ExitHandler() {
+    if (H5dont_atexit() >= 0) std::atexit([] {
+        if (!file_left_open) H5close();
+      });
+  }
+} exit_handler;
+
 // An HDF5 identifier closed by its own close function when it goes out of scope.
 class Handle {
  public:
@@ -44,10 +60,16 @@ class Handle {
     std::swap(close_, other.close_);
     return *this;
   }
+  // A close that fails here (a dataset whose last chunk cannot be written) was either
+  // reported by the failing call that unwinds through it or is caught by the H5Fflush
+  // that ends every write; its stack is not printed.
   ~Handle() {
-    if (id_ >= 0) close_(id_);
+    ErrorSilencer silencer;
+    Close();
   }
   hid_t get() const { return id_; }
+  // Closes now; negative when HDF5 could not (the id is given up either way).
+  herr_t Close() { return id_ >= 0 ? close_(std::exchange(id_, -1)) : 0; }
 
  private:
   hid_t id_ = -1;
@@ -58,13 +80,47 @@ class Handle {
   throw std::runtime_error("HDF5 file '" + path + "': " + what);
 }
 
+// A failed HDF5 call, as opposed to a misuse that we refuse before calling HDF5: after it
+// a file open for writing may be inconsistent and is written no more.
+class Hdf5Error : public std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+// Why the last HDF5 call failed, from its error stack: the system's message when the
+// innermost failure was a system call ("File too large", "No space left on device"), else
+// the innermost frame's description.
+std::string Hdf5Cause() {
+  std::string cause;
+  H5Ewalk2(
+      H5E_DEFAULT, H5E_WALK_UPWARD,
+      [](unsigned, const H5E_error2_t* frame, void* data) -> herr_t {
+        auto& cause = *static_cast<std::string*>(data);
+        const std::string_view desc = frame->desc != nullptr ? frame->desc : "";
+        constexpr std::string_view kSystem = "error message = '";
+        if (const size_t at = desc.find(kSystem); at != std::string_view::npos) {
+          const size_t begin = at + kSystem.size();
+          cause = desc.substr(begin, desc.find('\'', begin) - begin);
+          return 1;  // stop: nothing outer says more
+        }
+        if (cause.empty()) cause = desc;
+        return 0;
+      },
+      &cause);
+  return cause;
+}
+
+[[noreturn]] void FailHdf5(const std::string& path, const std::string& what) {
+  const std::string cause = Hdf5Cause();
+  throw Hdf5Error("HDF5 file '" + path + "': " + what + (cause.empty() ? "" : ": " + cause));
+}
+
 Handle Check(hid_t id, herr_t (*close)(hid_t), const std::string& path, const std::string& what) {
-  if (id < 0) Fail(path, what);
+  if (id < 0) FailHdf5(path, what);
   return Handle(id, close);
 }
 
 void Check(herr_t status, const std::string& path, const std::string& what) {
-  if (status < 0) Fail(path, what);
+  if (status < 0) FailHdf5(path, what);
 }
 
 // One statistics record per tensor role, stored as a nested compound (see the docs).
@@ -321,6 +377,9 @@ void AppendRow(hid_t group, const std::string& name, hid_t type,
     Handle dcpl(H5Pcreate(H5P_DATASET_CREATE), H5Pclose);
     H5Pset_chunk(dcpl.get(), rank, chunk.data());
     H5Pset_obj_track_times(dcpl.get(), false);  // as for groups: reproducible bytes
+    // A checksum per chunk: a flipped bit in the data fails the read instead of giving
+    // another number. Debian's libhdf5 has the filter; a build without it records plain.
+    if (H5Zfilter_avail(H5Z_FILTER_FLETCHER32) > 0) H5Pset_fletcher32(dcpl.get());
     dataset = Check(
         H5Dcreate2(group, name.c_str(), type, space.get(), H5P_DEFAULT, dcpl.get(), H5P_DEFAULT),
         H5Dclose, path, what);
@@ -338,6 +397,8 @@ void AppendRow(hid_t group, const std::string& name, hid_t type,
   Handle memory_space(H5Screate_simple(rank, count.data(), nullptr), H5Sclose);
   Check(H5Dwrite(dataset.get(), type, memory_space.get(), file_space.get(), H5P_DEFAULT, data),
         path, what);
+  // Closing writes the chunk: with a full disk, this is where the write fails.
+  Check(dataset.Close(), path, what);
 }
 
 // The dims of dataset `name` under `group`, and the dataset itself.
@@ -392,6 +453,30 @@ Handle OpenExisting(const std::string& path, unsigned flags) {
 struct Recorder::File {
   std::string path;
   Handle id;
+  bool failed = false;  // a write failed: the file may be inconsistent
+
+  File() = default;
+  File(const File&) = delete;
+  File& operator=(const File&) = delete;
+  ~File() {
+    ErrorSilencer silencer;
+    if (id.Close() < 0) file_left_open = true;
+  }
+
+  // Runs one write (CreateRun, WriteModel, Append*). After a failed HDF5 call the file's
+  // structures may be half written, so it takes no more writes: the runs flushed before
+  // stay readable.
+  template <typename F>
+  void Write(F body) {
+    ErrorSilencer silencer;
+    if (failed) Fail(path, "an earlier write failed, so this file takes no more writes");
+    try {
+      body();
+    } catch (const Hdf5Error&) {
+      failed = true;
+      throw;
+    }
+  }
 };
 
 Recorder::Recorder(const std::string& path, FileMode mode) {
@@ -420,21 +505,24 @@ const std::string& Recorder::path() const { return file_->path; }
 
 RunWriter Recorder::CreateRun(const std::string& group, const Attributes& attributes,
                               const RunOptions& options) {
-  ErrorSilencer silencer;
-  const hid_t file = file_->id.get();
-  if (group.empty() || group == "/") Fail(file_->path, "a run needs a group name");
-  if (LinkExists(file, group)) {
-    if (!options.overwrite) {
-      Fail(file_->path, "group '" + group +
-                            "' already exists (pass RunOptions{.overwrite = true} to replace it)");
+  file_->Write([&] {
+    const hid_t file = file_->id.get();
+    if (group.empty() || group == "/") Fail(file_->path, "a run needs a group name");
+    if (LinkExists(file, group)) {
+      if (!options.overwrite) {
+        Fail(file_->path, "group '" + group +
+                              "' already exists (pass RunOptions{.overwrite = true} to replace it)");
+      }
+      Check(H5Ldelete(file, group.c_str(), H5P_DEFAULT), file_->path,
+            "cannot delete group '" + group + "'");
     }
-    Check(H5Ldelete(file, group.c_str(), H5P_DEFAULT), file_->path,
-          "cannot delete group '" + group + "'");
-  }
-  Handle run = OpenOrCreateGroup(file, group, file_->path);
-  for (const auto& [name, value] : attributes) WriteAttribute(run.get(), name, value, file_->path);
-  WriteAttribute(run.get(), "fanin_version", std::string(FANIN_VERSION), file_->path);
-  Check(H5Fflush(file, H5F_SCOPE_GLOBAL), file_->path, "cannot flush");
+    Handle run = OpenOrCreateGroup(file, group, file_->path);
+    for (const auto& [name, value] : attributes) {
+      WriteAttribute(run.get(), name, value, file_->path);
+    }
+    WriteAttribute(run.get(), "fanin_version", std::string(FANIN_VERSION), file_->path);
+    Check(H5Fflush(file, H5F_SCOPE_GLOBAL), file_->path, "cannot flush");
+  });
   return RunWriter(file_, group, std::clamp<int64_t>(options.expected_steps, 1, 64));
 }
 
@@ -442,104 +530,180 @@ RunWriter::RunWriter(std::shared_ptr<Recorder::File> file, std::string group, in
     : file_(std::move(file)), group_(std::move(group)), chunk_steps_(chunk_steps) {}
 
 void RunWriter::WriteModel(const Sequential& model, const std::vector<std::string>& layer_names) {
-  ErrorSilencer silencer;
-  const std::string& path = file_->path;
-  Handle run = OpenOrCreateGroup(file_->id.get(), group_, path);
-  std::vector<std::string> names = layer_names, descriptions;
-  std::vector<int64_t> sizes;
-  for (size_t i = 0; i < model.num_layers(); ++i) {
-    if (layer_names.empty()) names.push_back("layer" + std::to_string(i));
-    const Layer& layer = model.layer(i);
-    descriptions.push_back(layer.Describe());
-    if (i == 0) {
-      // The input width is the first kernel's row count; a model without one has no
-      // recorded input width.
-      const LayerTensors tensors = layer.tensors();
-      if (tensors.kernel != nullptr) sizes.push_back(tensors.kernel->dim(0));
+  file_->Write([&] {
+    const std::string& path = file_->path;
+    Handle run = OpenOrCreateGroup(file_->id.get(), group_, path);
+    std::vector<std::string> names = layer_names, descriptions;
+    std::vector<int64_t> sizes;
+    for (size_t i = 0; i < model.num_layers(); ++i) {
+      if (layer_names.empty()) names.push_back("layer" + std::to_string(i));
+      const Layer& layer = model.layer(i);
+      descriptions.push_back(layer.Describe());
+      if (i == 0) {
+        // The input width is the first kernel's row count; a model without one has no
+        // recorded input width.
+        const LayerTensors tensors = layer.tensors();
+        if (tensors.kernel != nullptr) sizes.push_back(tensors.kernel->dim(0));
+      }
+      sizes.push_back(layer.output_features());
     }
-    sizes.push_back(layer.output_features());
-  }
-  WriteAttribute(run.get(), "layer_names", names, path);
-  WriteAttribute(run.get(), "layer_sizes", sizes, path);
-  WriteAttribute(run.get(), "layers", descriptions, path);
-  Check(H5Fflush(file_->id.get(), H5F_SCOPE_GLOBAL), path, "cannot flush");
+    WriteAttribute(run.get(), "layer_names", names, path);
+    WriteAttribute(run.get(), "layer_sizes", sizes, path);
+    WriteAttribute(run.get(), "layers", descriptions, path);
+    Check(H5Fflush(file_->id.get(), H5F_SCOPE_GLOBAL), path, "cannot flush");
+  });
 }
 
-void RunWriter::Append(const StepStats& step) {
-  ErrorSilencer silencer;
-  const std::string& path = file_->path;
-  Handle run = OpenOrCreateGroup(file_->id.get(), group_, path);
-  if (H5Aexists(run.get(), "layer_names") <= 0) {
-    std::vector<std::string> names;
-    for (const LayerStats& layer : step.layers) names.push_back(layer.name);
-    WriteAttribute(run.get(), "layer_names", names, path);
-  }
-  const StepRecord record{step.context.step, step.context.epoch, step.context.batch};
-  AppendRow(run.get(), "steps", StepType().get(), {}, &record, chunk_steps_, path);
+namespace {
 
-  for (const LayerStats& layer : step.layers) {
-    std::vector<TensorRole> roles;
-    std::vector<uint8_t> stats_row(sizeof(double));
-    std::memcpy(stats_row.data(), &layer.grad_ratio, sizeof(double));
-    std::vector<int64_t> histogram_row;
-    hsize_t bins = 0;
-    for (TensorRole role : kAllTensorRoles) {
-      const std::optional<TensorStats>& s = layer[role];
-      if (!s) continue;
-      roles.push_back(role);
-      const RoleRecord r{s->count, s->nan_count, s->inf_count, s->mean,   s->std,
-                         s->min,   s->max,       s->hist_lo,   s->hist_hi};
-      const auto* bytes = reinterpret_cast<const uint8_t*>(&r);
-      stats_row.insert(stats_row.end(), bytes, bytes + sizeof(r));
-      if (roles.size() == 1) bins = s->histogram.size();
-      if (s->histogram.size() != bins) Fail(path, "histograms of one layer differ in bins");
-      histogram_row.insert(histogram_row.end(), s->histogram.begin(), s->histogram.end());
+// One layer's rows of a step, as Append writes them.
+struct LayerRows {
+  std::string name;
+  std::vector<TensorRole> roles;  // the tensors the layer has
+  std::vector<uint8_t> stats;
+  std::vector<int64_t> histogram;
+  hsize_t bins = 0;
+};
+
+LayerRows RowsOf(const LayerStats& layer, const std::string& path) {
+  LayerRows rows{.name = layer.name, .roles = {}, .stats = {}, .histogram = {}, .bins = 0};
+  rows.stats.resize(sizeof(double));
+  std::memcpy(rows.stats.data(), &layer.grad_ratio, sizeof(double));
+  for (TensorRole role : kAllTensorRoles) {
+    const std::optional<TensorStats>& s = layer[role];
+    if (!s) continue;
+    rows.roles.push_back(role);
+    const RoleRecord r{s->count, s->nan_count, s->inf_count, s->mean,   s->std,
+                       s->min,   s->max,       s->hist_lo,   s->hist_hi};
+    const auto* bytes = reinterpret_cast<const uint8_t*>(&r);
+    rows.stats.insert(rows.stats.end(), bytes, bytes + sizeof(r));
+    if (rows.roles.size() == 1) rows.bins = s->histogram.size();
+    if (s->histogram.size() != rows.bins) {
+      Fail(path, "layer '" + layer.name + "': histograms of one layer differ in bins");
     }
-    if (roles.empty()) continue;
-    Handle group = OpenOrCreateGroup(run.get(), layer.name, path);
-    AppendRow(group.get(), "stats", LayerStatsType(roles).get(), {}, stats_row.data(), chunk_steps_,
-              path);
-    if (bins > 0) {
-      AppendRow(group.get(), "histogram", HistogramType(roles, bins).get(), {},
-                histogram_row.data(), chunk_steps_, path);
+    rows.histogram.insert(rows.histogram.end(), s->histogram.begin(), s->histogram.end());
+  }
+  return rows;
+}
+
+std::string JoinNames(const std::vector<std::string>& names) {
+  std::string text = "[";
+  for (const std::string& name : names) text += (text.size() > 1 ? ", " : "") + name;
+  return text + "]";
+}
+
+// Refuses, before anything is written, a step whose layers differ from the run's: its
+// rows would not line up with the earlier steps' and the run would no longer read back.
+void CheckSameLayout(hid_t run, const std::string& group, const std::vector<LayerRows>& layers,
+                     const std::string& path) {
+  std::vector<std::string> names;
+  for (const LayerRows& layer : layers) {
+    if (std::find(names.begin(), names.end(), layer.name) != names.end()) {
+      Fail(path, "run '" + group + "': a step names layer '" + layer.name + "' twice");
+    }
+    names.push_back(layer.name);
+  }
+  const std::vector<std::string> run_names = LayerNames(run, path);
+  if (H5Aexists(run, "layer_names") > 0 && names != run_names) {
+    Fail(path, "run '" + group + "': a step with layers " + JoinNames(names) +
+                   " does not match the run's layers " + JoinNames(run_names));
+  }
+  if (!LinkExists(run, "steps")) return;  // the first step sets the layout
+  for (const LayerRows& layer : layers) {
+    const std::string stats_name = layer.name + "/stats";
+    const std::string histogram_name = layer.name + "/histogram";
+    const std::string where = "run '" + group + "', layer '" + layer.name + "': ";
+    std::vector<TensorRole> roles;
+    if (LinkExists(run, stats_name)) {
+      Handle dataset = Check(H5Dopen2(run, stats_name.c_str(), H5P_DEFAULT), H5Dclose, path,
+                             "cannot open dataset '" + stats_name + "'");
+      Handle type = Check(H5Dget_type(dataset.get()), H5Tclose, path, stats_name);
+      roles = RolesInType(type.get());
+    }
+    if (roles != layer.roles) {
+      Fail(path, where + "the step's tensors differ from those of the run's first step");
+    }
+    hsize_t bins = 0;
+    if (LinkExists(run, histogram_name)) {
+      Handle dataset = Check(H5Dopen2(run, histogram_name.c_str(), H5P_DEFAULT), H5Dclose, path,
+                             "cannot open dataset '" + histogram_name + "'");
+      Handle type = Check(H5Dget_type(dataset.get()), H5Tclose, path, histogram_name);
+      Handle member = Check(H5Tget_member_type(type.get(), 0), H5Tclose, path, histogram_name);
+      H5Tget_array_dims2(member.get(), &bins);
+    }
+    if (bins != (layer.roles.empty() ? 0 : layer.bins)) {
+      Fail(path, where + "histograms of " + std::to_string(layer.bins) + " bins, the run's have " +
+                     std::to_string(bins));
     }
   }
-  Check(H5Fflush(file_->id.get(), H5F_SCOPE_GLOBAL), path, "cannot flush");
+}
+
+}  // namespace
+
+void RunWriter::Append(const StepStats& step) {
+  file_->Write([&] {
+    const std::string& path = file_->path;
+    Handle run = OpenOrCreateGroup(file_->id.get(), group_, path);
+    std::vector<LayerRows> layers;
+    for (const LayerStats& layer : step.layers) layers.push_back(RowsOf(layer, path));
+    CheckSameLayout(run.get(), group_, layers, path);
+    if (H5Aexists(run.get(), "layer_names") <= 0) {
+      std::vector<std::string> names;
+      for (const LayerRows& layer : layers) names.push_back(layer.name);
+      WriteAttribute(run.get(), "layer_names", names, path);
+    }
+    const StepRecord record{step.context.step, step.context.epoch, step.context.batch};
+    AppendRow(run.get(), "steps", StepType().get(), {}, &record, chunk_steps_, path);
+    for (const LayerRows& layer : layers) {
+      if (layer.roles.empty()) continue;
+      Handle group = OpenOrCreateGroup(run.get(), layer.name, path);
+      AppendRow(group.get(), "stats", LayerStatsType(layer.roles).get(), {}, layer.stats.data(),
+                chunk_steps_, path);
+      if (layer.bins > 0) {
+        AppendRow(group.get(), "histogram", HistogramType(layer.roles, layer.bins).get(), {},
+                  layer.histogram.data(), chunk_steps_, path);
+      }
+    }
+    Check(H5Fflush(file_->id.get(), H5F_SCOPE_GLOBAL), path, "cannot flush");
+  });
 }
 
 void RunWriter::AppendEpoch(const EpochLogs& logs) {
-  ErrorSilencer silencer;
-  const std::string& path = file_->path;
-  Handle run = OpenOrCreateGroup(file_->id.get(), group_, path);
-  const EpochRecord record{logs.epoch,   logs.loss,     logs.accuracy,
-                           logs.penalty, logs.val_loss, logs.val_accuracy};
-  AppendRow(run.get(), "epochs", EpochType().get(), {}, &record, chunk_steps_, path);
-  Check(H5Fflush(file_->id.get(), H5F_SCOPE_GLOBAL), path, "cannot flush");
+  file_->Write([&] {
+    const std::string& path = file_->path;
+    Handle run = OpenOrCreateGroup(file_->id.get(), group_, path);
+    const EpochRecord record{logs.epoch,   logs.loss,     logs.accuracy,
+                             logs.penalty, logs.val_loss, logs.val_accuracy};
+    AppendRow(run.get(), "epochs", EpochType().get(), {}, &record, chunk_steps_, path);
+    Check(H5Fflush(file_->id.get(), H5F_SCOPE_GLOBAL), path, "cannot flush");
+  });
 }
 
 void RunWriter::AppendWeights(int epoch, const Sequential& model) {
-  ErrorSilencer silencer;
-  const std::string& path = file_->path;
-  Handle run = OpenOrCreateGroup(file_->id.get(), group_, path);
-  const std::vector<std::string> names = LayerNames(run.get(), path);
-  Handle weights = OpenOrCreateGroup(run.get(), "weights", path);
-  const int64_t epoch_value = epoch;
-  AppendRow(weights.get(), "epoch", H5T_NATIVE_INT64, {}, &epoch_value, chunk_steps_, path);
-  for (size_t i = 0; i < model.num_layers(); ++i) {
-    const LayerTensors tensors = model.layer(i).tensors();
-    if (tensors.kernel == nullptr) continue;
-    Handle layer = OpenOrCreateGroup(
-        weights.get(), i < names.size() ? names[i] : "layer" + std::to_string(i), path);
-    std::vector<hsize_t> kernel_dims;
-    for (int64_t d : tensors.kernel->shape()) kernel_dims.push_back(static_cast<hsize_t>(d));
-    AppendRow(layer.get(), "kernel", H5T_NATIVE_FLOAT, kernel_dims, tensors.kernel->ToHost().data(),
-              chunk_steps_, path);
-    if (tensors.bias != nullptr) {
-      AppendRow(layer.get(), "bias", H5T_NATIVE_FLOAT, {static_cast<hsize_t>(tensors.bias->size())},
-                tensors.bias->ToHost().data(), chunk_steps_, path);
+  file_->Write([&] {
+    const std::string& path = file_->path;
+    Handle run = OpenOrCreateGroup(file_->id.get(), group_, path);
+    const std::vector<std::string> names = LayerNames(run.get(), path);
+    Handle weights = OpenOrCreateGroup(run.get(), "weights", path);
+    const int64_t epoch_value = epoch;
+    AppendRow(weights.get(), "epoch", H5T_NATIVE_INT64, {}, &epoch_value, chunk_steps_, path);
+    for (size_t i = 0; i < model.num_layers(); ++i) {
+      const LayerTensors tensors = model.layer(i).tensors();
+      if (tensors.kernel == nullptr) continue;
+      Handle layer = OpenOrCreateGroup(
+          weights.get(), i < names.size() ? names[i] : "layer" + std::to_string(i), path);
+      std::vector<hsize_t> kernel_dims;
+      for (int64_t d : tensors.kernel->shape()) kernel_dims.push_back(static_cast<hsize_t>(d));
+      AppendRow(layer.get(), "kernel", H5T_NATIVE_FLOAT, kernel_dims,
+                tensors.kernel->ToHost().data(), chunk_steps_, path);
+      if (tensors.bias != nullptr) {
+        AppendRow(layer.get(), "bias", H5T_NATIVE_FLOAT,
+                  {static_cast<hsize_t>(tensors.bias->size())}, tensors.bias->ToHost().data(),
+                  chunk_steps_, path);
+      }
     }
-  }
-  Check(H5Fflush(file_->id.get(), H5F_SCOPE_GLOBAL), path, "cannot flush");
+    Check(H5Fflush(file_->id.get(), H5F_SCOPE_GLOBAL), path, "cannot flush");
+  });
 }
 
 std::function<void(const StepStats&)> RunWriter::Sink() {

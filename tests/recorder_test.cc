@@ -4,9 +4,12 @@
 #include "fanin/recorder.h"
 
 #include <gtest/gtest.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <csignal>
+#include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -217,6 +220,53 @@ TEST_F(RecorderTest, AProcessKilledMidRunLeavesItsFlushedStepsReadable) {
   ASSERT_EQ(run.steps.size(), 3u);
   EXPECT_EQ(run.steps[2].context.step, 2);
   EXPECT_GT(run.steps[2].layers[0][TensorRole::kKernelGrad]->count, 0);
+}
+
+
+// Runs `body` in a child process whose files may not grow beyond `max_file_bytes` (a full
+// disk, as RLIMIT_FSIZE makes it: writes past the limit fail with EFBIG once SIGXFSZ is
+// ignored). The child's stderr goes to `stderr_path`; `body`'s return value is its exit
+// code, reached through exit() so that HDF5's own exit handlers run as they would in a
+// program. Returns the child's wait status.
+template <typename F>
+int RunWithFileSizeLimit(rlim_t max_file_bytes, const std::string& stderr_path, F body) {
+  const pid_t child = fork();
+  if (child == 0) {
+    std::freopen(stderr_path.c_str(), "w", stderr);
+    std::signal(SIGXFSZ, SIG_IGN);
+    const rlimit limit{max_file_bytes, max_file_bytes};
+    if (setrlimit(RLIMIT_FSIZE, &limit) != 0) std::_Exit(100);
+    std::exit(body());
+  }
+  int status = -1;
+  waitpid(child, &status, 0);
+  return status;
+}
+
+TEST_F(RecorderTest, AFullDiskIsOneClearErrorAndTheProcessExitsNormally) {
+  std::vector<StepStats> steps;
+  for (int s = 0; s < 4; ++s) steps.push_back(Step(s));
+  const std::string path = Path("full.h5"), message_path = Path("message.txt");
+  const int status = RunWithFileSizeLimit(48 * 1024, Path("stderr.txt"), [&] {
+    try {
+      Recorder recorder(path);
+      for (int r = 0; r < 1000; ++r) {
+        RunWriter run = recorder.CreateRun("run_" + std::to_string(r), {}, {.expected_steps = 4});
+        run.WriteModel(model_, {"hidden", "out"});
+        for (const StepStats& step : steps) run.Append(step);
+      }
+    } catch (const std::runtime_error& e) {
+      std::ofstream(message_path) << e.what();
+      return 0;
+    }
+    return 1;  // the limit was never reached
+  });
+  ASSERT_TRUE(WIFEXITED(status)) << "the child died of signal " << WTERMSIG(status);
+  EXPECT_EQ(WEXITSTATUS(status), 0);
+  const std::string message = testing::ReadFile(message_path);
+  EXPECT_NE(message.find(path), std::string::npos) << message;
+  EXPECT_NE(message.find("File too large"), std::string::npos) << message;
+  EXPECT_EQ(testing::ReadFile(Path("stderr.txt")), "");
 }
 
 }  // namespace
