@@ -26,6 +26,7 @@
 #include <fstream>
 #include <iomanip>
 #include <iostream>
+#include <limits>
 #include <map>
 #include <optional>
 #include <sstream>
@@ -35,6 +36,7 @@
 
 #include "bench/openblas_gemm.h"
 #include "bench/workloads.h"
+#include "python-free-examples/command_line.h"
 
 namespace fanin::bench {
 namespace {
@@ -305,38 +307,26 @@ void PrintTable(const std::vector<Row>& rows) {
   }
 }
 
-std::vector<std::string> Split(const std::string& s) {
-  std::vector<std::string> parts;
-  std::istringstream in(s);
-  for (std::string part; std::getline(in, part, ',');) parts.push_back(part);
-  return parts;
-}
-
 Options ParseOptions(int argc, char** argv) {
   Options o;
-  for (int i = 1; i < argc; ++i) {
-    const std::string arg = argv[i];
-    const size_t eq = arg.find('=');
-    const std::string key = arg.substr(0, eq);
-    const std::string value = eq == std::string::npos ? "" : arg.substr(eq + 1);
-    if (key == "--workloads") {
-      o.workloads = Split(value);
-    } else if (key == "--w1-steps") {
-      o.w1_steps = std::stoi(value);
-    } else if (key == "--w2-steps") {
-      o.w2_steps = std::stoi(value);
-    } else if (key == "--torch" && (value == "auto" || value == "off")) {
-      o.torch = value;
-    } else if (key == "--python") {
-      o.python = value;
-    } else {
-      throw std::invalid_argument(
-          "usage: fanin_compare [--workloads=W1,W2] [--w1-steps=N] [--w2-steps=N] "
-          "[--torch=auto|off] [--python=PATH]; unknown argument '" +
-          arg + "'");
-    }
-  }
-  for (const std::string& name : o.workloads) WorkloadNamed(name);
+  CLI::App app(
+      "The W1/W2 training step on every backend here, next to its bare GEMMs (fanin's "
+      "backends, OpenBLAS) and PyTorch where found.",
+      "fanin_compare");
+  cli::ShowDefaults(app);
+  constexpr int kMaxInt = std::numeric_limits<int>::max();
+  app.add_option("--workloads", o.workloads, "workloads to run, comma-separated")
+      ->delimiter(',')
+      ->check(CLI::IsMember({"W1", "W2"}));
+  app.add_option("--w1-steps", o.w1_steps, "timed steps of W1 (WORKLOADS.md: >= 100)")
+      ->transform(cli::Integer(1, kMaxInt));
+  app.add_option("--w2-steps", o.w2_steps, "timed steps of W2 (WORKLOADS.md: >= 10)")
+      ->transform(cli::Integer(1, kMaxInt));
+  app.add_option("--torch", o.torch, "PyTorch rows: auto (when importable) or off")
+      ->check(CLI::IsMember({"auto", "off"}));
+  app.add_option("--python", o.python,
+                 "Python with torch (default: $FANIN_TORCH_PYTHON, python3, /usr/bin/python3)");
+  cli::ParseOrExit(app, argc, argv);
   return o;
 }
 

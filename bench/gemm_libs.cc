@@ -17,6 +17,7 @@
 #include <chrono>
 #include <cstdio>
 #include <functional>
+#include <limits>
 #include <string>
 #include <thread>
 #include <unordered_map>
@@ -24,6 +25,7 @@
 
 #include "bench/openblas_gemm.h"
 #include "bench/workloads.h"
+#include "python-free-examples/command_line.h"
 #include "oneapi/dnnl/dnnl.hpp"
 
 namespace fanin::bench {
@@ -242,21 +244,14 @@ void CompareFusedForward(const MlpWorkload& w, const std::vector<int>& thread_co
 int main(int argc, char** argv) {
   std::vector<int> thread_counts = {1, 2};
   double min_time = 0.3;
-  for (int i = 1; i < argc; ++i) {
-    const std::string arg = argv[i];
-    if (arg.rfind("--threads=", 0) == 0) {
-      thread_counts.clear();
-      for (size_t p = 10; p < arg.size(); p = arg.find(',', p) + 1) {
-        thread_counts.push_back(std::stoi(arg.substr(p)));
-        if (arg.find(',', p) == std::string::npos) break;
-      }
-    } else if (arg.rfind("--min-time=", 0) == 0) {
-      min_time = std::stod(arg.substr(11));
-    } else {
-      std::fprintf(stderr, "usage: fanin_gemm_libs [--threads=1,2] [--min-time=SECONDS]\n");
-      return 2;
-    }
-  }
+  CLI::App app("Which CPU GEMM library is fastest on W1's and W2's shapes.", "fanin_gemm_libs");
+  fanin::cli::ShowDefaults(app);
+  app.add_option("--threads", thread_counts, "thread counts to measure, comma-separated")
+      ->delimiter(',')
+      ->transform(fanin::cli::Integer(1, 1024));
+  app.add_option("--min-time", min_time, "seconds to repeat each measurement for, at least")
+      ->check(fanin::cli::PositiveReal<double>(std::numeric_limits<double>::max()));
+  fanin::cli::ParseOrExit(app, argc, argv);
   libxsmm_init();
   dnnl::engine engine(dnnl::engine::kind::cpu, 0);
   dnnl::stream stream(engine);

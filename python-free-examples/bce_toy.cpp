@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <vector>
 
+#include "command_line.h"
 #include "fanin/fanin.h"
 
 namespace {
@@ -49,7 +50,12 @@ void FitAndReport(const char* title, float l2) {
 
 }  // namespace
 
-int main() {
+int main(int argc, char** argv) {
+  // No flags: the command line is parsed only so that --help answers and anything else is
+  // refused rather than ignored.
+  CLI::App app("Fits the binary cross-entropy post's logistic regression; takes no flags.",
+               "bce_toy");
+  fanin::cli::ParseOrExit(app, argc, argv);
   // scikit-learn minimises C * sum(BCE) + w^2 / 2; divided by C N that is mean BCE +
   // w^2 / (2 C N), a Keras-style l2 of 1 / (2 C N) = 0.05 on the kernel.
   FitAndReport("scikit-learn default (L2, C = 1)", 1.0f / (2.0f * 1.0f * kN));

@@ -1,10 +1,12 @@
 #include "fanin/datasets.h"
 
+#include <algorithm>
 #include <charconv>
 #include <cmath>
 #include <fstream>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "fanin/backend.h"
@@ -40,12 +42,16 @@ Dataset Ball(int64_t n_dims, int64_t n_points, double radius_fraction, uint64_t 
     throw std::invalid_argument("Ball: needs n_dims >= 1 and n_points >= 2, got " +
                                 std::to_string(n_dims) + " and " + std::to_string(n_points));
   }
+  if (!(radius_fraction >= 0.0 && std::isfinite(radius_fraction))) {
+    throw std::invalid_argument("Ball: radius_fraction must be finite and >= 0, got " +
+                                std::to_string(radius_fraction));
+  }
   // Stream 0: the normal directions, element (i, j) at index i * n_dims + j; stream 1: the
   // uniform radius of point i at index i.
   const RandomSpec direction{RandomDistribution::kNormal, 0.0, 1.0, seed, 0};
   const RandomSpec radial{RandomDistribution::kUniform, 0.0, 1.0, seed, 1};
   double radius = std::sqrt(static_cast<double>(n_dims));
-  std::vector<double> x(static_cast<size_t>(n_points * n_dims));
+  std::vector<double> x(static_cast<size_t>(ShapeSize({n_points, n_dims})));
   for (int64_t i = 0; i < n_points; ++i) {
     double norm2 = 0.0;
     for (int64_t j = 0; j < n_dims; ++j) {
@@ -81,7 +87,7 @@ Dataset Ball(int64_t n_dims, int64_t n_points, double radius_fraction, uint64_t 
 
 Dataset Parabola(int64_t n) {
   if (n < 2) throw std::invalid_argument("Parabola: needs n >= 2, got " + std::to_string(n));
-  std::vector<float> x(static_cast<size_t>(4 * n)), y(static_cast<size_t>(2 * n));
+  std::vector<float> x(static_cast<size_t>(ShapeSize({n, 4}))), y(static_cast<size_t>(2 * n));
   for (int64_t i = 0; i < n; ++i) {
     const double x1 = -1.0 + 2.0 * static_cast<double>(i) / static_cast<double>(n - 1);
     for (int label = 0; label < 2; ++label) {
@@ -96,22 +102,44 @@ Dataset Parabola(int64_t n) {
 
 namespace {
 
-std::vector<std::string> SplitCsvLine(std::string line) {
-  if (!line.empty() && line.back() == '\r') line.pop_back();
+// One line's cells, quoted as RFC 4180 says: a cell in double quotes may hold commas, and ""
+// inside it stands for one quote. Spaces and tabs around a cell (outside its quotes) are
+// dropped. `context` ("LoadCsv: FILE: row 3 (line 4)") starts every error message.
+std::vector<std::string> SplitCsvLine(std::string_view line, const std::string& context) {
+  if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+  auto fail = [&](size_t column, const std::string& what) {
+    throw std::invalid_argument(context + ", column " + std::to_string(column + 1) + ": " + what);
+  };
+  constexpr std::string_view kBlank = " \t";
   std::vector<std::string> cells;
-  size_t start = 0;
+  size_t i = 0;
   while (true) {
-    const size_t comma = line.find(',', start);
-    std::string cell =
-        line.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
-    const size_t first = cell.find_first_not_of(" \t");
-    const size_t last = cell.find_last_not_of(" \t");
-    cell = first == std::string::npos ? "" : cell.substr(first, last - first + 1);
-    if (cell.size() >= 2 && cell.front() == '"' && cell.back() == '"')
-      cell = cell.substr(1, cell.size() - 2);
+    std::string cell;
+    while (i < line.size() && kBlank.find(line[i]) != std::string_view::npos) ++i;
+    if (i < line.size() && line[i] == '"') {
+      for (++i;; ++i) {
+        if (i >= line.size()) fail(cells.size(), "quoted cell without a closing quote");
+        if (line[i] != '"') {
+          cell += line[i];
+        } else if (i + 1 < line.size() && line[i + 1] == '"') {
+          cell += '"';
+          ++i;
+        } else {
+          break;
+        }
+      }
+      ++i;  // past the closing quote
+      while (i < line.size() && kBlank.find(line[i]) != std::string_view::npos) ++i;
+      if (i < line.size() && line[i] != ',') fail(cells.size(), "text after a closing quote");
+    } else {
+      const size_t comma = std::min(line.find(',', i), line.size());
+      cell = line.substr(i, comma - i);
+      cell.erase(cell.find_last_not_of(kBlank) + 1);
+      i = comma;
+    }
     cells.push_back(std::move(cell));
-    if (comma == std::string::npos) return cells;
-    start = comma + 1;
+    if (i >= line.size()) return cells;
+    ++i;  // past the comma
   }
 }
 
@@ -120,19 +148,25 @@ std::vector<std::string> SplitCsvLine(std::string line) {
 Dataset LoadCsv(const std::string& path, std::string_view label_column) {
   std::ifstream in(path);
   if (!in) throw std::invalid_argument("LoadCsv: cannot open '" + path + "'");
-  auto fail = [&](const std::string& what) {
-    throw std::invalid_argument("LoadCsv: " + path + ": " + what);
-  };
+  const std::string context = "LoadCsv: " + path;
+  auto fail = [&](const std::string& what) { throw std::invalid_argument(context + ": " + what); };
   std::string line;
   if (!std::getline(in, line)) fail("empty file, expected a header row");
-  const std::vector<std::string> header = SplitCsvLine(line);
+  // Spreadsheet programs start UTF-8 files with a byte-order mark; it is not part of the
+  // first column's name.
+  constexpr std::string_view kByteOrderMark = "\xEF\xBB\xBF";
+  if (line.starts_with(kByteOrderMark)) line.erase(0, kByteOrderMark.size());
+  const std::vector<std::string> header = SplitCsvLine(line, context + ": header (line 1)");
   int64_t label_index = -1;
   std::vector<std::string> feature_names;
   for (size_t c = 0; c < header.size(); ++c) {
-    if (header[c] == label_column) {
-      label_index = static_cast<int64_t>(c);
-    } else {
+    if (header[c] != label_column) {
       feature_names.push_back(header[c]);
+    } else if (label_index >= 0) {
+      fail("the label column '" + header[c] + "' appears twice in the header, as columns " +
+           std::to_string(label_index + 1) + " and " + std::to_string(c + 1));
+    } else {
+      label_index = static_cast<int64_t>(c);
     }
   }
   if (label_index < 0) {
@@ -145,9 +179,9 @@ Dataset LoadCsv(const std::string& path, std::string_view label_column) {
   while (std::getline(in, line)) {
     ++row;
     if (line.empty() || line == "\r") continue;
-    const std::vector<std::string> cells = SplitCsvLine(line);
     const std::string where =
         "row " + std::to_string(row) + " (line " + std::to_string(row + 1) + ")";
+    const std::vector<std::string> cells = SplitCsvLine(line, context + ": " + where);
     if (cells.size() != header.size()) {
       fail(where + " has " + std::to_string(cells.size()) + " cells, the header has " +
            std::to_string(header.size()));
@@ -158,6 +192,10 @@ Dataset LoadCsv(const std::string& path, std::string_view label_column) {
       if (cell.empty()) fail(at + ": missing value");
       float value = 0.0f;
       const auto [end, error] = std::from_chars(cell.data(), cell.data() + cell.size(), value);
+      if (error == std::errc::result_out_of_range) {
+        fail(at + ": '" + cell +
+             "' is out of float range (magnitude above 3.4e38, or nonzero below 1.4e-45)");
+      }
       if (error != std::errc() || end != cell.data() + cell.size()) {
         fail(at + ": '" + cell + "' is not a number");
       }

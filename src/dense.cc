@@ -31,6 +31,14 @@ int64_t Dense::Build(std::shared_ptr<Backend> backend, int64_t input_features) {
     throw std::invalid_argument(Describe() + ": input width must be >= 1, got " +
                                 std::to_string(input_features));
   }
+  // The kernel and the bias together, (input_features + 1) * units values, must fit in a
+  // tensor: the model sums every layer's count into one flat buffer, where a wrapped count
+  // would allocate too little and let the GEMMs run past it.
+  if (input_features >= kMaxTensorSize / units_) {
+    throw std::length_error(Describe() + ": " + std::to_string(input_features) +
+                            " input features give more than " + std::to_string(kMaxTensorSize) +
+                            " parameters, the most a tensor can hold");
+  }
   backend_ = std::move(backend);
   input_features_ = input_features;
   return units_;

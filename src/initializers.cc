@@ -1,7 +1,9 @@
 #include "fanin/initializers.h"
 
 #include <charconv>
+#include <algorithm>
 #include <cmath>
+#include <limits>
 #include <sstream>
 #include <stdexcept>
 #include <string>
@@ -57,6 +59,22 @@ std::string FormatNumber(double v) {
   }
 }
 
+// Refuses an initializer some of whose draws would not be finite floats (training would
+// start from Inf). A normal draw lies within 9.4 standard deviations of its mean (the polar
+// method on 32-bit words reaches no further; 10 leaves a margin), a truncated one within 2.
+void CheckDrawsAreFiniteFloats(const RandomSpec& spec, const std::string& name) {
+  const double reach =
+      spec.distribution == RandomDistribution::kUniform
+          ? std::max(std::fabs(spec.a), std::fabs(spec.b))
+          : std::fabs(spec.a) +
+                (spec.distribution == RandomDistribution::kNormal ? 10.0 : 2.0) * spec.b;
+  if (!(reach <= std::numeric_limits<float>::max())) {
+    throw std::invalid_argument("initializer " + name +
+                                ": its values would not all be finite floats (every argument "
+                                "must be finite, and the values drawn within +-3.4e38)");
+  }
+}
+
 }  // namespace
 
 Fans ComputeFans(const Shape& shape) {
@@ -79,20 +97,30 @@ Initializer Initializer::VarianceScaling(double scale, FanMode mode,
   init.mode_ = mode;
   init.distribution_ = distribution;
   init.truncation_correction_ = truncation_correction;
+  // Fans of 1 give the widest distribution (the variance is scale / max(1, n)).
+  CheckDrawsAreFiniteFloats(init.Resolve({1, 1}), init.name());
   return init;
 }
 
 Initializer Initializer::Normal(double mean, double stddev) {
   if (!(stddev >= 0.0)) throw std::invalid_argument("Normal: stddev must be >= 0");
-  return Initializer(Kind::kNormal, mean, stddev);
+  Initializer init(Kind::kNormal, mean, stddev);
+  CheckDrawsAreFiniteFloats(init.Resolve({}), init.name());
+  return init;
 }
 
 Initializer Initializer::Uniform(double lo, double hi) {
   if (!(hi >= lo)) throw std::invalid_argument("Uniform: needs lo <= hi");
-  return Initializer(Kind::kUniform, lo, hi);
+  Initializer init(Kind::kUniform, lo, hi);
+  CheckDrawsAreFiniteFloats(init.Resolve({}), init.name());
+  return init;
 }
 
-Initializer Initializer::Constant(double value) { return Initializer(Kind::kConstant, value, 0); }
+Initializer Initializer::Constant(double value) {
+  Initializer init(Kind::kConstant, value, 0);
+  CheckDrawsAreFiniteFloats(init.Resolve({}), init.name());
+  return init;
+}
 
 Initializer Initializer::FromName(std::string_view name) {
   const auto [base, args] = SplitCall(name);

@@ -6,6 +6,18 @@
 #include "fanin/model.h"
 
 namespace fanin {
+namespace {
+
+// `where` names the entry point, so the message says which option to fix.
+void CheckHistogramBins(const char* where, int bins) {
+  if (bins < 0 || bins > kMaxHistogramBins) {
+    throw std::invalid_argument(std::string(where) + ": histogram_bins must be in [0, " +
+                                std::to_string(kMaxHistogramBins) + "] (0: no histograms), got " +
+                                std::to_string(bins));
+  }
+}
+
+}  // namespace
 
 std::string_view TensorRoleName(TensorRole role) {
   switch (role) {
@@ -46,6 +58,7 @@ bool StepSchedule::Contains(int64_t step) const {
 
 StepStats ComputeStepStats(const Sequential& model, const StepContext& context,
                            const std::vector<std::string>& layer_names, int histogram_bins) {
+  CheckHistogramBins("ComputeStepStats", histogram_bins);
   const size_t num_layers = model.num_layers();
   if (!layer_names.empty() && layer_names.size() != num_layers) {
     throw std::invalid_argument("ComputeStepStats: " + std::to_string(layer_names.size()) +
@@ -86,7 +99,9 @@ StepStats ComputeStepStats(const Sequential& model, const StepContext& context,
   return step;
 }
 
-StatsHook::StatsHook(StatsHookOptions options) : options_(std::move(options)) {}
+StatsHook::StatsHook(StatsHookOptions options) : options_(std::move(options)) {
+  CheckHistogramBins("StatsHook", options_.histogram_bins);
+}
 
 bool StatsHook::Wants(int64_t step) const { return options_.schedule.Contains(step); }
 

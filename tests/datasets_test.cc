@@ -9,11 +9,13 @@
 #include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <limits>
 #include <regex>
 #include <stdexcept>
 #include <string>
 #include <vector>
 
+#include "expect_error.h"
 #include "test_util.h"
 
 namespace fanin {
@@ -87,6 +89,15 @@ TEST(BallTest, DeterministicInSeedAndParameters) {
   EXPECT_EQ(small.y.shape(), (Shape{200, 1}));
   // radius_fraction 0: every point is outside the zero-width band.
   for (float label : Ball(10, 300, 0.0, 2).y.ToHost()) EXPECT_EQ(label, 1.0f);
+}
+
+TEST(BallTest, RefusesRadiusFractionThatIsNegativeOrNotFinite) {
+  for (double fraction : {-0.5, std::nan(""), std::numeric_limits<double>::infinity()}) {
+    testing::ExpectThrowsWith<std::invalid_argument>([&] { Ball(10, 100, fraction); },
+                                                     {"Ball", "radius_fraction"});
+  }
+  testing::ExpectThrowsWith<std::length_error>(
+      [] { Ball(int64_t{1} << 40, int64_t{1} << 40); }, {"[1099511627776 x 1099511627776]"});
 }
 
 // ---- Parabola
@@ -203,6 +214,50 @@ TEST_F(LoadCsvTest, UnknownLabelColumnAndMissingFile) {
   } catch (const std::invalid_argument& error) {
     EXPECT_NE(std::string(error.what()).find(missing), std::string::npos) << error.what();
   }
+}
+
+TEST_F(LoadCsvTest, ByteOrderMarkIsNotPartOfTheFirstName) {
+  const Dataset d = LoadCsv(Write("bom.csv", "\xEF\xBB\xBF" "alpha,label\n1,0\n2,1\n"), "label");
+  EXPECT_EQ(d.feature_names, (std::vector<std::string>{"alpha"}));
+  // The label may be the first column too.
+  const Dataset l = LoadCsv(Write("bom-label.csv", "\xEF\xBB\xBF" "label,alpha\n1,0\n"), "label");
+  EXPECT_EQ(l.y.ToHost(), (std::vector<float>{1}));
+}
+
+TEST_F(LoadCsvTest, RepeatedLabelColumnNamesFileAndColumn) {
+  const std::string path = Write("twice.csv", "label,alpha,label\n0,1,0\n");
+  testing::ExpectThrowsWith<std::invalid_argument>(
+      [&] { LoadCsv(path, "label"); }, {path, "'label'", "twice", "columns 1 and 3"});
+}
+
+TEST_F(LoadCsvTest, QuotedCellsFollowRfc4180InHeaderAndRows) {
+  const Dataset d = LoadCsv(
+      Write("quoted.csv", "\"mass, kg\",\"say \"\"hi\"\"\", label \n \"1.5\" ,2,\"1\"\n"),
+      "label");
+  EXPECT_EQ(d.feature_names, (std::vector<std::string>{"mass, kg", "say \"hi\""}));
+  EXPECT_EQ(d.x.ToHost(), (std::vector<float>{1.5f, 2}));
+  EXPECT_EQ(d.y.ToHost(), (std::vector<float>{1}));
+  ExpectError("alpha,label\n\"1,0\n", nullptr, 1);        // no closing quote
+  ExpectError("alpha,label\n\"1\"x,0\n", nullptr, 1);     // text after the closing quote
+  testing::ExpectThrowsWith<std::invalid_argument>(
+      [&] { LoadCsv(Write("header.csv", "\"alpha,label\n1,0\n"), "label"); },
+      {"header", "column 1", "closing quote"});
+}
+
+TEST_F(LoadCsvTest, OutOfFloatRangeIsNotCalledNotANumber) {
+  for (const char* cell : {"1e39", "-1e39", "1e-400", "3.4028236e38"}) {
+    SCOPED_TRACE(cell);
+    const std::string contents = std::string("alpha,label\n1,0\n") + cell + ",1\n";
+    ExpectError(contents, "alpha", 2);
+    testing::ExpectThrowsWith<std::invalid_argument>(
+        [&] { LoadCsv(Write("range.csv", contents), "label"); }, {"out of float range"});
+  }
+  // The smallest float denormal and the largest float still load.
+  const Dataset d =
+      LoadCsv(Write("edges.csv", "alpha,label\n1.5e-45,0\n3.4028234e38,1\n"), "label");
+  EXPECT_EQ(d.x.ToHost(),
+            (std::vector<float>{std::numeric_limits<float>::denorm_min(),
+                                std::numeric_limits<float>::max()}));
 }
 
 }  // namespace

@@ -7,10 +7,12 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <limits>
 #include <stdexcept>
 #include <string>
 #include <vector>
 
+#include "expect_error.h"
 #include "fanin/fanin.h"
 #include "test_util.h"
 
@@ -308,6 +310,38 @@ TEST(InitializerTest, MalformedNamesThrow) {
                           "constant(1,2)", "he_normal(2)", "HeNormal"}) {
     EXPECT_THROW(Initializer::FromName(bad), std::invalid_argument) << "'" << bad << "'";
   }
+}
+
+// A weight that starts at Inf (normal(0, 1e39) drew them) poisons training from step 0.
+TEST(InitializerTest, RefusesArgumentsWhoseDrawsAreNotFiniteFloats) {
+  const double inf = std::numeric_limits<double>::infinity();
+  for (const char* bad : {"normal(0,1e39)", "normal(1e39)", "normal(3e38,1e37)", "normal(0,4e37)",
+                          "uniform(-1e39,0)", "uniform(0,1e39)", "constant(1e39)"}) {
+    SCOPED_TRACE(bad);
+    testing::ExpectThrowsWith<std::invalid_argument>([&] { Initializer::FromName(bad); },
+                                                     {"finite floats"});
+  }
+  testing::ExpectThrowsWith<std::invalid_argument>([] { Initializer::Normal(0, 1e39); },
+                                                   {"normal(0,1e+39)", "finite floats"});
+  for (double v : {std::nan(""), inf, -inf}) {
+    EXPECT_THROW(Initializer::Normal(v, 1), std::invalid_argument) << v;
+    EXPECT_THROW(Initializer::Normal(0, v), std::invalid_argument) << v;
+    EXPECT_THROW(Initializer::Uniform(v, 1), std::invalid_argument) << v;
+    EXPECT_THROW(Initializer::Uniform(0, v), std::invalid_argument) << v;
+    EXPECT_THROW(Initializer::Constant(v), std::invalid_argument) << v;
+    EXPECT_THROW(Initializer::VarianceScaling(v, FanMode::kFanIn,
+                                              VarianceDistribution::kUntruncatedNormal),
+                 std::invalid_argument)
+        << v;
+  }
+  // sqrt(1e300) = 1e150 is a finite double but no float.
+  EXPECT_THROW(Initializer::VarianceScaling(1e300, FanMode::kFanIn, VarianceDistribution::kUniform),
+               std::invalid_argument);
+  // Wide but representable distributions are still allowed.
+  EXPECT_NO_THROW(Initializer::Normal(0, 3e37));
+  EXPECT_NO_THROW(Initializer::Uniform(-3e38, 3e38));
+  EXPECT_NO_THROW(Initializer::VarianceScaling(1e70, FanMode::kFanIn,
+                                               VarianceDistribution::kTruncatedNormal));
 }
 
 // ---- Determinism --------------------------------------------------------------------------------

@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "expect_error.h"
 #include "fanin/fanin.h"
 #include "test_util.h"
 
@@ -139,6 +140,21 @@ TEST(StatsHookTest, WrongNumberOfLayerNamesThrows) {
   Fixture f;
   f.model.AddHook(std::make_shared<StatsHook>(StatsHookOptions{.layer_names = {"only_one"}}));
   EXPECT_THROW(f.model.ComputeGradients(f.x, f.y), std::invalid_argument);
+}
+
+TEST(StatsHookTest, RefusesANegativeOrHugeBinCountNamingIt) {
+  for (int bins : {-5, (1 << 20) + 1}) {
+    SCOPED_TRACE(bins);
+    testing::ExpectThrowsWith<std::invalid_argument>(
+        [&] { (void)StatsHook(StatsHookOptions{.histogram_bins = bins}); },
+        {"StatsHook", "histogram_bins", std::to_string(bins)});
+    Fixture f;
+    f.model.ComputeGradients(f.x, f.y);
+    testing::ExpectThrowsWith<std::invalid_argument>(
+        [&] { ComputeStepStats(f.model, StepContext{}, {}, bins); },
+        {"ComputeStepStats", "histogram_bins"});
+  }
+  EXPECT_NO_THROW((void)StatsHook(StatsHookOptions{.histogram_bins = 0}));
 }
 
 TEST(StatsHookTest, NonFiniteValuesAreCountedApart) {

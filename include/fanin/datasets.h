@@ -19,7 +19,8 @@ struct Dataset {
 // DeepReplay's ball: n_points uniform in a ball of radius sqrt(n_dims) (a standard-normal
 // direction scaled to that radius, times U^(1/n_dims)); then X (and the radius) divided by
 // the std of all entries of X together; label 1 where |sum of the coordinates| >
-// radius * radius_fraction. Deterministic in `seed`.
+// radius * radius_fraction. Deterministic in `seed`. Throws std::invalid_argument for
+// n_dims < 1, n_points < 2 or a radius_fraction that is negative, NaN or infinite.
 Dataset Ball(int64_t n_dims = 10, int64_t n_points = 1000, double radius_fraction = 0.5,
              uint64_t seed = 0);
 
@@ -28,8 +29,11 @@ Dataset Ball(int64_t n_dims = 10, int64_t n_points = 1000, double radius_fractio
 Dataset Parabola(int64_t n = 1000);
 
 // A CSV file with a header row and numeric cells; `label_column` names the label (0/1),
-// every other column is a feature. A missing, non-numeric or NaN cell, a ragged row or an
-// unknown label column throws std::invalid_argument naming the file, row and column.
+// every other column is a feature. Cells may be quoted as in RFC 4180 (header cells too:
+// "a,b" is one name); a UTF-8 byte-order mark before the header is skipped. A missing,
+// non-numeric, NaN, infinite or out-of-float-range cell, a ragged row, an unterminated
+// quote, and an unknown or repeated label column throw std::invalid_argument naming the
+// file and, where they apply, the row and column.
 Dataset LoadCsv(const std::string& path, std::string_view label_column);
 
 }  // namespace fanin

@@ -48,7 +48,11 @@ class Initializer {
   static Initializer HeUniform() { return VarianceScaling(2.0, FanMode::kFanIn, kUnif); }
   static Initializer LecunNormal() { return VarianceScaling(1.0, FanMode::kFanIn, kTrunc); }
   static Initializer LecunUniform() { return VarianceScaling(1.0, FanMode::kFanIn, kUnif); }
-  // Plain (untruncated) normal and uniform, independent of the fans.
+  // Plain (untruncated) normal and uniform, independent of the fans. Every factory throws
+  // std::invalid_argument naming the initializer when a value it could draw is not a
+  // finite float: a NaN or infinite argument, |mean| + 10 stddev (a normal draw never goes
+  // beyond 9.4 stddev), |lo|, |hi| or |value| above 3.4e38, or a VarianceScaling scale
+  // whose distribution for fans of 1 reaches that far.
   static Initializer Normal(double mean, double stddev);
   static Initializer Uniform(double lo, double hi);
   static Initializer Constant(double value);

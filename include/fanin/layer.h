@@ -42,7 +42,9 @@ class Layer {
   // "Dense(100, tanh, kernel=glorot_normal)".
   virtual std::string Describe() const = 0;
   // Called once by the model, before anything else: fixes the input width and the backend;
-  // returns the output width. Throws std::invalid_argument for an impossible width.
+  // returns the output width. Throws std::invalid_argument for an impossible width, and
+  // std::length_error naming the layer when its parameters would not fit in a tensor
+  // (more than kMaxTensorSize values).
   virtual int64_t Build(std::shared_ptr<Backend> backend, int64_t input_features) = 0;
   virtual std::vector<ParameterSpec> Parameters() const { return {}; }
   // Views into the model's flat buffers, one per ParameterSpec, in that order.

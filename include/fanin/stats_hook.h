@@ -71,15 +71,23 @@ struct StepStats {
   std::vector<LayerStats> layers;  // one per layer of the model, in order
 };
 
+// The most histogram bins a statistic may have: a million per tensor is already far more
+// than a plot resolves, and a larger count is more likely a mistake that would allocate
+// gigabytes per step.
+inline constexpr int kMaxHistogramBins = 1 << 20;
+
 // Statistics of every layer of `model` as they are now (after a forward and backward pass),
 // from one Backend::Stats call. `layer_names` names the layers (empty: "layer0",
-// "layer1", ...); `histogram_bins` = 0 skips the histograms.
+// "layer1", ...); `histogram_bins` = 0 skips the histograms. Throws std::invalid_argument
+// for histogram_bins outside [0, kMaxHistogramBins].
 StepStats ComputeStepStats(const Sequential& model, const StepContext& context,
                            const std::vector<std::string>& layer_names, int histogram_bins);
 
 struct StatsHookOptions {
   StepSchedule schedule = StepSchedule::EveryStep();
   // Equal bins over each tensor's own [min, max]: enough for a violin plot per layer.
+  // In [0, kMaxHistogramBins] (0: no histograms); StatsHook's constructor throws
+  // std::invalid_argument otherwise.
   int histogram_bins = 64;
   // Names of the model's layers, in order (empty: "layer0", "layer1", ...).
   std::vector<std::string> layer_names;
