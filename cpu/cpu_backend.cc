@@ -18,13 +18,14 @@ namespace fanin {
 namespace {
 
 // The derivatives, each from whichever of z or a = f(z) makes it cheapest:
-// sigmoid' = a (1 - a), tanh' = 1 - a^2, relu' = [z > 0]. One instantiation per
-// activation keeps the switch out of the loops, so GCC vectorizes them.
+// sigmoid' = a (1 - a), tanh' = 1 - a^2, relu' = [z > 0], and relu'(NaN) = NaN (NaN in,
+// NaN out: docs/design.md). One instantiation per activation keeps the switch out of the
+// loops, so GCC vectorizes them.
 template <Activation kAct>
 inline float Derivative(float z, float a) {
   if constexpr (kAct == Activation::kSigmoid) return a * (1.0f - a);
   if constexpr (kAct == Activation::kTanh) return 1.0f - a * a;
-  if constexpr (kAct == Activation::kRelu) return z > 0.0f ? 1.0f : 0.0f;
+  if constexpr (kAct == Activation::kRelu) return z > 0.0f ? 1.0f : (z != z ? z : 0.0f);
   return 1.0f;
 }
 
@@ -69,9 +70,10 @@ FANIN_ISA_CLONES void Backward(Activation act, const float* z, const float* a, c
                               std::to_string(static_cast<int>(act)));
 }
 
+// relu(NaN) = NaN, and relu(-0) = +0 as before.
 FANIN_ISA_CLONES void Relu(const float* z, float* a, int64_t n) {
 #pragma omp simd
-  for (int64_t i = 0; i < n; ++i) a[i] = z[i] > 0.0f ? z[i] : 0.0f;
+  for (int64_t i = 0; i < n; ++i) a[i] = (z[i] > 0.0f || z[i] != z[i]) ? z[i] : 0.0f;
 }
 
 // c = alpha op(a) op(b) + beta c as a plain loop, for products too small to be worth a
@@ -282,15 +284,17 @@ void CpuBackend::BinaryCrossEntropy(BceInput input, const Tensor& output, const 
       // max(z,0) - z y + log(1 + e^-|z|): no exp of a positive number, so finite for any z.
       const float z = out[i];
       loss_sum += std::max(z, 0.0f) - z * y[i] + std::log1p(std::exp(-std::fabs(z)));
-      correct += (z > 0.0f) == positive;
+      correct += z == z && (z > 0.0f) == positive;  // a NaN prediction is never correct
       if (g) g[i] = (StableSigmoid(z) - y[i]) * grad_scale;
     } else {
       // Keras: p clipped to [eps, 1 - eps]; the clip has zero gradient where it is active.
+      // std::clamp keeps a NaN p, which then reaches the loss and the gradient.
       const float p = out[i];
       const float pc = std::clamp(p, kProbabilityEpsilon, 1.0f - kProbabilityEpsilon);
       loss_sum += -(y[i] * std::log(pc) + (1.0f - y[i]) * std::log(1.0f - pc));
-      correct += (p > 0.5f) == positive;
-      if (g) g[i] = (p == pc) ? (pc - y[i]) / (pc * (1.0f - pc)) * grad_scale : 0.0f;
+      correct += p == p && (p > 0.5f) == positive;
+      const bool clipped = p != pc && p == p;
+      if (g) g[i] = clipped ? 0.0f : (pc - y[i]) / (pc * (1.0f - pc)) * grad_scale;
     }
   }
   totals.data()[2 * slot] = static_cast<float>(loss_sum);

@@ -20,7 +20,7 @@ __device__ __forceinline__ float Activate(float z) {
   } else if constexpr (kAct == Activation::kTanh) {
     return tanhf(z);
   } else if constexpr (kAct == Activation::kRelu) {
-    return z > 0.0f ? z : 0.0f;
+    return (z > 0.0f || z != z) ? z : 0.0f;  // relu(NaN) = NaN: docs/design.md
   } else {
     return z;
   }
@@ -28,7 +28,7 @@ __device__ __forceinline__ float Activate(float z) {
 
 // act'(z) of element i, read from whichever of z and a = act(z) is cheaper: sigmoid' =
 // a (1 - a) and tanh' = 1 - a^2 need no transcendental; relu' = [z > 0] (0 at z = 0, as
-// TensorFlow); linear' = 1 reads nothing. z or a may be null when not read.
+// TensorFlow; NaN at NaN); linear' = 1 reads nothing. z or a may be null when not read.
 template <Activation kAct>
 __device__ __forceinline__ float Derivative(const float* z, const float* a, int64_t i) {
   if constexpr (kAct == Activation::kSigmoid) {
@@ -38,7 +38,8 @@ __device__ __forceinline__ float Derivative(const float* z, const float* a, int6
     const float y = a[i];
     return 1.0f - y * y;
   } else if constexpr (kAct == Activation::kRelu) {
-    return z[i] > 0.0f ? 1.0f : 0.0f;
+    const float x = z[i];
+    return x > 0.0f ? 1.0f : (x != x ? x : 0.0f);
   } else {
     return 1.0f;
   }

@@ -33,17 +33,19 @@ __device__ __forceinline__ float StableSigmoid(float z) {
 // s = sigmoid(z), rearranged so that no exp overflows and no log sees 0); dLoss/dz = s - y.
 __device__ __forceinline__ SampleResult FromLogits(float z, float y) {
   const float loss = fmaxf(z, 0.0f) - z * y + log1pf(expf(-fabsf(z)));
-  return {loss, StableSigmoid(z) - y, (z > 0.0f) == (y >= 0.5f)};
+  return {loss, StableSigmoid(z) - y, z == z && (z > 0.0f) == (y >= 0.5f)};
 }
 
 // From probabilities p, clipped to [eps, 1 - eps] like Keras: loss = -y log p - (1-y)
 // log(1-p), dLoss/dp = (p - y) / (p (1 - p)); the clip passes no gradient where it clips.
+// fminf/fmaxf would turn a NaN p into a clip bound; it stays NaN, as on the CPU.
 __device__ __forceinline__ SampleResult FromProbabilities(float p, float y) {
-  const float clipped = fminf(fmaxf(p, kProbabilityEpsilon), 1.0f - kProbabilityEpsilon);
+  const float clipped =
+      p != p ? p : fminf(fmaxf(p, kProbabilityEpsilon), 1.0f - kProbabilityEpsilon);
   const float loss = -(y * logf(clipped) + (1.0f - y) * logf(1.0f - clipped));
-  const bool inside = p >= kProbabilityEpsilon && p <= 1.0f - kProbabilityEpsilon;
-  const float grad = inside ? (clipped - y) / (clipped * (1.0f - clipped)) : 0.0f;
-  return {loss, grad, (p > 0.5f) == (y >= 0.5f)};
+  const bool outside = p < kProbabilityEpsilon || p > 1.0f - kProbabilityEpsilon;
+  const float grad = outside ? 0.0f : (clipped - y) / (clipped * (1.0f - clipped));
+  return {loss, grad, p == p && (p > 0.5f) == (y >= 0.5f)};
 }
 
 template <BceInput kInput>

@@ -5,6 +5,7 @@
 #include <memory>
 #include <stdexcept>
 #include <string>
+#include <utility>
 
 #include "cuda/check.h"
 #include "cuda/cuda_backend_factory.h"
@@ -20,12 +21,28 @@ std::string VersionString(int version) {  // major * 10000 + minor * 100 + patch
          std::to_string(version % 100);
 }
 
-// An instantiated CUDA graph and the stream it replays on.
+// An instantiated CUDA graph, with everything its replays read and write: the work that
+// was captured (and so the tensors its closure holds, as the CPU's default Record keeps
+// them) and the allocator pool of its scratch blocks (cuda/block_cache.h).
 class CudaGraphWork final : public RecordedWork {
  public:
-  CudaGraphWork(int device, cudaStream_t stream, cudaGraphExec_t exec)
-      : device_(device), stream_(stream), exec_(exec) {}
-  ~CudaGraphWork() override { cudaGraphExecDestroy(exec_); }
+  CudaGraphWork(int device, cudaStream_t stream, cudaGraphExec_t exec,
+                std::function<void()> work, std::shared_ptr<CachingAllocator> allocator,
+                BlockCache::PoolId pool)
+      : device_(device),
+        stream_(stream),
+        exec_(exec),
+        work_(std::move(work)),
+        allocator_(std::move(allocator)),
+        pool_(pool) {}
+  ~CudaGraphWork() override {
+    // Replays still queued read the pool's blocks and the closure's tensors: let them finish
+    // before either goes. A destructor cannot report errors.
+    cudaSetDevice(device_);
+    cudaStreamSynchronize(stream_);
+    cudaGraphExecDestroy(exec_);
+    allocator_->ReleasePool(pool_);
+  }
   CudaGraphWork(const CudaGraphWork&) = delete;
   CudaGraphWork& operator=(const CudaGraphWork&) = delete;
 
@@ -38,6 +55,9 @@ class CudaGraphWork final : public RecordedWork {
   int device_;
   cudaStream_t stream_;
   cudaGraphExec_t exec_;
+  std::function<void()> work_;
+  std::shared_ptr<CachingAllocator> allocator_;
+  BlockCache::PoolId pool_;
 };
 
 }  // namespace
@@ -62,11 +82,17 @@ CudaBackend::CudaBackend(const BackendOptions& options)
   cublas_.reset(cublas);
   FANIN_CUDA_CHECK(cublasSetStream(cublas, stream));
   allocator_ = std::make_shared<CachingAllocator>(device_);
+  // A workspace of our own, set after cublasSetStream (which resets it): with it cuBLAS
+  // allocates nothing during a graph capture. Sizes from cuBLAS's documentation: 32 MiB on
+  // Hopper and later, 4 MiB before.
+  cudaDeviceProp prop{};
+  FANIN_CUDA_CHECK(cudaGetDeviceProperties(&prop, device_));
+  const size_t workspace_bytes = (prop.major >= 9 ? 32 : 4) * (size_t{1} << 20);
+  cublas_workspace_ = Allocate(static_cast<int64_t>(workspace_bytes / sizeof(float)));
+  FANIN_CUDA_CHECK(cublasSetWorkspace(cublas, cublas_workspace_.get(), workspace_bytes));
   uploads_ = std::make_unique<UploadRing>(stream);
   if (options.cudnn_activations) cudnn_ = std::make_unique<CudnnActivations>(stream);
 
-  cudaDeviceProp prop{};
-  FANIN_CUDA_CHECK(cudaGetDeviceProperties(&prop, device_));
   int runtime = 0, cublas_version = 0;
   FANIN_CUDA_CHECK(cudaRuntimeGetVersion(&runtime));
   FANIN_CUDA_CHECK(cublasGetVersion(cublas, &cublas_version));
@@ -98,6 +124,13 @@ void CudaBackend::CheckOwned(const char* op, const char* name, const Tensor& t) 
       "; tensors passed to the cuda backend must be allocated by it");
 }
 
+void CudaBackend::RefuseWhileRecording(const char* op, const char* why) const {
+  cudaStreamCaptureStatus status = cudaStreamCaptureStatusNone;
+  FANIN_CUDA_CHECK(cudaStreamIsCapturing(stream_.get(), &status));
+  if (status == cudaStreamCaptureStatusNone) return;
+  throw std::logic_error(std::string(op) + " cannot be recorded (Backend::Record): " + why);
+}
+
 bool CudaBackend::UseCudnn(Activation act) const {
   return cudnn_ != nullptr && CudnnActivations::Supports(act);
 }
@@ -111,14 +144,23 @@ std::shared_ptr<float> CudaBackend::Allocate(int64_t count) {
   return std::shared_ptr<float>(ptr, [allocator = allocator_](float* p) { allocator->Free(p); });
 }
 
+// A recorded upload would copy, on every replay, from a pinned staging buffer that the
+// ring has since refilled with other data.
+constexpr char kUploadInRecording[] =
+    "a host-to-device copy goes through a staging buffer that later uploads reuse; copy the "
+    "data before recording";
+constexpr char kWaitInRecording[] = "it waits for the device, which a recording cannot";
+
 void CudaBackend::CopyFromHost(const float* host_src, float* dst, int64_t count) {
   Activate();
+  RefuseWhileRecording("CopyFromHost", kUploadInRecording);
   uploads_->Upload(host_src, dst, sizeof(float) * count);
 }
 
 void CudaBackend::CopyToHost(const float* src, float* host_dst, int64_t count) {
   if (count == 0) return;
   Activate();
+  RefuseWhileRecording("CopyToHost", kWaitInRecording);
   FANIN_CUDA_CHECK(
       cudaMemcpyAsync(host_dst, src, sizeof(float) * count, cudaMemcpyDeviceToHost, stream_.get()));
   FANIN_CUDA_CHECK(cudaStreamSynchronize(stream_.get()));
@@ -133,6 +175,7 @@ void CudaBackend::CopyOnDevice(const float* src, float* dst, int64_t count) {
 
 void CudaBackend::Synchronize() {
   Activate();
+  RefuseWhileRecording("Synchronize", kWaitInRecording);
   FANIN_CUDA_CHECK(cudaStreamSynchronize(stream_.get()));
 }
 
@@ -322,6 +365,7 @@ void CudaBackend::GatherRows(const Tensor& src, std::span<const int64_t> indices
   }
   if (rows == 0) return;
   Activate();
+  RefuseWhileRecording("GatherRows", kUploadInRecording);
   // One upload of all indices (pinned, asynchronous), then one gather launch.
   ScratchBuffer device_indices(*allocator_, sizeof(int64_t) * rows);
   uploads_->Upload(indices.data(), device_indices.as<void>(), sizeof(int64_t) * rows);
@@ -341,33 +385,47 @@ std::vector<TensorStats> CudaBackend::Stats(std::span<const Tensor* const> tenso
     sizes.push_back(t->size());
   }
   Activate();
+  RefuseWhileRecording("Stats", kWaitInRecording);
   return ComputeStats(data, sizes, histogram, *allocator_, stream_.get());
 }
 
 // Thread-local capture mode: a call on this thread that is unsafe during capture (a
-// cudaMalloc, a synchronization) fails the capture with its own error instead of
-// silently running outside the graph.
+// synchronization) fails the capture with its own error instead of silently running outside
+// the graph. The scratch blocks of the captured calls come from a pool that the graph owns
+// (cuda/block_cache.h), and the graph holds `work`, whose closure holds the tensors it uses.
 std::unique_ptr<RecordedWork> CudaBackend::Record(std::function<void()> work) {
   Activate();
   cudaStream_t stream = stream_.get();
-  FANIN_CUDA_CHECK(cudaStreamBeginCapture(stream, cudaStreamCaptureModeThreadLocal));
+  const BlockCache::PoolId pool = allocator_->OpenPool();
+  cudaGraph_t graph = nullptr;
+  cudaGraphExec_t exec = nullptr;
   try {
-    work();
-  } catch (...) {
-    cudaGraph_t partial = nullptr;
-    if (cudaStreamEndCapture(stream, &partial) == cudaSuccess && partial != nullptr) {
-      cudaGraphDestroy(partial);
+    FANIN_CUDA_CHECK(cudaStreamBeginCapture(stream, cudaStreamCaptureModeThreadLocal));
+    try {
+      work();
+    } catch (...) {
+      cudaGraph_t partial = nullptr;
+      if (cudaStreamEndCapture(stream, &partial) == cudaSuccess && partial != nullptr) {
+        cudaGraphDestroy(partial);
+      }
+      cudaGetLastError();  // the capture's error is the exception in flight, not a later call's
+      throw;
     }
-    cudaGetLastError();  // the capture's error is the exception in flight, not a later call's
+    FANIN_CUDA_CHECK(cudaStreamEndCapture(stream, &graph));
+    allocator_->ClosePool();
+    // No allocation node can be in the graph (cuBLAS has its workspace, scratch comes from
+    // the pool); should a library add one, it is freed before each relaunch instead of
+    // making the relaunch fail.
+    const cudaError_t status =
+        cudaGraphInstantiateWithFlags(&exec, graph, cudaGraphInstantiateFlagAutoFreeOnLaunch);
+    cudaGraphDestroy(graph);
+    FANIN_CUDA_CHECK(status);
+  } catch (...) {
+    allocator_->ClosePool();
+    allocator_->ReleasePool(pool);  // nothing was recorded, nothing replays
     throw;
   }
-  cudaGraph_t graph = nullptr;
-  FANIN_CUDA_CHECK(cudaStreamEndCapture(stream, &graph));
-  cudaGraphExec_t exec = nullptr;
-  const cudaError_t status = cudaGraphInstantiate(&exec, graph, 0);
-  cudaGraphDestroy(graph);
-  FANIN_CUDA_CHECK(status);
-  return std::make_unique<CudaGraphWork>(device_, stream, exec);
+  return std::make_unique<CudaGraphWork>(device_, stream, exec, std::move(work), allocator_, pool);
 }
 
 }  // namespace gpu

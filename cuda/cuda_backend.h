@@ -73,6 +73,9 @@ class CudaBackend final : public Backend {
   // Throws std::invalid_argument unless `t` is a tensor of this backend: a host pointer
   // handed to a kernel would be an illegal address, fatal to the whole CUDA context.
   void CheckOwned(const char* op, const char* name, const Tensor& t) const;
+  // Throws std::logic_error naming `op` and `why` while this backend's stream is being
+  // captured by Record.
+  void RefuseWhileRecording(const char* op, const char* why) const;
   // Whether cuDNN computes `act` (cudnn_activations set, and cuDNN has the function).
   bool UseCudnn(Activation act) const;
 
@@ -83,6 +86,7 @@ class CudaBackend final : public Backend {
   std::unique_ptr<CUstream_st, StreamDestroyer> stream_;
   std::unique_ptr<cublasContext, CublasDestroyer> cublas_;
   std::shared_ptr<CachingAllocator> allocator_;  // shared with every tensor's deleter
+  std::shared_ptr<float> cublas_workspace_;        // cuBLAS's, so that capture allocates nothing
   std::unique_ptr<UploadRing> uploads_;
   std::unique_ptr<CudnnActivations> cudnn_;  // only with BackendOptions::cudnn_activations
 };

@@ -10,72 +10,50 @@
 namespace fanin::gpu {
 namespace {
 
-constexpr size_t kSmallStep = 512;
-constexpr size_t kLargeStep = size_t{1} << 20;
-
-size_t SizeClass(size_t bytes) {
-  const size_t step = bytes < kLargeStep ? kSmallStep : kLargeStep;
-  return (bytes + step - 1) / step * step;
-}
-
 std::string MiB(size_t bytes) { return std::to_string(bytes >> 20) + " MiB"; }
 
-}  // namespace
-
-CachingAllocator::CachingAllocator(int device) : device_(device) {}
-
-CachingAllocator::~CachingAllocator() {
-  // Errors are ignored here: at process exit the runtime may already be unloading.
-  cudaSetDevice(device_);
-  // No block is in use any more: every tensor's deleter holds a reference to this allocator.
-  for (const auto& [size, ptr] : cached_) cudaFree(ptr);
-}
-
-void* CachingAllocator::Allocate(size_t bytes) {
-  if (bytes == 0) return nullptr;
-  const size_t size = SizeClass(bytes);
-  std::lock_guard lock(mutex_);
-  if (auto it = cached_.find(size); it != cached_.end()) {
-    void* ptr = it->second;
-    cached_.erase(it);
-    in_use_.emplace(ptr, size);
-    return ptr;
-  }
-  FANIN_CUDA_CHECK(cudaSetDevice(device_));
+// cudaMalloc, allowed while this thread's stream is being captured: the allocation is not
+// part of the graph (the block is a plain device allocation the graph's kernels address),
+// and cudaMalloc is only "unsafe" in capture because it may synchronize, which it does not
+// need to for a capturing stream's work. PyTorch's caching allocator does the same.
+void* DeviceMalloc(int device, size_t bytes) {
+  cudaStreamCaptureMode mode = cudaStreamCaptureModeRelaxed;
+  FANIN_CUDA_CHECK(cudaThreadExchangeStreamCaptureMode(&mode));
+  cudaSetDevice(device);
   void* ptr = nullptr;
-  cudaError_t status = cudaMalloc(&ptr, size);
-  if (status == cudaErrorMemoryAllocation && !cached_.empty()) {
-    cudaGetLastError();  // clear the error before retrying
-    ReleaseCachedLocked();
-    status = cudaMalloc(&ptr, size);
-  }
+  const cudaError_t status = cudaMalloc(&ptr, bytes);
+  cudaThreadExchangeStreamCaptureMode(&mode);
   if (status == cudaErrorMemoryAllocation) {
-    cudaGetLastError();
-    size_t free_bytes = 0, total_bytes = 0;
-    FANIN_CUDA_CHECK(cudaMemGetInfo(&free_bytes, &total_bytes));
-    throw std::runtime_error("CUDA out of memory on device " + std::to_string(device_) +
-                             ": requested " + std::to_string(size) + " bytes (" + MiB(size) +
-                             "), " + std::to_string(free_bytes) + " bytes free (" +
-                             MiB(free_bytes) + ") of " + MiB(total_bytes));
+    cudaGetLastError();  // out of memory is an answer here, not a sticky error
+    return nullptr;
   }
   FANIN_CUDA_CHECK(status);
-  in_use_.emplace(ptr, size);
   return ptr;
 }
 
-void CachingAllocator::Free(void* ptr) noexcept {
-  if (ptr == nullptr) return;
-  std::lock_guard lock(mutex_);
-  auto it = in_use_.find(ptr);
-  if (it == in_use_.end()) return;  // not ours; nothing safe to do in a deleter
-  cached_.emplace(it->second, ptr);
-  in_use_.erase(it);
-}
+}  // namespace
 
-void CachingAllocator::ReleaseCachedLocked() {
-  // cudaFree waits for the device, so blocks still read by queued kernels are safe.
-  for (const auto& [size, ptr] : cached_) FANIN_CUDA_CHECK(cudaFree(ptr));
-  cached_.clear();
+// Blocks are freed at destruction, when no tensor holds one any more (each tensor's deleter
+// holds a reference to the allocator). Errors are ignored there: at process exit the runtime
+// may already be unloading. cudaFree waits for the device, so queued kernels finish first.
+CachingAllocator::CachingAllocator(int device)
+    : device_(device),
+      cache_({.allocate = [device](size_t bytes) { return DeviceMalloc(device, bytes); },
+              .release = [device](void* block) {
+                cudaSetDevice(device);
+                cudaFree(block);
+              }}) {}
+
+void* CachingAllocator::Allocate(size_t bytes) {
+  void* ptr = cache_.Allocate(bytes);
+  if (ptr != nullptr || bytes == 0) return ptr;
+  const size_t size = BlockCache::SizeClass(bytes);
+  size_t free_bytes = 0, total_bytes = 0;
+  FANIN_CUDA_CHECK(cudaMemGetInfo(&free_bytes, &total_bytes));
+  throw std::runtime_error("CUDA out of memory on device " + std::to_string(device_) +
+                           ": requested " + std::to_string(size) + " bytes (" + MiB(size) +
+                           "), " + std::to_string(free_bytes) + " bytes free (" +
+                           MiB(free_bytes) + ") of " + MiB(total_bytes));
 }
 
 UploadRing::UploadRing(cudaStream_t stream) : stream_(stream) {

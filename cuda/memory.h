@@ -11,36 +11,35 @@
 #include <array>
 #include <cstddef>
 #include <cstdint>
-#include <map>
 #include <mutex>
-#include <unordered_map>
+
+#include "cuda/block_cache.h"
 
 namespace fanin::gpu {
 
-// cudaMalloc'd blocks are kept after use and handed out again for requests of the same
-// size class (512-byte steps below 1 MiB, 1 MiB steps above), so a training loop, which
-// allocates the same sizes every step, stops calling cudaMalloc/cudaFree after its first
-// step. On out-of-memory the cache is released and the allocation retried once; if it
-// still fails, std::runtime_error names the bytes requested and the bytes free.
+// Device memory from cudaMalloc, cached and pooled by a BlockCache (cuda/block_cache.h:
+// size classes, and the pools that recorded graphs own). On out-of-memory the cache is
+// released and the allocation retried once; if it still fails, std::runtime_error names the
+// bytes requested and the bytes free.
 class CachingAllocator {
  public:
   explicit CachingAllocator(int device);
-  ~CachingAllocator();
   CachingAllocator(const CachingAllocator&) = delete;
   CachingAllocator& operator=(const CachingAllocator&) = delete;
 
   // At least `bytes` bytes, 256-byte aligned; nullptr for 0 bytes.
   void* Allocate(size_t bytes);
   // Returns a block from Allocate to the cache. Never throws (it runs in deleters).
-  void Free(void* ptr) noexcept;
+  void Free(void* ptr) noexcept { cache_.Free(ptr); }
+
+  // See BlockCache: the pool a recording's allocations come from and stay in.
+  BlockCache::PoolId OpenPool() { return cache_.OpenPool(); }
+  void ClosePool() noexcept { cache_.ClosePool(); }
+  void ReleasePool(BlockCache::PoolId pool) noexcept { cache_.ReleasePool(pool); }
 
  private:
-  void ReleaseCachedLocked();
-
   int device_;
-  std::mutex mutex_;
-  std::unordered_map<void*, size_t> in_use_;  // block -> its size class in bytes
-  std::multimap<size_t, void*> cached_;       // free blocks by size class
+  BlockCache cache_;
 };
 
 // A block from a CachingAllocator for the duration of a scope (kernel scratch space).

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "fanin/fanin.h"
+#include "nan_rule.h"
 #include "test_util.h"
 
 namespace fanin {
@@ -425,6 +426,9 @@ TEST(BackendTest, LargeElementwiseOpsGiveTheSameBitsOnOneAndTwoThreads) {
   }
 }
 
+// docs/design.md's NaN rule, on the CPU (tests/cuda/ops_test.cc runs the same case on the GPU).
+TEST(BackendTest, NanInNanOut) { testing::ExpectNanInNanOut(Cpu()); }
+
 TEST(BackendTest, BceFromLogitsTotalsAndGradient) {
   const auto backend = Cpu();
   for (int64_t n : kOddSizes) {
@@ -595,6 +599,61 @@ TEST(BackendTest, AdamKerasFormula) {
       ASSERT_NEAR(v1[i], vv, 1e-5 * vv + 1e-20);
       // The update's own precision (1e-4 relative) plus the rounding of p to float.
       ASSERT_NEAR(p1[i], p0[i] - delta, 1e-4 * std::fabs(delta) + 1.2e-7 * std::fabs(p0[i]));
+    }
+  }
+}
+
+// ---- Rounding: no FMA contraction -------------------------------------------------------------
+
+// Each float operation of the reference rounds on its own: a volatile store cannot be fused
+// with the operation that reads it, whatever -ffp-contract the test was compiled with.
+float Mul(float a, float b) {
+  volatile float product = a * b;
+  return product;
+}
+
+// The CPU loops must round every product before adding it (docs/design.md: the same bits on
+// every x86-64 level). GCC contracts a*b + c into an FMA in the AVX2/AVX-512 copies unless
+// built with -ffp-contract=off, and an FMA differs from the two roundings in about a third
+// of these random cases, so a contracted build fails here on any machine with FMA units.
+TEST(BackendTest, CpuLoopsRoundEveryProductBeforeAdding) {
+  const auto backend = Cpu(1);
+  const int64_t n = 1024;
+  const std::vector<float> x = RandomFloats(n, -2, 2, 120);
+  const std::vector<float> y0 = RandomFloats(n, -2, 2, 121);
+  const std::vector<float> g = RandomFloats(n, -2, 2, 122);
+  {
+    Tensor y = MakeTensor(backend, {n}, y0);
+    backend->Axpy(1.3f, MakeTensor(backend, {n}, x), y);
+    const std::vector<float> out = y.ToHost();
+    for (int64_t i = 0; i < n; ++i) ASSERT_EQ(out[i], y0[i] + Mul(1.3f, x[i])) << "axpy " << i;
+  }
+  {
+    Tensor p = MakeTensor(backend, {n}, y0);
+    backend->SgdUpdate({.learning_rate = 0.3f}, p, MakeTensor(backend, {n}, g), nullptr);
+    const std::vector<float> out = p.ToHost();
+    for (int64_t i = 0; i < n; ++i) ASSERT_EQ(out[i], y0[i] - Mul(0.3f, g[i])) << "sgd " << i;
+  }
+  {
+    Tensor p = MakeTensor(backend, {n}, y0);
+    Tensor v = MakeTensor(backend, {n}, x);
+    backend->SgdUpdate({.learning_rate = 0.3f, .momentum = 0.7f}, p, MakeTensor(backend, {n}, g),
+                       &v);
+    const std::vector<float> out = v.ToHost();
+    for (int64_t i = 0; i < n; ++i) {
+      ASSERT_EQ(out[i], Mul(0.7f, x[i]) - Mul(0.3f, g[i])) << "momentum " << i;
+    }
+  }
+  {
+    // tanh' = 1 - a^2, a in (-1, 1).
+    const std::vector<float> a = RandomFloats(n, -0.99f, 0.99f, 123);
+    const Tensor at = MakeTensor(backend, {1, n}, a);
+    Tensor dz(backend, {1, n});
+    backend->ActivationBackward(Activation::kTanh, at, at, MakeTensor(backend, {1, n}, g), dz,
+                                nullptr);
+    const std::vector<float> out = dz.ToHost();
+    for (int64_t i = 0; i < n; ++i) {
+      ASSERT_EQ(out[i], g[i] * (1.0f - Mul(a[i], a[i]))) << "tanh backward " << i;
     }
   }
 }

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "fanin/fanin.h"
+#include "record_rule.h"
 #include "test_util.h"
 
 namespace fanin {
@@ -24,6 +25,10 @@ Sequential SmallModel(Optimizer optimizer) {
   model.Compile(BinaryCrossEntropy{}, optimizer);
   model.Build(10, 3);
   return model;
+}
+
+TEST(RecordTest, RecordingKeepsItsClosureAlive) {
+  testing::ExpectRecordingKeepsItsClosureAlive(*Cpu());
 }
 
 TEST(RecordedTrainStepTest, ReplaysEqualTrainSteps) {

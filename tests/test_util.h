@@ -67,7 +67,7 @@ inline double RefActivation(Activation act, double z) {
     case Activation::kTanh:
       return std::tanh(z);
     case Activation::kRelu:
-      return z > 0 ? z : 0.0;
+      return z > 0 || std::isnan(z) ? z : 0.0;
   }
   return 0.0;
 }
@@ -86,7 +86,7 @@ inline double RefActivationDerivative(Activation act, double z) {
       return 1.0 / (c * c);
     }
     case Activation::kRelu:
-      return z > 0 ? 1.0 : 0.0;
+      return z > 0 ? 1.0 : (std::isnan(z) ? z : 0.0);
   }
   return 0.0;
 }

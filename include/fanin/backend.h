@@ -94,7 +94,9 @@ struct AdamStep {
 };
 
 // Backend calls recorded once by Backend::Record and enqueued again by each Replay; valid
-// while the backend that recorded them lives.
+// while the backend that recorded them lives. It keeps the recorded closure (and so the
+// tensors the closure holds) and, on the GPU, the scratch memory of the recorded calls,
+// until it is destroyed.
 class RecordedWork {
  public:
   virtual ~RecordedWork() = default;
@@ -178,7 +180,9 @@ class Backend {
   // kernels the work has (what makes a small model's step fast on a GPU); the default keeps
   // `work` and calls it again on each replay. `work` must only enqueue calls on this
   // backend, on memory that already exists: nothing that waits (ToHost, Stats,
-  // Synchronize) or allocates, and no host-side effect that a replay must repeat.
+  // Synchronize), uploads (CopyFromHost, GatherRows' host indices) or allocates, and no
+  // host-side effect that a replay must repeat. The CUDA backend refuses the waits and the
+  // uploads with std::logic_error naming the call.
   virtual std::unique_ptr<RecordedWork> Record(std::function<void()> work);
 };
 

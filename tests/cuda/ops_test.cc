@@ -17,6 +17,7 @@
 #include <string>
 #include <vector>
 
+#include "../nan_rule.h"
 #include "cuda_test_util.h"
 
 namespace fanin::testing {
@@ -406,6 +407,13 @@ TEST_P(CudaOpsTest, StatsMatchCpu) {
       EXPECT_EQ(gs[t].histogram, cs[t].histogram);
     }
   }
+}
+
+// docs/design.md's NaN rule, the case tests/backend_test.cc runs on the CPU: on the GPU with
+// fanin's kernels and with cuDNN's activations.
+TEST_F(CudaTest, NanInNanOut) {
+  ExpectNanInNanOut(gpu_);
+  ExpectNanInNanOut(MakeBackend("cuda", {.cudnn_activations = true}));
 }
 
 INSTANTIATE_TEST_SUITE_P(Rows, CudaOpsTest, ::testing::Values(1, 7, 33, 1000),
