@@ -1,13 +1,16 @@
 #include "fanin/checkpoint.h"
 
+#include <algorithm>
 #include <charconv>
 #include <cmath>
+#include <initializer_list>
 #include <limits>
 #include <map>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 #include <type_traits>
 #include <utility>
 #include <variant>
@@ -66,16 +69,19 @@ json OptimizerConfig(const Optimizer& optimizer) {
           {"kernels_only", adam.penalty.kernels_only}};
 }
 
-// Reads a checkpoint's metadata and tensors, failing with the file's name on anything
-// missing, mistyped or inconsistent.
+// Reads a checkpoint's metadata and tensors, failing with `context` (which names the file)
+// on anything missing, mistyped, out of range or inconsistent. LoadCheckpoint reads the
+// file through it, and SaveCheckpoint what it is about to write, so that a file that
+// loading would refuse is never written.
 class Reader {
  public:
-  explicit Reader(const std::string& path) : path_(path), contents_(safetensors::Read(path)) {
-    for (safetensors::NamedTensor& t : contents_.tensors) tensors_.emplace(t.name, &t);
+  Reader(const safetensors::Contents& contents, std::string context)
+      : context_(std::move(context)), contents_(contents) {
+    for (const safetensors::NamedTensor& t : contents_.tensors) tensors_.emplace(t.name, &t);
   }
 
   [[noreturn]] void Fail(const std::string& what) const {
-    throw std::runtime_error(path_ + ": not a valid fanin checkpoint: " + what);
+    throw std::runtime_error(context_ + what);
   }
 
   const std::string& Metadata(const std::string& key) const {
@@ -94,15 +100,30 @@ class Reader {
     }
   }
 
-  int64_t MetadataInt(const std::string& key, int64_t max) const {
+  // An integer in [0, the largest T].
+  template <typename T>
+  T MetadataInt(const std::string& key) const {
     const std::string& text = Metadata(key);
-    int64_t value = 0;
+    T value = 0;
     const auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), value);
-    if (error != std::errc() || end != text.data() + text.size() || value < 0 || value > max) {
+    if (error != std::errc() || end != text.data() + text.size() || value < 0) {
       Fail("metadata \"" + key + "\" is \"" + text + "\", not an integer in [0, " +
-           std::to_string(max) + "]");
+           std::to_string(std::numeric_limits<T>::max()) + "]");
     }
     return value;
+  }
+
+  // Fails on a field of `object` that is not in `known`: a misspelt or foreign setting
+  // would otherwise be dropped without a word.
+  void CheckFields(const json& object, std::initializer_list<std::string_view> known,
+                   const std::string& where) const {
+    for (const auto& [key, ignored] : object.items()) {
+      if (std::find(known.begin(), known.end(), key) != known.end()) continue;
+      std::string valid;
+      for (const std::string_view field : known)
+        valid += (valid.empty() ? "" : ", ") + std::string(field);
+      Fail(where + " has an unknown field \"" + key + "\"; valid: " + valid);
+    }
   }
 
   // object[key] as a T, checked: no silent conversion of 2.5 to 2 or of "1" to 1.
@@ -129,8 +150,9 @@ class Reader {
     return v.get<T>();
   }
 
-  // The tensor `name`, which must have `shape` and finite values; each is used once.
-  std::vector<float> Take(const std::string& name, const Shape& shape) {
+  // The values of tensor `name`, which must have `shape` and finite values (Adam's running
+  // mean of squared gradients, non-negative ones too); each is taken once.
+  const std::vector<float>& Take(const std::string& name, const Shape& shape) {
     const auto it = tensors_.find(name);
     if (it == tensors_.end()) Fail("no tensor \"" + name + "\"");
     const safetensors::NamedTensor& t = *it->second;
@@ -141,9 +163,12 @@ class Reader {
     for (float v : t.values) {
       if (!std::isfinite(v)) Fail("tensor \"" + name + "\" holds NaN or infinite values");
     }
-    std::vector<float> values = std::move(it->second->values);
+    if (name == "optimizer.adam_v" &&
+        std::any_of(t.values.begin(), t.values.end(), [](float v) { return v < 0.0f; })) {
+      Fail("tensor \"" + name + "\" holds negative values, which a mean of squares cannot");
+    }
     tensors_.erase(it);
-    return values;
+    return t.values;
   }
 
   void CheckAllTaken() const {
@@ -151,9 +176,9 @@ class Reader {
   }
 
  private:
-  const std::string& path_;
-  safetensors::Contents contents_;
-  std::map<std::string, safetensors::NamedTensor*> tensors_;  // those not yet taken
+  const std::string context_;
+  const safetensors::Contents& contents_;
+  std::map<std::string, const safetensors::NamedTensor*> tensors_;  // those not yet taken
 };
 
 std::unique_ptr<Layer> MakeLayer(const Reader& reader, const json& config, size_t index) {
@@ -163,11 +188,16 @@ std::unique_ptr<Layer> MakeLayer(const Reader& reader, const json& config, size_
   const std::string activation = reader.Get<std::string>(config, "activation", where);
   try {
     if (type == "dense") {
+      reader.CheckFields(
+          config, {"type", "units", "activation", "kernel_initializer", "bias_initializer"}, where);
       return std::make_unique<Dense>(reader.Get<int64_t>(config, "units", where), activation,
                                      reader.Get<std::string>(config, "kernel_initializer", where),
                                      reader.Get<std::string>(config, "bias_initializer", where));
     }
-    if (type == "activation") return std::make_unique<ActivationLayer>(activation);
+    if (type == "activation") {
+      reader.CheckFields(config, {"type", "activation"}, where);
+      return std::make_unique<ActivationLayer>(activation);
+    }
   } catch (const std::invalid_argument& e) {  // unknown activation or initializer
     reader.Fail(where + ": " + e.what());
   }
@@ -177,20 +207,101 @@ std::unique_ptr<Layer> MakeLayer(const Reader& reader, const json& config, size_
 Optimizer MakeOptimizer(const Reader& reader, const json& config) {
   const std::string where = "optimizer";
   const std::string type = reader.Get<std::string>(config, "type", where);
-  const L2Penalty penalty{reader.Get<float>(config, "l2", where),
-                          reader.Get<bool>(config, "kernels_only", where)};
+  Optimizer optimizer;
   if (type == "sgd") {
-    return Sgd{reader.Get<float>(config, "learning_rate", where),
-               reader.Get<float>(config, "momentum", where),
-               reader.Get<bool>(config, "nesterov", where), penalty};
+    reader.CheckFields(
+        config, {"type", "learning_rate", "momentum", "nesterov", "l2", "kernels_only"}, where);
+    optimizer = Sgd{
+        reader.Get<float>(config, "learning_rate", where),
+        reader.Get<float>(config, "momentum", where),
+        reader.Get<bool>(config, "nesterov", where),
+        {reader.Get<float>(config, "l2", where), reader.Get<bool>(config, "kernels_only", where)}};
+  } else if (type == "adam") {
+    reader.CheckFields(config,
+                       {"type", "learning_rate", "beta1", "beta2", "epsilon", "l2", "kernels_only"},
+                       where);
+    optimizer = Adam{
+        reader.Get<float>(config, "learning_rate", where),
+        reader.Get<float>(config, "beta1", where),
+        reader.Get<float>(config, "beta2", where),
+        reader.Get<float>(config, "epsilon", where),
+        {reader.Get<float>(config, "l2", where), reader.Get<bool>(config, "kernels_only", where)}};
+  } else {
+    reader.Fail("unknown optimizer \"" + type + "\"; valid: sgd, adam");
   }
-  if (type == "adam") {
-    return Adam{reader.Get<float>(config, "learning_rate", where),
-                reader.Get<float>(config, "beta1", where),
-                reader.Get<float>(config, "beta2", where),
-                reader.Get<float>(config, "epsilon", where), penalty};
+  try {
+    ValidateOptimizer(optimizer);
+  } catch (const std::invalid_argument& e) {
+    reader.Fail(where + ": " + e.what());
   }
-  reader.Fail("unknown optimizer \"" + type + "\"; valid: sgd, adam");
+  return optimizer;
+}
+
+// Everything in a checkpoint but the optimizer state, checked; the layers are not built
+// and the parameters are the file's tensors in parameters() order.
+struct Decoded {
+  BinaryCrossEntropy loss;
+  Optimizer optimizer;
+  int64_t steps = 0;
+  int epoch = 0;
+  uint64_t seed = 0;
+  int64_t input_features = 0;
+  std::vector<std::unique_ptr<Layer>> layers;
+  std::vector<const std::vector<float>*> parameters;
+};
+
+Decoded Decode(Reader& reader) {
+  if (reader.Metadata("format") != kFormat) {
+    reader.Fail("format \"" + reader.Metadata("format") + "\" is not \"" + kFormat + "\"");
+  }
+  Decoded d;
+  const json architecture = reader.MetadataJson("architecture");
+  reader.CheckFields(architecture, {"input_features", "layers"}, "the architecture");
+  const json loss_config = reader.MetadataJson("loss");
+  reader.CheckFields(loss_config, {"type", "from_logits"}, "loss");
+  const std::string loss_type = reader.Get<std::string>(loss_config, "type", "loss");
+  if (loss_type != "binary_crossentropy") {
+    reader.Fail("unknown loss \"" + loss_type + "\"; valid: binary_crossentropy");
+  }
+  d.loss = BinaryCrossEntropy{reader.Get<bool>(loss_config, "from_logits", "loss")};
+  d.optimizer = MakeOptimizer(reader, reader.MetadataJson("optimizer"));
+  d.steps = reader.MetadataInt<int64_t>("steps");
+  d.epoch = reader.MetadataInt<int>("epoch");
+  d.seed = reader.MetadataInt<uint64_t>("seed");
+
+  d.input_features = reader.Get<int64_t>(architecture, "input_features", "architecture");
+  const auto layers = architecture.find("layers");
+  if (layers == architecture.end() || !layers->is_array() || layers->empty()) {
+    reader.Fail("the architecture has no layers");
+  }
+  // The parameters are checked against the shapes the architecture implies before anything
+  // is allocated, so that a forged "units" cannot ask for more memory than the file holds.
+  int64_t width = d.input_features;
+  for (size_t i = 0; i < layers->size(); ++i) {
+    std::unique_ptr<Layer> layer = MakeLayer(reader, (*layers)[i], i);
+    if (const auto* dense = dynamic_cast<const Dense*>(layer.get())) {
+      for (const auto& [name, shape] :
+           {std::pair<std::string, Shape>{"kernel", {width, dense->output_features()}},
+            {"bias", {dense->output_features()}}}) {
+        d.parameters.push_back(&reader.Take(LayerTensorName(i, name), shape));
+      }
+      width = dense->output_features();
+    }
+    d.layers.push_back(std::move(layer));
+  }
+  return d;
+}
+
+// The optimizer state tensors that `model` has (given its optimizer), taken from the file
+// with their values, which must be all that is left in it.
+std::vector<std::pair<Tensor, const std::vector<float>*>> TakeOptimizerState(
+    Reader& reader, const Sequential& model) {
+  std::vector<std::pair<Tensor, const std::vector<float>*>> state;
+  for (const auto& [name, tensor] : model.optimizer_state()) {
+    state.emplace_back(tensor, &reader.Take("optimizer." + name, tensor.shape()));
+  }
+  reader.CheckAllTaken();
+  return state;
 }
 
 }  // namespace
@@ -224,60 +335,29 @@ void SaveCheckpoint(const Sequential& model, const std::string& path) {
                        {"steps", std::to_string(model.steps_taken())},
                        {"epoch", std::to_string(model.epochs_completed())},
                        {"seed", std::to_string(model.seed())}};
+  Reader reader(contents, "SaveCheckpoint: '" + path +
+                              "' not written, since LoadCheckpoint would refuse the file: ");
+  Decode(reader);
+  TakeOptimizerState(reader, model);
   internal::WriteFileAtomically(path, safetensors::Serialize(contents));
 }
 
 Sequential LoadCheckpoint(const std::string& path, std::shared_ptr<Backend> backend) {
-  Reader reader(path);
-  if (reader.Metadata("format") != kFormat) {
-    reader.Fail("format \"" + reader.Metadata("format") + "\" is not \"" + kFormat + "\"");
-  }
-  const json architecture = reader.MetadataJson("architecture");
-  const json loss_config = reader.MetadataJson("loss");
-  const std::string loss_type = reader.Get<std::string>(loss_config, "type", "loss");
-  if (loss_type != "binary_crossentropy") {
-    reader.Fail("unknown loss \"" + loss_type + "\"; valid: binary_crossentropy");
-  }
-  const BinaryCrossEntropy loss{reader.Get<bool>(loss_config, "from_logits", "loss")};
-  const Optimizer optimizer = MakeOptimizer(reader, reader.MetadataJson("optimizer"));
-  const int64_t steps = reader.MetadataInt("steps", std::numeric_limits<int64_t>::max());
-  const int64_t epoch = reader.MetadataInt("epoch", std::numeric_limits<int>::max());
-  const auto seed =
-      static_cast<uint64_t>(reader.MetadataInt("seed", std::numeric_limits<int64_t>::max()));
-
-  const int64_t input_features =
-      reader.Get<int64_t>(architecture, "input_features", "architecture");
-  const auto layers = architecture.find("layers");
-  if (layers == architecture.end() || !layers->is_array() || layers->empty()) {
-    reader.Fail("the architecture has no layers");
-  }
-  // The parameters are read against the shapes the architecture implies before anything
-  // is allocated, so that a forged "units" cannot ask for more memory than the file holds.
-  std::vector<float> flat;
+  const safetensors::Contents contents = safetensors::Read(path);
+  Reader reader(contents, path + ": not a valid fanin checkpoint: ");
+  Decoded d = Decode(reader);
   Sequential model(std::move(backend));
-  int64_t width = input_features;
-  for (size_t i = 0; i < layers->size(); ++i) {
-    std::unique_ptr<Layer> layer = MakeLayer(reader, (*layers)[i], i);
-    if (const auto* dense = dynamic_cast<const Dense*>(layer.get())) {
-      for (const auto& [name, shape] :
-           {std::pair<std::string, Shape>{"kernel", {width, dense->output_features()}},
-            {"bias", {dense->output_features()}}}) {
-        const std::vector<float> values = reader.Take(LayerTensorName(i, name), shape);
-        flat.insert(flat.end(), values.begin(), values.end());
-      }
-      width = dense->output_features();
-    }
-    model.Add(std::move(layer));
+  for (std::unique_ptr<Layer>& layer : d.layers) model.Add(std::move(layer));
+  model.Compile(d.loss, d.optimizer);
+  model.Build(d.input_features, d.seed);
+  std::vector<float> flat;
+  for (const std::vector<float>* values : d.parameters) {
+    flat.insert(flat.end(), values->begin(), values->end());
   }
-  model.Compile(loss, optimizer);
-  model.Build(input_features, seed);
   Tensor parameters = model.parameters();
   parameters.CopyFromHost(flat);
-  for (auto& [name, tensor] : model.optimizer_state()) {
-    tensor.CopyFromHost(reader.Take("optimizer." + name, tensor.shape()));
-  }
-  reader.CheckAllTaken();
-  model.RestoreProgress(steps, static_cast<int>(epoch));
+  for (auto& [tensor, values] : TakeOptimizerState(reader, model)) tensor.CopyFromHost(*values);
+  model.RestoreProgress(d.steps, d.epoch);
   return model;
 }
 

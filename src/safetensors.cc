@@ -1,15 +1,21 @@
 #include "src/safetensors.h"
 
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <bit>
 #include <cerrno>
 #include <cstdint>
+#include <cstdio>
 #include <cstring>
-#include <fstream>
-#include <iterator>
 #include <limits>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <stdexcept>
+
+#include "src/file_type.h"
 
 namespace fanin::safetensors {
 namespace {
@@ -21,7 +27,28 @@ using nlohmann::json;
 static_assert(std::endian::native == std::endian::little, "safetensors I/O assumes little-endian");
 
 constexpr std::string_view kMetadataKey = "__metadata__";
+constexpr const char* kDigestsKey = "tensor_digests";
+constexpr std::string_view kDigestPrefix = "fnv1a64:";
 constexpr uint64_t kF32Bytes = sizeof(float);
+
+uint64_t Fnv1a64(std::string_view bytes) {
+  uint64_t hash = 0xcbf29ce484222325u;
+  for (const char byte : bytes) {
+    hash ^= static_cast<unsigned char>(byte);
+    hash *= 0x100000001b3u;
+  }
+  return hash;
+}
+
+std::string DigestText(std::string_view bytes) {
+  char hex[17];
+  std::snprintf(hex, sizeof hex, "%016llx", static_cast<unsigned long long>(Fnv1a64(bytes)));
+  return std::string(kDigestPrefix) + hex;
+}
+
+std::string_view ValueBytes(const std::vector<float>& values) {
+  return {reinterpret_cast<const char*>(values.data()), values.size() * kF32Bytes};
+}
 
 std::string ShapeText(const json& shape) { return shape.dump(); }
 
@@ -68,6 +95,11 @@ class Parser {
       }
     }
     CheckTiling(entries);
+    if (const auto digests = contents.metadata.find(kDigestsKey);
+        digests != contents.metadata.end()) {
+      CheckDigests(digests->second, entries);
+      contents.metadata.erase(digests);
+    }
     for (const Entry& e : entries) {
       NamedTensor t{e.name, e.shape, std::vector<float>((e.end - e.begin) / kF32Bytes)};
       if (!t.values.empty())
@@ -150,6 +182,39 @@ class Parser {
     return entry;
   }
 
+  // Every tensor's bytes against its entry in the metadata "tensor_digests" (`text`),
+  // which must list exactly the file's tensors.
+  void CheckDigests(const std::string& text, const std::vector<Entry>& entries) const {
+    const std::string where = std::string("metadata \"") + kDigestsKey + "\"";
+    json digests;
+    try {
+      digests = json::parse(text);
+    } catch (const json::exception& e) {
+      Fail(where + " is not valid JSON: " + e.what());
+    }
+    if (!digests.is_object()) Fail(where + " is not a JSON object");
+    for (const auto& [name, ignored] : digests.items()) {
+      if (std::none_of(entries.begin(), entries.end(),
+                       [&](const Entry& e) { return e.name == name; })) {
+        Fail(where + " has a digest for \"" + name + "\", which is no tensor of the file");
+      }
+    }
+    for (const Entry& e : entries) {
+      const auto it = digests.find(e.name);
+      if (it == digests.end()) Fail("tensor \"" + e.name + "\" has no digest in " + where);
+      const std::string computed = DigestText(buffer_.substr(e.begin, e.end - e.begin));
+      if (!it->is_string() || it->get<std::string>().size() != computed.size() ||
+          !it->get<std::string>().starts_with(kDigestPrefix)) {
+        Fail("tensor \"" + e.name + "\": digest " + it->dump() + " in " + where +
+             " is not \"fnv1a64:\" and 16 hex digits");
+      }
+      if (it->get<std::string>() != computed) {
+        Fail("tensor \"" + e.name + "\": its bytes do not match their digest (" +
+             it->get<std::string>() + " stored, " + computed + " computed); the file is corrupt");
+      }
+    }
+  }
+
   // The tensors must tile the buffer exactly, as the format requires: a gap or an overlap
   // means the header and the data disagree.
   void CheckTiling(std::vector<Entry>& entries) const {
@@ -201,7 +266,15 @@ std::string Serialize(const Contents& contents) {
         {"dtype", "F32"}, {"shape", t.shape}, {"data_offsets", {offset, offset + bytes}}};
     offset += bytes;
   }
-  if (!contents.metadata.empty()) header[std::string(kMetadataKey)] = contents.metadata;
+  if (contents.metadata.contains(kDigestsKey)) {
+    throw std::invalid_argument(std::string("safetensors: metadata key \"") + kDigestsKey +
+                                "\" is reserved for the tensors' digests");
+  }
+  json digests = json::object();
+  for (const NamedTensor& t : contents.tensors) digests[t.name] = DigestText(ValueBytes(t.values));
+  json metadata = contents.metadata;
+  metadata[kDigestsKey] = digests.dump();
+  header[std::string(kMetadataKey)] = metadata;
   std::string text = header.dump();
   // Spaces up to a multiple of 8 bytes align the data for readers that map the file, as
   // Hugging Face's own writer does.
@@ -211,9 +284,7 @@ std::string Serialize(const Contents& contents) {
   std::memcpy(out.data(), &header_size, 8);
   out.reserve(8 + text.size() + offset);
   out += text;
-  for (const NamedTensor& t : contents.tensors) {
-    out.append(reinterpret_cast<const char*>(t.values.data()), t.values.size() * kF32Bytes);
-  }
+  for (const NamedTensor& t : contents.tensors) out += ValueBytes(t.values);
   return out;
 }
 
@@ -222,10 +293,31 @@ Contents Parse(std::string_view bytes, const std::string& source) {
 }
 
 Contents Read(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw std::runtime_error(path + ": cannot open: " + std::strerror(errno));
-  std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  if (in.bad()) throw std::runtime_error(path + ": read failed");
+  // O_NONBLOCK, so that opening a FIFO does not wait for a writer; the type is then checked
+  // on the open file, leaving no window for the path to be swapped after the check.
+  const int fd = ::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+  if (fd < 0) throw std::runtime_error(path + ": cannot open: " + std::strerror(errno));
+  const auto fail = [&](const std::string& what) {
+    ::close(fd);
+    throw std::runtime_error(path + ": " + what);
+  };
+  struct stat info {};
+  if (::fstat(fd, &info) != 0) fail(std::string("cannot stat: ") + std::strerror(errno));
+  if (!S_ISREG(info.st_mode)) {
+    fail(std::string("is ") + internal::FileTypeName(info.st_mode) +
+         ", not a regular file; a checkpoint is read from a regular file only");
+  }
+  std::string bytes(static_cast<size_t>(info.st_size), '\0');
+  for (size_t done = 0; done < bytes.size();) {
+    const ssize_t n = ::read(fd, bytes.data() + done, bytes.size() - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) fail(std::string("read failed: ") + std::strerror(errno));
+    if (n == 0)
+      fail("the file shrank from " + std::to_string(bytes.size()) + " to " + std::to_string(done) +
+           " bytes while being read");
+    done += static_cast<size_t>(n);
+  }
+  ::close(fd);
   return Parse(bytes, path);
 }
 

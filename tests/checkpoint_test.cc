@@ -9,6 +9,8 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -18,6 +20,7 @@
 #include <filesystem>
 #include <fstream>
 #include <functional>
+#include <iomanip>
 #include <iterator>
 #include <limits>
 #include <memory>
@@ -25,6 +28,8 @@
 #include <sstream>
 #include <stdexcept>
 #include <string>
+#include <string_view>
+#include <utility>
 #include <variant>
 #include <vector>
 
@@ -83,14 +88,41 @@ std::string Safetensors(const std::string& header, const std::string& buffer) {
   return bytes + header + buffer;
 }
 
-// Rewrites the header of the safetensors file at `path` with `edit`, keeping its data.
-void EditHeader(const std::string& path, const std::function<void(json&)>& edit) {
-  const std::string bytes = ReadFile(path);
+// The header of the safetensors file `bytes`, and where its data buffer starts.
+std::pair<json, size_t> Header(const std::string& bytes) {
   uint64_t size = 0;
   std::memcpy(&size, bytes.data(), 8);
-  json header = json::parse(bytes.substr(8, size));
+  return {json::parse(bytes.substr(8, size)), 8 + size};
+}
+
+// Rewrites the header of the safetensors file at `path` with `edit`, keeping its data, as
+// a forger or another tool would: without fanin's tensor digests, so that the checks behind
+// them are reached.
+void EditHeader(const std::string& path, const std::function<void(json&)>& edit) {
+  const std::string bytes = ReadFile(path);
+  auto [header, data] = Header(bytes);
+  if (header.contains("__metadata__")) header["__metadata__"].erase("tensor_digests");
   edit(header);
-  WriteBytes(path, Safetensors(header.dump(), bytes.substr(8 + size)));
+  WriteBytes(path, Safetensors(header.dump(), bytes.substr(data)));
+}
+
+// Sets the first value of tensor `name` in the file at `path` to `value`, keeping the
+// digests (which then disagree).
+void Poison(const std::string& path, const std::string& name, float value) {
+  std::string bytes = ReadFile(path);
+  const auto [header, data] = Header(bytes);
+  const size_t begin = header.at(name).at("data_offsets")[0].get<size_t>();
+  std::memcpy(bytes.data() + data + begin, &value, sizeof value);
+  WriteBytes(path, bytes);
+}
+
+// 64-bit FNV-1a, written here from its definition to check the library's digests.
+std::string Fnv1a64(std::string_view bytes) {
+  uint64_t hash = 14695981039346656037u;
+  for (const unsigned char byte : bytes) hash = (hash ^ byte) * 1099511628211u;
+  std::ostringstream text;
+  text << "fnv1a64:" << std::hex << std::setw(16) << std::setfill('0') << hash;
+  return text.str();
 }
 
 // The message of the std::runtime_error that `f` throws ("" when it throws none).
@@ -448,15 +480,323 @@ TEST_F(CheckpointTest, NonFiniteTensorsAreRejected) {
   Sequential model = MixedModel(Sgd{});
   const std::string path = Path("model.safetensors");
   SaveCheckpoint(model, path);
-  // The last tensor in the buffer is layers.4.bias ([1]); poison its bytes.
-  std::string bytes = ReadFile(path);
-  const float nan = std::numeric_limits<float>::quiet_NaN();
-  std::memcpy(bytes.data() + bytes.size() - 4, &nan, 4);
-  WriteBytes(path, bytes);
+  Poison(path, "layers.4.bias", std::numeric_limits<float>::quiet_NaN());
+  EditHeader(path, [](json&) {});  // no digests, as another writer would save it
   EXPECT_NE(ErrorOf([&] {
               LoadCheckpoint(path, Cpu());
             }).find("tensor \"layers.4.bias\" holds NaN or infinite values"),
             std::string::npos);
+}
+
+// What LoadCheckpoint refuses in the optimizer's settings and state (a file written by
+// hand or by another version), with the field or tensor named.
+TEST_F(CheckpointTest, OutOfRangeOptimizerSettingsStateAndUnknownFieldsAreRejected) {
+  const std::string sgd = Path("sgd.safetensors"), adam = Path("adam.safetensors");
+  SaveCheckpoint(MixedModel(Sgd{.momentum = 0.5f}), sgd);
+  Sequential adam_model = MixedModel(Adam{});
+  adam_model.Fit(Data().x, Data().y, {.epochs = 1});
+  SaveCheckpoint(adam_model, adam);
+  const auto set = [](const char* key, const char* field, json value) {
+    return [=](json& header) {
+      json object = json::parse(header["__metadata__"][key].get<std::string>());
+      if (std::string(key) == "architecture" && std::string(field) != "input_features") {
+        object["layers"][0][field] = value;
+      } else {
+        object[field] = value;
+      }
+      header["__metadata__"][key] = object.dump();
+    };
+  };
+  struct Case {
+    const char* what;
+    const std::string& file;
+    std::function<void(json&)> edit;
+    const char* expected;
+  };
+  const std::vector<Case> cases = {
+      {"momentum", sgd, set("optimizer", "momentum", 2.9),
+       "optimizer: Sgd: momentum is 2.9; it must be in [0, 1)"},
+      {"negative learning rate", sgd, set("optimizer", "learning_rate", -1e30),
+       "optimizer: Sgd: learning_rate is -1e+30; it must be finite and >= 0"},
+      {"huge learning rate", sgd, set("optimizer", "learning_rate", 1e300),
+       "optimizer: \"learning_rate\" is 1e+300, not a finite number"},
+      {"negative l2", sgd, set("optimizer", "l2", -1), "optimizer: Sgd: penalty.l2 is -1"},
+      {"beta2", adam, set("optimizer", "beta2", 1.5), "optimizer: Adam: beta2 is 1.5"},
+      {"epsilon", adam, set("optimizer", "epsilon", 0), "optimizer: Adam: epsilon is 0"},
+      {"unknown optimizer field", sgd, set("optimizer", "decay", 0.1),
+       "optimizer has an unknown field \"decay\"; valid: type, learning_rate, momentum, "
+       "nesterov, l2, kernels_only"},
+      {"unknown loss field", sgd, set("loss", "label_smoothing", 0.1),
+       "loss has an unknown field \"label_smoothing\""},
+      {"unknown layer field", sgd, set("architecture", "use_bias", false),
+       "layer 0 has an unknown field \"use_bias\""},
+      {"unknown architecture field", sgd,
+       [](json& header) {
+         json a = json::parse(header["__metadata__"]["architecture"].get<std::string>());
+         a["name"] = "mine";
+         header["__metadata__"]["architecture"] = a.dump();
+       },
+       "the architecture has an unknown field \"name\""},
+  };
+  for (const Case& c : cases) {
+    const std::string path = Path("bad.safetensors");
+    fs::copy_file(c.file, path, fs::copy_options::overwrite_existing);
+    EditHeader(path, c.edit);
+    const std::string error = ErrorOf([&] { LoadCheckpoint(path, Cpu()); });
+    EXPECT_NE(error.find(path + ": not a valid fanin checkpoint: "), std::string::npos)
+        << c.what << ": " << error;
+    EXPECT_NE(error.find(c.expected), std::string::npos) << c.what << ": " << error;
+  }
+  Poison(adam, "optimizer.adam_v", -1.0f);
+  EditHeader(adam, [](json&) {});
+  EXPECT_NE(ErrorOf([&] {
+              LoadCheckpoint(adam, Cpu());
+            }).find("tensor \"optimizer.adam_v\" holds negative values"),
+            std::string::npos);
+}
+
+// Saving checks what it writes with the loader's own checks, before the old file is
+// touched: a diverged model must not replace the last good checkpoint.
+TEST_F(CheckpointTest, SaveRefusesWhatLoadingWouldRefuseAndKeepsTheOldFile) {
+  const std::string path = Path("model.safetensors");
+  const float nan = std::numeric_limits<float>::quiet_NaN();
+  const auto poisoned = [&](Optimizer optimizer, const std::string& tensor) {
+    Sequential model = MixedModel(optimizer);
+    model.Fit(Data().x, Data().y, {.epochs = 1});
+    if (tensor == "parameters") {
+      std::vector<float> values = model.parameters().ToHost();
+      values[3] = nan;
+      Tensor parameters = model.parameters();
+      parameters.CopyFromHost(values);
+    }
+    for (auto& [name, state] : model.optimizer_state()) {
+      if (name != tensor) continue;
+      std::vector<float> values = state.ToHost();
+      values.back() = tensor == "adam_v" ? -1.0f : std::numeric_limits<float>::infinity();
+      state.CopyFromHost(values);
+    }
+    return model;
+  };
+  const struct {
+    Optimizer optimizer;
+    const char* tensor;
+    const char* expected;
+  } cases[] = {
+      {Sgd{}, "parameters", "tensor \"layers.0.kernel\" holds NaN or infinite values"},
+      {Sgd{.momentum = 0.9f}, "velocity", "tensor \"optimizer.velocity\" holds NaN"},
+      {Adam{}, "adam_m", "tensor \"optimizer.adam_m\" holds NaN"},
+      {Adam{}, "adam_v", "tensor \"optimizer.adam_v\" holds negative values"},
+  };
+  SaveCheckpoint(MixedModel(Sgd{}), path);
+  const std::string good = ReadFile(path);
+  for (const auto& c : cases) {
+    const Sequential model = poisoned(c.optimizer, c.tensor);
+    const std::string error = ErrorOf([&] { SaveCheckpoint(model, path); });
+    EXPECT_NE(error.find("SaveCheckpoint: '" + path +
+                         "' not written, since LoadCheckpoint would refuse the file: "),
+              std::string::npos)
+        << c.tensor << ": " << error;
+    EXPECT_NE(error.find(c.expected), std::string::npos) << c.tensor << ": " << error;
+    EXPECT_EQ(ReadFile(path), good) << c.tensor;
+    EXPECT_EQ(std::distance(fs::directory_iterator(dir_), fs::directory_iterator()), 1);
+  }
+}
+
+// Build's seed is a uint64_t, and every value of it must survive a round trip.
+TEST_F(CheckpointTest, EverySeedRoundTrips) {
+  Sequential model(Cpu());
+  model.Add(Dense(2));
+  model.Compile();
+  model.Build(3, std::numeric_limits<uint64_t>::max());
+  SaveCheckpoint(model, Path("model.safetensors"));
+  EXPECT_EQ(LoadCheckpoint(Path("model.safetensors"), Cpu()).seed(),
+            std::numeric_limits<uint64_t>::max());
+}
+
+// Every tensor's bytes carry an FNV-1a digest in the metadata; a changed byte anywhere in
+// the data is reported with the tensor's name.
+TEST_F(CheckpointTest, BitFlipsInTensorDataAreDetectedNamingTheTensor) {
+  const std::string path = Path("model.safetensors");
+  SaveCheckpoint(MixedModel(Adam{}), path);
+  const std::string bytes = ReadFile(path);
+  const auto [header, data] = Header(bytes);
+  const json digests = json::parse(header["__metadata__"]["tensor_digests"].get<std::string>());
+  size_t tensors = 0;
+  for (const auto& [name, entry] : header.items()) {
+    if (name == "__metadata__") continue;
+    ++tensors;
+    const size_t begin = entry["data_offsets"][0], end = entry["data_offsets"][1];
+    EXPECT_EQ(digests.at(name), Fnv1a64(std::string_view(bytes).substr(data + begin, end - begin)))
+        << name;
+    for (const size_t at : {begin, (begin + end) / 2, end - 1}) {
+      for (const int bit : {0, 7}) {
+        std::string flipped = bytes;
+        flipped[data + at] = static_cast<char>(flipped[data + at] ^ (1 << bit));
+        WriteBytes(Path("flipped.safetensors"), flipped);
+        const std::string error =
+            ErrorOf([&] { LoadCheckpoint(Path("flipped.safetensors"), Cpu()); });
+        EXPECT_NE(error.find(Path("flipped.safetensors") + ": not a valid safetensors file: " +
+                             "tensor \"" + name + "\": its bytes do not match their digest"),
+                  std::string::npos)
+            << name << " byte " << at << " bit " << bit << ": " << error;
+      }
+    }
+  }
+  EXPECT_EQ(digests.size(), tensors);
+}
+
+// Files without digests (older fanin versions, other writers) load; malformed digests do
+// not.
+TEST_F(CheckpointTest, DigestsAreOptionalButMustBeWellFormed) {
+  const std::string good = Path("good.safetensors"), path = Path("model.safetensors");
+  Sequential model = MixedModel(Sgd{.momentum = 0.5f});
+  SaveCheckpoint(model, good);
+  fs::copy_file(good, path);
+  EditHeader(path, [](json&) {});
+  ExpectSameModel(model, LoadCheckpoint(path, Cpu()));
+  const auto digests = [](const std::function<void(json&)>& edit) {
+    return [edit](json& header) {
+      json d = json::parse(header["__metadata__"]["tensor_digests"].get<std::string>());
+      edit(d);
+      header["__metadata__"]["tensor_digests"] = d.dump();
+    };
+  };
+  const struct {
+    std::function<void(json&)> edit;
+    const char* expected;
+  } cases[] = {
+      {[](json& h) { h["__metadata__"]["tensor_digests"] = "[1]"; },
+       "metadata \"tensor_digests\" is not a JSON object"},
+      {digests([](json& d) { d.erase("layers.1.bias"); }),
+       "tensor \"layers.1.bias\" has no digest in metadata \"tensor_digests\""},
+      {digests([](json& d) { d["layers.9.bias"] = d["layers.1.bias"]; }),
+       "has a digest for \"layers.9.bias\", which is no tensor of the file"},
+      {digests([](json& d) { d["layers.1.bias"] = "crc32:1234abcd"; }),
+       "tensor \"layers.1.bias\": digest \"crc32:1234abcd\" in metadata \"tensor_digests\" "
+       "is not \"fnv1a64:\" and 16 hex digits"},
+  };
+  for (const auto& c : cases) {
+    const std::string bytes = ReadFile(good);
+    auto [header, data] = Header(bytes);
+    c.edit(header);
+    WriteBytes(path, Safetensors(header.dump(), bytes.substr(data)));
+    const std::string error = ErrorOf([&] { LoadCheckpoint(path, Cpu()); });
+    EXPECT_NE(error.find(path + ": not a valid safetensors file: "), std::string::npos) << error;
+    EXPECT_NE(error.find(c.expected), std::string::npos) << error;
+  }
+}
+
+// The message of what `f` throws, run in a child process that is killed after 10 s, so
+// that a read that would never end (a FIFO, /dev/zero) fails the test instead of hanging
+// it or exhausting the machine's memory.
+std::string ErrorInChild(const std::function<void()>& f) {
+  int fds[2];
+  if (pipe(fds) != 0) return "pipe failed";
+  const pid_t child = fork();
+  if (child == 0) {
+    close(fds[0]);
+    alarm(10);
+    const std::string error = ErrorOf(f);
+    const ssize_t written = write(fds[1], error.data(), error.size());
+    _exit(written == static_cast<ssize_t>(error.size()) ? 0 : 1);
+  }
+  close(fds[1]);
+  std::string error;
+  char buffer[256];
+  for (ssize_t n; (n = read(fds[0], buffer, sizeof buffer)) > 0;) error.append(buffer, n);
+  close(fds[0]);
+  int status = 0;
+  waitpid(child, &status, 0);
+  if (!WIFEXITED(status))
+    return "the child was killed by signal " + std::to_string(WTERMSIG(status));
+  return error;
+}
+
+TEST_F(CheckpointTest, LoadRefusesWhatIsNotARegularFile) {
+  ASSERT_EQ(mkfifo(Path("fifo").c_str(), 0600), 0);
+  fs::create_directory(Path("folder.safetensors"));
+  const struct {
+    std::string path;
+    const char* type;
+  } cases[] = {{Path("folder.safetensors"), "a directory"},
+               {Path("fifo"), "a FIFO"},
+               {"/dev/zero", "a character device"}};
+  for (const auto& c : cases) {
+    EXPECT_EQ(ErrorInChild([&] { LoadCheckpoint(c.path, Cpu()); }),
+              c.path + ": is " + c.type +
+                  ", not a regular file; a checkpoint is read from a regular file only");
+  }
+}
+
+TEST_F(CheckpointTest, SavingKeepsTheFileModeOrAppliesTheUmask) {
+  const Sequential model = MixedModel(Sgd{});
+  const auto mode = [&](const std::string& name) {
+    return fs::status(Path(name)).permissions() & fs::perms::mask;
+  };
+  const mode_t old_umask = umask(027);
+  SaveCheckpoint(model, Path("new027.safetensors"));
+  umask(0);
+  SaveCheckpoint(model, Path("new000.safetensors"));
+  SaveCheckpoint(model, Path("kept.safetensors"));
+  fs::permissions(Path("kept.safetensors"), fs::perms::owner_read | fs::perms::owner_write);
+  SaveCheckpoint(model, Path("kept.safetensors"));
+  umask(old_umask);
+  EXPECT_EQ(mode("new027.safetensors"), static_cast<fs::perms>(0640));
+  EXPECT_EQ(mode("new000.safetensors"), static_cast<fs::perms>(0666));
+  EXPECT_EQ(mode("kept.safetensors"), static_cast<fs::perms>(0600));
+}
+
+TEST_F(CheckpointTest, SavingThroughASymlinkReplacesItsTarget) {
+  Sequential model = MixedModel(Sgd{});
+  fs::create_directory(Path("store"));
+  SaveCheckpoint(model, Path("store/model.safetensors"));
+  // A relative link to a relative link, as `ln -s` makes them.
+  fs::create_symlink("store/model.safetensors", Path("latest.safetensors"));
+  fs::create_symlink("latest.safetensors", Path("current.safetensors"));
+  model.Fit(Data().x, Data().y, {.epochs = 1});
+  SaveCheckpoint(model, Path("current.safetensors"));
+  EXPECT_TRUE(fs::is_symlink(Path("current.safetensors")));
+  EXPECT_TRUE(fs::is_symlink(Path("latest.safetensors")));
+  ExpectSameModel(model, LoadCheckpoint(Path("store/model.safetensors"), Cpu()));
+  // A dangling link gets its target created.
+  fs::create_symlink("store/next.safetensors", Path("next.safetensors"));
+  SaveCheckpoint(model, Path("next.safetensors"));
+  EXPECT_TRUE(fs::is_symlink(Path("next.safetensors")));
+  ExpectSameModel(model, LoadCheckpoint(Path("store/next.safetensors"), Cpu()));
+  EXPECT_EQ(std::distance(fs::directory_iterator(dir_), fs::directory_iterator()), 4);
+  EXPECT_EQ(std::distance(fs::directory_iterator(Path("store")), fs::directory_iterator()), 2);
+}
+
+TEST_F(CheckpointTest, SavingRefusesToReplaceWhatIsNotARegularFile) {
+  const Sequential model = MixedModel(Sgd{});
+  ASSERT_EQ(mkfifo(Path("fifo").c_str(), 0600), 0);
+  fs::create_directory(Path("folder"));
+  fs::create_symlink("fifo", Path("link"));
+  struct Case {
+    std::string path;
+    std::string expected;
+  };
+  std::vector<Case> cases = {
+      {Path("fifo"), "cannot write '" + Path("fifo") + "': it is a FIFO, not a regular file"},
+      {Path("folder"), "cannot write '" + Path("folder") + "': it is a directory"},
+      {Path("link"), "cannot write '" + Path("fifo") + "' (the target of the link '" +
+                         Path("link") + "'): it is a FIFO"}};
+  // Only root can make a device node; a test run as root checks one as well (in the test's
+  // folder, so that a failure cannot replace a real device).
+  const bool device = mknod(Path("null").c_str(), S_IFCHR | 0666, makedev(1, 3)) == 0;
+  if (device) {
+    cases.push_back({Path("null"), "cannot write '" + Path("null") +
+                                       "': it is a character device, not a regular file"});
+  }
+  for (const Case& c : cases) {
+    EXPECT_NE(ErrorOf([&] { SaveCheckpoint(model, c.path); }).find(c.expected), std::string::npos)
+        << c.path;
+  }
+  EXPECT_TRUE(fs::is_fifo(Path("fifo")));
+  EXPECT_TRUE(fs::is_directory(Path("folder")));
+  EXPECT_TRUE(fs::is_symlink(Path("link")));
+  if (device) EXPECT_TRUE(fs::is_character_file(Path("null")));
+  EXPECT_EQ(std::distance(fs::directory_iterator(dir_), fs::directory_iterator()), 3 + device);
 }
 
 // A file written here opens in Hugging Face's safetensors with the values and metadata.
