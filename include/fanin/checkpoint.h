@@ -12,8 +12,9 @@
 // "optimizer.adam_m" and "optimizer.adam_v" (Adam). String metadata: "format"
 // ("fanin.checkpoint/1"), "architecture" (JSON: input_features and the layers, each with
 // its type, units, activation and initializer names), "loss" and "optimizer" (JSON, with
-// every hyper-parameter), "steps", "epoch" (epochs completed), "seed" (Build's) and
-// "fanin_version".
+// every hyper-parameter), "steps", "epoch" (epochs completed), "seed" (Build's),
+// "fanin_version" and "tensor_digests" (each tensor's 64-bit FNV-1a digest, checked on
+// load; see src/safetensors.h).
 #pragma once
 
 #include <memory>
@@ -27,19 +28,26 @@ namespace fanin {
 // Writes the built `model` to `path` atomically and durably: to a temporary file in the
 // same folder, fsynced, then renamed over `path`, so that a crash or a full disk at any
 // point leaves the previous file at `path` intact (a crash may leave a hidden
-// ".<name>.tmp.XXXXXX" behind). Throws std::invalid_argument for a model that is not built
-// or has a layer other than Dense and ActivationLayer, std::runtime_error naming `path`
-// when the file cannot be written.
+// ".<name>.tmp.XXXXXX" behind). A symbolic link is written through to its target; a
+// replaced file keeps its permission bits, a new one gets 0666 less the umask. Throws
+// std::invalid_argument for a model that is not built or has a layer other than Dense and
+// ActivationLayer; std::runtime_error naming `path`, before the old file is touched, for
+// anything LoadCheckpoint would refuse (NaN or infinite parameters or optimizer state, as
+// a diverged run has), for a `path` that is not a regular file (a directory, device,
+// FIFO), or when the file cannot be written.
 void SaveCheckpoint(const Sequential& model, const std::string& path);
 
 // Rebuilds the model saved at `path` on `backend`: built, compiled with the saved loss and
 // optimizer, with the saved parameters, optimizer state, step and epoch counts, so that a
 // Fit with initial_epoch = epochs_completed() continues exactly as the uninterrupted run
-// would have. Trusts nothing in the file: anything malformed or inconsistent (see
-// safetensors.h for the format's checks; then missing or unknown metadata, tensors that
-// are missing, unexpected, of the wrong shape or not finite, unknown layer types,
-// activations, initializers or optimizers) throws std::runtime_error that names the file
-// and the problem.
+// would have. Reads only a regular file (a directory, FIFO or device is refused without
+// reading), no more than its size. Trusts nothing in the file: anything malformed or
+// inconsistent (the format's structure, a tensor whose bytes disagree with its digest;
+// then missing metadata, unknown fields, tensors that are missing, unexpected, of the
+// wrong shape or not finite, a negative Adam second moment, unknown layer types,
+// activations, initializers or optimizers, optimizer settings outside their range) throws
+// std::runtime_error that names the file and the problem. Files without digests (earlier
+// fanin versions, other writers) load without that check.
 Sequential LoadCheckpoint(const std::string& path,
                           std::shared_ptr<Backend> backend = HostBackend());
 
