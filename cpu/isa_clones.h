@@ -1,7 +1,8 @@
 // FANIN_ISA_CLONES: compile a hot loop once per x86-64 level and pick the best copy when the
 // library loads, so a library built for baseline x86-64 still runs AVX-512 where there is
-// one. ISO C++ mode leaves FMA contraction off, so an element-wise loop computes the same
-// bits in every copy; a reduction's last bits may depend on the copy's vector width.
+// one. The library is built with -ffp-contract=off (GCC's C++ default, even in ISO mode,
+// is to contract a*b + c into an FMA wherever the target has one, which only the AVX2 and
+// AVX-512 copies have), so an element-wise loop computes the same bits in every copy.
 #pragma once
 
 #if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)

@@ -614,8 +614,8 @@ float Mul(float a, float b) {
 
 // The CPU loops must round every product before adding it (docs/design.md: the same bits on
 // every x86-64 level). GCC contracts a*b + c into an FMA in the AVX2/AVX-512 copies unless
-// built with -ffp-contract=off, and an FMA differs from the two roundings in about a third
-// of these random cases, so a contracted build fails here on any machine with FMA units.
+// built with -ffp-contract=off; on an AVX-512 machine the contracted build failed here (tanh'
+// = 1 - a^2 became one fused operation).
 TEST(BackendTest, CpuLoopsRoundEveryProductBeforeAdding) {
   const auto backend = Cpu(1);
   const int64_t n = 1024;
