@@ -81,9 +81,10 @@ Fans ComputeFans(const Shape& shape) {
   if (shape.empty()) return {1, 1};
   if (shape.size() == 1) return {shape[0], shape[0]};
   if (shape.size() == 2) return {shape[0], shape[1]};
-  int64_t receptive_field = 1;
-  for (size_t i = 0; i + 2 < shape.size(); ++i) receptive_field *= shape[i];
-  return {shape[shape.size() - 2] * receptive_field, shape[shape.size() - 1] * receptive_field};
+  // ShapeSize checks each product for overflow, naming the shape.
+  const int64_t receptive_field = ShapeSize(Shape(shape.begin(), shape.end() - 2));
+  return {ShapeSize({shape[shape.size() - 2], receptive_field}),
+          ShapeSize({shape[shape.size() - 1], receptive_field})};
 }
 
 Initializer Initializer::VarianceScaling(double scale, FanMode mode,

@@ -49,6 +49,12 @@ TEST(ComputeFansTest, KerasRules) {
   EXPECT_EQ(f3.fan_out, 5 * 8);
 }
 
+TEST(ComputeFansTest, ReceptiveFieldThatOverflowsIsRefused) {
+  // 2^32 * 2^32 wraps to 0, which gave fans of 0 (and then a std of sqrt(scale)).
+  EXPECT_THROW(ComputeFans({int64_t{1} << 32, int64_t{1} << 32, 4, 4}), std::length_error);
+  EXPECT_THROW(ComputeFans({int64_t{1} << 31, 4, int64_t{1} << 31, 4}), std::length_error);
+}
+
 TEST(ComputeFansTest, DenseKernelParameterHasInByOutShape) {
   Dense dense(7, "tanh", "glorot_normal");
   EXPECT_EQ(dense.Build(Cpu(), 5), 7);
