@@ -185,7 +185,12 @@ has() { command -v "$1" >/dev/null 2>&1; }
 
 # ---- preflight ----------------------------------------------------------------------------------
 [[ -d /usr/local/cuda/bin && ":$PATH:" != *":/usr/local/cuda/bin:"* ]] && PATH=$PATH:/usr/local/cuda/bin
-SANITIZER=$(command -v compute-sanitizer || ls /usr/local/cuda/compute-sanitizer/compute-sanitizer 2>/dev/null | head -n 1)
+[[ -x /sbin/ldconfig && ":$PATH:" != *":/sbin:"* ]] && PATH=$PATH:/sbin
+if ! has nvcc; then  # a toolkit elsewhere (/usr/local/cuda-13.0, /opt, a pip wheel's)
+  nvcc_path=$(timeout 4 find /usr/local /opt -maxdepth 8 -name nvcc -type f -perm -u+x 2>/dev/null | head -n 1)
+  [[ -n $nvcc_path ]] && PATH=$PATH:${nvcc_path%/*}
+fi
+SANITIZER=$(command -v compute-sanitizer || ls /usr/local/cuda*/compute-sanitizer/compute-sanitizer 2>/dev/null | head -n 1)
 for tool in cmake ninja; do  # the image's pip packages carry both when they are not on PATH
   has "$tool" && continue
   dir=$(timeout 3 python3 -c "import $tool, os; print(getattr($tool, 'BIN_DIR', '') or getattr($tool, 'CMAKE_BIN_DIR', ''))" 2>/dev/null)
@@ -239,8 +244,30 @@ RUN_LD=""    # LD_LIBRARY_PATH for running what is built
 unpack() {
   rm -rf "$DEPS" && mkdir -p "$DEPS" "$RT" || return 1
   local n=0 f name so path
-  for f in "$DEBS"/*.deb; do dpkg -x "$f" "$DEPS" || { echo "dpkg -x $f failed"; return 1; }; n=$((n + 1)); done
+  for f in "$DEBS"/*.deb; do
+    if command -v dpkg-deb >/dev/null; then
+      dpkg-deb -x "$f" "$DEPS" || { echo "dpkg-deb -x $f failed"; return 1; }
+    else  # no dpkg: a .deb is an ar archive holding data.tar.xz (or .zst, .gz)
+      local member unz
+      member=$(ar t "$f" | grep '^data\.tar')
+      case $member in *.xz) unz="xz -dc" ;; *.zst) unz="zstd -dc" ;; *.gz) unz="gzip -dc" ;; *) unz=cat ;; esac
+      ar p "$f" "$member" | $unz | tar -x -C "$DEPS" || { echo "unpacking $f without dpkg failed"; return 1; }
+    fi
+    n=$((n + 1))
+  done
   echo "unpacked $n packages into $DEPS"
+  # Merge /lib into /usr/lib (zlib1g, libcom-err2, libkeyutils1 ship in /lib), and point the
+  # absolute links (libz.so -> /lib/x86_64-linux-gnu/libz.so.1.2.13) into the tree.
+  if [[ -d $DEPS/lib ]]; then
+    cp -a "$DEPS/lib/." "$DEPS/usr/lib/" && rm -rf "$DEPS/lib" || return 1
+  fi
+  local link target
+  while read -r link; do
+    target=$(readlink "$link")
+    target=${target#/usr}
+    ln -sfn "$DEPS/usr$target" "$link"
+    echo "link $link -> $DEPS/usr$target"
+  done < <(find "$DEPS/usr" -type l -lname '/*' | grep -vE '/usr/share/')
   # h5cc (FindHDF5 asks it for the flags) has its prefix written in, and links -lcrypto
   # -lcurl -lsz -lz from the default directories: point both at the unpacked tree.
   sed -i -e "s|^prefix=\"/usr\"|prefix=\"$DEPS/usr\"|" \
@@ -258,12 +285,14 @@ unpack() {
       ln -s "$f" "$RT/$name"
       missing+=("$name")
     fi
-  done < <(find "$LIB" -maxdepth 3 -name 'lib*.so.*' | grep -E '\.so\.[0-9]+$' | grep -v '/openblas-(openmp|serial)/' | sort)
+  done < <(find "$LIB" -maxdepth 3 -name 'lib*.so.*' | grep -E '\.so\.[0-9]+$' | grep -vE '/openblas-(openmp|serial)/' | sort)
   echo "sonames the machine has already: $have; carried ones used (in rt/): ${#missing[@]}: ${missing[*]}"
   echo "${#missing[@]}" >"$DEPS/rt.count"
 }
 if [[ -d $DEBS ]] && ls "$DEBS"/*.deb >/dev/null 2>&1; then
-  run_stage deps 60 bash -c "$(declare -f unpack); DEPS='$DEPS' LIB='$LIB' RT='$RT' DEBS='$DEBS' unpack"
+  export -f unpack
+  export DEPS LIB RT ROOT
+  run_stage deps 60 bash -c unpack
   if ((RC == 0)); then
     KEY[deps]="$(ls "$DEBS"/*.deb | wc -l) debs ($(du -sh "$DEBS" | cut -f1)); $(cat "$DEPS/rt.count") carried sonames used, the machine's own for the rest"
     [[ -n ${FANIN_GPU_HIDDEN_FILES:-} ]] && KEY[deps]+="; system copies hidden: $FANIN_GPU_HIDDEN_FILES files"
@@ -350,7 +379,7 @@ load_check() {
       echo "== $b with LD_LIBRARY_PATH=the unpacked tree + CUDA only: libraries from elsewhere"
       LD_LIBRARY_PATH=$ALL_LD ldd "$b" | awk '$2 == "=>" { print $1, $3 }' |
         grep -vE " ($DEPS_DIR|$ROOT_DIR/build-gpu|/usr/local/cuda|/opt/)" |
-        grep -vE '^(libc|libm|libdl|libpthread|librt|libstdc\+\+|libgcc_s|ld-linux-x86-64|libcuda|libutil)\.so' |
+        grep -vE '^(libc|libm|libdl|libpthread|librt|libresolv|libstdc\+\+|libgcc_s|ld-linux-x86-64|libcuda|libutil)\.so' |
         sed 's/^/   outside: /' >/tmp/gpu-check-outside.$$
       cat /tmp/gpu-check-outside.$$
       [[ -s /tmp/gpu-check-outside.$$ ]] && bad=1
@@ -363,11 +392,13 @@ load_check() {
   [[ -x $BIN_DIR/fanin_compare ]] && { "$BIN_DIR/fanin_compare" --help 2>&1 | head -n 3; }
   return $bad
 }
+ALL_LD=""  # dry run: the unpacked tree and CUDA alone
+[[ $DRY == 1 && -d $LIB ]] && ALL_LD="$LIB:$LIB/hdf5/serial:$LIB/openblas-pthread:/usr/local/cuda/lib64:/usr/local/cuda/targets/x86_64-linux/lib"
+export -f load_check
 load() {
-  local all=""
-  [[ $DRY == 1 && -d $LIB ]] && all="$LIB:$LIB/hdf5/serial:$LIB/openblas-pthread:/usr/local/cuda/lib64:/usr/local/cuda/targets/x86_64-linux/lib"
+  local all=$ALL_LD
   run_stage "$1" 60 "${RUN_ENV[@]}" ALL_LD="$all" DEPS_DIR="$DEPS" ROOT_DIR="$ROOT" BIN_DIR="$BIN" \
-    bash -c "$(declare -f load_check); load_check \"\$@\"" _ \
+    bash -c 'load_check "$@"' _ \
     "$BIN/fanin_cuda_tests" "$BIN/train_ball" "$BIN/fanin_compare" "$BUILD/lib/libfanin.so"
   KEY[$1]+="$(grep -c '^== ldd' "$SD/$1.out") binaries; $(grep -c 'not found' "$SD/$1.out") not found$( [[ -n $all ]] && echo "; with the unpacked tree + CUDA only: $(grep -c 'outside:' "$SD/$1.out") libraries from outside (C/C++ runtime aside)"); $(grep -oE 'lists [0-9]+ tests' "$SD/$1.out")"
   write_summary
@@ -397,7 +428,7 @@ train() {  # train ROW DEVICE
   local row=$1 device=$2 ms
   run_stage "$row" 90 "${RUN_ENV[@]}" "$BIN/train_ball" --device "$device" $TRAIN_ARGS
   ms=$(grep -oE '[0-9.]+ ms/step' "$SD/$row.out" | tail -n 1 | awk '{print $1}')
-  KEY[$row]+="${ms:-?} ms/step ($(grep 'ms/step' "$SD/$row.out" | tail -n 1 | cut -c1-110))"
+  KEY[$row]+="${ms:-?} ms/step ($(grep 'ms/step' "$SD/$row.out" | tail -n 1 | sed -E 's/.*\(([0-9]+) steps in/\1 steps in/; s/\(?[0-9.]+ ms\/step\)? ?//' | cut -c1-100))"
   if [[ $device == cuda ]]; then GPU_MS=$ms; else CPU_MS=$ms; fi
   ((RC == 0)) && [[ -z $ms ]] && { ST[$row]=FAIL; KEY[$row]+="; no ms/step printed"; }
   write_summary
@@ -419,6 +450,13 @@ if [[ $bench == ON ]]; then
   build build_compare 150 fanin_compare
 else
   skip build_compare SKIPPED "no Google Benchmark (FANIN_BUILD_BENCH=OFF)"
+fi
+if [[ -x $BIN/fanin_compare ]]; then  # its libraries, as the load stage checks the others
+  ALL_LD="$ALL_LD" DEPS_DIR="$DEPS" ROOT_DIR="$ROOT" BIN_DIR=/nonexistent "${RUN_ENV[@]}" \
+    bash -c 'load_check "$@"' _ "$BIN/fanin_compare" >"$SD/load_compare.out" 2>&1 ||
+    { ST[build_compare]=FAIL; KEY[build_compare]+="; ldd: a library not found or from outside (load_compare.out)"; }
+  cat "$SD/load_compare.out" >>"$LOG"
+  write_summary
 fi
 if [[ ! -x $BIN/fanin_compare ]]; then
   skip compare "NOT RUN" "fanin_compare not built"
