@@ -77,26 +77,39 @@ __global__ void BiasActivationForwardKernel(const float* bias, const float* z, f
 // ---- Backward --------------------------------------------------------------------------
 // dz = da * act'(z), fused with bias_grad[j] = sum_r dz[r, j].
 //
-// A block of kTileCols x kTileRows threads owns kTileCols adjacent columns of one chunk
-// of rows: a warp reads kTileCols consecutive floats of a row (coalesced), each thread
-// walks its column down the chunk every kTileRows rows, keeping a running sum in a
-// register. The kTileRows sums of a column are then added in shared memory in a fixed
-// order, giving one partial per (chunk, column). With one chunk that partial is the bias
-// gradient; otherwise SumChunksKernel adds the chunks' partials in chunk order. Which
-// thread adds which value depends only on the shape, never on scheduling: the result is
-// the same bits every run, without the float atomics a one-pass reduction would need.
+// The rows are cut into chunks; each (chunk, column) pair gets one partial sum, and
+// SumChunksKernel adds a column's partials in chunk order (with one chunk the partial is the
+// bias gradient). Which thread adds which value depends only on the shape and the GPU's SM
+// count, never on scheduling: the same bits every run, without float atomics. Chunks are
+// chosen so that the grid has at least kBlocksPerSm blocks per SM (a reduction with fewer
+// cannot reach the memory bandwidth) while each chunk keeps kMinRowsPerChunk rows.
 //
-// Without kSum the kernel is plain element-wise and is launched as one row of n columns
-// with one-dimensional blocks.
+// Wide layers (cols >= kTileCols): a block of kTileCols x kTileRows threads owns kTileCols
+// adjacent columns of one chunk: a warp reads kTileCols consecutive floats of a row
+// (coalesced), each thread walks its column down the chunk every kTileRows rows in a
+// register, and the kTileRows sums of a column are added in shared memory in a fixed order.
+// Narrow layers (Dense(1) and the like) would leave most of such a block idle: there a warp
+// owns one (chunk, column) pair, its lanes take every 32nd row, and the warp adds its lanes
+// with a fixed shuffle tree.
+//
+// Without a bias gradient the kernel is plain element-wise.
 constexpr int kTileCols = 32;
 constexpr int kTileRows = 8;
-constexpr int64_t kRowsPerChunk = 256;  // below this many rows per chunk, use fewer chunks
-constexpr int64_t kMaxChunks = 128;     // keeps SumChunksKernel's serial loop short
+constexpr int kWarpsPerBlock = 8;
+constexpr int64_t kMinRowsPerChunk = 64;
+constexpr int64_t kMaxChunks = 1024;  // keeps SumChunksKernel's serial loop short
+constexpr int64_t kBlocksPerSm = 4;
 
-template <Activation kAct, bool kSum>
+template <Activation kAct>
 __global__ void ActivationBackwardKernel(const float* z, const float* a, const float* da, float* dz,
-                                         int64_t rows, int64_t cols, int64_t rows_per_chunk,
-                                         float* chunk_sums) {
+                                         int64_t n) {
+  for (int64_t i = GridStart(); i < n; i += GridStride()) dz[i] = da[i] * Derivative<kAct>(z, a, i);
+}
+
+template <Activation kAct>
+__global__ void ActivationBackwardWideKernel(const float* z, const float* a, const float* da,
+                                             float* dz, int64_t rows, int64_t cols,
+                                             int64_t rows_per_chunk, float* chunk_sums) {
   const int64_t col = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x;
   const int64_t begin = static_cast<int64_t>(blockIdx.y) * rows_per_chunk;
   const int64_t end = min(rows, begin + rows_per_chunk);
@@ -109,16 +122,36 @@ __global__ void ActivationBackwardKernel(const float* z, const float* a, const f
       sum += g;
     }
   }
-  if constexpr (kSum) {
-    __shared__ float partial[kTileRows][kTileCols + 1];  // +1: no bank conflicts
-    partial[threadIdx.y][threadIdx.x] = sum;
-    __syncthreads();
-    if (threadIdx.y == 0 && col < cols) {
-      float column = 0.0f;
-      for (int y = 0; y < kTileRows; ++y) column += partial[y][threadIdx.x];
-      chunk_sums[blockIdx.y * cols + col] = column;
-    }
+  __shared__ float partial[kTileRows][kTileCols + 1];  // +1: no bank conflicts
+  partial[threadIdx.y][threadIdx.x] = sum;
+  __syncthreads();
+  if (threadIdx.y == 0 && col < cols) {
+    float column = 0.0f;
+    for (int y = 0; y < kTileRows; ++y) column += partial[y][threadIdx.x];
+    chunk_sums[blockIdx.y * cols + col] = column;
   }
+}
+
+// One warp per (chunk, column): warp w of the grid takes column w % cols of chunk w / cols.
+template <Activation kAct>
+__global__ void ActivationBackwardNarrowKernel(const float* z, const float* a, const float* da,
+                                               float* dz, int64_t rows, int64_t cols,
+                                               int64_t rows_per_chunk, int64_t chunks,
+                                               float* chunk_sums) {
+  const int64_t warp = static_cast<int64_t>(blockIdx.x) * kWarpsPerBlock + threadIdx.y;
+  if (warp >= chunks * cols) return;  // whole warps leave together: the shuffles stay full
+  const int64_t col = warp % cols;
+  const int64_t begin = warp / cols * rows_per_chunk;
+  const int64_t end = min(rows, begin + rows_per_chunk);
+  float sum = 0.0f;
+  for (int64_t r = begin + threadIdx.x; r < end; r += 32) {
+    const int64_t i = r * cols + col;
+    const float g = da[i] * Derivative<kAct>(z, a, i);
+    if (dz != nullptr) dz[i] = g;
+    sum += g;
+  }
+  for (int offset = 16; offset > 0; offset /= 2) sum += __shfl_down_sync(0xffffffffu, sum, offset);
+  if (threadIdx.x == 0) chunk_sums[warp] = sum;  // warp = chunk * cols + col
 }
 
 // sums[j] = sum over c of partials[c, j], in chunk order.
@@ -130,9 +163,17 @@ __global__ void SumChunksKernel(const float* partials, int64_t chunks, int64_t c
   }
 }
 
+// The number of row chunks: enough for kBlocksPerSm blocks per SM when the grid has
+// `blocks_per_chunk` blocks for each chunk, within the bounds above.
+int64_t ChunksFor(int64_t rows, double blocks_per_chunk, int sm_count) {
+  const auto wanted = static_cast<int64_t>(kBlocksPerSm * sm_count / blocks_per_chunk + 0.999);
+  const int64_t most = std::max<int64_t>(1, rows / kMinRowsPerChunk);
+  return std::clamp<int64_t>(wanted, 1, std::min(most, kMaxChunks));
+}
+
 void LaunchBackward(Activation act, const float* z, const float* a, const float* da, float* dz,
-                    int64_t rows, int64_t cols, float* sums, CachingAllocator& allocator,
-                    cudaStream_t stream) {
+                    int64_t rows, int64_t cols, float* sums, int sm_count,
+                    CachingAllocator& allocator, cudaStream_t stream) {
   const int64_t n = rows * cols;
   if (n == 0) {
     if (sums != nullptr && cols > 0) LaunchFill(sums, cols, 0.0f, stream);
@@ -140,24 +181,31 @@ void LaunchBackward(Activation act, const float* z, const float* a, const float*
   }
   if (sums == nullptr) {
     DispatchActivation(act, [&](auto tag) {
-      ActivationBackwardKernel<decltype(tag)::value, false>
-          <<<static_cast<unsigned>((n + kThreads - 1) / kThreads), kThreads, 0, stream>>>(
-              z, a, da, dz, 1, n, 1, nullptr);
+      ActivationBackwardKernel<decltype(tag)::value>
+          <<<BlocksFor(n), kThreads, 0, stream>>>(z, a, da, dz, n);
     });
     FANIN_CUDA_CHECK_LAUNCH();
     return;
   }
+  const bool narrow = cols < kTileCols;
+  const int64_t column_tiles = (cols + kTileCols - 1) / kTileCols;
   const int64_t chunks =
-      std::min(kMaxChunks, std::max<int64_t>(1, (rows + kRowsPerChunk - 1) / kRowsPerChunk));
+      ChunksFor(rows, narrow ? static_cast<double>(cols) / kWarpsPerBlock : column_tiles, sm_count);
   const int64_t rows_per_chunk = (rows + chunks - 1) / chunks;
-  const dim3 grid(static_cast<unsigned>((cols + kTileCols - 1) / kTileCols),
-                  static_cast<unsigned>(chunks));
-  const dim3 block(kTileCols, kTileRows);
   ScratchBuffer partials(allocator, chunks > 1 ? sizeof(float) * chunks * cols : 0);
   float* chunk_sums = chunks > 1 ? partials.as<float>() : sums;
   DispatchActivation(act, [&](auto tag) {
-    ActivationBackwardKernel<decltype(tag)::value, true>
-        <<<grid, block, 0, stream>>>(z, a, da, dz, rows, cols, rows_per_chunk, chunk_sums);
+    constexpr Activation kAct = decltype(tag)::value;
+    if (narrow) {
+      const auto blocks =
+          static_cast<unsigned>((chunks * cols + kWarpsPerBlock - 1) / kWarpsPerBlock);
+      ActivationBackwardNarrowKernel<kAct><<<blocks, dim3(32, kWarpsPerBlock), 0, stream>>>(
+          z, a, da, dz, rows, cols, rows_per_chunk, chunks, chunk_sums);
+    } else {
+      const dim3 grid(static_cast<unsigned>(column_tiles), static_cast<unsigned>(chunks));
+      ActivationBackwardWideKernel<kAct><<<grid, dim3(kTileCols, kTileRows), 0, stream>>>(
+          z, a, da, dz, rows, cols, rows_per_chunk, chunk_sums);
+    }
   });
   FANIN_CUDA_CHECK_LAUNCH();
   if (chunks > 1) {
@@ -187,17 +235,17 @@ void LaunchBiasActivationForward(Activation act, const float* bias, const float*
 
 void LaunchActivationBackward(Activation act, const float* z, const float* a, const float* da,
                               float* dz, int64_t rows, int64_t cols, float* bias_grad,
-                              CachingAllocator& allocator, cudaStream_t stream) {
+                              int sm_count, CachingAllocator& allocator, cudaStream_t stream) {
   // Linear in place changes nothing in dz: skip its writes.
   if (act == Activation::kLinear && dz == da) dz = nullptr;
   if (dz == nullptr && bias_grad == nullptr) return;
-  LaunchBackward(act, z, a, da, dz, rows, cols, bias_grad, allocator, stream);
+  LaunchBackward(act, z, a, da, dz, rows, cols, bias_grad, sm_count, allocator, stream);
 }
 
-void LaunchColumnSums(const float* x, int64_t rows, int64_t cols, float* sums,
+void LaunchColumnSums(const float* x, int64_t rows, int64_t cols, float* sums, int sm_count,
                       CachingAllocator& allocator, cudaStream_t stream) {
-  LaunchBackward(Activation::kLinear, nullptr, nullptr, x, nullptr, rows, cols, sums, allocator,
-                 stream);
+  LaunchBackward(Activation::kLinear, nullptr, nullptr, x, nullptr, rows, cols, sums, sm_count,
+                 allocator, stream);
 }
 
 }  // namespace fanin::gpu

@@ -87,6 +87,7 @@ CudaBackend::CudaBackend(const BackendOptions& options)
   // Hopper and later, 4 MiB before.
   cudaDeviceProp prop{};
   FANIN_CUDA_CHECK(cudaGetDeviceProperties(&prop, device_));
+  sm_count_ = prop.multiProcessorCount;
   const size_t workspace_bytes = (prop.major >= 9 ? 32 : 4) * (size_t{1} << 20);
   cublas_workspace_ = Allocate(static_cast<int64_t>(workspace_bytes / sizeof(float)));
   FANIN_CUDA_CHECK(cublasSetWorkspace(cublas, cublas_workspace_.get(), workspace_bytes));
@@ -233,6 +234,54 @@ void CudaBackend::Axpy(float alpha, const Tensor& x, Tensor& y) {
   FANIN_CUDA_CHECK(cublasSaxpy_64(cublas_.get(), x.size(), &alpha, x.data(), 1, y.data(), 1));
 }
 
+// z = x w + bias with the bias added in the GEMM's epilogue (one cuBLASLt call, no second
+// pass over z), then a = act(z) by the activation pass alone. cuBLASLt's RELU_BIAS and
+// GELU_BIAS epilogues would fuse the activation too, but they write only act(z), and z is
+// part of this call's contract (the backward pass reads it); RELU_AUX_BIAS adds only a
+// bit-mask of z > 0, not z (cuda/dense_lt.cc). Compiled, not yet run on a GPU.
+void CudaBackend::DenseForward(const Tensor& x, const Tensor& w, const Tensor& bias,
+                               Activation act, Tensor& z, Tensor& a) {
+  const char* op = "DenseForward";
+  CheckOwned(op, "x", x);
+  CheckOwned(op, "w", w);
+  CheckOwned(op, "bias", bias);
+  CheckOwned(op, "z", z);
+  CheckOwned(op, "a", a);
+  const auto [rows, cols, inner] = CheckGemm(x, false, w, false, z);
+  CheckBias(op, bias, z);
+  CheckSameSize(op, "z", z, "a", a);
+  if (rows == 0 || cols == 0) return;
+  Activate();
+  if (inner == 0) {  // x w is an empty sum: z = 0 + bias, then the activation; no cuBLASLt
+    Fill(z, 0.0f);
+    BiasActivationForward(act, bias, z, a);
+    return;
+  }
+  if (lt_dense_ == nullptr) {
+    // cuBLASLt shares cuBLAS's workspace (one stream: never in use by both at once). Its
+    // size by the constructor's rule, which this must match (or undercut): 32 MiB on
+    // Hopper and later, 4 MiB before.
+    int major = 0;
+    FANIN_CUDA_CHECK(cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, device_));
+    const size_t workspace_bytes = (major >= 9 ? 32 : 4) * (size_t{1} << 20);
+    lt_dense_ = std::make_unique<LtDense>(cublas_workspace_.get(), workspace_bytes);
+  }
+  if (!lt_dense_->Forward(x.data(), w.data(), bias.data(), z.data(), rows, inner, cols,
+                          allow_tf32_, stream_.get())) {
+    // cuBLASLt's heuristic offered no algorithm for this shape and these alignments (its
+    // epilogue kernels cover fewer cases than cuBLAS's GEMMs, e.g. operands 4-byte aligned
+    // inside a flat buffer). The unfused composition computes the same z and a (cuBLAS's
+    // GEMM, then + bias, then act), with one more pass over z; the choice is remembered
+    // per shape and alignment, so a step takes the same path every time.
+    Backend::DenseForward(x, w, bias, act, z, a);
+    return;
+  }
+  if (act == Activation::kLinear && a.data() == z.data()) return;  // a is z already
+  // fanin's activation kernel without bias (LaunchBiasActivationForward, bias null), or
+  // cuDNN's with BackendOptions::cudnn_activations, as BiasActivationForward would.
+  ActivationForward(act, z, a);
+}
+
 // ---- Activations --------------------------------------------------------------------------
 
 void CudaBackend::BiasActivationForward(Activation act, const Tensor& bias, Tensor& z, Tensor& a) {
@@ -283,11 +332,12 @@ void CudaBackend::ActivationBackward(Activation act, const Tensor& z, const Tens
   if (UseCudnn(act) && da.size() > 0) {
     cudnn_->Backward(act, z.data(), a.data(), da.data(), dz.data(), da.rows(), da.cols());
     if (bias_grad_data != nullptr) {
-      LaunchColumnSums(dz.data(), da.rows(), da.cols(), bias_grad_data, *allocator_, stream_.get());
+      LaunchColumnSums(dz.data(), da.rows(), da.cols(), bias_grad_data, sm_count_, *allocator_,
+                       stream_.get());
     }
   } else {
     LaunchActivationBackward(act, z.data(), a.data(), da.data(), dz.data(), da.rows(), da.cols(),
-                             bias_grad_data, *allocator_, stream_.get());
+                             bias_grad_data, sm_count_, *allocator_, stream_.get());
   }
 }
 

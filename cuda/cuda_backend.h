@@ -13,6 +13,7 @@
 #include <string>
 
 #include "cuda/cudnn_activation.h"
+#include "cuda/dense_lt.h"
 #include "cuda/memory.h"
 #include "fanin/backend.h"
 
@@ -38,6 +39,9 @@ class CudaBackend final : public Backend {
   void Gemm(const Tensor& a, bool transpose_a, const Tensor& b, bool transpose_b, float alpha,
             float beta, Tensor& c) override;
   void Axpy(float alpha, const Tensor& x, Tensor& y) override;
+  // The bias fused into the GEMM by cuBLASLt (cuda/dense_lt.h), then the activation.
+  void DenseForward(const Tensor& x, const Tensor& w, const Tensor& bias, Activation act,
+                    Tensor& z, Tensor& a) override;
 
   void BiasActivationForward(Activation act, const Tensor& bias, Tensor& z, Tensor& a) override;
   void ActivationForward(Activation act, const Tensor& z, Tensor& a) override;
@@ -80,6 +84,7 @@ class CudaBackend final : public Backend {
   bool UseCudnn(Activation act) const;
 
   int device_;
+  int sm_count_ = 0;  // sizes the reductions' grids
   bool allow_tf32_;
   std::string description_;
   // Declaration order is destruction order reversed: the stream outlives its users.
@@ -89,6 +94,7 @@ class CudaBackend final : public Backend {
   std::shared_ptr<float> cublas_workspace_;        // cuBLAS's, so that capture allocates nothing
   std::unique_ptr<UploadRing> uploads_;
   std::unique_ptr<CudnnActivations> cudnn_;  // only with BackendOptions::cudnn_activations
+  std::unique_ptr<LtDense> lt_dense_;  // created by the first DenseForward; uses cublas_workspace_
 };
 
 }  // namespace fanin::gpu

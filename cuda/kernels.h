@@ -33,12 +33,13 @@ void LaunchGatherRows(const float* src, const int64_t* indices, int64_t rows, in
 void LaunchBiasActivationForward(Activation act, const float* bias, const float* z, float* z_out,
                                  float* a, int64_t rows, int64_t cols, cudaStream_t stream);
 // dz = da * act'(z) (act' from a where cheaper), dz may alias da; when bias_grad is given,
-// bias_grad[j] = sum over rows of dz[:, j] in a fixed order (no atomics).
+// bias_grad[j] = sum over rows of dz[:, j] in a fixed order (no atomics) that depends on
+// the shape and on sm_count (the GPU's SM count, which sizes the grid).
 void LaunchActivationBackward(Activation act, const float* z, const float* a, const float* da,
                               float* dz, int64_t rows, int64_t cols, float* bias_grad,
-                              CachingAllocator& allocator, cudaStream_t stream);
+                              int sm_count, CachingAllocator& allocator, cudaStream_t stream);
 // sums[j] = sum over rows of x[:, j], the same deterministic reduction as above.
-void LaunchColumnSums(const float* x, int64_t rows, int64_t cols, float* sums,
+void LaunchColumnSums(const float* x, int64_t rows, int64_t cols, float* sums, int sm_count,
                       CachingAllocator& allocator, cudaStream_t stream);
 
 // ---- bce_kernels.cu: binary cross-entropy --------------------------------------------------
