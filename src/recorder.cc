@@ -253,8 +253,37 @@ Handle OpenOrCreateGroup(hid_t location, const std::string& name, const std::str
                "cannot open group '" + name + "'");
 }
 
+// Strings that hold a NUL byte, stored with their length: variable-length HDF5 strings end
+// at their first NUL, so these become fixed-length strings of the longest one's size,
+// padded with NULs (which keeps every byte but trailing NULs: a string ending in one is
+// refused). Empty when no string holds a NUL (they are stored as variable-length UTF-8).
+std::string FixedStrings(const std::vector<std::string>& texts, size_t& size,
+                         const std::string& path, const std::string& name) {
+  size = 0;
+  bool nul = false;
+  for (const std::string& text : texts) {
+    size = std::max(size, text.size());
+    if (text.find('\0') == std::string::npos) continue;
+    nul = true;
+    if (text.back() == '\0') {
+      Fail(path, "attribute '" + name +
+                     "': a string ending in a NUL byte cannot be stored (HDF5 pads strings "
+                     "with NULs)");
+    }
+  }
+  if (!nul) return {};
+  std::string buffer(size * texts.size(), '\0');
+  for (size_t i = 0; i < texts.size(); ++i) texts[i].copy(buffer.data() + i * size, size);
+  return buffer;
+}
+
 void WriteAttribute(hid_t object, const std::string& name, const AttributeValue& value,
                     const std::string& path) {
+  std::vector<std::string> texts;
+  if (const auto* v = std::get_if<std::string>(&value)) texts = {*v};
+  if (const auto* v = std::get_if<std::vector<std::string>>(&value)) texts = *v;
+  size_t fixed_size = 0;
+  const std::string fixed = FixedStrings(texts, fixed_size, path, name);
   if (H5Aexists(object, name.c_str()) > 0) H5Adelete(object, name.c_str());
   const std::string what = "cannot write attribute '" + name + "'";
   auto write = [&](hid_t type, hid_t space, const void* data) {
@@ -264,23 +293,33 @@ void WriteAttribute(hid_t object, const std::string& name, const AttributeValue&
     Check(H5Awrite(attribute.get(), type, data), path, what);
   };
   Handle scalar(H5Screate(H5S_SCALAR), H5Sclose);
+  const auto write_texts = [&](hid_t space) {
+    if (fixed.empty()) {
+      std::vector<const char*> pointers;
+      for (const std::string& text : texts) pointers.push_back(text.c_str());
+      write(StringType().get(), space, pointers.data());
+      return;
+    }
+    Handle type(H5Tcopy(H5T_C_S1), H5Tclose);
+    H5Tset_size(type.get(), fixed_size);
+    H5Tset_strpad(type.get(), H5T_STR_NULLPAD);
+    H5Tset_cset(type.get(), H5T_CSET_UTF8);
+    write(type.get(), space, fixed.data());
+  };
   if (const auto* v = std::get_if<int64_t>(&value)) {
     write(H5T_NATIVE_INT64, scalar.get(), v);
   } else if (const auto* v = std::get_if<double>(&value)) {
     write(H5T_NATIVE_DOUBLE, scalar.get(), v);
-  } else if (const auto* v = std::get_if<std::string>(&value)) {
-    const char* text = v->c_str();
-    write(StringType().get(), scalar.get(), &text);
+  } else if (std::holds_alternative<std::string>(value)) {
+    write_texts(scalar.get());
   } else if (const auto* v = std::get_if<std::vector<int64_t>>(&value)) {
     const hsize_t n = v->size();
     Handle space(H5Screate_simple(1, &n, nullptr), H5Sclose);
     write(H5T_NATIVE_INT64, space.get(), v->data());
-  } else if (const auto* v = std::get_if<std::vector<std::string>>(&value)) {
-    std::vector<const char*> texts;
-    for (const std::string& s : *v) texts.push_back(s.c_str());
+  } else {
     const hsize_t n = texts.size();
     Handle space(H5Screate_simple(1, &n, nullptr), H5Sclose);
-    write(StringType().get(), space.get(), texts.data());
+    write_texts(space.get());
   }
 }
 
@@ -318,9 +357,13 @@ std::optional<AttributeValue> ReadAttribute(hid_t attribute, const std::string& 
         const size_t size = H5Tget_size(type.get());
         std::vector<char> buffer(size * static_cast<size_t>(n));
         Check(H5Aread(attribute, type.get(), buffer.data()), path, what);
+        // NUL-padded strings keep their inner NULs (FixedStrings); NUL-terminated ones
+        // end at the first.
+        const bool padded = H5Tget_strpad(type.get()) == H5T_STR_NULLPAD;
         for (hssize_t i = 0; i < n; ++i) {
-          const char* text = buffer.data() + static_cast<size_t>(i) * size;
-          values.emplace_back(text, strnlen(text, size));
+          std::string_view text(buffer.data() + static_cast<size_t>(i) * size, size);
+          text = text.substr(0, padded ? text.find_last_not_of('\0') + 1 : strnlen(text.data(), size));
+          values.emplace_back(text);
         }
       }
       if (scalar) return values.at(0);
@@ -719,49 +762,81 @@ const AttributeValue* RecordedRun::attribute(const std::string& name) const {
 
 namespace {
 
+// A kill mid-append leaves a step's datasets one row apart: the rows every dataset holds
+// are complete; what one dataset holds beyond them is the torn record, reported in
+// RecordedRun::torn.
+void NoteTorn(RecordedRun& result, const std::string& record, size_t complete,
+              const std::vector<std::pair<std::string, size_t>>& rows) {
+  std::string counts;
+  bool torn = false;
+  for (const auto& [name, count] : rows) {
+    torn = torn || count != complete;
+    counts += (counts.empty() ? "" : ", ") + name + " " + std::to_string(count);
+  }
+  if (!torn) return;
+  if (!result.torn.empty()) result.torn += "; ";
+  result.torn += record + " " + std::to_string(complete) +
+                 " was cut off mid-append (rows: " + counts + "); the " +
+                 std::to_string(complete) + " before it are read";
+}
+
 void ReadStats(hid_t run, const std::vector<std::string>& names, RecordedRun& result,
                const std::string& path) {
   std::vector<hsize_t> dims;
   Handle steps_dataset = OpenDataset(run, "steps", dims, path);
-  const size_t num_steps = dims.at(0);
-  std::vector<StepRecord> records(num_steps);
+  std::vector<StepRecord> records(dims.at(0));
   ReadAll(steps_dataset.get(), StepType().get(), records.data(), path, "steps");
+  std::vector<std::pair<std::string, size_t>> rows = {{"steps", records.size()}};
+
+  struct LayerData {
+    std::vector<TensorRole> roles;
+    std::vector<uint8_t> stats;
+    std::vector<int64_t> histograms;
+    hsize_t bins = 0;
+  };
+  std::vector<LayerData> layers(names.size());
+  for (size_t i = 0; i < names.size(); ++i) {
+    LayerData& layer = layers[i];
+    const std::string stats_name = names[i] + "/stats";
+    if (!LinkExists(run, stats_name)) continue;
+    Handle stats = OpenDataset(run, stats_name, dims, path);
+    rows.emplace_back(stats_name, dims.at(0));
+    Handle file_type = Check(H5Dget_type(stats.get()), H5Tclose, path, stats_name);
+    layer.roles = RolesInType(file_type.get());
+    const size_t row_size = sizeof(double) + layer.roles.size() * sizeof(RoleRecord);
+    layer.stats.resize(row_size * dims[0]);
+    ReadAll(stats.get(), LayerStatsType(layer.roles).get(), layer.stats.data(), path, stats_name);
+
+    const std::string histogram_name = names[i] + "/histogram";
+    if (LinkExists(run, histogram_name)) {
+      Handle histogram = OpenDataset(run, histogram_name, dims, path);
+      rows.emplace_back(histogram_name, dims.at(0));
+      Handle type = Check(H5Dget_type(histogram.get()), H5Tclose, path, histogram_name);
+      Handle member = Check(H5Tget_member_type(type.get(), 0), H5Tclose, path, histogram_name);
+      H5Tget_array_dims2(member.get(), &layer.bins);
+      layer.histograms.resize(dims[0] * layer.roles.size() * layer.bins);
+      ReadAll(histogram.get(), HistogramType(layer.roles, layer.bins).get(),
+              layer.histograms.data(), path, histogram_name);
+    }
+  }
+  size_t num_steps = records.size();
+  for (const auto& [name, count] : rows) num_steps = std::min(num_steps, count);
+  NoteTorn(result, "step", num_steps, rows);
+
   result.steps.resize(num_steps);
   for (size_t s = 0; s < num_steps; ++s) {
     result.steps[s].context = {records[s].step, static_cast<int>(records[s].epoch),
                                records[s].batch};
     result.steps[s].layers.resize(names.size());
-  }
-  for (size_t i = 0; i < names.size(); ++i) {
-    for (StepStats& step : result.steps) step.layers[i].name = names[i];
-    const std::string stats_name = names[i] + "/stats";
-    if (!LinkExists(run, stats_name)) continue;
-    Handle stats = OpenDataset(run, stats_name, dims, path);
-    if (dims.at(0) < num_steps) Fail(path, "dataset '" + stats_name + "' has too few rows");
-    Handle file_type = Check(H5Dget_type(stats.get()), H5Tclose, path, stats_name);
-    const std::vector<TensorRole> roles = RolesInType(file_type.get());
-    Handle memory_type = LayerStatsType(roles);
-    const size_t row_size = sizeof(double) + roles.size() * sizeof(RoleRecord);
-    std::vector<uint8_t> rows(row_size * dims[0]);
-    ReadAll(stats.get(), memory_type.get(), rows.data(), path, stats_name);
-
-    std::vector<int64_t> histograms;
-    hsize_t bins = 0;
-    const std::string histogram_name = names[i] + "/histogram";
-    if (LinkExists(run, histogram_name)) {
-      Handle histogram = OpenDataset(run, histogram_name, dims, path);
-      Handle type = Check(H5Dget_type(histogram.get()), H5Tclose, path, histogram_name);
-      Handle member = Check(H5Tget_member_type(type.get(), 0), H5Tclose, path, histogram_name);
-      H5Tget_array_dims2(member.get(), &bins);
-      histograms.resize(dims[0] * roles.size() * bins);
-      ReadAll(histogram.get(), HistogramType(roles, bins).get(), histograms.data(), path,
-              histogram_name);
-    }
-    for (size_t s = 0; s < num_steps; ++s) {
+    for (size_t i = 0; i < names.size(); ++i) {
+      const LayerData& data = layers[i];
       LayerStats& layer = result.steps[s].layers[i];
-      const uint8_t* row = rows.data() + s * row_size;
+      layer.name = names[i];
+      if (data.stats.empty()) continue;
+      const size_t row_size = sizeof(double) + data.roles.size() * sizeof(RoleRecord);
+      const uint8_t* row = data.stats.data() + s * row_size;
       std::memcpy(&layer.grad_ratio, row, sizeof(double));
-      for (size_t k = 0; k < roles.size(); ++k) {
+      for (size_t k = 0; k < data.roles.size(); ++k) {
         RoleRecord r;
         std::memcpy(&r, row + sizeof(double) + k * sizeof(RoleRecord), sizeof(r));
         TensorStats t{.count = r.count,
@@ -774,12 +849,12 @@ void ReadStats(hid_t run, const std::vector<std::string>& names, RecordedRun& re
                       .hist_lo = static_cast<float>(r.hist_lo),
                       .hist_hi = static_cast<float>(r.hist_hi),
                       .histogram = {}};
-        if (bins > 0) {
-          const auto first =
-              histograms.begin() + static_cast<ptrdiff_t>((s * roles.size() + k) * bins);
-          t.histogram.assign(first, first + static_cast<ptrdiff_t>(bins));
+        if (data.bins > 0) {
+          const auto first = data.histograms.begin() +
+                             static_cast<ptrdiff_t>((s * data.roles.size() + k) * data.bins);
+          t.histogram.assign(first, first + static_cast<ptrdiff_t>(data.bins));
         }
-        layer.tensors[static_cast<size_t>(roles[k])] = std::move(t);
+        layer.tensors[static_cast<size_t>(data.roles[k])] = std::move(t);
       }
     }
   }
@@ -816,24 +891,41 @@ void ReadWeights(hid_t run, const std::vector<std::string>& names, RecordedRun& 
   Handle epochs_dataset = OpenDataset(run, "weights/epoch", dims, path);
   std::vector<int64_t> epochs(dims.at(0));
   ReadAll(epochs_dataset.get(), H5T_NATIVE_INT64, epochs.data(), path, "weights/epoch");
-  result.weights.resize(epochs.size());
-  for (size_t e = 0; e < epochs.size(); ++e) result.weights[e].epoch = static_cast<int>(epochs[e]);
+  std::vector<std::pair<std::string, size_t>> rows = {{"weights/epoch", epochs.size()}};
+  struct Layer {
+    Shape kernel_shape;
+    std::vector<float> kernels, biases;
+    size_t kernel_size = 0, bias_size = 0;  // per row
+  };
+  std::vector<Layer> layers;
   for (const std::string& name : names) {
     const std::string prefix = "weights/" + name;
     if (!LinkExists(run, prefix + "/kernel")) continue;
-    const std::vector<float> kernels = ReadFloats(run, prefix + "/kernel", dims, path);
-    const Shape kernel_shape(dims.begin() + 1, dims.end());
-    const size_t kernel_size = kernels.size() / std::max<size_t>(epochs.size(), 1);
-    std::vector<float> biases;
-    if (LinkExists(run, prefix + "/bias")) biases = ReadFloats(run, prefix + "/bias", dims, path);
-    const size_t bias_size = biases.size() / std::max<size_t>(epochs.size(), 1);
-    for (size_t e = 0; e < epochs.size(); ++e) {
-      LayerWeights layer{.kernel_shape = kernel_shape, .kernel = {}, .bias = {}};
-      layer.kernel.assign(kernels.begin() + static_cast<ptrdiff_t>(e * kernel_size),
-                          kernels.begin() + static_cast<ptrdiff_t>((e + 1) * kernel_size));
-      layer.bias.assign(biases.begin() + static_cast<ptrdiff_t>(e * bias_size),
-                        biases.begin() + static_cast<ptrdiff_t>((e + 1) * bias_size));
-      result.weights[e].layers.push_back(std::move(layer));
+    Layer& layer = layers.emplace_back();
+    layer.kernels = ReadFloats(run, prefix + "/kernel", dims, path);
+    rows.emplace_back(prefix + "/kernel", dims.at(0));
+    layer.kernel_shape.assign(dims.begin() + 1, dims.end());
+    layer.kernel_size = layer.kernels.size() / std::max<hsize_t>(dims[0], 1);
+    if (LinkExists(run, prefix + "/bias")) {
+      layer.biases = ReadFloats(run, prefix + "/bias", dims, path);
+      rows.emplace_back(prefix + "/bias", dims.at(0));
+      layer.bias_size = layer.biases.size() / std::max<hsize_t>(dims[0], 1);
+    }
+  }
+  size_t complete = epochs.size();
+  for (const auto& [name, count] : rows) complete = std::min(complete, count);
+  NoteTorn(result, "weights row", complete, rows);
+  result.weights.resize(complete);
+  for (size_t e = 0; e < complete; ++e) {
+    result.weights[e].epoch = static_cast<int>(epochs[e]);
+    for (const Layer& layer : layers) {
+      const auto row = [e](const std::vector<float>& values, size_t size) {
+        const auto first = values.begin() + static_cast<ptrdiff_t>(e * size);
+        return std::vector<float>(first, first + static_cast<ptrdiff_t>(size));
+      };
+      result.weights[e].layers.push_back({.kernel_shape = layer.kernel_shape,
+                                          .kernel = row(layer.kernels, layer.kernel_size),
+                                          .bias = row(layer.biases, layer.bias_size)});
     }
   }
 }
@@ -845,7 +937,12 @@ RecordedRun ReadRun(const std::string& path, const std::string& group) {
   Handle file = OpenExisting(path, H5F_ACC_RDONLY);
   if (!LinkExists(file.get(), group)) Fail(path, "no group '" + group + "'");
   Handle run = Check(H5Gopen2(file.get(), group.c_str(), H5P_DEFAULT), H5Gclose, path,
-                     "cannot open group '" + group + "'");
+                     "'" + group + "' is not a group");
+  // CreateRun marks every run; a parent group ("tanh_glorot_normal") would read as an
+  // empty run.
+  if (H5Aexists(run.get(), "fanin_version") <= 0) {
+    Fail(path, "group '" + group + "' is not a run (it has no attribute fanin_version)");
+  }
   RecordedRun result;
   result.attributes = ReadAttributes(run.get(), path);
   const std::vector<std::string> names = LayerNames(run.get(), path);

@@ -4,13 +4,16 @@
 #include "fanin/recorder.h"
 
 #include <gtest/gtest.h>
+#include <dlfcn.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <csignal>
 #include <cstdio>
+#include <cstdint>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <string>
@@ -267,6 +270,148 @@ TEST_F(RecorderTest, AFullDiskIsOneClearErrorAndTheProcessExitsNormally) {
   EXPECT_NE(message.find(path), std::string::npos) << message;
   EXPECT_NE(message.find("File too large"), std::string::npos) << message;
   EXPECT_EQ(testing::ReadFile(Path("stderr.txt")), "");
+}
+
+
+// A run recorded with `steps` steps, each step's rows written whole.
+void RecordSteps(const std::string& path, const std::vector<StepStats>& steps) {
+  Recorder recorder(path);
+  RunWriter run = recorder.CreateRun("run");
+  for (const StepStats& step : steps) run.Append(step);
+}
+
+// Grows dataset `name` of `path` by one row, as a process killed between the datasets of
+// one Append leaves it. The test binary is not linked to HDF5 (libfanin is, privately), so
+// this reaches the functions libfanin loaded.
+void GrowByOneRow(const std::string& path, const std::string& name) {
+  using Id = int64_t;  // hid_t
+  const auto function = [](const char* symbol) {
+    void* f = dlsym(RTLD_DEFAULT, symbol);
+    if (f == nullptr) throw std::runtime_error(std::string("no HDF5 function ") + symbol);
+    return f;
+  };
+  const auto open_file = reinterpret_cast<Id (*)(const char*, unsigned, Id)>(function("H5Fopen"));
+  const auto open_dataset = reinterpret_cast<Id (*)(Id, const char*, Id)>(function("H5Dopen2"));
+  const auto get_space = reinterpret_cast<Id (*)(Id)>(function("H5Dget_space"));
+  const auto get_dims =
+      reinterpret_cast<int (*)(Id, uint64_t*, uint64_t*)>(function("H5Sget_simple_extent_dims"));
+  const auto set_extent = reinterpret_cast<int (*)(Id, const uint64_t*)>(function("H5Dset_extent"));
+  const auto close = [&](const char* symbol, Id id) {
+    reinterpret_cast<int (*)(Id)>(function(symbol))(id);
+  };
+  const Id file = open_file(path.c_str(), /*H5F_ACC_RDWR*/ 1u, /*H5P_DEFAULT*/ 0);
+  ASSERT_GE(file, 0);
+  const Id dataset = open_dataset(file, name.c_str(), 0);
+  ASSERT_GE(dataset, 0);
+  const Id space = get_space(dataset);
+  uint64_t dims[8] = {};
+  const int rank = get_dims(space, dims, nullptr);
+  ASSERT_GE(rank, 1);
+  dims[0] += 1;
+  EXPECT_GE(set_extent(dataset, dims), 0);
+  close("H5Sclose", space);
+  close("H5Dclose", dataset);
+  close("H5Fclose", file);
+}
+
+TEST_F(RecorderTest, ARunKilledMidAppendReadsItsCompleteStepsAndReportsTheTornOne) {
+  std::vector<StepStats> steps;
+  for (int s = 0; s < 3; ++s) steps.push_back(Step(s));
+  RecordSteps(Path("torn.h5"), steps);
+  EXPECT_EQ(ReadRun(Path("torn.h5"), "run").torn, "");
+  // Append writes steps, then each layer's stats and histogram: killed after the first
+  // layer's stats, the others are one row short.
+  GrowByOneRow(Path("torn.h5"), "run/steps");
+  GrowByOneRow(Path("torn.h5"), "run/hidden/stats");
+
+  const RecordedRun run = ReadRun(Path("torn.h5"), "run");
+  ASSERT_EQ(run.steps.size(), 3u);
+  for (size_t s = 0; s < 3; ++s) ExpectSameStats(run.steps[s], steps[s]);
+  EXPECT_NE(run.torn.find("step 3"), std::string::npos) << run.torn;
+  EXPECT_NE(run.torn.find("hidden/histogram 3"), std::string::npos) << run.torn;
+}
+
+TEST_F(RecorderTest, AStepWhoseLayersDifferFromTheRunsIsRefusedBeforeAnythingIsWritten) {
+  Recorder recorder(Path("runs.h5"));
+  RunWriter run = recorder.CreateRun("run");
+  run.Append(Step(0));
+  model_.ComputeGradients(x_, y_);
+  const StepStats renamed = ComputeStepStats(model_, {1, 0, 1}, {"hidden", "output"}, 8);
+  const StepStats other_bins = ComputeStepStats(model_, {1, 0, 1}, {"hidden", "out"}, 4);
+  const StepStats no_histograms = ComputeStepStats(model_, {1, 0, 1}, {"hidden", "out"}, 0);
+  StepStats fewer_layers = Step(1);
+  fewer_layers.layers.pop_back();
+  StepStats fewer_tensors = Step(1);
+  fewer_tensors.layers[1].tensors[static_cast<size_t>(TensorRole::kZ)].reset();
+  StepStats duplicate = Step(1);
+  duplicate.layers[1].name = "hidden";
+
+  std::string message = ErrorOf([&] { run.Append(renamed); });
+  EXPECT_NE(message.find("[hidden, output]"), std::string::npos) << message;
+  EXPECT_NE(message.find("[hidden, out]"), std::string::npos) << message;
+  EXPECT_NE(message.find(Path("runs.h5")), std::string::npos) << message;
+  message = ErrorOf([&] { run.Append(other_bins); });
+  EXPECT_NE(message.find("4 bins"), std::string::npos) << message;
+  message = ErrorOf([&] { run.Append(no_histograms); });
+  EXPECT_NE(message.find("0 bins"), std::string::npos) << message;
+  message = ErrorOf([&] { run.Append(fewer_layers); });
+  EXPECT_NE(message.find("[hidden]"), std::string::npos) << message;
+  message = ErrorOf([&] { run.Append(fewer_tensors); });
+  EXPECT_NE(message.find("layer 'out'"), std::string::npos) << message;
+  message = ErrorOf([&] { run.Append(duplicate); });
+  EXPECT_NE(message.find("twice"), std::string::npos) << message;
+
+  // Nothing of the refused steps was written, and the run goes on.
+  run.Append(Step(1));
+  const RecordedRun back = ReadRun(Path("runs.h5"), "run");
+  EXPECT_EQ(back.steps.size(), 2u);
+  EXPECT_EQ(back.torn, "");
+}
+
+TEST_F(RecorderTest, ReadingAGroupThatIsNotARunNamesIt) {
+  { Recorder(Path("runs.h5")).CreateRun("tanh/seed_0").Append(Step(0)); }
+  const std::string message = ErrorOf([&] { ReadRun(Path("runs.h5"), "tanh"); });
+  EXPECT_NE(message.find("'tanh' is not a run"), std::string::npos) << message;
+  EXPECT_NE(message.find(Path("runs.h5")), std::string::npos) << message;
+  EXPECT_NE(ErrorOf([&] { ReadRun(Path("runs.h5"), "tanh/seed_0/steps"); }).find("not a group"),
+            std::string::npos);
+}
+
+TEST_F(RecorderTest, StringAttributesKeepEmbeddedNulBytes) {
+  const std::string with_nul("a\0b", 3);
+  const Attributes attributes = {
+      {"text", with_nul},
+      {"texts", std::vector<std::string>{"x\0y", "", "longer text"}},
+      {"plain", std::string("tanh")}};
+  { Recorder(Path("runs.h5")).CreateRun("run", attributes); }
+  const RecordedRun run = ReadRun(Path("runs.h5"), "run");
+  for (const auto& [name, value] : attributes) {
+    ASSERT_NE(run.attribute(name), nullptr) << name;
+    EXPECT_EQ(*run.attribute(name), value) << name;
+  }
+  // A trailing NUL would be taken for padding: refused, naming the attribute.
+  const std::string message = ErrorOf([&] {
+    Recorder(Path("runs.h5")).CreateRun("other", {{"ends_in_nul", std::string("a\0", 2)}});
+  });
+  EXPECT_NE(message.find("'ends_in_nul'"), std::string::npos) << message;
+}
+
+TEST_F(RecorderTest, AFlippedBitInRecordedDataFailsTheChecksum) {
+  // A step number that cannot occur elsewhere in the file marks where its row lies.
+  StepStats step = Step(0);
+  step.context.step = 0x0123456789abcdefLL;
+  RecordSteps(Path("runs.h5"), {step});
+  std::string bytes = testing::ReadFile(Path("runs.h5"));
+  char pattern[sizeof(int64_t)];
+  std::memcpy(pattern, &step.context.step, sizeof(pattern));
+  const size_t at = bytes.find(std::string_view(pattern, sizeof(pattern)));
+  ASSERT_NE(at, std::string::npos);
+  bytes[at] ^= 0x10;
+  std::ofstream(Path("flipped.h5"), std::ios::binary) << bytes;
+
+  const std::string message = ErrorOf([&] { ReadRun(Path("flipped.h5"), "run"); });
+  EXPECT_NE(message.find(Path("flipped.h5")), std::string::npos) << message;
+  EXPECT_NE(message.find("Fletcher32"), std::string::npos) << message;
 }
 
 }  // namespace

@@ -11,8 +11,10 @@
 //
 // Every append is flushed to disk before it returns, so a process that dies mid-run
 // leaves a file whose earlier steps are all readable. The layout is in docs/hdf5-layout.md.
-// Failures throw std::runtime_error naming the file and what was being done; HDF5's own
-// error stack is never printed.
+// Failures throw std::runtime_error naming the file, what was being done and why (a full
+// disk: "File too large", "No space left on device"); HDF5's own error stack is never
+// printed. After a failed write the file takes no more writes; what was flushed before
+// stays readable.
 #pragma once
 
 #include <cstdint>
@@ -74,7 +76,9 @@ class RunWriter {
   // The model's layers as attributes: layer_names (given, or "layer0", ...), layer_sizes
   // (input width, then each layer's output width) and layers (Layer::Describe()).
   void WriteModel(const Sequential& model, const std::vector<std::string>& layer_names = {});
-  // One recorded step: its context, and per layer the statistics and histograms.
+  // One recorded step: its context, and per layer the statistics and histograms. Throws,
+  // writing nothing, when the step's layer names, tensors or histogram bins differ from
+  // the run's (its layer_names, its first step).
   void Append(const StepStats& step);
   // The training logs of one epoch.
   void AppendEpoch(const EpochLogs& logs);
@@ -111,12 +115,16 @@ struct RecordedRun {
   std::vector<StepStats> steps;
   std::vector<EpochLogs> epochs;
   std::vector<EpochWeights> weights;
+  // Empty, or which record a process killed mid-append left half written (its datasets
+  // one row apart), e.g. "step 24 was cut off mid-append (rows: steps 25, h1/stats 24,
+  // ...)". Every record before it is read; the torn one is left out.
+  std::string torn;
 
   const AttributeValue* attribute(const std::string& name) const;
 };
 
-// Reads one run. Throws std::runtime_error naming the file when it is missing, truncated
-// or not HDF5, or naming the group when it is absent.
+// Reads one run. Throws std::runtime_error naming the file when it is missing, truncated,
+// not HDF5 or fails a checksum, or naming the group when it is absent or not a run.
 RecordedRun ReadRun(const std::string& path, const std::string& group);
 // The groups under `parent` ("" or "/" for the root), in creation order.
 std::vector<std::string> ListGroups(const std::string& path, const std::string& parent = "");
