@@ -186,6 +186,72 @@ TEST_P(CudaOpsTest, BiasActivationForwardMatchesCpu) {
   }
 }
 
+// DenseForward: on the GPU one cuBLASLt matmul with the bias in its epilogue, then the
+// activation; on the CPU oneDNN's matmul with the bias (or the small-GEMM loop). z: the Gemm
+// bound above with the bias in the place of beta c, 2 (k + 2) u (sum_p |x_ip w_pj| + |b_j|)
+// (a k-term dot product and one more addition, on each side), plus the TF32 term. a = act(z):
+// every activation has |act'| <= 1, so the z difference passes through at most unchanged,
+// plus the libraries' difference of ExpectActivationClose (1e-6 relative, 1e-37 absolute).
+// The outputs start as NaN on both sides: beta = 0 must mean z's old contents are not read.
+// k = 0 is the empty sum (z = bias, no cuBLASLt call).
+void CheckDenseForward(const std::shared_ptr<Backend>& cpu, const std::shared_ptr<Backend>& gpu,
+                       int64_t rows, int64_t k, int64_t cols, Activation act, bool in_place,
+                       double input_rounding) {
+  SCOPED_TRACE(Name(act, cols) + " k=" + std::to_string(k) + (in_place ? " a aliases z" : ""));
+  const std::vector<float> x = RandomFloats(rows * k, -1.0f, 1.0f, 21);
+  const std::vector<float> w = RandomFloats(k * cols, -1.0f, 1.0f, 22);
+  const std::vector<float> bias = RandomFloats(cols, -1.0f, 1.0f, 23);
+  const std::vector<float> nans(rows * cols, std::numeric_limits<float>::quiet_NaN());
+  Tensor cx = Tensor::FromHost(cpu, {rows, k}, x), gx = Tensor::FromHost(gpu, {rows, k}, x);
+  Tensor cw = Tensor::FromHost(cpu, {k, cols}, w), gw = Tensor::FromHost(gpu, {k, cols}, w);
+  Tensor cb = Tensor::FromHost(cpu, {cols}, bias), gb = Tensor::FromHost(gpu, {cols}, bias);
+  Tensor cz = Tensor::FromHost(cpu, {rows, cols}, nans);
+  Tensor gz = Tensor::FromHost(gpu, {rows, cols}, nans);
+  Tensor ca = in_place ? cz : Tensor::FromHost(cpu, {rows, cols}, nans);
+  Tensor ga = in_place ? gz : Tensor::FromHost(gpu, {rows, cols}, nans);
+  cpu->DenseForward(cx, cw, cb, act, cz, ca);
+  gpu->DenseForward(gx, gw, gb, act, gz, ga);
+
+  const auto z_tolerance = [&](size_t e) {
+    const int64_t i = static_cast<int64_t>(e) / cols, j = static_cast<int64_t>(e) % cols;
+    double magnitude = 0.0;
+    for (int64_t p = 0; p < k; ++p) magnitude += std::fabs(x[i * k + p] * w[p * cols + j]);
+    return 2.0 * (k + 2) * kFloatRoundoff * (magnitude + std::fabs(bias[j])) +
+           2.0 * input_rounding * magnitude;
+  };
+  const std::vector<float> c_a = ca.ToHost();
+  if (!in_place) ExpectClose(cz.ToHost(), gz.ToHost(), z_tolerance, "z");
+  ExpectClose(
+      c_a, ga.ToHost(),
+      [&](size_t e) {
+        const double dz = z_tolerance(e);
+        return dz + 1e-6 * (std::fabs(c_a[e]) + dz) + 1e-37;
+      },
+      in_place ? "a (= z)" : "a");
+}
+
+TEST_P(CudaOpsTest, DenseForwardMatchesCpu) {
+  for (const int64_t cols : kWidths) {
+    for (const Activation act : kActivations) {
+      for (const int64_t k : {0, 1, 7, 100}) {
+        CheckDenseForward(cpu_, gpu_, rows(), k, cols, act, /*in_place=*/false, 0.0);
+      }
+    }
+  }
+  // a aliases z (the layer's own call for linear): every activation, one width.
+  for (const Activation act : kActivations) {
+    CheckDenseForward(cpu_, gpu_, rows(), 7, 33, act, /*in_place=*/true, 0.0);
+  }
+}
+
+// The same through CUBLAS_COMPUTE_32F_FAST_TF32 (see Tf32GemmIsWithinTf32Rounding).
+TEST_P(CudaOpsTest, Tf32DenseForwardIsWithinTf32Rounding) {
+  const auto tf32 = MakeBackend("cuda", BackendOptions{.allow_tf32 = true});
+  for (const Activation act : {Activation::kLinear, Activation::kTanh}) {
+    CheckDenseForward(cpu_, tf32, rows(), 100, 33, act, /*in_place=*/false, 0x1p-10);
+  }
+}
+
 TEST_P(CudaOpsTest, ActivationForwardMatchesCpu) {
   for (const Activation act : kActivations) {
     SCOPED_TRACE(Name(act, 33));
