@@ -25,8 +25,8 @@
 
 #include "bench/openblas_gemm.h"
 #include "bench/workloads.h"
-#include "python-free-examples/command_line.h"
 #include "oneapi/dnnl/dnnl.hpp"
+#include "python-free-examples/command_line.h"
 
 namespace fanin::bench {
 namespace {

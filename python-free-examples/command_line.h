@@ -8,7 +8,6 @@
 #pragma once
 
 #include <CLI/CLI.hpp>
-
 #include <charconv>
 #include <cmath>
 #include <cstdlib>
@@ -28,8 +27,7 @@ CLI::Validator Integer(T lo, T hi) {
       [lo, hi, range](std::string& text) -> std::string {
         T value{};
         const auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), value);
-        if (error != std::errc() || end != text.data() + text.size() || value < lo ||
-            value > hi) {
+        if (error != std::errc() || end != text.data() + text.size() || value < lo || value > hi) {
           return "'" + text + "' is not a whole number in " + range;
         }
         text = std::to_string(value);

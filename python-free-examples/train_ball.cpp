@@ -89,8 +89,8 @@ int main(int argc, char** argv) try {
     } else {
       timed += end - epoch_start;
     }
-    std::printf("epoch %3d  loss %.4f  accuracy %.3f%s\n", logs.epoch + 1, logs.loss,
-                logs.accuracy, logs.epoch < o.warmup_epochs ? "  (warm-up, not timed)" : "");
+    std::printf("epoch %3d  loss %.4f  accuracy %.3f%s\n", logs.epoch + 1, logs.loss, logs.accuracy,
+                logs.epoch < o.warmup_epochs ? "  (warm-up, not timed)" : "");
     epoch_start = Clock::now();
     return true;
   };
@@ -102,11 +102,11 @@ int main(int argc, char** argv) try {
     return 0;
   }
   const double seconds = std::chrono::duration<double>(timed).count();
-  std::printf("timed epochs %d-%d (the first %d left out as warm-up): %lld steps in %.3f s "
-              "(%.3f ms/step) on %s\n",
-              o.warmup_epochs + 1, o.epochs, o.warmup_epochs, static_cast<long long>(steps),
-              seconds, 1e3 * seconds / static_cast<double>(steps),
-              model.backend().Describe().c_str());
+  std::printf(
+      "timed epochs %d-%d (the first %d left out as warm-up): %lld steps in %.3f s "
+      "(%.3f ms/step) on %s\n",
+      o.warmup_epochs + 1, o.epochs, o.warmup_epochs, static_cast<long long>(steps), seconds,
+      1e3 * seconds / static_cast<double>(steps), model.backend().Describe().c_str());
   return 0;
 } catch (const std::exception& e) {
   std::fprintf(stderr, "train_ball: %s\n", e.what());

@@ -1,7 +1,7 @@
 #include "fanin/initializers.h"
 
-#include <charconv>
 #include <algorithm>
+#include <charconv>
 #include <cmath>
 #include <limits>
 #include <sstream>

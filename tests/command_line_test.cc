@@ -19,7 +19,7 @@ namespace {
 namespace fs = std::filesystem;
 
 struct Result {
-  int status = -1;  // the exit status; -1 when the program did not exit normally
+  int status = -1;     // the exit status; -1 when the program did not exit normally
   std::string output;  // stdout and stderr together
 };
 
@@ -42,9 +42,9 @@ Result RunProgram(const std::string& program, const std::string& arguments) {
   return result;
 }
 
-#define SKIP_UNLESS_BUILT(program)                                   \
-  if (!fs::exists(ProgramPath(program))) {                           \
-    GTEST_SKIP() << ProgramPath(program) << " is not built here";    \
+#define SKIP_UNLESS_BUILT(program)                                \
+  if (!fs::exists(ProgramPath(program))) {                        \
+    GTEST_SKIP() << ProgramPath(program) << " is not built here"; \
   }
 
 // Each `arguments` must exit with status 2 and name `flag` and the offending value.

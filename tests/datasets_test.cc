@@ -96,8 +96,8 @@ TEST(BallTest, RefusesRadiusFractionThatIsNegativeOrNotFinite) {
     testing::ExpectThrowsWith<std::invalid_argument>([&] { Ball(10, 100, fraction); },
                                                      {"Ball", "radius_fraction"});
   }
-  testing::ExpectThrowsWith<std::length_error>(
-      [] { Ball(int64_t{1} << 40, int64_t{1} << 40); }, {"[1099511627776 x 1099511627776]"});
+  testing::ExpectThrowsWith<std::length_error>([] { Ball(int64_t{1} << 40, int64_t{1} << 40); },
+                                               {"[1099511627776 x 1099511627776]"});
 }
 
 // ---- Parabola
@@ -217,28 +217,28 @@ TEST_F(LoadCsvTest, UnknownLabelColumnAndMissingFile) {
 }
 
 TEST_F(LoadCsvTest, ByteOrderMarkIsNotPartOfTheFirstName) {
-  const Dataset d = LoadCsv(Write("bom.csv", "\xEF\xBB\xBF" "alpha,label\n1,0\n2,1\n"), "label");
+  const std::string bom = "\xEF\xBB\xBF";
+  const Dataset d = LoadCsv(Write("bom.csv", bom + "alpha,label\n1,0\n2,1\n"), "label");
   EXPECT_EQ(d.feature_names, (std::vector<std::string>{"alpha"}));
   // The label may be the first column too.
-  const Dataset l = LoadCsv(Write("bom-label.csv", "\xEF\xBB\xBF" "label,alpha\n1,0\n"), "label");
+  const Dataset l = LoadCsv(Write("bom-label.csv", bom + "label,alpha\n1,0\n"), "label");
   EXPECT_EQ(l.y.ToHost(), (std::vector<float>{1}));
 }
 
 TEST_F(LoadCsvTest, RepeatedLabelColumnNamesFileAndColumn) {
   const std::string path = Write("twice.csv", "label,alpha,label\n0,1,0\n");
-  testing::ExpectThrowsWith<std::invalid_argument>(
-      [&] { LoadCsv(path, "label"); }, {path, "'label'", "twice", "columns 1 and 3"});
+  testing::ExpectThrowsWith<std::invalid_argument>([&] { LoadCsv(path, "label"); },
+                                                   {path, "'label'", "twice", "columns 1 and 3"});
 }
 
 TEST_F(LoadCsvTest, QuotedCellsFollowRfc4180InHeaderAndRows) {
   const Dataset d = LoadCsv(
-      Write("quoted.csv", "\"mass, kg\",\"say \"\"hi\"\"\", label \n \"1.5\" ,2,\"1\"\n"),
-      "label");
+      Write("quoted.csv", "\"mass, kg\",\"say \"\"hi\"\"\", label \n \"1.5\" ,2,\"1\"\n"), "label");
   EXPECT_EQ(d.feature_names, (std::vector<std::string>{"mass, kg", "say \"hi\""}));
   EXPECT_EQ(d.x.ToHost(), (std::vector<float>{1.5f, 2}));
   EXPECT_EQ(d.y.ToHost(), (std::vector<float>{1}));
-  ExpectError("alpha,label\n\"1,0\n", nullptr, 1);        // no closing quote
-  ExpectError("alpha,label\n\"1\"x,0\n", nullptr, 1);     // text after the closing quote
+  ExpectError("alpha,label\n\"1,0\n", nullptr, 1);     // no closing quote
+  ExpectError("alpha,label\n\"1\"x,0\n", nullptr, 1);  // text after the closing quote
   testing::ExpectThrowsWith<std::invalid_argument>(
       [&] { LoadCsv(Write("header.csv", "\"alpha,label\n1,0\n"), "label"); },
       {"header", "column 1", "closing quote"});
@@ -255,9 +255,8 @@ TEST_F(LoadCsvTest, OutOfFloatRangeIsNotCalledNotANumber) {
   // The smallest float denormal and the largest float still load.
   const Dataset d =
       LoadCsv(Write("edges.csv", "alpha,label\n1.5e-45,0\n3.4028234e38,1\n"), "label");
-  EXPECT_EQ(d.x.ToHost(),
-            (std::vector<float>{std::numeric_limits<float>::denorm_min(),
-                                std::numeric_limits<float>::max()}));
+  EXPECT_EQ(d.x.ToHost(), (std::vector<float>{std::numeric_limits<float>::denorm_min(),
+                                              std::numeric_limits<float>::max()}));
 }
 
 }  // namespace

@@ -335,9 +335,9 @@ TEST(InitializerTest, RefusesArgumentsWhoseDrawsAreNotFiniteFloats) {
     EXPECT_THROW(Initializer::Uniform(v, 1), std::invalid_argument) << v;
     EXPECT_THROW(Initializer::Uniform(0, v), std::invalid_argument) << v;
     EXPECT_THROW(Initializer::Constant(v), std::invalid_argument) << v;
-    EXPECT_THROW(Initializer::VarianceScaling(v, FanMode::kFanIn,
-                                              VarianceDistribution::kUntruncatedNormal),
-                 std::invalid_argument)
+    EXPECT_THROW(
+        Initializer::VarianceScaling(v, FanMode::kFanIn, VarianceDistribution::kUntruncatedNormal),
+        std::invalid_argument)
         << v;
   }
   // sqrt(1e300) = 1e150 is a finite double but no float.
@@ -346,8 +346,8 @@ TEST(InitializerTest, RefusesArgumentsWhoseDrawsAreNotFiniteFloats) {
   // Wide but representable distributions are still allowed.
   EXPECT_NO_THROW(Initializer::Normal(0, 3e37));
   EXPECT_NO_THROW(Initializer::Uniform(-3e38, 3e38));
-  EXPECT_NO_THROW(Initializer::VarianceScaling(1e70, FanMode::kFanIn,
-                                               VarianceDistribution::kTruncatedNormal));
+  EXPECT_NO_THROW(
+      Initializer::VarianceScaling(1e70, FanMode::kFanIn, VarianceDistribution::kTruncatedNormal));
 }
 
 // ---- Determinism --------------------------------------------------------------------------------

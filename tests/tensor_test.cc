@@ -23,10 +23,15 @@ using testing::ExpectThrowsWith;
 TEST(TensorSizeTest, ShapeWhoseProductWrapsIsRefusedNamingTheShape) {
   // 2^33 * 2^31 = 2^64 wraps to 0 in int64 arithmetic.
   ExpectThrowsWith<std::length_error>(
-      [] { (void)Tensor(HostBackend(), {int64_t{1} << 33, int64_t{1} << 31}); },
+      [] {
+        (void)Tensor(HostBackend(), {int64_t{1} << 33, int64_t{1} << 31});
+      },
       {"[8589934592 x 2147483648]", "the most a tensor can hold"});
   ExpectThrowsWith<std::length_error>(
-      [] { ShapeSize({int64_t{1} << 40, int64_t{1} << 40, 2}); }, {"[1099511627776 x"});
+      [] {
+        ShapeSize({int64_t{1} << 40, int64_t{1} << 40, 2});
+      },
+      {"[1099511627776 x"});
 }
 
 TEST(TensorSizeTest, CountWhoseBytesWrapIsRefused) {
@@ -45,12 +50,18 @@ TEST(TensorSizeTest, ZeroDimensionMakesAnEmptyShapeWhateverTheOthers) {
 TEST(TensorSizeTest, ViewsAndReshapesCheckTheirShapes) {
   const Tensor t(HostBackend(), {4, 3});
   ExpectThrowsWith<std::length_error>(
-      [&] { t.View(0, {int64_t{1} << 33, int64_t{1} << 31}); }, {"[8589934592 x 2147483648]"});
+      [&] {
+        t.View(0, {int64_t{1} << 33, int64_t{1} << 31});
+      },
+      {"[8589934592 x 2147483648]"});
   ExpectThrowsWith<std::length_error>(
-      [&] { t.Reshape({int64_t{1} << 33, int64_t{1} << 31}); }, {"[8589934592 x 2147483648]"});
+      [&] {
+        t.Reshape({int64_t{1} << 33, int64_t{1} << 31});
+      },
+      {"[8589934592 x 2147483648]"});
   // An offset so large that offset + size wraps negative must not pass the bounds check.
-  ExpectThrowsWith<std::out_of_range>(
-      [&] { t.View(std::numeric_limits<int64_t>::max() - 1, {2}); }, {"exceeds", "[4 x 3]"});
+  ExpectThrowsWith<std::out_of_range>([&] { t.View(std::numeric_limits<int64_t>::max() - 1, {2}); },
+                                      {"exceeds", "[4 x 3]"});
   EXPECT_EQ(t.View(10, {2}).size(), 2);
   EXPECT_EQ(t.Rows(1, 3).size(), 6);
 }

@@ -76,8 +76,8 @@ class Tensor {
   Tensor Reshape(Shape shape) const;
 
  private:
-  Tensor(std::shared_ptr<Backend> backend, std::shared_ptr<float> storage, float* data,
-         Shape shape, int64_t size);
+  Tensor(std::shared_ptr<Backend> backend, std::shared_ptr<float> storage, float* data, Shape shape,
+         int64_t size);
   // Throws std::logic_error naming `operation` when this tensor is undefined.
   void RequireDefined(const char* operation) const;
 
