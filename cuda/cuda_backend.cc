@@ -91,6 +91,9 @@ CudaBackend::CudaBackend(const BackendOptions& options)
   const size_t workspace_bytes = (prop.major >= 9 ? 32 : 4) * (size_t{1} << 20);
   cublas_workspace_ = Allocate(static_cast<int64_t>(workspace_bytes / sizeof(float)));
   FANIN_CUDA_CHECK(cublasSetWorkspace(cublas, cublas_workspace_.get(), workspace_bytes));
+  // cuBLASLt (DenseForward) shares it: one stream, so never in use by both at once. Created
+  // here, not on first use, so that no handle is created during a capture.
+  lt_dense_ = std::make_unique<LtDense>(cublas_workspace_.get(), workspace_bytes);
   uploads_ = std::make_unique<UploadRing>(stream);
   if (options.cudnn_activations) cudnn_ = std::make_unique<CudnnActivations>(stream);
 
@@ -256,15 +259,6 @@ void CudaBackend::DenseForward(const Tensor& x, const Tensor& w, const Tensor& b
     Fill(z, 0.0f);
     BiasActivationForward(act, bias, z, a);
     return;
-  }
-  if (lt_dense_ == nullptr) {
-    // cuBLASLt shares cuBLAS's workspace (one stream: never in use by both at once). Its
-    // size by the constructor's rule, which this must match (or undercut): 32 MiB on
-    // Hopper and later, 4 MiB before.
-    int major = 0;
-    FANIN_CUDA_CHECK(cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, device_));
-    const size_t workspace_bytes = (major >= 9 ? 32 : 4) * (size_t{1} << 20);
-    lt_dense_ = std::make_unique<LtDense>(cublas_workspace_.get(), workspace_bytes);
   }
   if (!lt_dense_->Forward(x.data(), w.data(), bias.data(), z.data(), rows, inner, cols,
                           allow_tf32_, stream_.get())) {

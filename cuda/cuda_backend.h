@@ -94,7 +94,7 @@ class CudaBackend final : public Backend {
   std::shared_ptr<float> cublas_workspace_;        // cuBLAS's, so that capture allocates nothing
   std::unique_ptr<UploadRing> uploads_;
   std::unique_ptr<CudnnActivations> cudnn_;  // only with BackendOptions::cudnn_activations
-  std::unique_ptr<LtDense> lt_dense_;  // created by the first DenseForward; uses cublas_workspace_
+  std::unique_ptr<LtDense> lt_dense_;  // DenseForward's GEMMs; uses cublas_workspace_
 };
 
 }  // namespace fanin::gpu
