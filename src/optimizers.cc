@@ -8,8 +8,7 @@
 namespace fanin {
 namespace {
 
-[[noreturn]] void Reject(const char* optimizer, const char* field, float value,
-                         const char* range) {
+[[noreturn]] void Reject(const char* optimizer, const char* field, float value, const char* range) {
   std::ostringstream message;
   message << optimizer << ": " << field << " is " << value << "; it must be " << range;
   throw std::invalid_argument(message.str());
