@@ -374,6 +374,7 @@ void CpuBackend::GatherRows(const Tensor& src, std::span<const int64_t> indices,
 // statistics are computed by one thread in one fixed order, the same bits on any count.
 std::vector<TensorStats> CpuBackend::Stats(std::span<const Tensor* const> tensors,
                                            const HistogramSpec& histogram) {
+  CheckHistogram(histogram);
   std::vector<TensorStats> all(tensors.size());
   const auto count = static_cast<int64_t>(tensors.size());
   int64_t elements = 0;

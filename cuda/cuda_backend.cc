@@ -421,6 +421,7 @@ void CudaBackend::GatherRows(const Tensor& src, std::span<const int64_t> indices
 
 std::vector<TensorStats> CudaBackend::Stats(std::span<const Tensor* const> tensors,
                                             const HistogramSpec& histogram) {
+  CheckHistogram(histogram);
   std::vector<const float*> data;
   std::vector<int64_t> sizes;
   for (const Tensor* t : tensors) {

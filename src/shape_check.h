@@ -1,11 +1,13 @@
-// Shape validation shared by the backends and layers: each failure names the operation,
+// Argument validation shared by the backends and layers: each failure names the operation,
 // the tensors and their shapes.
 #pragma once
 
+#include <cmath>
 #include <stdexcept>
 #include <string>
 #include <string_view>
 
+#include "fanin/backend.h"
 #include "fanin/tensor.h"
 
 namespace fanin {
@@ -54,6 +56,19 @@ inline GemmDims CheckGemm(const Tensor& a, bool transpose_a, const Tensor& b, bo
                                 ShapeToString(c.shape()) + " does not conform");
   }
   return {m, n, k};
+}
+
+inline void CheckHistogram(const HistogramSpec& spec) {
+  if (spec.bins < 0 || spec.bins > kMaxHistogramBins) {
+    throw std::invalid_argument("Stats: histogram bins must be in [0, " +
+                                std::to_string(kMaxHistogramBins) + "], got " +
+                                std::to_string(spec.bins));
+  }
+  if (!spec.auto_range && spec.bins > 0 &&
+      !(std::isfinite(spec.lo) && std::isfinite(spec.hi) && spec.lo <= spec.hi)) {
+    throw std::invalid_argument("Stats: a fixed histogram range needs finite lo <= hi, got [" +
+                                std::to_string(spec.lo) + ", " + std::to_string(spec.hi) + "]");
+  }
 }
 
 }  // namespace fanin

@@ -745,6 +745,25 @@ TEST(BackendTest, StatsHistogramAutoAndFixedRange) {
   EXPECT_EQ(fixed[1].histogram, expected_fixed);
 }
 
+// A negative bin count reached the histogram's allocation (issue 12, item 13).
+TEST(BackendTest, StatsRefusesABadHistogramSpecNamingIt) {
+  const auto backend = Cpu();
+  const Tensor t = MakeTensor(backend, {3}, {1, 2, 3});
+  const Tensor* tensors[] = {&t};
+  const HistogramSpec bad[] = {{.bins = -5},
+                               {.bins = kMaxHistogramBins + 1},
+                               {.bins = 4, .auto_range = false, .lo = 1.0f, .hi = 0.0f},
+                               {.bins = 4, .auto_range = false, .lo = 0.0f, .hi = kNaN}};
+  for (const HistogramSpec& spec : bad) {
+    try {
+      backend->Stats(tensors, spec);
+      ADD_FAILURE() << "no exception for bins " << spec.bins;
+    } catch (const std::invalid_argument& e) {
+      EXPECT_NE(std::string(e.what()).find("histogram"), std::string::npos) << e.what();
+    }
+  }
+}
+
 TEST(BackendTest, StatsConstantTensorPutsEverythingInTheMiddleBin) {
   const auto backend = Cpu();
   const Tensor t = MakeTensor(backend, {7, 1}, std::vector<float>(7, 0.25f));

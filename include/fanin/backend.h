@@ -42,8 +42,15 @@ std::shared_ptr<Backend> HostBackend();
 // Whether MakeBackend("cuda") can succeed in this process.
 bool CudaAvailable();
 
+// The most histogram bins a statistic may have: a million per tensor is already far more
+// than a plot resolves, and a larger count is more likely a mistake that would allocate
+// gigabytes per step.
+inline constexpr int kMaxHistogramBins = 1 << 20;
+
 // Binning for Stats: `bins` equal bins over [lo, hi], or over the tensor's own [min, max]
-// when `auto_range` (a constant tensor then puts everything in the middle bin).
+// when `auto_range` (a constant tensor then puts everything in the middle bin). Stats
+// throws std::invalid_argument for bins outside [0, kMaxHistogramBins], or a fixed range
+// whose bounds are not finite with lo <= hi.
 struct HistogramSpec {
   int bins = 0;
   bool auto_range = true;

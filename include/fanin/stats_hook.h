@@ -71,11 +71,6 @@ struct StepStats {
   std::vector<LayerStats> layers;  // one per layer of the model, in order
 };
 
-// The most histogram bins a statistic may have: a million per tensor is already far more
-// than a plot resolves, and a larger count is more likely a mistake that would allocate
-// gigabytes per step.
-inline constexpr int kMaxHistogramBins = 1 << 20;
-
 // Statistics of every layer of `model` as they are now (after a forward and backward pass),
 // from one Backend::Stats call. `layer_names` names the layers (empty: "layer0",
 // "layer1", ...); `histogram_bins` = 0 skips the histograms. Throws std::invalid_argument
