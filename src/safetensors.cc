@@ -193,7 +193,8 @@ class Parser {
       Fail(where + " is not valid JSON: " + e.what());
     }
     if (!digests.is_object()) Fail(where + " is not a JSON object");
-    for (const auto& [name, ignored] : digests.items()) {
+    for (const auto& item : digests.items()) {
+      const std::string& name = item.key();
       if (std::none_of(entries.begin(), entries.end(),
                        [&](const Entry& e) { return e.name == name; })) {
         Fail(where + " has a digest for \"" + name + "\", which is no tensor of the file");
