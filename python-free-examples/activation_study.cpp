@@ -18,11 +18,13 @@
 // the first seed at chosen epochs (<activation>_epoch_<e>.svg), and index.html.
 // Under mpirun the ranks share the runs and rank 0 writes the same files from the gathered
 // results (docs/distributed.md).
+// --out is replaced whole once the new report is complete; until then it keeps the previous
+// one. An interrupted study (a kill, a full disk) resumes from the runs it had finished
+// when the same command is run again (fanin/run_store.h, docs/studies.md).
 #include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
-#include <filesystem>
 #include <optional>
 #include <set>
 #include <string>
@@ -32,6 +34,7 @@
 #include "fanin/fanin.h"
 #include "fanin/plot.h"
 #include "fanin/recorder.h"
+#include "fanin/run_store.h"
 #include "fanin/study.h"
 
 namespace {
@@ -518,14 +521,14 @@ void RecordRun(fanin::Recorder& recorder, const std::shared_ptr<fanin::Backend>&
 int Study(const fanin::distributed::World& world, const fanin::study::Options& options, int argc,
           char** argv) {
   const auto start = std::chrono::steady_clock::now();
-  const std::string out = options.out + "/";
-  // Root alone writes. It opens runs.h5 before the runs so that a bad --out fails at once.
-  std::optional<fanin::Recorder> recorder;
-  if (world.is_root()) {
-    std::filesystem::create_directories(options.out);
-    recorder.emplace(out + "runs.h5", fanin::FileMode::kTruncate);
-  }
+  // The backend first: a bad --device fails before anything in --out is touched.
   const std::shared_ptr<fanin::Backend> backend = fanin::MakeBackend(options.device);
+  // Root alone writes, into a staging directory that replaces --out when the report is
+  // complete, journaling each run so that an interrupted study resumes (fanin/run_store.h).
+  std::optional<fanin::RunStore> store;
+  if (world.is_root()) {
+    store.emplace(options.out, fanin::study::ResultKey("activation_study", options, *backend));
+  }
   const fanin::Dataset data = fanin::Parabola(1000);
   const fanin::Tensor x = data.x.To(backend), y = data.y.To(backend);
 
@@ -535,8 +538,14 @@ int Study(const fanin::distributed::World& world, const fanin::study::Options& o
       world, options.seeds * std::ssize(kActivations), "activation_study", [&](int64_t i) {
         return Encode(RunOne(backend, x, y, kActivations[static_cast<size_t>(i / options.seeds)],
                              static_cast<int>(i % options.seeds), options.epochs));
-      });
+      },
+      store ? &*store : nullptr);
   if (!world.is_root()) return 0;
+  const std::string out = store->dir() + "/";
+  // Written whole from the gathered runs, in index order, so that its bytes depend neither
+  // on the ranks nor on where an interrupted attempt stopped.
+  std::optional<fanin::Recorder> recorder(std::in_place, out + "runs.h5",
+                                          fanin::FileMode::kTruncate);
 
   std::vector<ActivationResult> results(kActivations.size());
   for (int64_t i = 0; i < std::ssize(encoded); ++i) {
@@ -568,17 +577,16 @@ int Study(const fanin::distributed::World& world, const fanin::study::Options& o
     }
   }
 
-  const double seconds =
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   std::string command = "activation_study";
   for (int i = 1; i < argc; ++i) command += std::string(" ") + argv[i];
   fanin::plot::Report report("Activation functions: how fast each one separates the parabolas");
   report.Paragraph(
       "Command: " + command + ". " + std::to_string(options.seeds) + " seeds per activation on " +
       backend->Describe() +
-      (world.size() > 1 ? " x " + std::to_string(world.size()) + " MPI ranks" : "") + ", " +
-      FormatNumber(seconds, 3) +
-      " s. Model: Dense(2, activation, glorot_normal), Dense(1) with normal(0, 0.05) weights, "
+      (world.size() > 1 ? " x " + std::to_string(world.size()) + " MPI ranks" : "") +
+      // No elapsed time in the report, so that the same command gives the same bytes (also
+      // when it resumed): it goes to stdout.
+      ". Model: Dense(2, activation, glorot_normal), Dense(1) with normal(0, 0.05) weights, "
       "sigmoid + binary cross-entropy; SGD lr 0.05, batch 16, " +
       std::to_string(options.epochs) +
       " epochs, shuffled with the seed; seed s draws the weights and the shuffles. Accuracy "
@@ -636,8 +644,14 @@ int Study(const fanin::distributed::World& world, const fanin::study::Options& o
     }
   }
   report.Save(out + "index.html");
-  std::printf("activation_study: %d seeds x %zu activations in %.1f s; report in %sindex.html\n",
-              options.seeds, kActivations.size(), seconds, out.c_str());
+  recorder.reset();  // closed before the swap
+  store->Commit();
+  const double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  std::printf("activation_study: %d seeds x %zu activations in %.1f s (%zu runs reused); report "
+              "in %s/index.html\n",
+              options.seeds, kActivations.size(), seconds, store->completed().size(),
+              options.out.c_str());
   return 0;
 }
 

@@ -17,11 +17,13 @@
 // configuration, ratios.svg (Figure 17), verdicts.md and index.html (docs/studies.md).
 // Under mpirun the ranks share the runs and rank 0 writes the same files from the gathered
 // results (docs/distributed.md).
+// --out is replaced whole once the new report is complete; until then it keeps the previous
+// one. An interrupted study (a kill, a full disk) resumes from the runs it had finished
+// when the same command is run again (fanin/run_store.h, docs/studies.md).
 #include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
-#include <filesystem>
 #include <optional>
 #include <string>
 #include <vector>
@@ -30,6 +32,7 @@
 #include "fanin/fanin.h"
 #include "fanin/plot.h"
 #include "fanin/recorder.h"
+#include "fanin/run_store.h"
 #include "fanin/stats_hook.h"
 #include "fanin/study.h"
 
@@ -631,7 +634,7 @@ constexpr const char* kCellNote =
     "std(dL/dW)/std(W) over seeds, p = P(first > second) over all pairs of seeds (0.5: "
     "alike; >= 0.75 or <= 0.25: a clear difference).";
 
-// What was run, where and how long it took: the opening of verdicts.md and index.html.
+// What was run and where: the opening of verdicts.md and index.html.
 struct RunSummary {
   std::string command, details;
 };
@@ -768,24 +771,32 @@ void RecordRun(fanin::Recorder& recorder, const std::shared_ptr<fanin::Backend>&
 int Study(const fanin::distributed::World& world, const fanin::study::Options& options, int argc,
           char** argv) {
   const auto start = std::chrono::steady_clock::now();
-  const std::string out = options.out + "/";
-  // Root alone writes. It opens runs.h5 before the runs so that a bad --out fails at once.
-  std::optional<fanin::Recorder> recorder;
-  if (world.is_root()) {
-    std::filesystem::create_directories(options.out);
-    recorder.emplace(out + "runs.h5", fanin::FileMode::kTruncate);
-  }
+  // The backend first: a bad --device fails before anything in --out is touched.
   const std::shared_ptr<fanin::Backend> backend = fanin::MakeBackend(options.device);
+  // Root alone writes, into a staging directory that replaces --out when the report is
+  // complete, journaling each run so that an interrupted study resumes (fanin/run_store.h).
+  std::optional<fanin::RunStore> store;
+  if (world.is_root()) {
+    store.emplace(options.out, fanin::study::ResultKey("init_study", options, *backend));
+  }
 
   // Run i is seed i / configurations, configuration i % configurations: the order of a
   // single process, which root records the runs in.
   const int64_t num_configs = std::ssize(kConfigs);
   const std::vector<std::string> encoded =
-      fanin::study::RunOverRanks(world, options.seeds * num_configs, "init_study", [&](int64_t i) {
-        return Encode(RunOne(backend, kConfigs[static_cast<size_t>(i % num_configs)],
-                             static_cast<int>(i / num_configs), options.epochs));
-      });
+      fanin::study::RunOverRanks(
+          world, options.seeds * num_configs, "init_study",
+          [&](int64_t i) {
+            return Encode(RunOne(backend, kConfigs[static_cast<size_t>(i % num_configs)],
+                                 static_cast<int>(i / num_configs), options.epochs));
+          },
+          store ? &*store : nullptr);
   if (!world.is_root()) return 0;
+  const std::string out = store->dir() + "/";
+  // Written whole from the gathered runs, in index order, so that its bytes depend neither
+  // on the ranks nor on where an interrupted attempt stopped.
+  std::optional<fanin::Recorder> recorder(std::in_place, out + "runs.h5",
+                                          fanin::FileMode::kTruncate);
 
   Results results(kConfigs.size(), std::vector<std::vector<StepStats>>(options.seeds));
   for (int64_t i = 0; i < std::ssize(encoded); ++i) {
@@ -810,23 +821,28 @@ int Study(const fanin::distributed::World& world, const fanin::study::Options& o
   const std::vector<Verdict> verdicts = {
       VerdictUniformVsNormal(results), VerdictReluVsTanh(results), VerdictSigmoidVanishes(results),
       VerdictTanhExplodes(results), VerdictTanhLikeGlorot(results)};
-  const double seconds =
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   std::string command = "init_study";
   for (int i = 1; i < argc; ++i) command += std::string(" ") + argv[i];
+  // No elapsed time in the report, so that the same command gives the same bytes (also
+  // when it resumed): it goes to stdout.
   const RunSummary summary = {
       command,
       std::to_string(options.seeds) + " seeds x " + std::to_string(kConfigs.size()) +
           " configurations on " + backend->Describe() +
-          (world.size() > 1 ? " x " + std::to_string(world.size()) + " MPI ranks" : "") + ", " +
-          FormatNumber(seconds, 3) +
-          " s. Seed s draws the weights and the ball data set. The "
+          (world.size() > 1 ? " x " + std::to_string(world.size()) + " MPI ranks" : "") +
+          ". Seed s draws the weights and the ball data set. The "
           "statistic: std(dL/dW) / std(W) per layer after one forward and backward pass of the "
           "mean BCE over all 1,000 points, before any update."};
   fanin::study::WriteTextFile(out + "verdicts.md", VerdictsMarkdown(verdicts, summary));
   SaveIndex(results, verdicts, summary, options.epochs, out + "index.html");
-  std::printf("init_study: %d seeds x %zu configurations in %.1f s; report in %sindex.html\n",
-              options.seeds, kConfigs.size(), seconds, out.c_str());
+  recorder.reset();  // closed before the swap
+  store->Commit();
+  const double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  std::printf("init_study: %d seeds x %zu configurations in %.1f s (%zu runs reused); report in "
+              "%s/index.html\n",
+              options.seeds, kConfigs.size(), seconds, store->completed().size(),
+              options.out.c_str());
   return 0;
 }
 

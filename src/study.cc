@@ -2,9 +2,12 @@
 
 #include <unistd.h>
 
+#include <CLI/CLI.hpp>
+
 #include <charconv>
 #include <cmath>
 #include <cstdio>
+#include <memory>
 #include <optional>
 #include <stdexcept>
 #include <string_view>
@@ -15,14 +18,44 @@
 namespace fanin::study {
 namespace {
 
-int ParseInt(std::string_view flag, std::string_view text) {
-  int value = 0;
-  const auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), value);
-  if (error != std::errc() || end != text.data() + text.size()) {
-    throw std::invalid_argument(std::string(flag) + " needs an integer, got '" + std::string(text) +
-                                "'");
-  }
-  return value;
+// An integer option's check: its text must be a plain decimal integer within [lo, hi]
+// (CLI11's own conversion takes "0x10" and " 5", and calls "abc" out of range).
+CLI::Validator IntegerIn(int lo, int hi) {
+  return CLI::Validator(
+      [lo, hi](std::string& text) -> std::string {
+        int value = 0;
+        const auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), value);
+        const bool whole = end == text.data() + text.size();
+        if (error == std::errc::result_out_of_range || (error == std::errc() && whole &&
+                                                        (value < lo || value > hi))) {
+          return "'" + text + "' is out of range (" + std::to_string(lo) + " to " +
+                 std::to_string(hi) + ")";
+        }
+        if (error != std::errc() || !whole) return "'" + text + "' is not an integer";
+        return {};
+      },
+      "INT in [" + std::to_string(lo) + ", " + std::to_string(hi) + "]");
+}
+
+// The command line of a study: the options it sets in `options`, their defaults shown.
+std::unique_ptr<CLI::App> MakeApp(const char* program, Options& options, int min_epochs) {
+  auto app = std::make_unique<CLI::App>(
+      "usage: [mpirun -np N] " + std::string(program) + " [OPTIONS]", program);
+  constexpr int kMax = 1000000;
+  app->add_option("--seeds", options.seeds, "seeds per configuration")
+      ->capture_default_str()
+      ->check(IntegerIn(1, kMax));
+  app->add_option("--out", options.out, "output directory (replaced whole when complete)")
+      ->capture_default_str()
+      ->check(CLI::Validator(
+          [](std::string& text) { return text.empty() ? "must name a directory" : ""; }, "DIR"));
+  app->add_option("--device", options.device, "where the runs compute")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"cpu", "cuda", "auto"}));
+  app->add_option("--epochs", options.epochs, "training epochs per run")
+      ->capture_default_str()
+      ->check(IntegerIn(min_epochs, kMax));
+  return app;
 }
 
 std::string CsvField(const std::string& field) {
@@ -37,28 +70,23 @@ std::string CsvField(const std::string& field) {
 
 }  // namespace
 
-Options ParseOptions(int argc, const char* const* argv, const Options& defaults) {
+Options ParseOptions(int argc, const char* const* argv, const Options& defaults,
+                     int min_epochs) {
   Options options = defaults;
-  for (int i = 1; i < argc; ++i) {
-    const std::string_view flag = argv[i];
-    if (flag == "--help" || flag == "-h") {
-      options.help = true;
-      continue;
-    }
-    if (flag != "--seeds" && flag != "--out" && flag != "--device" && flag != "--epochs") {
-      throw std::invalid_argument("unknown option '" + std::string(flag) + "'");
-    }
-    if (i + 1 >= argc) throw std::invalid_argument(std::string(flag) + " needs a value");
-    const std::string_view value = argv[++i];
-    if (flag == "--seeds") options.seeds = ParseInt(flag, value);
-    if (flag == "--epochs") options.epochs = ParseInt(flag, value);
-    if (flag == "--out") options.out = value;
-    if (flag == "--device") options.device = value;
+  const std::unique_ptr<CLI::App> app = MakeApp(argc > 0 ? argv[0] : "study", options, min_epochs);
+  try {
+    app->parse(argc, argv);
+  } catch (const CLI::CallForHelp&) {
+    options.help = true;
+  } catch (const CLI::ParseError& e) {
+    throw std::invalid_argument(e.what());
   }
-  if (options.seeds < 1) throw std::invalid_argument("--seeds must be at least 1");
-  if (options.epochs < 0) throw std::invalid_argument("--epochs must not be negative");
-  if (options.out.empty()) throw std::invalid_argument("--out must name a directory");
   return options;
+}
+
+std::string Usage(const char* program, const Options& defaults, int min_epochs) {
+  Options options = defaults;
+  return MakeApp(program, options, min_epochs)->help();
 }
 
 int StudyMain(int argc, char** argv, const char* program, const Options& defaults, int min_epochs,
@@ -67,26 +95,23 @@ int StudyMain(int argc, char** argv, const char* program, const Options& default
   return world.Run([&] {
     Options options;
     try {
-      options = ParseOptions(argc, argv, defaults);
-      if (options.epochs < min_epochs) {
-        throw std::invalid_argument("--epochs must be at least " + std::to_string(min_epochs));
-      }
+      options = ParseOptions(argc, argv, defaults, min_epochs);
     } catch (const std::invalid_argument& e) {
       // Every rank parses the same arguments, so every rank returns here.
       if (world.is_root()) std::fprintf(stderr, "%s: %s\n", program, e.what());
       return 2;
     }
     if (options.help) {
-      if (world.is_root()) {
-        std::printf(
-            "usage: [mpirun -np N] %s [--seeds N] [--out DIR] [--device cpu|cuda|auto] "
-            "[--epochs E]\n",
-            program);
-      }
+      if (world.is_root()) std::printf("%s", Usage(program, defaults, min_epochs).c_str());
       return 0;
     }
     return study(world, options);
   });
+}
+
+std::string ResultKey(const std::string& program, const Options& options, const Backend& backend) {
+  return program + " --seeds " + std::to_string(options.seeds) + " --epochs " +
+         std::to_string(options.epochs) + " on " + backend.Describe() + ", fanin " FANIN_VERSION;
 }
 
 std::string FormatNumber(double value, int digits) {
@@ -253,22 +278,54 @@ void Decoder::Get(EpochLogs& logs) {
 
 std::vector<std::string> RunOverRanks(const distributed::World& world, int64_t count,
                                       const std::string& label,
-                                      const std::function<std::string(int64_t)>& run) {
+                                      const std::function<std::string(int64_t)>& run,
+                                      RunStore* store) {
+  std::vector<std::byte> done(static_cast<size_t>(count), std::byte{0});
+  if (store != nullptr) {
+    for (const auto& [index, result] : store->completed()) {
+      if (index >= 0 && index < count) done[static_cast<size_t>(index)] = std::byte{1};
+    }
+  }
+  world.Broadcast(done);
+  std::vector<int64_t> remaining;
+  for (int64_t i = 0; i < count; ++i) {
+    if (done[static_cast<size_t>(i)] == std::byte{0}) remaining.push_back(i);
+  }
+
   const int ranks = world.size();
+  const auto share = [&](int rank) {
+    std::vector<int64_t> mine;
+    for (size_t j = static_cast<size_t>(rank); j < remaining.size(); j += static_cast<size_t>(ranks)) {
+      mine.push_back(remaining[j]);
+    }
+    return mine;
+  };
   Encoder mine;
   {
+    const std::vector<int64_t> indices = share(world.rank());
     std::optional<Progress> progress;
-    if (world.is_root()) progress.emplace(label, (count + ranks - 1) / ranks);
-    for (int64_t i = world.rank(); i < count; i += ranks) {
-      mine.Put(run(i));
+    if (world.is_root()) progress.emplace(label, static_cast<int64_t>(indices.size()));
+    for (int64_t i : indices) {
+      const std::string result = run(i);
+      if (store != nullptr) store->Record(i, result);
+      mine.Put(result);
       if (progress) progress->Advance();
     }
   }
   const std::vector<std::string> gathered = world.Gather(mine.bytes());
-  std::vector<std::string> runs(world.is_root() ? static_cast<size_t>(count) : 0);
+  if (!world.is_root()) return {};
+  std::vector<std::string> runs(static_cast<size_t>(count));
+  if (store != nullptr) {
+    for (const auto& [index, result] : store->completed()) {
+      if (index >= 0 && index < count) runs[static_cast<size_t>(index)] = result;
+    }
+  }
   for (int r = 0; r < static_cast<int>(gathered.size()); ++r) {
     Decoder decoder(gathered[static_cast<size_t>(r)]);
-    for (int64_t i = r; i < count; i += ranks) decoder.Get(runs[static_cast<size_t>(i)]);
+    for (int64_t i : share(r)) {
+      decoder.Get(runs[static_cast<size_t>(i)]);
+      if (store != nullptr && r != 0) store->Record(i, runs[static_cast<size_t>(i)]);
+    }
     if (!decoder.AtEnd())
       throw std::runtime_error("study: rank " + std::to_string(r) +
                                " sent more runs than it was given");

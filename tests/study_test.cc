@@ -19,6 +19,7 @@
 
 #include "fanin/plot.h"
 #include "fanin/recorder.h"
+#include "fanin/run_store.h"
 #include "test_util.h"
 #include "xml_util.h"
 
@@ -62,19 +63,37 @@ class StudyTest : public ::testing::Test {
             ::testing::UnitTest::GetInstance()->current_test_info()->name());
     fs::remove_all(out_);
   }
-  void TearDown() override { fs::remove_all(out_); }
+  void TearDown() override {
+    fs::remove_all(out_);
+    fs::remove_all(out_.string() + ".staging");
+  }
 
-  // Runs a study program; its output goes to a log file shown on failure.
-  void Run(const std::string& program, const std::string& arguments) {
+  // Runs a study program (into `out`, by default out_) and returns its exit status; its
+  // output lands in output_. `limit_kb` > 0 caps the size of the files it writes (a full
+  // disk, as `ulimit -f` makes it: a write past the limit fails with EFBIG).
+  int Launch(const std::string& program, const std::string& arguments, fs::path out = {},
+             int limit_kb = 0) {
+    const fs::path path = ProgramPath(program);
+    if (out.empty()) out = out_;
+    const fs::path log = fs::temp_directory_path() / (program + "_" + std::to_string(getpid()));
+    std::string command = path.string() + " " + arguments + " --out " + out.string() + " > " +
+                          log.string() + " 2>&1";
+    if (limit_kb > 0) {
+      command = "bash -c 'trap \"\" XFSZ; ulimit -f " + std::to_string(limit_kb) + "; " +
+                command + "'";
+    }
+    const int status = std::system(command.c_str());
+    output_ = ReadFile(log);
+    fs::remove(log);
+    return status;
+  }
+
+  // Runs a study program on the CPU; it must succeed.
+  void Run(const std::string& program, const std::string& arguments, fs::path out = {}) {
     const fs::path path = ProgramPath(program);
     if (!fs::exists(path)) GTEST_SKIP() << path << " is not built (FANIN_BUILD_EXAMPLES=OFF?)";
-    const fs::path log = fs::temp_directory_path() / (program + "_" + std::to_string(getpid()));
-    const std::string command = path.string() + " " + arguments + " --out " + out_.string() +
-                                " --device cpu > " + log.string() + " 2>&1";
-    const int status = std::system(command.c_str());
-    const std::string output = ReadFile(log);
-    fs::remove(log);
-    ASSERT_EQ(status, 0) << command << "\n" << output;
+    ASSERT_EQ(Launch(program, arguments + " --device cpu", out), 0) << arguments << "\n"
+                                                                    << output_;
   }
 
   // Every SVG and the index parse as XML, and every image the index shows exists.
@@ -102,6 +121,7 @@ class StudyTest : public ::testing::Test {
   }
 
   fs::path out_;
+  std::string output_;
 };
 
 const std::vector<std::string> kConfigs = {
@@ -199,6 +219,127 @@ TEST_F(StudyTest, BadOptionsAreRejectedWithUsage) {
   EXPECT_NE(std::system((path.string() + " --device tpu --out " + out_.string() + quiet).c_str()),
             0);
   EXPECT_EQ(std::system((path.string() + " --help" + quiet).c_str()), 0);
+}
+
+// The message of the invalid_argument that parsing `arguments` throws.
+std::string OptionError(std::vector<const char*> arguments, int min_epochs = 0) {
+  arguments.insert(arguments.begin(), "study");
+  try {
+    study::ParseOptions(static_cast<int>(arguments.size()), arguments.data(), {.out = "out"},
+                        min_epochs);
+  } catch (const std::invalid_argument& e) {
+    return e.what();
+  }
+  return "(accepted)";
+}
+
+TEST(StudyOptionsTest, MalformedAndOutOfRangeValuesAreRefusedNamingTheFlag) {
+  const auto expect = [](const std::vector<const char*>& arguments, const std::string& flag,
+                         const std::string& cause, int min_epochs = 0) {
+    const std::string message = OptionError(arguments, min_epochs);
+    EXPECT_NE(message.find(flag), std::string::npos) << message;
+    EXPECT_NE(message.find(cause), std::string::npos) << message;
+  };
+  expect({"--seeds", "abc"}, "--seeds", "not an integer");
+  expect({"--seeds", "1e3"}, "--seeds", "not an integer");
+  expect({"--seeds", "0x10"}, "--seeds", "not an integer");
+  expect({"--seeds", "0"}, "--seeds", "out of range");
+  expect({"--seeds", "99999999999"}, "--seeds", "out of range");
+  expect({"--epochs", "-1"}, "--epochs", "out of range");
+  expect({"--epochs", "0"}, "--epochs", "out of range", /*min_epochs=*/1);
+  expect({"--epochs", "2000000"}, "--epochs", "out of range");
+  expect({"--device", "tpu"}, "--device", "tpu");
+  expect({"--out", ""}, "--out", "must name a directory");
+  expect({"--seeds", "2", "--seeds", "3"}, "--seeds", "");
+  expect({"--seeds"}, "--seeds", "");
+  expect({"--bogus", "1"}, "--bogus", "");
+  expect({"stray"}, "stray", "");
+
+  const char* good[] = {"study", "--seeds=3", "--epochs", "7", "--device", "cpu"};
+  const study::Options options = study::ParseOptions(6, good, {.out = "out"});
+  EXPECT_EQ(options.seeds, 3);
+  EXPECT_EQ(options.epochs, 7);
+  EXPECT_EQ(options.device, "cpu");
+  EXPECT_EQ(options.out, "out");
+  EXPECT_FALSE(options.help);
+}
+
+TEST(StudyOptionsTest, HelpListsEveryFlagWithItsDefault) {
+  const std::string usage =
+      study::Usage("init_study", {.out = "out/init_study", .epochs = 150}, /*min_epochs=*/1);
+  for (const char* text : {"--seeds", "=30", "--out", "=out/init_study", "--device", "=auto",
+                           "--epochs", "=150", "--help"}) {
+    EXPECT_NE(usage.find(text), std::string::npos) << text << " in\n" << usage;
+  }
+}
+
+// The report files of two runs of the same study into `a` and `b`, which must be equal
+// byte for byte but for the --out path in the command line they quote.
+void ExpectSameReport(const fs::path& a, const fs::path& b) {
+  std::vector<std::string> names;
+  for (const auto& entry : fs::directory_iterator(a)) names.push_back(entry.path().filename());
+  std::sort(names.begin(), names.end());
+  std::vector<std::string> names_b;
+  for (const auto& entry : fs::directory_iterator(b)) names_b.push_back(entry.path().filename());
+  std::sort(names_b.begin(), names_b.end());
+  EXPECT_EQ(names, names_b);
+  for (const std::string& name : names) {
+    std::string text = ReadFile(a / name);
+    for (size_t at; (at = text.find(a.string())) != std::string::npos;) {
+      text.replace(at, a.string().size(), b.string());
+    }
+    EXPECT_TRUE(text == ReadFile(b / name)) << name << " differs";
+  }
+}
+
+TEST_F(StudyTest, AnInterruptedStudyKeepsThePreviousReportAndResumesToTheSameOne) {
+  Run("init_study", "--seeds 1");
+  if (IsSkipped() || HasFatalFailure()) return;
+  const std::string ratios = ReadFile(out_ / "ratios.csv");
+  const std::string runs = ReadFile(out_ / "runs.h5");
+
+  // Interrupted by a full disk a few runs into the journal of a two-seed study: the
+  // one-seed report stays whole.
+  const std::string two = "--seeds 2 --device cpu";
+  EXPECT_NE(Launch("init_study", two, out_, /*limit_kb=*/160), 0) << output_;
+  EXPECT_NE(output_.find("File too large"), std::string::npos) << output_;
+  EXPECT_EQ(ReadFile(out_ / "ratios.csv"), ratios);
+  EXPECT_EQ(ReadFile(out_ / "runs.h5"), runs);
+  ExpectWellFormedReport();
+
+  // The same command again reuses the runs done, and gives what one uninterrupted run does.
+  ASSERT_EQ(Launch("init_study", two), 0) << output_;
+  EXPECT_EQ(output_.find("(0 runs reused)"), std::string::npos) << output_;
+  EXPECT_NE(output_.find(" runs reused)"), std::string::npos) << output_;
+  EXPECT_FALSE(fs::exists(out_.string() + ".staging"));
+  const fs::path alone = out_.string() + "_alone";
+  Run("init_study", "--seeds 2", alone);
+  ExpectSameReport(alone, out_);
+  fs::remove_all(alone);
+}
+
+TEST_F(StudyTest, ABadDeviceOrABusyOutputTouchesNothing) {
+  Run("activation_study", "--seeds 1 --epochs 1");
+  if (IsSkipped() || HasFatalFailure()) return;
+  const std::string table = ReadFile(out_ / "epochs_to_100.csv");
+  const std::string runs = ReadFile(out_ / "runs.h5");
+
+  // Without a GPU, --device cuda fails before anything in --out is touched.
+  if (Launch("activation_study", "--seeds 2 --epochs 1 --device cuda") != 0) {
+    EXPECT_NE(output_.find("GPU"), std::string::npos) << output_;
+    EXPECT_FALSE(fs::exists(out_.string() + ".staging"));
+    EXPECT_EQ(ReadFile(out_ / "epochs_to_100.csv"), table);
+    EXPECT_EQ(ReadFile(out_ / "runs.h5"), runs);
+  }
+
+  // Another process writing the same --out: refused, saying so.
+  {
+    RunStore other(out_.string(), "another study");
+    EXPECT_NE(Launch("activation_study", "--seeds 2 --epochs 1 --device cpu"), 0);
+    EXPECT_NE(output_.find("is being written by another process"), std::string::npos)
+        << output_;
+  }
+  EXPECT_EQ(ReadFile(out_ / "epochs_to_100.csv"), table);
 }
 
 // What moves a distributed study's results between ranks must keep every bit: NaN, -0, a

@@ -16,6 +16,7 @@
 
 #include "fanin/distributed.h"
 #include "fanin/model.h"
+#include "fanin/run_store.h"
 #include "fanin/stats_hook.h"
 
 namespace fanin::study {
@@ -29,9 +30,14 @@ struct Options {
   bool help = false;  // --help or -h was given
 };
 
-// `defaults` holds each option's value when it is not given. Throws std::invalid_argument
-// for an unknown flag, a missing or malformed value, seeds < 1 or epochs < 0.
-Options ParseOptions(int argc, const char* const* argv, const Options& defaults);
+// `defaults` holds each option's value when it is not given. Parsed with CLI11; throws
+// std::invalid_argument naming the flag for an unknown flag, a missing, malformed or
+// out-of-range value (seeds 1 to 10^6, epochs `min_epochs` to 10^6, device cpu, cuda or
+// auto, a non-empty out), or a repeated one.
+Options ParseOptions(int argc, const char* const* argv, const Options& defaults,
+                     int min_epochs = 0);
+// The --help text: every flag with its default and its accepted values.
+std::string Usage(const char* program, const Options& defaults, int min_epochs = 0);
 
 // The main() of a study program: starts MPI when a launcher started the process, parses
 // the options (with --epochs at least `min_epochs`), prints usage or an option error once,
@@ -40,6 +46,11 @@ Options ParseOptions(int argc, const char* const* argv, const Options& defaults)
 using StudyBody = std::function<int(const distributed::World& world, const Options& options)>;
 int StudyMain(int argc, char** argv, const char* program, const Options& defaults, int min_epochs,
               const StudyBody& study);
+
+// What a study's results depend on, the key of its RunStore: the program, every option but
+// --out, the backend that computes (device and threads) and the fanin version. A resumed
+// study reuses only the runs recorded under the same key.
+std::string ResultKey(const std::string& program, const Options& options, const Backend& backend);
 
 // "0.0123", "1.5e-07": `digits` significant digits (printf's %g); "nan", "inf" as such.
 std::string FormatNumber(double value, int digits = 3);
@@ -160,11 +171,17 @@ class Decoder {
 // returns on root every run's encoding in index order, on the other ranks nothing. Root
 // shows the progress of its own runs as `label`.
 //
+// `store`, given on root (nullptr on the other ranks), makes the study resumable: the runs
+// it holds from an interrupted attempt are not run again (root tells every rank which), and
+// each run is recorded there as root gets it: root's own as they finish, the other ranks'
+// when they are gathered at the end. The remaining runs are dealt round-robin.
+//
 // A run must compute on every rank what it would in a process alone: the same backend
 // options included. With another thread count OpenBLAS's sgemm rounds differently, so N
 // ranks on one machine each use all its cores, as one process would, and share them.
 std::vector<std::string> RunOverRanks(const distributed::World& world, int64_t count,
                                       const std::string& label,
-                                      const std::function<std::string(int64_t)>& run);
+                                      const std::function<std::string(int64_t)>& run,
+                                      RunStore* store = nullptr);
 
 }  // namespace fanin::study
