@@ -297,10 +297,18 @@ void Sequential::Build(int64_t input_features, uint64_t seed) {
   if (s.built) throw std::logic_error("Sequential::Build: the model is already built");
   std::vector<std::vector<ParameterSpec>> specs;
   int64_t width = input_features, total = 0;
-  for (const std::unique_ptr<Layer>& layer : s.layers) {
-    width = layer->Build(s.backend, width);
-    specs.push_back(layer->Parameters());
-    for (const ParameterSpec& p : specs.back()) total += ShapeSize(p.shape);
+  for (size_t l = 0; l < s.layers.size(); ++l) {
+    width = s.layers[l]->Build(s.backend, width);
+    specs.push_back(s.layers[l]->Parameters());
+    for (const ParameterSpec& p : specs.back()) {
+      // Each layer is below kMaxTensorSize on its own; their sum must be too.
+      if (ShapeSize(p.shape) > kMaxTensorSize - total) {
+        throw std::length_error("Sequential::Build: layer " + std::to_string(l) + " (" +
+                                s.layers[l]->Describe() + ") brings the parameter count above " +
+                                std::to_string(kMaxTensorSize));
+      }
+      total += ShapeSize(p.shape);
+    }
   }
   s.input_features = input_features;
   s.flat_params = Tensor(s.backend, {total});

@@ -78,6 +78,15 @@ TEST(TensorSizeTest, DenseWhoseParameterCountOverflowsIsRefusedNamingTheLayer) {
   EXPECT_EQ(dense.Build(testing::Cpu(), kMaxTensorSize / 2 - 1), 2);
 }
 
+// Each layer fits, their sum does not: the model names the layer that crossed the limit.
+TEST(TensorSizeTest, ModelWhoseTotalParameterCountOverflowsNamesTheLayer) {
+  Sequential model(testing::Cpu());
+  model.Add(Dense(2));  // 2 (kMaxTensorSize / 2 - 1) + 2 = kMaxTensorSize parameters
+  model.Add(Dense(1));
+  ExpectThrowsWith<std::length_error>([&] { model.Build(kMaxTensorSize / 2 - 1); },
+                                      {"layer 1", "Dense(1"});
+}
+
 // ---- The undefined tensor -----------------------------------------------------------------------
 
 TEST(UndefinedTensorTest, IsEmptyAndReadsAsNothing) {
