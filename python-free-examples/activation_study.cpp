@@ -535,7 +535,8 @@ int Study(const fanin::distributed::World& world, const fanin::study::Options& o
   // Run i is activation i / seeds, seed i % seeds: the order of a single process, which
   // root records the runs in.
   const std::vector<std::string> encoded = fanin::study::RunOverRanks(
-      world, options.seeds * std::ssize(kActivations), "activation_study", [&](int64_t i) {
+      world, options.seeds * std::ssize(kActivations), "activation_study",
+      [&](int64_t i) {
         return Encode(RunOne(backend, x, y, kActivations[static_cast<size_t>(i / options.seeds)],
                              static_cast<int>(i % options.seeds), options.epochs));
       },
@@ -648,10 +649,10 @@ int Study(const fanin::distributed::World& world, const fanin::study::Options& o
   store->Commit();
   const double seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  std::printf("activation_study: %d seeds x %zu activations in %.1f s (%zu runs reused); report "
-              "in %s/index.html\n",
-              options.seeds, kActivations.size(), seconds, store->completed().size(),
-              options.out.c_str());
+  std::printf(
+      "activation_study: %d seeds x %zu activations in %.1f s (%zu runs reused); report "
+      "in %s/index.html\n",
+      options.seeds, kActivations.size(), seconds, store->completed().size(), options.out.c_str());
   return 0;
 }
 

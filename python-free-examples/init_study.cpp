@@ -783,14 +783,13 @@ int Study(const fanin::distributed::World& world, const fanin::study::Options& o
   // Run i is seed i / configurations, configuration i % configurations: the order of a
   // single process, which root records the runs in.
   const int64_t num_configs = std::ssize(kConfigs);
-  const std::vector<std::string> encoded =
-      fanin::study::RunOverRanks(
-          world, options.seeds * num_configs, "init_study",
-          [&](int64_t i) {
-            return Encode(RunOne(backend, kConfigs[static_cast<size_t>(i % num_configs)],
-                                 static_cast<int>(i / num_configs), options.epochs));
-          },
-          store ? &*store : nullptr);
+  const std::vector<std::string> encoded = fanin::study::RunOverRanks(
+      world, options.seeds * num_configs, "init_study",
+      [&](int64_t i) {
+        return Encode(RunOne(backend, kConfigs[static_cast<size_t>(i % num_configs)],
+                             static_cast<int>(i / num_configs), options.epochs));
+      },
+      store ? &*store : nullptr);
   if (!world.is_root()) return 0;
   const std::string out = store->dir() + "/";
   // Written whole from the gathered runs, in index order, so that its bytes depend neither
@@ -839,10 +838,10 @@ int Study(const fanin::distributed::World& world, const fanin::study::Options& o
   store->Commit();
   const double seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  std::printf("init_study: %d seeds x %zu configurations in %.1f s (%zu runs reused); report in "
-              "%s/index.html\n",
-              options.seeds, kConfigs.size(), seconds, store->completed().size(),
-              options.out.c_str());
+  std::printf(
+      "init_study: %d seeds x %zu configurations in %.1f s (%zu runs reused); report in "
+      "%s/index.html\n",
+      options.seeds, kConfigs.size(), seconds, store->completed().size(), options.out.c_str());
   return 0;
 }
 

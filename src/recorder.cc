@@ -43,7 +43,8 @@ std::atomic<bool> file_left_open{false};
 
 struct ExitHandler {
   ExitHandler() {
-    if (H5dont_atexit() >= 0) std::atexit([] {
+    if (H5dont_atexit() >= 0)
+      std::atexit([] {
         if (!file_left_open) H5close();
       });
   }
@@ -362,7 +363,8 @@ std::optional<AttributeValue> ReadAttribute(hid_t attribute, const std::string& 
         const bool padded = H5Tget_strpad(type.get()) == H5T_STR_NULLPAD;
         for (hssize_t i = 0; i < n; ++i) {
           std::string_view text(buffer.data() + static_cast<size_t>(i) * size, size);
-          text = text.substr(0, padded ? text.find_last_not_of('\0') + 1 : strnlen(text.data(), size));
+          text =
+              text.substr(0, padded ? text.find_last_not_of('\0') + 1 : strnlen(text.data(), size));
           values.emplace_back(text);
         }
       }
@@ -553,8 +555,9 @@ RunWriter Recorder::CreateRun(const std::string& group, const Attributes& attrib
     if (group.empty() || group == "/") Fail(file_->path, "a run needs a group name");
     if (LinkExists(file, group)) {
       if (!options.overwrite) {
-        Fail(file_->path, "group '" + group +
-                              "' already exists (pass RunOptions{.overwrite = true} to replace it)");
+        Fail(file_->path,
+             "group '" + group +
+                 "' already exists (pass RunOptions{.overwrite = true} to replace it)");
       }
       Check(H5Ldelete(file, group.c_str(), H5P_DEFAULT), file_->path,
             "cannot delete group '" + group + "'");
@@ -776,8 +779,8 @@ void NoteTorn(RecordedRun& result, const std::string& record, size_t complete,
   if (!torn) return;
   if (!result.torn.empty()) result.torn += "; ";
   result.torn += record + " " + std::to_string(complete) +
-                 " was cut off mid-append (rows: " + counts + "); the " +
-                 std::to_string(complete) + " before it are read";
+                 " was cut off mid-append (rows: " + counts + "); the " + std::to_string(complete) +
+                 " before it are read";
 }
 
 void ReadStats(hid_t run, const std::vector<std::string>& names, RecordedRun& result,

@@ -51,8 +51,8 @@ void CheckReplaceable(const fs::path& out) {
   const fs::file_status status = fs::symlink_status(out, error);
   if (!fs::exists(status)) return;
   if (!fs::is_directory(status)) Fail(out, "exists and is not a directory");
-  if (fs::exists(out / kMarker) || (fs::exists(out / "runs.h5") && fs::exists(out / "index.html")) ||
-      fs::is_empty(out)) {
+  if (fs::exists(out / kMarker) ||
+      (fs::exists(out / "runs.h5") && fs::exists(out / "index.html")) || fs::is_empty(out)) {
     return;
   }
   Fail(out,
@@ -73,7 +73,9 @@ void Fsync(const fs::path& path, int flags) {
 // a crash of the machine) ends the journal instead of passing for a run.
 constexpr uint64_t kCheck = 0x66616e696e52554eull;  // "faninRUN"
 
-uint64_t CheckWord(uint64_t index, uint64_t size) { return index ^ (size * 0x9e3779b97f4a7c15ull) ^ kCheck; }
+uint64_t CheckWord(uint64_t index, uint64_t size) {
+  return index ^ (size * 0x9e3779b97f4a7c15ull) ^ kCheck;
+}
 
 }  // namespace
 
@@ -108,7 +110,8 @@ RunStore::RunStore(const std::string& out, const std::string& key) {
   }
   // A process that committed between our open and our flock removed the file we locked:
   // then the directory is no longer staged, and a fresh attempt would find `out` complete.
-  struct stat locked {}, current {};
+  struct stat locked {
+  }, current{};
   if (::fstat(lock_fd_, &locked) != 0 || ::stat(lock_path.c_str(), &current) != 0 ||
       locked.st_ino != current.st_ino || locked.st_dev != current.st_dev) {
     ::close(lock_fd_);

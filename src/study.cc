@@ -3,7 +3,6 @@
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
-
 #include <charconv>
 #include <cmath>
 #include <cstdio>
@@ -26,8 +25,8 @@ CLI::Validator IntegerIn(int lo, int hi) {
         int value = 0;
         const auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), value);
         const bool whole = end == text.data() + text.size();
-        if (error == std::errc::result_out_of_range || (error == std::errc() && whole &&
-                                                        (value < lo || value > hi))) {
+        if (error == std::errc::result_out_of_range ||
+            (error == std::errc() && whole && (value < lo || value > hi))) {
           return "'" + text + "' is out of range (" + std::to_string(lo) + " to " +
                  std::to_string(hi) + ")";
         }
@@ -70,8 +69,7 @@ std::string CsvField(const std::string& field) {
 
 }  // namespace
 
-Options ParseOptions(int argc, const char* const* argv, const Options& defaults,
-                     int min_epochs) {
+Options ParseOptions(int argc, const char* const* argv, const Options& defaults, int min_epochs) {
   Options options = defaults;
   const std::unique_ptr<CLI::App> app = MakeApp(argc > 0 ? argv[0] : "study", options, min_epochs);
   try {
@@ -295,7 +293,8 @@ std::vector<std::string> RunOverRanks(const distributed::World& world, int64_t c
   const int ranks = world.size();
   const auto share = [&](int rank) {
     std::vector<int64_t> mine;
-    for (size_t j = static_cast<size_t>(rank); j < remaining.size(); j += static_cast<size_t>(ranks)) {
+    for (size_t j = static_cast<size_t>(rank); j < remaining.size();
+         j += static_cast<size_t>(ranks)) {
       mine.push_back(remaining[j]);
     }
     return mine;

@@ -3,15 +3,15 @@
 // steps readable.
 #include "fanin/recorder.h"
 
-#include <gtest/gtest.h>
 #include <dlfcn.h>
+#include <gtest/gtest.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <csignal>
-#include <cstdio>
 #include <cstdint>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
@@ -225,7 +225,6 @@ TEST_F(RecorderTest, AProcessKilledMidRunLeavesItsFlushedStepsReadable) {
   EXPECT_GT(run.steps[2].layers[0][TensorRole::kKernelGrad]->count, 0);
 }
 
-
 // Runs `body` in a child process whose files may not grow beyond `max_file_bytes` (a full
 // disk, as RLIMIT_FSIZE makes it: writes past the limit fail with EFBIG once SIGXFSZ is
 // ignored). The child's stderr goes to `stderr_path`; `body`'s return value is its exit
@@ -271,7 +270,6 @@ TEST_F(RecorderTest, AFullDiskIsOneClearErrorAndTheProcessExitsNormally) {
   EXPECT_NE(message.find("File too large"), std::string::npos) << message;
   EXPECT_EQ(testing::ReadFile(Path("stderr.txt")), "");
 }
-
 
 // A run recorded with `steps` steps, each step's rows written whole.
 void RecordSteps(const std::string& path, const std::vector<StepStats>& steps) {
@@ -379,10 +377,9 @@ TEST_F(RecorderTest, ReadingAGroupThatIsNotARunNamesIt) {
 
 TEST_F(RecorderTest, StringAttributesKeepEmbeddedNulBytes) {
   const std::string with_nul("a\0b", 3);
-  const Attributes attributes = {
-      {"text", with_nul},
-      {"texts", std::vector<std::string>{"x\0y", "", "longer text"}},
-      {"plain", std::string("tanh")}};
+  const Attributes attributes = {{"text", with_nul},
+                                 {"texts", std::vector<std::string>{"x\0y", "", "longer text"}},
+                                 {"plain", std::string("tanh")}};
   { Recorder(Path("runs.h5")).CreateRun("run", attributes); }
   const RecordedRun run = ReadRun(Path("runs.h5"), "run");
   for (const auto& [name, value] : attributes) {

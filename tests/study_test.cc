@@ -76,11 +76,11 @@ class StudyTest : public ::testing::Test {
     const fs::path path = ProgramPath(program);
     if (out.empty()) out = out_;
     const fs::path log = fs::temp_directory_path() / (program + "_" + std::to_string(getpid()));
-    std::string command = path.string() + " " + arguments + " --out " + out.string() + " > " +
-                          log.string() + " 2>&1";
+    std::string command =
+        path.string() + " " + arguments + " --out " + out.string() + " > " + log.string() + " 2>&1";
     if (limit_kb > 0) {
-      command = "bash -c 'trap \"\" XFSZ; ulimit -f " + std::to_string(limit_kb) + "; " +
-                command + "'";
+      command =
+          "bash -c 'trap \"\" XFSZ; ulimit -f " + std::to_string(limit_kb) + "; " + command + "'";
     }
     const int status = std::system(command.c_str());
     output_ = ReadFile(log);
@@ -92,8 +92,7 @@ class StudyTest : public ::testing::Test {
   void Run(const std::string& program, const std::string& arguments, fs::path out = {}) {
     const fs::path path = ProgramPath(program);
     if (!fs::exists(path)) GTEST_SKIP() << path << " is not built (FANIN_BUILD_EXAMPLES=OFF?)";
-    ASSERT_EQ(Launch(program, arguments + " --device cpu", out), 0) << arguments << "\n"
-                                                                    << output_;
+    ASSERT_EQ(Launch(program, arguments + " --device cpu", out), 0) << arguments << "\n" << output_;
   }
 
   // Every SVG and the index parse as XML, and every image the index shows exists.
@@ -336,8 +335,7 @@ TEST_F(StudyTest, ABadDeviceOrABusyOutputTouchesNothing) {
   {
     RunStore other(out_.string(), "another study");
     EXPECT_NE(Launch("activation_study", "--seeds 2 --epochs 1 --device cpu"), 0);
-    EXPECT_NE(output_.find("is being written by another process"), std::string::npos)
-        << output_;
+    EXPECT_NE(output_.find("is being written by another process"), std::string::npos) << output_;
   }
   EXPECT_EQ(ReadFile(out_ / "epochs_to_100.csv"), table);
 }
