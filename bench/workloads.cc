@@ -117,7 +117,7 @@ MlpInstance Instantiate(const MlpWorkload& workload, std::shared_ptr<Backend> ba
                            std::to_string(flat.size()));
   }
   Tensor parameters = model.parameters();  // a handle: writes into the model's buffer
-  parameters.CopyFromHost(flat);
+  model.Unpack(flat, parameters);
   const std::vector<float> x = Inputs(workload);
   const std::vector<float> y = Labels(x, workload);
   Tensor xt = Tensor::FromHost(backend, {workload.batch, workload.input_features}, x);

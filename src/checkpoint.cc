@@ -298,7 +298,7 @@ std::vector<std::pair<Tensor, const std::vector<float>*>> TakeOptimizerState(
     Reader& reader, const Sequential& model) {
   std::vector<std::pair<Tensor, const std::vector<float>*>> state;
   for (const auto& [name, tensor] : model.optimizer_state()) {
-    state.emplace_back(tensor, &reader.Take("optimizer." + name, tensor.shape()));
+    state.emplace_back(tensor, &reader.Take("optimizer." + name, {model.parameter_count()}));
   }
   reader.CheckAllTaken();
   return state;
@@ -312,8 +312,10 @@ void SaveCheckpoint(const Sequential& model, const std::string& path) {
   }
   json layers = json::array();
   safetensors::Contents contents;
-  const std::vector<float> flat = model.parameters().ToHost();
-  auto next = flat.begin();
+  // The file holds the parameters packed, one tensor each, and the optimizer's state
+  // packed the same way: no trace of the model's alignment gaps.
+  const std::vector<float> packed = model.Packed(model.parameters());
+  auto next = packed.begin();
   for (size_t i = 0; i < model.num_layers(); ++i) {
     layers.push_back(LayerConfig(model.layer(i), i));
     for (const ParameterSpec& spec : model.layer(i).Parameters()) {
@@ -323,7 +325,8 @@ void SaveCheckpoint(const Sequential& model, const std::string& path) {
     }
   }
   for (const auto& [name, tensor] : model.optimizer_state()) {
-    contents.tensors.push_back({"optimizer." + name, tensor.shape(), tensor.ToHost()});
+    contents.tensors.push_back(
+        {"optimizer." + name, {model.parameter_count()}, model.Packed(tensor)});
   }
   const json architecture = {{"input_features", model.input_features()}, {"layers", layers}};
   const json loss = {{"type", "binary_crossentropy"}, {"from_logits", model.loss().from_logits}};
@@ -350,13 +353,13 @@ Sequential LoadCheckpoint(const std::string& path, std::shared_ptr<Backend> back
   for (std::unique_ptr<Layer>& layer : d.layers) model.Add(std::move(layer));
   model.Compile(d.loss, d.optimizer);
   model.Build(d.input_features, d.seed);
-  std::vector<float> flat;
+  std::vector<float> packed;
   for (const std::vector<float>* values : d.parameters) {
-    flat.insert(flat.end(), values->begin(), values->end());
+    packed.insert(packed.end(), values->begin(), values->end());
   }
   Tensor parameters = model.parameters();
-  parameters.CopyFromHost(flat);
-  for (auto& [tensor, values] : TakeOptimizerState(reader, model)) tensor.CopyFromHost(*values);
+  model.Unpack(packed, parameters);
+  for (auto& [tensor, values] : TakeOptimizerState(reader, model)) model.Unpack(*values, tensor);
   model.RestoreProgress(d.steps, d.epoch);
   return model;
 }

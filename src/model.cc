@@ -45,6 +45,8 @@ struct Sequential::State {
     bool is_kernel = false;
   };
   std::vector<Parameter> parameters;
+  std::vector<ParameterExtent> extents;  // where each lies in the flat buffers
+  int64_t parameter_count = 0;           // the floats between extents not counted
   Tensor flat_params, flat_grads;
   Tensor velocity, adam_m, adam_v;  // allocated by the optimizer that needs them
 
@@ -297,38 +299,49 @@ void Sequential::Build(int64_t input_features, uint64_t seed) {
   if (s.built) throw std::logic_error("Sequential::Build: the model is already built");
   std::vector<std::vector<ParameterSpec>> specs;
   int64_t width = input_features, total = 0;
+  // Each parameter starts on a multiple of kParameterAlignment floats: cuBLAS picks slower
+  // kernels for operands aligned to fewer than 16 bytes, and a bias of 100 floats would
+  // leave the next kernel at 400 bytes past a 64-byte boundary. The gaps are zero and stay
+  // zero: no gradient is written there, so no update moves them.
+  std::vector<ParameterExtent> extents;
+  int64_t count = 0;
   for (size_t l = 0; l < s.layers.size(); ++l) {
     width = s.layers[l]->Build(s.backend, width);
     specs.push_back(s.layers[l]->Parameters());
     for (const ParameterSpec& p : specs.back()) {
-      // Each layer is below kMaxTensorSize on its own; their sum must be too.
-      if (ShapeSize(p.shape) > kMaxTensorSize - total) {
+      const int64_t size = ShapeSize(p.shape);
+      // Each layer is below kMaxTensorSize on its own; the buffer holding all must be too.
+      if (size > kMaxTensorSize - kParameterAlignment - total) {
         throw std::length_error("Sequential::Build: layer " + std::to_string(l) + " (" +
                                 s.layers[l]->Describe() + ") brings the parameter count above " +
                                 std::to_string(kMaxTensorSize));
       }
-      total += ShapeSize(p.shape);
+      extents.push_back({total, size});
+      count += size;
+      total = (total + size + kParameterAlignment - 1) / kParameterAlignment * kParameterAlignment;
     }
   }
   s.input_features = input_features;
   s.flat_params = Tensor(s.backend, {total});
   s.flat_grads = Tensor(s.backend, {total});
+  s.backend->Fill(s.flat_params, 0.0f);
   s.backend->Fill(s.flat_grads, 0.0f);
-  int64_t offset = 0;
   uint32_t stream = 0;
   for (size_t l = 0; l < s.layers.size(); ++l) {
     std::vector<Tensor> values, grads;
     for (const ParameterSpec& p : specs[l]) {
+      const int64_t offset = extents[stream].offset;
       Tensor value = s.flat_params.View(offset, p.shape);
       Tensor grad = s.flat_grads.View(offset, p.shape);
       p.initializer.Apply(value, ComputeFans(p.shape), seed, stream++);
       s.parameters.push_back({value, grad, p.is_kernel});
       values.push_back(value);
       grads.push_back(grad);
-      offset += ShapeSize(p.shape);
     }
     s.layers[l]->BindParameters(values, grads);
   }
+  s.extents = std::move(extents);
+  s.parameter_count = count;
   s.step_totals = Tensor(s.backend, {2});
   s.seed = seed;
   s.built = true;
@@ -558,7 +571,44 @@ void Sequential::ClearHooks() { state_->hooks.clear(); }
 
 size_t Sequential::num_layers() const { return state_->layers.size(); }
 Layer& Sequential::layer(size_t i) const { return *state_->layers.at(i); }
-int64_t Sequential::parameter_count() const { return state_->flat_params.size(); }
+int64_t Sequential::parameter_count() const { return state_->parameter_count; }
+const std::vector<ParameterExtent>& Sequential::parameter_extents() const {
+  return state_->extents;
+}
+
+std::vector<float> Sequential::Packed(const Tensor& buffer) const {
+  const State& s = *state_;
+  if (buffer.size() != s.flat_params.size()) {
+    throw std::invalid_argument("Sequential::Packed: a buffer of " +
+                                ShapeToString(buffer.shape()) + " is not laid out like the " +
+                                ShapeToString(s.flat_params.shape()) + " parameters");
+  }
+  const std::vector<float> flat = buffer.ToHost();
+  std::vector<float> packed;
+  packed.reserve(static_cast<size_t>(s.parameter_count));
+  for (const ParameterExtent& e : s.extents) {
+    packed.insert(packed.end(), flat.begin() + e.offset, flat.begin() + e.offset + e.size);
+  }
+  return packed;
+}
+
+void Sequential::Unpack(std::span<const float> packed, Tensor& buffer) const {
+  const State& s = *state_;
+  if (static_cast<int64_t>(packed.size()) != s.parameter_count ||
+      buffer.size() != s.flat_params.size()) {
+    throw std::invalid_argument("Sequential::Unpack: " + std::to_string(packed.size()) +
+                                " values into " + ShapeToString(buffer.shape()) + "; the model has " +
+                                std::to_string(s.parameter_count) + " parameters in " +
+                                ShapeToString(s.flat_params.shape()));
+  }
+  std::vector<float> flat(static_cast<size_t>(buffer.size()), 0.0f);
+  auto next = packed.begin();
+  for (const ParameterExtent& e : s.extents) {
+    std::copy(next, next + e.size, flat.begin() + e.offset);
+    next += e.size;
+  }
+  buffer.CopyFromHost(flat);
+}
 const Tensor& Sequential::parameters() const { return state_->flat_params; }
 const Tensor& Sequential::gradients() const { return state_->flat_grads; }
 Backend& Sequential::backend() const { return *state_->backend; }

@@ -39,7 +39,7 @@ Fit FitToy(float l2) {
   const Tensor y = Tensor::FromHost(model.backend_ptr(), {kN, 1}, kY);
   model.Fit(x, y, {.epochs = 3000, .batch_size = FitOptions::kFullBatch, .shuffle = false});
 
-  const std::vector<float> params = model.parameters().ToHost();  // kernel [1 x 1], bias [1]
+  const std::vector<float> params = model.Packed(model.parameters());  // kernel [1 x 1], bias [1]
   EXPECT_EQ(params.size(), 2u);
   const double w = params[0], b = params[1];
 

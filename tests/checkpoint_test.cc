@@ -260,7 +260,7 @@ TEST_F(CheckpointTest, KilledWriterLeavesALoadableCheckpoint) {
     int status = 0;
     waitpid(child, &status, 0);
     const Sequential loaded = LoadCheckpoint(path, Cpu(1));
-    const float bias = loaded.parameters().ToHost().back();
+    const float bias = loaded.Packed(loaded.parameters()).back();
     EXPECT_TRUE(bias == 0 || bias == 1 || bias == 2) << bias;
   }
 }
@@ -571,9 +571,9 @@ TEST_F(CheckpointTest, SaveRefusesWhatLoadingWouldRefuseAndKeepsTheOldFile) {
     }
     for (auto& [name, state] : model.optimizer_state()) {
       if (name != tensor) continue;
-      std::vector<float> values = state.ToHost();
+      std::vector<float> values = model.Packed(state);
       values.back() = tensor == "adam_v" ? -1.0f : std::numeric_limits<float>::infinity();
-      state.CopyFromHost(values);
+      model.Unpack(values, state);
     }
     return model;
   };
@@ -834,7 +834,7 @@ with safe_open(sys.argv[1], "np") as f, open(sys.argv[2], "w") as out:
   std::getline(in, format);
   EXPECT_EQ(format, "fanin.checkpoint/1");
   // Sorted names: layers.0.bias, layers.0.kernel, ..., optimizer.adam_m, optimizer.adam_v.
-  std::vector<float> flat = model.parameters().ToHost();
+  std::vector<float> flat = model.Packed(model.parameters());
   std::vector<float> python_flat;
   std::string line;
   int tensors = 0;
@@ -847,7 +847,7 @@ with safe_open(sys.argv[1], "np") as f, open(sys.argv[2], "w") as out:
     for (double v; fields >> v;) values.push_back(static_cast<float>(v));
     ++tensors;
     if (name == "optimizer.adam_m") {
-      EXPECT_EQ(values, model.optimizer_state()[0].second.ToHost());
+      EXPECT_EQ(values, model.Packed(model.optimizer_state()[0].second));
     } else if (name == "layers.0.kernel") {
       EXPECT_EQ(shape, "3x6");
       EXPECT_EQ(values, std::vector<float>(flat.begin(), flat.begin() + 18));

@@ -342,9 +342,13 @@ void CheckModelGradients(Sequential& model, const std::vector<RefLayer>& layers,
   const int64_t in = layers[0].in;
 
   // Layout: each Dense layer's kernel and bias are views into the flat buffers at the
-  // offsets of the documented order (the CPU backend's data() is a host pointer).
+  // offsets of the documented order, each rounded up to kParameterAlignment floats (the CPU
+  // backend's data() is a host pointer).
   ASSERT_EQ(model.num_layers(), layers.size());
-  int64_t offset = 0;
+  auto align = [](int64_t offset) {
+    return (offset + kParameterAlignment - 1) / kParameterAlignment * kParameterAlignment;
+  };
+  int64_t offset = 0, count = 0;
   for (size_t i = 0; i < layers.size(); ++i) {
     const LayerTensors lt = model.layer(i).tensors();
     if (!layers[i].dense) {
@@ -356,21 +360,23 @@ void CheckModelGradients(Sequential& model, const std::vector<RefLayer>& layers,
     ASSERT_NE(lt.bias, nullptr);
     EXPECT_EQ(lt.kernel->shape(), (Shape{l.in, l.out}));
     EXPECT_EQ(lt.bias->shape(), (Shape{l.out}));
+    const int64_t bias_offset = align(offset + l.in * l.out);
     EXPECT_EQ(lt.kernel->data(), model.parameters().data() + offset) << "layer " << i;
-    EXPECT_EQ(lt.bias->data(), model.parameters().data() + offset + l.in * l.out);
+    EXPECT_EQ(lt.bias->data(), model.parameters().data() + bias_offset);
     if (lt.kernel_grad != nullptr) {
       EXPECT_EQ(lt.kernel_grad->data(), model.gradients().data() + offset);
     }
-    offset += l.in * l.out + l.out;
+    offset = align(bias_offset + l.out);
+    count += l.in * l.out + l.out;
   }
-  ASSERT_EQ(model.parameter_count(), offset);
+  ASSERT_EQ(model.parameter_count(), count);
   ASSERT_EQ(model.parameters().size(), offset);
 
   std::vector<double> x = testing::ToDouble(RandomFloats(n * in, -1.5, 1.5, data_seed));
   std::vector<double> y(n);
   const std::vector<float> coin = RandomFloats(n, 0, 1, data_seed + 1);
   for (int64_t i = 0; i < n; ++i) y[i] = coin[i] > 0.5f ? 1.0 : 0.0;
-  std::vector<double> params = testing::ToDouble(model.parameters().ToHost());
+  std::vector<double> params = testing::ToDouble(model.Packed(model.parameters()));
 
   // Relu layers: the reference is only differentiable if no hidden z sits on a kink.
   std::vector<double> hidden_z;
@@ -386,7 +392,7 @@ void CheckModelGradients(Sequential& model, const std::vector<RefLayer>& layers,
   const Tensor yt = MakeTensor(backend, {n, 1}, std::vector<float>(y.begin(), y.end()));
   const double loss_model = model.ComputeGradients(xt, yt);
   EXPECT_NEAR(loss_model, loss_ref, 1e-5 * loss_ref);
-  ExpectClose(model.gradients().ToHost(), grad_ref, "parameter gradients");
+  ExpectClose(model.Packed(model.gradients()), grad_ref, "parameter gradients");
   EXPECT_EQ(model.parameters().ToHost(), params_before) << "ComputeGradients must not update";
 }
 

@@ -66,8 +66,16 @@ TEST(ModelTest, SummaryListsLayersAndParameterCounts) {
   Sequential model = BlockModel("relu", "he_uniform", Adam{}, 0);
   // 10*100+100 = 1100; 4 x (100*100+100) = 4 x 10100; 100+1 = 101.
   EXPECT_EQ(model.parameter_count(), 41601);
-  EXPECT_EQ(model.parameters().size(), 41601);
-  EXPECT_EQ(model.gradients().size(), 41601);
+  // Each of the 12 tensors starts on a multiple of 16 floats: 1008 + 112 + 4 x (10000 + 112)
+  // + 112 + 16.
+  EXPECT_EQ(model.parameters().size(), 41696);
+  EXPECT_EQ(model.gradients().size(), 41696);
+  int64_t sum = 0;
+  for (const ParameterExtent& e : model.parameter_extents()) {
+    EXPECT_EQ(e.offset % kParameterAlignment, 0);
+    sum += e.size;
+  }
+  EXPECT_EQ(sum, 41601);
   ASSERT_EQ(model.num_layers(), 6u);
   const std::string summary = model.Summary();
   for (size_t i = 0; i < model.num_layers(); ++i) {
@@ -353,7 +361,7 @@ TEST(ModelTest, PredictReturnsProbabilitiesOfTheForwardPass) {
   EXPECT_EQ(model.Predict(x, /*batch_size=*/7).ToHost(), probs);
 
   // Reference: sigmoid(tanh(x W1 + b1) W2 + b2) from the flat parameters.
-  const std::vector<float> w = model.parameters().ToHost();  // W1[2x3] b1[3] W2[3x1] b2[1]
+  const std::vector<float> w = model.Packed(model.parameters());  // W1[2x3] b1[3] W2[3x1] b2[1]
   ASSERT_EQ(w.size(), 13u);
   for (int64_t s = 0; s < n; ++s) {
     double z = w[12];

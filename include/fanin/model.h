@@ -13,6 +13,7 @@
 #include <functional>
 #include <limits>
 #include <memory>
+#include <span>
 #include <string>
 #include <utility>
 #include <vector>
@@ -82,6 +83,16 @@ struct FitOptions {
 struct Evaluation {
   double loss = 0.0;
   double accuracy = 0.0;
+};
+
+// Each parameter tensor starts on a multiple of this many floats (64 bytes) in the model's
+// flat buffers, so that GEMM libraries get aligned operands.
+inline constexpr int64_t kParameterAlignment = 16;
+
+// A parameter tensor's place in the model's flat buffers, in floats.
+struct ParameterExtent {
+  int64_t offset = 0;
+  int64_t size = 0;
 };
 
 class Sequential;
@@ -163,10 +174,20 @@ class Sequential {
 
   size_t num_layers() const;
   Layer& layer(size_t i) const;
+  // The number of parameters: the sum of parameter_extents()' sizes.
   int64_t parameter_count() const;
-  // All parameters (and their gradients) in one flat buffer; layers hold views into it.
+  // All parameters (and their gradients) in one flat buffer; layers hold views into it at
+  // parameter_extents(). The floats between the extents are 0.
   const Tensor& parameters() const;
   const Tensor& gradients() const;
+  // Where each parameter tensor lies in parameters(), gradients() and the optimizer's
+  // state, in declaration order (layer 0 kernel, layer 0 bias, layer 1 kernel, ...).
+  const std::vector<ParameterExtent>& parameter_extents() const;
+  // A buffer laid out like parameters() (gradients(), an optimizer state) as parameter_count()
+  // values, the parameters one after the other without the gaps; and back (the gaps set to
+  // 0). Throws std::invalid_argument when a size does not match.
+  std::vector<float> Packed(const Tensor& buffer) const;
+  void Unpack(std::span<const float> packed, Tensor& buffer) const;
   Backend& backend() const;
   const std::shared_ptr<Backend>& backend_ptr() const;
   int64_t steps_taken() const;
