@@ -26,7 +26,7 @@
 #include "bench/openblas_gemm.h"
 #include "bench/workloads.h"
 #include "oneapi/dnnl/dnnl.hpp"
-#include "python-free-examples/command_line.h"
+#include "fanin/command_line.h"
 
 namespace fanin::bench {
 namespace {

@@ -6,7 +6,7 @@
 #include <cstdio>
 #include <vector>
 
-#include "command_line.h"
+#include "fanin/command_line.h"
 #include "fanin/fanin.h"
 
 namespace {

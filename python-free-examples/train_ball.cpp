@@ -15,7 +15,7 @@
 #include <limits>
 #include <string>
 
-#include "command_line.h"
+#include "fanin/command_line.h"
 #include "fanin/fanin.h"
 
 namespace {

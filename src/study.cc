@@ -12,29 +12,11 @@
 #include <string_view>
 #include <utility>
 
+#include "fanin/command_line.h"
 #include "src/atomic_file.h"
 
 namespace fanin::study {
 namespace {
-
-// An integer option's check: its text must be a plain decimal integer within [lo, hi]
-// (CLI11's own conversion takes "0x10" and " 5", and calls "abc" out of range).
-CLI::Validator IntegerIn(int lo, int hi) {
-  return CLI::Validator(
-      [lo, hi](std::string& text) -> std::string {
-        int value = 0;
-        const auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), value);
-        const bool whole = end == text.data() + text.size();
-        if (error == std::errc::result_out_of_range ||
-            (error == std::errc() && whole && (value < lo || value > hi))) {
-          return "'" + text + "' is out of range (" + std::to_string(lo) + " to " +
-                 std::to_string(hi) + ")";
-        }
-        if (error != std::errc() || !whole) return "'" + text + "' is not an integer";
-        return {};
-      },
-      "INT in [" + std::to_string(lo) + ", " + std::to_string(hi) + "]");
-}
 
 // The command line of a study: the options it sets in `options`, their defaults shown.
 std::unique_ptr<CLI::App> MakeApp(const char* program, Options& options, int min_epochs) {
@@ -43,7 +25,7 @@ std::unique_ptr<CLI::App> MakeApp(const char* program, Options& options, int min
   constexpr int kMax = 1000000;
   app->add_option("--seeds", options.seeds, "seeds per configuration")
       ->capture_default_str()
-      ->check(IntegerIn(1, kMax));
+      ->transform(cli::Integer(1, kMax));
   app->add_option("--out", options.out, "output directory (replaced whole when complete)")
       ->capture_default_str()
       ->check(CLI::Validator(
@@ -53,7 +35,7 @@ std::unique_ptr<CLI::App> MakeApp(const char* program, Options& options, int min
       ->check(CLI::IsMember({"cpu", "cuda", "auto"}));
   app->add_option("--epochs", options.epochs, "training epochs per run")
       ->capture_default_str()
-      ->check(IntegerIn(min_epochs, kMax));
+      ->transform(cli::Integer(min_epochs, kMax));
   return app;
 }
 
