@@ -445,7 +445,7 @@ train() {  # train ROW DEVICE
   [[ -n $ms ]] && KEY[$row]+="${ms} ms/step ($(grep 'ms/step' "$SD/$row.out" | tail -n 1 | sed -E 's/.*\(([0-9]+) steps in/\1 steps in/; s/\(?[0-9.]+ ms\/step\)? ?//' | cut -c1-100))"
   if [[ $device == cuda ]]; then GPU_MS=$ms; else CPU_MS=$ms; fi
   ((RC == 0)) && [[ -z $ms ]] && { ST[$row]=FAIL; KEY[$row]+="; no ms/step printed"; }
-  ((RC != 0)) && KEY[$row]+="; $(grep -v '^\s*$' "$SD/$row.out" | tail -n 1 | cut -c1-120)"
+  ((RC != 0)) && KEY[$row]+="$(grep -v '^\s*$' "$SD/$row.out" | tail -n 1 | cut -c1-120)"
   write_summary
 }
 TRAIN_ARGS=${FANIN_TRAIN_ARGS:-"--epochs 20"}
