@@ -7,7 +7,7 @@
 # private mount namespace) and checks the binaries with ldd:
 #
 #   tools/gpu-debs.sh                 # here, where apt reaches Debian; then, on the device:
-#   run(carry=["gpu-debs"], timeout_s=570, command="tools/gpu-check.sh")  (see gpu-check.sh)
+#   run(command="tools/gpu-check.sh", carry=["gpu-debs"], timeout_s=540)   (see gpu-check.sh)
 #
 #   FANIN_GPU_DEBS_VERIFY=0 tools/gpu-debs.sh   # download only, no dry run
 #
