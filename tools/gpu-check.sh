@@ -202,7 +202,7 @@ for tool in cmake ninja; do  # the image's pip packages carry both when they are
 done
 export PATH
 preflight() {
-  t() { echo "\$ $*"; timeout 2 "$@" 2>&1 | head -n 12; }
+  t() { echo "\$ $*"; timeout "${T:-2}" "$@" 2>&1 | head -n 12; }  # (nvidia-smi: 5 s, the driver may start)
   echo "date: $(date -u)  host: $(hostname)  cores: $(nproc)  dry run: $DRY"
   grep PRETTY_NAME /etc/os-release
   uname -r
@@ -218,7 +218,7 @@ preflight() {
   t make --version
   t nvcc --version
   t ldd --version
-  t nvidia-smi --query-gpu=name,driver_version,memory.total,compute_cap,clocks.sm,clocks.max.sm,power.draw --format=csv
+  T=5 t nvidia-smi --query-gpu=name,driver_version,memory.total,compute_cap,clocks.sm,clocks.max.sm,power.draw --format=csv
   [[ -n $SANITIZER ]] && t "$SANITIZER" --version
   echo "CUDA libraries:"
   ls /usr/local/cuda/lib64/ 2>/dev/null | grep -E '^lib(cudart|cublas|cublasLt|cudnn|nccl)\.so' | paste -sd' '
@@ -233,7 +233,7 @@ preflight() {
 say "start: dry run $DRY, budget ${BUDGET}s, $JOBS jobs, results in $OUTDIR"
 export -f preflight has
 export DEBS DRY SANITIZER FANIN_GPU_HIDDEN_FILES FANIN_GPU_HIDDEN_PACKAGES FANIN_GPU_VISIBLE_PACKAGES 2>/dev/null
-run_stage preflight 8 bash -c preflight && cp "$SD/preflight.out" "$OUTDIR/preflight.txt"
+run_stage preflight 15 bash -c preflight && cp "$SD/preflight.out" "$OUTDIR/preflight.txt"
 GPU_NAME=$(timeout 5 nvidia-smi --query-gpu=name --format=csv,noheader 2>/dev/null | head -n 1)
 KEY[preflight]="GPU: ${GPU_NAME:-none seen}; cmake $(cmake --version 2>/dev/null | head -n 1 | awk '{print $3}'); $(has ninja && echo ninja || echo "make (no ninja)"); nvcc $(nvcc --version 2>/dev/null | grep -oE 'release [0-9.]+' | awk '{print $2}'); sanitizer ${SANITIZER:+yes}${SANITIZER:-NO}"
 write_summary
@@ -355,7 +355,7 @@ BIN=$BUILD/bin
 build() {  # build NAME LIMIT TARGETS...
   local name=$1 limit=$2
   shift 2
-  if ((!CONFIGURED)); then skip "$name" "NOT RUN" "configure failed"; return; fi
+  if ((!CONFIGURED)); then skip "$name" "NOT RUN" "configure did not pass"; return; fi
   touch "$SD/$name.start"
   run_stage "$name" "$limit" "${NICE[@]}" cmake --build "$BUILD" -j"$JOBS" --target "$@" -- "${KEEP_GOING[@]}"
   local t built=()
@@ -520,7 +520,7 @@ else
       KEY[build_rest]+="$(ls "$BIN" 2>/dev/null | paste -sd' ' | cut -c1-150)"
     write_summary
   else
-    skip build_rest "NOT RUN" "configure failed"
+    skip build_rest "NOT RUN" "configure did not pass"
   fi
   if [[ -x $BIN/fanin_tests ]]; then
     run_stage ctest_cpu 150 "${RUN_ENV[@]}" ctest --test-dir "$BUILD" -j"$JOBS" --timeout 120 \
