@@ -25,8 +25,8 @@
 
 #include "bench/openblas_gemm.h"
 #include "bench/workloads.h"
-#include "oneapi/dnnl/dnnl.hpp"
 #include "fanin/command_line.h"
+#include "oneapi/dnnl/dnnl.hpp"
 
 namespace fanin::bench {
 namespace {

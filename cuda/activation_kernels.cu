@@ -234,8 +234,8 @@ void LaunchBiasActivationForward(Activation act, const float* bias, const float*
 }
 
 void LaunchActivationBackward(Activation act, const float* z, const float* a, const float* da,
-                              float* dz, int64_t rows, int64_t cols, float* bias_grad,
-                              int sm_count, CachingAllocator& allocator, cudaStream_t stream) {
+                              float* dz, int64_t rows, int64_t cols, float* bias_grad, int sm_count,
+                              CachingAllocator& allocator, cudaStream_t stream) {
   // Linear in place changes nothing in dz: skip its writes.
   if (act == Activation::kLinear && dz == da) dz = nullptr;
   if (dz == nullptr && bias_grad == nullptr) return;

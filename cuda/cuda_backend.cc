@@ -26,9 +26,8 @@ std::string VersionString(int version) {  // major * 10000 + minor * 100 + patch
 // them) and the allocator pool of its scratch blocks (cuda/block_cache.h).
 class CudaGraphWork final : public RecordedWork {
  public:
-  CudaGraphWork(int device, cudaStream_t stream, cudaGraphExec_t exec,
-                std::function<void()> work, std::shared_ptr<CachingAllocator> allocator,
-                BlockCache::PoolId pool)
+  CudaGraphWork(int device, cudaStream_t stream, cudaGraphExec_t exec, std::function<void()> work,
+                std::shared_ptr<CachingAllocator> allocator, BlockCache::PoolId pool)
       : device_(device),
         stream_(stream),
         exec_(exec),
@@ -242,8 +241,8 @@ void CudaBackend::Axpy(float alpha, const Tensor& x, Tensor& y) {
 // GELU_BIAS epilogues would fuse the activation too, but they write only act(z), and z is
 // part of this call's contract (the backward pass reads it); RELU_AUX_BIAS adds only a
 // bit-mask of z > 0, not z (cuda/dense_lt.cc). Compiled, not yet run on a GPU.
-void CudaBackend::DenseForward(const Tensor& x, const Tensor& w, const Tensor& bias,
-                               Activation act, Tensor& z, Tensor& a) {
+void CudaBackend::DenseForward(const Tensor& x, const Tensor& w, const Tensor& bias, Activation act,
+                               Tensor& z, Tensor& a) {
   const char* op = "DenseForward";
   CheckOwned(op, "x", x);
   CheckOwned(op, "w", w);
@@ -260,8 +259,8 @@ void CudaBackend::DenseForward(const Tensor& x, const Tensor& w, const Tensor& b
     BiasActivationForward(act, bias, z, a);
     return;
   }
-  if (!lt_dense_->Forward(x.data(), w.data(), bias.data(), z.data(), rows, inner, cols,
-                          allow_tf32_, stream_.get())) {
+  if (!lt_dense_->Forward(x.data(), w.data(), bias.data(), z.data(), rows, inner, cols, allow_tf32_,
+                          stream_.get())) {
     // cuBLASLt's heuristic offered no algorithm for this shape and these alignments (its
     // epilogue kernels cover fewer cases than cuBLAS's GEMMs, e.g. operands 4-byte aligned
     // inside a flat buffer). The unfused composition computes the same z and a (cuBLAS's

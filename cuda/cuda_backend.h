@@ -40,8 +40,8 @@ class CudaBackend final : public Backend {
             float beta, Tensor& c) override;
   void Axpy(float alpha, const Tensor& x, Tensor& y) override;
   // The bias fused into the GEMM by cuBLASLt (cuda/dense_lt.h), then the activation.
-  void DenseForward(const Tensor& x, const Tensor& w, const Tensor& bias, Activation act,
-                    Tensor& z, Tensor& a) override;
+  void DenseForward(const Tensor& x, const Tensor& w, const Tensor& bias, Activation act, Tensor& z,
+                    Tensor& a) override;
 
   void BiasActivationForward(Activation act, const Tensor& bias, Tensor& z, Tensor& a) override;
   void ActivationForward(Activation act, const Tensor& z, Tensor& a) override;
@@ -91,10 +91,10 @@ class CudaBackend final : public Backend {
   std::unique_ptr<CUstream_st, StreamDestroyer> stream_;
   std::unique_ptr<cublasContext, CublasDestroyer> cublas_;
   std::shared_ptr<CachingAllocator> allocator_;  // shared with every tensor's deleter
-  std::shared_ptr<float> cublas_workspace_;        // cuBLAS's, so that capture allocates nothing
+  std::shared_ptr<float> cublas_workspace_;      // cuBLAS's, so that capture allocates nothing
   std::unique_ptr<UploadRing> uploads_;
   std::unique_ptr<CudnnActivations> cudnn_;  // only with BackendOptions::cudnn_activations
-  std::unique_ptr<LtDense> lt_dense_;  // DenseForward's GEMMs; uses cublas_workspace_
+  std::unique_ptr<LtDense> lt_dense_;        // DenseForward's GEMMs; uses cublas_workspace_
 };
 
 }  // namespace fanin::gpu

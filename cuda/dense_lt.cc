@@ -62,7 +62,7 @@ LtDense::~LtDense() {
 // over D's columns, added before any further epilogue step).
 std::unique_ptr<LtDense::Plan> LtDense::MakePlan(const Key& key, const float* bias) const {
   const auto [n, k, m, tf32, align_x, align_w, align_z, align_bias] = key;
-  (void)align_bias;  // promised by setting the bias pointer itself (below)
+  (void)align_bias;                      // promised by setting the bias pointer itself (below)
   auto plan = std::make_unique<Plan>();  // cleans up whatever is created if a call throws
 
   // FP32 unless the user opted in to TF32 tensor cores, as CudaBackend::Gemm; alpha and
@@ -99,13 +99,12 @@ std::unique_ptr<LtDense::Plan> LtDense::MakePlan(const Key& key, const float* bi
   cublasLtMatmulPreference_t preference = nullptr;
   FANIN_CUDA_CHECK(cublasLtMatmulPreferenceCreate(&preference));
   // Released however this block is left.
-  const std::unique_ptr<cublasLtMatmulPreferenceOpaque_t, cublasStatus_t (*)(
-                            cublasLtMatmulPreference_t)>
+  const std::unique_ptr<cublasLtMatmulPreferenceOpaque_t,
+                        cublasStatus_t (*)(cublasLtMatmulPreference_t)>
       preference_guard(preference, cublasLtMatmulPreferenceDestroy);
   const uint64_t max_workspace = workspace_bytes_;
   FANIN_CUDA_CHECK(cublasLtMatmulPreferenceSetAttribute(
-      preference, CUBLASLT_MATMUL_PREF_MAX_WORKSPACE_BYTES, &max_workspace,
-      sizeof(max_workspace)));
+      preference, CUBLASLT_MATMUL_PREF_MAX_WORKSPACE_BYTES, &max_workspace, sizeof(max_workspace)));
   const std::pair<cublasLtMatmulPreferenceAttributes_t, uint32_t> alignments[] = {
       {CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_A_BYTES, align_w},
       {CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_B_BYTES, align_x},
@@ -146,8 +145,8 @@ bool LtDense::Forward(const float* x, const float* w, const float* bias, float* 
                                                   &bias, sizeof(bias)));
   const float alpha = 1.0f, beta = 0.0f;  // beta = 0: z's old contents are not an input
   FANIN_CUDA_CHECK(cublasLtMatmul(handle_, plan.desc, &alpha, w, plan.w_layout, x, plan.x_layout,
-                                  &beta, z, plan.z_layout, z, plan.z_layout, &plan.algo,
-                                  workspace_, workspace_bytes_, stream));
+                                  &beta, z, plan.z_layout, z, plan.z_layout, &plan.algo, workspace_,
+                                  workspace_bytes_, stream));
   return true;
 }
 

@@ -38,8 +38,8 @@ class LtDense {
   // nothing, when cuBLASLt offers no algorithm for this shape and these pointer alignments;
   // the caller then computes the same thing another way. Throws std::runtime_error on
   // any other cuBLASLt failure.
-  bool Forward(const float* x, const float* w, const float* bias, float* z, int64_t n,
-               int64_t k, int64_t m, bool tf32, cudaStream_t stream);
+  bool Forward(const float* x, const float* w, const float* bias, float* z, int64_t n, int64_t k,
+               int64_t m, bool tf32, cudaStream_t stream);
 
   // The number of cached plans (shapes and alignments seen so far).
   size_t cached_plans() const { return plans_.size(); }

@@ -36,8 +36,8 @@ void LaunchBiasActivationForward(Activation act, const float* bias, const float*
 // bias_grad[j] = sum over rows of dz[:, j] in a fixed order (no atomics) that depends on
 // the shape and on sm_count (the GPU's SM count, which sizes the grid).
 void LaunchActivationBackward(Activation act, const float* z, const float* a, const float* da,
-                              float* dz, int64_t rows, int64_t cols, float* bias_grad,
-                              int sm_count, CachingAllocator& allocator, cudaStream_t stream);
+                              float* dz, int64_t rows, int64_t cols, float* bias_grad, int sm_count,
+                              CachingAllocator& allocator, cudaStream_t stream);
 // sums[j] = sum over rows of x[:, j], the same deterministic reduction as above.
 void LaunchColumnSums(const float* x, int64_t rows, int64_t cols, float* sums, int sm_count,
                       CachingAllocator& allocator, cudaStream_t stream);

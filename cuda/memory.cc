@@ -39,10 +39,11 @@ void* DeviceMalloc(int device, size_t bytes) {
 CachingAllocator::CachingAllocator(int device)
     : device_(device),
       cache_({.allocate = [device](size_t bytes) { return DeviceMalloc(device, bytes); },
-              .release = [device](void* block) {
-                cudaSetDevice(device);
-                cudaFree(block);
-              }}) {}
+              .release =
+                  [device](void* block) {
+                    cudaSetDevice(device);
+                    cudaFree(block);
+                  }}) {}
 
 void* CachingAllocator::Allocate(size_t bytes) {
   void* ptr = cache_.Allocate(bytes);
@@ -51,9 +52,9 @@ void* CachingAllocator::Allocate(size_t bytes) {
   size_t free_bytes = 0, total_bytes = 0;
   FANIN_CUDA_CHECK(cudaMemGetInfo(&free_bytes, &total_bytes));
   throw std::runtime_error("CUDA out of memory on device " + std::to_string(device_) +
-                           ": requested " + std::to_string(size) + " bytes (" + MiB(size) +
-                           "), " + std::to_string(free_bytes) + " bytes free (" +
-                           MiB(free_bytes) + ") of " + MiB(total_bytes));
+                           ": requested " + std::to_string(size) + " bytes (" + MiB(size) + "), " +
+                           std::to_string(free_bytes) + " bytes free (" + MiB(free_bytes) +
+                           ") of " + MiB(total_bytes));
 }
 
 UploadRing::UploadRing(cudaStream_t stream) : stream_(stream) {

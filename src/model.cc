@@ -579,8 +579,8 @@ const std::vector<ParameterExtent>& Sequential::parameter_extents() const {
 std::vector<float> Sequential::Packed(const Tensor& buffer) const {
   const State& s = *state_;
   if (buffer.size() != s.flat_params.size()) {
-    throw std::invalid_argument("Sequential::Packed: a buffer of " +
-                                ShapeToString(buffer.shape()) + " is not laid out like the " +
+    throw std::invalid_argument("Sequential::Packed: a buffer of " + ShapeToString(buffer.shape()) +
+                                " is not laid out like the " +
                                 ShapeToString(s.flat_params.shape()) + " parameters");
   }
   const std::vector<float> flat = buffer.ToHost();
@@ -597,9 +597,9 @@ void Sequential::Unpack(std::span<const float> packed, Tensor& buffer) const {
   if (static_cast<int64_t>(packed.size()) != s.parameter_count ||
       buffer.size() != s.flat_params.size()) {
     throw std::invalid_argument("Sequential::Unpack: " + std::to_string(packed.size()) +
-                                " values into " + ShapeToString(buffer.shape()) + "; the model has " +
-                                std::to_string(s.parameter_count) + " parameters in " +
-                                ShapeToString(s.flat_params.shape()));
+                                " values into " + ShapeToString(buffer.shape()) +
+                                "; the model has " + std::to_string(s.parameter_count) +
+                                " parameters in " + ShapeToString(s.flat_params.shape()));
   }
   std::vector<float> flat(static_cast<size_t>(buffer.size()), 0.0f);
   auto next = packed.begin();

@@ -38,8 +38,8 @@ inline void ExpectNanInNanOut(const std::shared_ptr<Backend>& backend) {
   dz_nan[5] = true;
   const std::vector<bool> bias_grad_nan = {true, false, true};
   const std::vector<bool> none(rows * cols, false);
-  for (const Activation act : {Activation::kLinear, Activation::kSigmoid, Activation::kTanh,
-                               Activation::kRelu}) {
+  for (const Activation act :
+       {Activation::kLinear, Activation::kSigmoid, Activation::kTanh, Activation::kRelu}) {
     SCOPED_TRACE(std::string(ActivationName(act)) + " on " + backend->Describe());
     Tensor z = MakeTensor(backend, {rows, cols}, z0);
     Tensor a(backend, {rows, cols});
@@ -68,8 +68,8 @@ inline void ExpectNanInNanOut(const std::shared_ptr<Backend>& backend) {
                  " on " + backend->Describe());
     const bool logits = input == BceInput::kLogits;
     // Outputs that would be correct for label 0 if NaN compared as "not above the threshold".
-    const Tensor output = MakeTensor(backend, {4, 1}, {kNaN, logits ? -2.0f : 0.1f, kNaN,
-                                                        logits ? 3.0f : 0.9f});
+    const Tensor output =
+        MakeTensor(backend, {4, 1}, {kNaN, logits ? -2.0f : 0.1f, kNaN, logits ? 3.0f : 0.9f});
     const Tensor labels = MakeTensor(backend, {4, 1}, {0.0f, 0.0f, 1.0f, 1.0f});
     Tensor grad(backend, {4, 1});
     Tensor totals(backend, {2});

@@ -18,14 +18,13 @@ struct FakeDevice {
   std::map<void*, size_t> live;  // block -> bytes
 
   BlockCache::Device Functions() {
-    return {.allocate =
-                [this](size_t bytes) -> void* {
-                  if (used + bytes > budget) return nullptr;
-                  used += bytes;
-                  void* block = std::malloc(bytes);
-                  live.emplace(block, bytes);
-                  return block;
-                },
+    return {.allocate = [this](size_t bytes) -> void* {
+              if (used + bytes > budget) return nullptr;
+              used += bytes;
+              void* block = std::malloc(bytes);
+              live.emplace(block, bytes);
+              return block;
+            },
             .release =
                 [this](void* block) {
                   used -= live.at(block);

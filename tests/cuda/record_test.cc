@@ -26,9 +26,8 @@ TEST_F(CudaRecordTest, ScratchOfARecordingIsNeverHandedOut) {
   const Tensor z = Tensor::FromHost(gpu_, {rows, cols}, RandomFloats(rows * cols, -2, 2, 1));
   const Tensor da = Tensor::FromHost(gpu_, {rows, cols}, RandomFloats(rows * cols, -1, 1, 2));
   Tensor dz(gpu_, {rows, cols}), bias_grad(gpu_, {cols});
-  auto work = gpu_->Record([&] {
-    gpu_->ActivationBackward(Activation::kTanh, z, z, da, dz, &bias_grad);
-  });
+  auto work =
+      gpu_->Record([&] { gpu_->ActivationBackward(Activation::kTanh, z, z, da, dz, &bias_grad); });
   const std::vector<float> sevens(200, 7.0f);
   const Tensor other = Tensor::FromHost(gpu_, {200}, sevens);  // another model's totals
   for (int i = 0; i < 3; ++i) work->Replay();
