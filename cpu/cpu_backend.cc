@@ -12,6 +12,7 @@
 #include "cpu/onednn.h"
 #include "cpu/parallel.h"
 #include "cpu/tensor_stats.h"
+#include "src/backend_registry.h"
 #include "src/shape_check.h"
 
 namespace fanin {
@@ -388,5 +389,17 @@ std::vector<TensorStats> CpuBackend::Stats(std::span<const Tensor* const> tensor
   }
   return all;
 }
+
+namespace {
+
+// "cpu" for MakeBackend and HostBackend, registered when the library loads
+// (src/backend_registry.h).
+const bool kRegistered = internal::RegisterBackend(
+    "cpu", {.create = [](const BackendOptions& options) -> std::shared_ptr<Backend> {
+              return std::make_shared<CpuBackend>(options);
+            },
+            .device_count = [] { return 1; }});
+
+}  // namespace
 
 }  // namespace fanin

@@ -8,8 +8,8 @@
 #include <utility>
 
 #include "cuda/check.h"
-#include "cuda/cuda_backend_factory.h"
 #include "cuda/kernels.h"
+#include "src/backend_registry.h"
 #include "src/shape_check.h"
 
 namespace fanin {
@@ -474,6 +474,18 @@ std::unique_ptr<RecordedWork> CudaBackend::Record(std::function<void()> work) {
 
 }  // namespace gpu
 
+namespace {
+
+// GPUs usable by this process; 0 (never an exception) when there is no driver or no GPU.
+int CudaDeviceCount() {
+  int count = 0;
+  if (cudaGetDeviceCount(&count) != cudaSuccess) {
+    cudaGetLastError();  // no driver or no GPU: clear the error, report none
+    return 0;
+  }
+  return count;
+}
+
 std::shared_ptr<Backend> CreateCudaBackend(const BackendOptions& options) {
   const int count = CudaDeviceCount();
   if (options.device_index < 0 || options.device_index >= count) {
@@ -484,13 +496,10 @@ std::shared_ptr<Backend> CreateCudaBackend(const BackendOptions& options) {
   return std::make_shared<gpu::CudaBackend>(options);
 }
 
-int CudaDeviceCount() {
-  int count = 0;
-  if (cudaGetDeviceCount(&count) != cudaSuccess) {
-    cudaGetLastError();  // no driver or no GPU: clear the error, report none
-    return 0;
-  }
-  return count;
-}
+// "cuda" for MakeBackend, registered when the library loads (src/backend_registry.h).
+const bool kRegistered = internal::RegisterBackend(
+    "cuda", {.create = CreateCudaBackend, .device_count = CudaDeviceCount});
+
+}  // namespace
 
 }  // namespace fanin
