@@ -4,7 +4,7 @@ include(GNUInstallDirs)
 include(CMakePackageConfigHelpers)
 
 install(DIRECTORY ${PROJECT_SOURCE_DIR}/include/fanin DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
-install(TARGETS fanin EXPORT faninTargets
+install(TARGETS fanin fanin_recorder fanin_plot EXPORT faninTargets
         ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR}
         LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR}
         RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})

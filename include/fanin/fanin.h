@@ -1,4 +1,6 @@
-// The whole public API of fanin.
+// The core of fanin's public API: tensors, backends, layers, models, data sets, hooks and
+// statistics, checkpoints. The HDF5 recorder (fanin/recorder.h, fanin::recorder) and the
+// plots (fanin/plot.h, fanin::plot) are libraries of their own, included and linked apart.
 #pragma once
 
 #include "fanin/activation.h"
@@ -11,8 +13,6 @@
 #include "fanin/layers.h"
 #include "fanin/model.h"
 #include "fanin/optimizers.h"
-#include "fanin/plot.h"
 #include "fanin/random.h"
-#include "fanin/recorder.h"
 #include "fanin/stats_hook.h"
 #include "fanin/tensor.h"
