@@ -1,14 +1,13 @@
 #include <algorithm>
 #include <cstring>
+#include <map>
 #include <stdexcept>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "fanin/distributed.h"
-
-#if defined(FANIN_HAS_NCCL)
-#include "src/distributed/nccl_reducer.h"
-#endif
+#include "src/distributed/device_reducer.h"
 
 namespace fanin::distributed {
 
@@ -16,11 +15,9 @@ struct DataParallel::State {
   const World& world;
   Sequential& model;
   DataParallelOptions options;
-#if defined(FANIN_HAS_NCCL)
-  // Set when the model lives on the CUDA backend: its gradients are reduced where they
-  // are, without a round trip through host memory.
-  std::unique_ptr<NcclReducer> nccl;
-#endif
+  // Set when the model's backend registered a reducer (NCCL for CUDA): its gradients are
+  // reduced where they are, without a round trip through host memory.
+  std::unique_ptr<DeviceReducer> device_reducer;
 
   // grads = sum over ranks r, in rank order, of weights[r] * (rank r's grads), through
   // host memory and MPI.
@@ -49,11 +46,9 @@ DataParallel::DataParallel(const World& world, Sequential& model, DataParallelOp
     throw std::logic_error(
         "DataParallel: build the model (with the same seed on every rank) first");
   }
-#if defined(FANIN_HAS_NCCL)
-  if (model.backend().name() == "cuda") {
-    state_->nccl = std::make_unique<NcclReducer>(world, model.gradients());
+  if (const DeviceReducerFactory* make = FindDeviceReducer(model.backend().name())) {
+    state_->device_reducer = (*make)(world, model.gradients());
   }
-#endif
   CheckReplicas();
 }
 
@@ -97,15 +92,11 @@ double DataParallel::Step(const Tensor& x, const Tensor& y) {
     // More ranks than rows: this rank contributes nothing, but takes part in the reduction.
     s.model.backend().Fill(grads, 0.0f);
   }
-#if defined(FANIN_HAS_NCCL)
-  if (s.nccl) {
-    s.nccl->Reduce(s.options.reduction, grads, weights);
+  if (s.device_reducer) {
+    s.device_reducer->Reduce(s.options.reduction, grads, weights);
   } else {
     s.ReduceOnHost(grads, weights);
   }
-#else
-  s.ReduceOnHost(grads, weights);
-#endif
   double loss = 0.0;
   for (double l : s.world.AllGather(std::span<const double>(&weighted_loss, 1))) loss += l;
   s.model.ApplyGradients();
@@ -141,6 +132,25 @@ void DataParallel::CheckReplicas() const {
                              " steps; every rank must build the model with the same seed and "
                              "step on the same global batches");
   }
+}
+
+namespace {
+
+std::map<std::string, DeviceReducerFactory, std::less<>>& Reducers() {
+  static std::map<std::string, DeviceReducerFactory, std::less<>> reducers;
+  return reducers;
+}
+
+}  // namespace
+
+bool RegisterDeviceReducer(std::string backend_name, DeviceReducerFactory factory) {
+  return Reducers().emplace(std::move(backend_name), std::move(factory)).second;
+}
+
+const DeviceReducerFactory* FindDeviceReducer(std::string_view backend_name) {
+  const auto& reducers = Reducers();
+  const auto it = reducers.find(backend_name);
+  return it == reducers.end() ? nullptr : &it->second;
 }
 
 }  // namespace fanin::distributed

@@ -1,5 +1,6 @@
-#include "src/distributed/nccl_reducer.h"
+#include "cuda/nccl_reducer.h"
 
+#include <memory>
 #include <stdexcept>
 #include <string>
 
@@ -61,5 +62,14 @@ void NcclReducer::Reduce(Reduction reduction, Tensor& grads, std::span<const flo
     backend.Axpy(weights[r], gathered_.View(static_cast<int64_t>(r * count), grads.shape()), grads);
   }
 }
+
+namespace {
+
+const bool kRegistered = RegisterDeviceReducer(
+    "cuda", [](const World& world, const Tensor& grads) -> std::unique_ptr<DeviceReducer> {
+      return std::make_unique<NcclReducer>(world, grads);
+    });
+
+}  // namespace
 
 }  // namespace fanin::distributed
