@@ -1,30 +1,20 @@
-#include <map>
 #include <stdexcept>
 #include <string>
 #include <utility>
 
 #include "fanin/backend.h"
 #include "src/backend_registry.h"
+#include "src/registry.h"
 
 namespace fanin {
 namespace internal {
-namespace {
-
-std::map<std::string, BackendEntry, std::less<>>& Registry() {
-  static std::map<std::string, BackendEntry, std::less<>> registry;
-  return registry;
-}
-
-}  // namespace
 
 bool RegisterBackend(std::string name, BackendEntry entry) {
-  return Registry().emplace(std::move(name), std::move(entry)).second;
+  return Registry<BackendEntry>::Add(std::move(name), std::move(entry));
 }
 
 const BackendEntry* FindBackend(std::string_view name) {
-  const auto& registry = Registry();
-  const auto it = registry.find(name);
-  return it == registry.end() ? nullptr : &it->second;
+  return Registry<BackendEntry>::Find(name);
 }
 
 }  // namespace internal

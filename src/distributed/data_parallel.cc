@@ -1,6 +1,5 @@
 #include <algorithm>
 #include <cstring>
-#include <map>
 #include <stdexcept>
 #include <string>
 #include <utility>
@@ -8,6 +7,7 @@
 
 #include "fanin/distributed.h"
 #include "src/distributed/device_reducer.h"
+#include "src/registry.h"
 
 namespace fanin::distributed {
 
@@ -134,23 +134,13 @@ void DataParallel::CheckReplicas() const {
   }
 }
 
-namespace {
-
-std::map<std::string, DeviceReducerFactory, std::less<>>& Reducers() {
-  static std::map<std::string, DeviceReducerFactory, std::less<>> reducers;
-  return reducers;
-}
-
-}  // namespace
-
 bool RegisterDeviceReducer(std::string backend_name, DeviceReducerFactory factory) {
-  return Reducers().emplace(std::move(backend_name), std::move(factory)).second;
+  return internal::Registry<DeviceReducerFactory>::Add(std::move(backend_name),
+                                                       std::move(factory));
 }
 
 const DeviceReducerFactory* FindDeviceReducer(std::string_view backend_name) {
-  const auto& reducers = Reducers();
-  const auto it = reducers.find(backend_name);
-  return it == reducers.end() ? nullptr : &it->second;
+  return internal::Registry<DeviceReducerFactory>::Find(backend_name);
 }
 
 }  // namespace fanin::distributed
