@@ -12,23 +12,12 @@
 #include "cpu/onednn.h"
 #include "cpu/parallel.h"
 #include "cpu/tensor_stats.h"
+#include "ops/activation/activations.h"
 #include "src/backend_registry.h"
 #include "src/shape_check.h"
 
 namespace fanin {
 namespace {
-
-// The derivatives, each from whichever of z or a = f(z) makes it cheapest:
-// sigmoid' = a (1 - a), tanh' = 1 - a^2, relu' = [z > 0], and relu'(NaN) = NaN (NaN in,
-// NaN out: docs/design.md). One instantiation per activation keeps the switch out of the
-// loops, so GCC vectorizes them.
-template <Activation kAct>
-inline float Derivative(float z, float a) {
-  if constexpr (kAct == Activation::kSigmoid) return a * (1.0f - a);
-  if constexpr (kAct == Activation::kTanh) return 1.0f - a * a;
-  if constexpr (kAct == Activation::kRelu) return z > 0.0f ? 1.0f : (z != z ? z : 0.0f);
-  return 1.0f;
-}
 
 // dz = da * f'(z, a) over a block of rows x cols with row stride ld and, when db is given,
 // db[c] = the sum of column c of dz, accumulated row by row in a fixed order (so it does not
@@ -58,23 +47,45 @@ template <Activation kAct>
 FANIN_ISA_CLONES void Backward(Activation act, const float* z, const float* a, const float* da,
                                float* dz, float* db, int64_t rows, int64_t cols, int64_t ld) {
   switch (act) {
-    case Activation::kLinear:
-      return BackwardLoop<Activation::kLinear>(z, a, da, dz, db, rows, cols, ld);
-    case Activation::kSigmoid:
-      return BackwardLoop<Activation::kSigmoid>(z, a, da, dz, db, rows, cols, ld);
-    case Activation::kTanh:
-      return BackwardLoop<Activation::kTanh>(z, a, da, dz, db, rows, cols, ld);
-    case Activation::kRelu:
-      return BackwardLoop<Activation::kRelu>(z, a, da, dz, db, rows, cols, ld);
+#define FANIN_X(tag, ...) \
+  case Activation::tag:   \
+    return BackwardLoop<Activation::tag>(z, a, da, dz, db, rows, cols, ld);
+    FANIN_ACTIVATIONS(FANIN_X)
+#undef FANIN_X
   }
   throw std::invalid_argument("ActivationBackward: unknown activation " +
                               std::to_string(static_cast<int>(act)));
 }
 
-// relu(NaN) = NaN, and relu(-0) = +0 as before.
-FANIN_ISA_CLONES void Relu(const float* z, float* a, int64_t n) {
+// a = f(z) as a loop of the table's formula, for the activations oneDNN does not compute.
+template <Activation kAct>
+[[gnu::always_inline]] inline void ForwardLoop(const float* z, float* a, int64_t n) {
 #pragma omp simd
-  for (int64_t i = 0; i < n; ++i) a[i] = (z[i] > 0.0f || z[i] != z[i]) ? z[i] : 0.0f;
+  for (int64_t i = 0; i < n; ++i) a[i] = Activate<kAct>(z[i]);
+}
+
+FANIN_ISA_CLONES void Forward(Activation act, const float* z, float* a, int64_t n) {
+  switch (act) {
+#define FANIN_X(tag, ...) \
+  case Activation::tag:   \
+    return ForwardLoop<Activation::tag>(z, a, n);
+    FANIN_ACTIVATIONS(FANIN_X)
+#undef FANIN_X
+  }
+  throw std::invalid_argument("ActivationForward: unknown activation " +
+                              std::to_string(static_cast<int>(act)));
+}
+
+// The table's oneDNN column: the eltwise algorithm that computes f, or undef.
+dnnl::algorithm OnednnAlgorithm(Activation act) {
+  switch (act) {
+#define FANIN_X(tag, name, reads, onednn, ...) \
+  case Activation::tag:                        \
+    return dnnl::algorithm::onednn;
+    FANIN_ACTIVATIONS(FANIN_X)
+#undef FANIN_X
+  }
+  return dnnl::algorithm::undef;
 }
 
 // c = alpha op(a) op(b) + beta c as a plain loop, for products too small to be worth a
@@ -194,29 +205,23 @@ void CpuBackend::Axpy(float alpha, const Tensor& x, Tensor& y) {
 
 // ---- Activations: forward and backward side by side -----------------------------------
 
-// Forward: the transcendental activations run as oneDNN's element-wise primitive (1 ulp
-// tanh, vectorized for the machine); the rest are loops GCC vectorizes.
+// Forward: the activations oneDNN has run as its element-wise primitive (1 ulp tanh,
+// vectorized for the machine); the rest are loops GCC vectorizes.
 
 void CpuBackend::ActivationForward(Activation act, const Tensor& z, Tensor& a) {
   CheckSameSize("ActivationForward", "z", z, "a", a);
   const float* zs = z.data();
   float* as = a.data();
   const int64_t n = z.size();
-  switch (act) {
-    case Activation::kSigmoid:
-      return onednn_->Eltwise(dnnl::algorithm::eltwise_logistic, zs, as, n);
-    case Activation::kTanh:
-      return onednn_->Eltwise(dnnl::algorithm::eltwise_tanh, zs, as, n);
-    case Activation::kRelu:
-      return ParallelFor(n, num_threads_, 64, n, [&](int64_t begin, int64_t end) {
-        Relu(zs + begin, as + begin, end - begin);
-      });
-    case Activation::kLinear:
-      if (as != zs) std::memcpy(as, zs, static_cast<size_t>(n) * sizeof(float));
-      return;
+  if (act == Activation::kLinear) {  // a copy, or nothing in place
+    if (as != zs) std::memcpy(as, zs, static_cast<size_t>(n) * sizeof(float));
+    return;
   }
-  throw std::invalid_argument("ActivationForward: unknown activation " +
-                              std::to_string(static_cast<int>(act)));
+  const dnnl::algorithm algorithm = OnednnAlgorithm(act);
+  if (algorithm != dnnl::algorithm::undef) return onednn_->Eltwise(algorithm, zs, as, n);
+  ParallelFor(n, num_threads_, 64, n, [&](int64_t begin, int64_t end) {
+    Forward(act, zs + begin, as + begin, end - begin);
+  });
 }
 
 void CpuBackend::BiasActivationForward(Activation act, const Tensor& bias, Tensor& z, Tensor& a) {

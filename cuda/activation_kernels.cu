@@ -8,55 +8,31 @@
 #include "cuda/check.h"
 #include "cuda/kernels.h"
 #include "cuda/launch.cuh"
+#include "ops/activation/activations.h"
 
 namespace fanin::gpu {
 namespace {
 
-// ---- The activations, forward and derivative side by side --------------------------------
-template <Activation kAct>
-__device__ __forceinline__ float Activate(float z) {
-  if constexpr (kAct == Activation::kSigmoid) {
-    return 1.0f / (1.0f + expf(-z));  // expf(-z) = inf for z < -88 gives exactly 0
-  } else if constexpr (kAct == Activation::kTanh) {
-    return tanhf(z);
-  } else if constexpr (kAct == Activation::kRelu) {
-    return (z > 0.0f || z != z) ? z : 0.0f;  // relu(NaN) = NaN: docs/design.md
-  } else {
-    return z;
-  }
-}
+// ---- The activations: the table's math (ops/activation/activations.h) -------------------
 
-// act'(z) of element i, read from whichever of z and a = act(z) is cheaper: sigmoid' =
-// a (1 - a) and tanh' = 1 - a^2 need no transcendental; relu' = [z > 0] (0 at z = 0, as
-// TensorFlow; NaN at NaN); linear' = 1 reads nothing. z or a may be null when not read.
+// f'(z) of element i, loading only what the table's `reads` column names (z or a may be null
+// when not read; linear's derivative reads nothing).
 template <Activation kAct>
-__device__ __forceinline__ float Derivative(const float* z, const float* a, int64_t i) {
-  if constexpr (kAct == Activation::kSigmoid) {
-    const float y = a[i];
-    return y * (1.0f - y);
-  } else if constexpr (kAct == Activation::kTanh) {
-    const float y = a[i];
-    return 1.0f - y * y;
-  } else if constexpr (kAct == Activation::kRelu) {
-    const float x = z[i];
-    return x > 0.0f ? 1.0f : (x != x ? x : 0.0f);
-  } else {
-    return 1.0f;
-  }
+__device__ __forceinline__ float DerivativeAt(const float* z, const float* a, int64_t i) {
+  constexpr DerivativeReads kReads = kDerivativeReads<kAct>;
+  const float zi = kReads == DerivativeReads::kZ ? z[i] : 0.0f;
+  const float ai = kReads == DerivativeReads::kOutput ? a[i] : 0.0f;
+  return Derivative<kAct>(zi, ai);
 }
 
 template <typename Launch>
 void DispatchActivation(Activation act, Launch&& launch) {
-  using enum Activation;
   switch (act) {
-    case kLinear:
-      return launch(std::integral_constant<Activation, kLinear>{});
-    case kSigmoid:
-      return launch(std::integral_constant<Activation, kSigmoid>{});
-    case kTanh:
-      return launch(std::integral_constant<Activation, kTanh>{});
-    case kRelu:
-      return launch(std::integral_constant<Activation, kRelu>{});
+#define FANIN_X(tag, ...) \
+  case Activation::tag:   \
+    return launch(std::integral_constant<Activation, Activation::tag>{});
+    FANIN_ACTIVATIONS(FANIN_X)
+#undef FANIN_X
   }
 }
 
@@ -103,7 +79,8 @@ constexpr int64_t kBlocksPerSm = 4;
 template <Activation kAct>
 __global__ void ActivationBackwardKernel(const float* z, const float* a, const float* da, float* dz,
                                          int64_t n) {
-  for (int64_t i = GridStart(); i < n; i += GridStride()) dz[i] = da[i] * Derivative<kAct>(z, a, i);
+  for (int64_t i = GridStart(); i < n; i += GridStride())
+    dz[i] = da[i] * DerivativeAt<kAct>(z, a, i);
 }
 
 template <Activation kAct>
@@ -117,7 +94,7 @@ __global__ void ActivationBackwardWideKernel(const float* z, const float* a, con
   if (col < cols) {
     for (int64_t r = begin + threadIdx.y; r < end; r += blockDim.y) {
       const int64_t i = r * cols + col;
-      const float g = da[i] * Derivative<kAct>(z, a, i);
+      const float g = da[i] * DerivativeAt<kAct>(z, a, i);
       if (dz != nullptr) dz[i] = g;
       sum += g;
     }
@@ -146,7 +123,7 @@ __global__ void ActivationBackwardNarrowKernel(const float* z, const float* a, c
   float sum = 0.0f;
   for (int64_t r = begin + threadIdx.x; r < end; r += 32) {
     const int64_t i = r * cols + col;
-    const float g = da[i] * Derivative<kAct>(z, a, i);
+    const float g = da[i] * DerivativeAt<kAct>(z, a, i);
     if (dz != nullptr) dz[i] = g;
     sum += g;
   }

@@ -1,7 +1,9 @@
 #include "cuda/cudnn_activation.h"
 
 #include <limits>
+#include <optional>
 #include <stdexcept>
+#include <string>
 
 #include "cuda/check.h"
 
@@ -16,7 +18,8 @@ int CudnnDim(int64_t n) {
   return static_cast<int>(n);
 }
 
-cudnnActivationMode_t Mode(Activation act) {
+// cuDNN's mode for the activations cuDNN has; none for the others, which run fanin's kernels.
+std::optional<cudnnActivationMode_t> Mode(Activation act) {
   switch (act) {
     case Activation::kSigmoid:
       return CUDNN_ACTIVATION_SIGMOID;
@@ -24,13 +27,14 @@ cudnnActivationMode_t Mode(Activation act) {
       return CUDNN_ACTIVATION_TANH;
     case Activation::kRelu:
       return CUDNN_ACTIVATION_RELU;
-    case Activation::kLinear:
-      break;
+    default:
+      return std::nullopt;
   }
-  throw std::logic_error("cuDNN activations: no cuDNN mode for linear");
 }
 
 }  // namespace
+
+bool CudnnActivations::Supports(Activation act) { return Mode(act).has_value(); }
 
 CudnnActivations::CudnnActivations(cudaStream_t stream) {
   try {
@@ -67,7 +71,12 @@ void CudnnActivations::SetMatrix(int64_t rows, int64_t cols) {
 
 void CudnnActivations::SetActivation(Activation act) {
   // NaN in, NaN out; coef is only read by clipped ReLU and ELU.
-  FANIN_CUDA_CHECK(cudnnSetActivationDescriptor(activation_, Mode(act), CUDNN_PROPAGATE_NAN, 0.0));
+  const std::optional<cudnnActivationMode_t> mode = Mode(act);
+  if (!mode) {
+    throw std::logic_error("cuDNN activations: no cuDNN mode for " +
+                           std::string(ActivationName(act)));
+  }
+  FANIN_CUDA_CHECK(cudnnSetActivationDescriptor(activation_, *mode, CUDNN_PROPAGATE_NAN, 0.0));
 }
 
 void CudnnActivations::AddBias(const float* bias, float* z, int64_t rows, int64_t cols) {

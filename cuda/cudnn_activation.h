@@ -25,7 +25,8 @@ class CudnnActivations {
   CudnnActivations(const CudnnActivations&) = delete;
   CudnnActivations& operator=(const CudnnActivations&) = delete;
 
-  static bool Supports(Activation act) { return act != Activation::kLinear; }
+  // Whether cuDNN has `act` (sigmoid, tanh, relu); the others run fanin's kernels.
+  static bool Supports(Activation act);
   // "cuDNN 9.x.y".
   static std::string Version();
 

@@ -6,24 +6,25 @@
 namespace fanin {
 
 Activation ParseActivation(std::string_view name) {
-  if (name == "linear" || name == "none" || name.empty()) return Activation::kLinear;
-  if (name == "sigmoid") return Activation::kSigmoid;
-  if (name == "tanh") return Activation::kTanh;
-  if (name == "relu") return Activation::kRelu;
-  throw std::invalid_argument("unknown activation '" + std::string(name) +
-                              "'; valid: linear, sigmoid, tanh, relu");
+  if (name == "none" || name.empty()) return Activation::kLinear;
+#define FANIN_X(tag, keras_name, ...) \
+  if (name == keras_name) return Activation::tag;
+  FANIN_ACTIVATIONS(FANIN_X)
+#undef FANIN_X
+  std::string valid;
+  for (const Activation activation : kActivations) {
+    valid += (valid.empty() ? "" : ", ") + std::string(ActivationName(activation));
+  }
+  throw std::invalid_argument("unknown activation '" + std::string(name) + "'; valid: " + valid);
 }
 
 std::string_view ActivationName(Activation activation) {
   switch (activation) {
-    case Activation::kLinear:
-      return "linear";
-    case Activation::kSigmoid:
-      return "sigmoid";
-    case Activation::kTanh:
-      return "tanh";
-    case Activation::kRelu:
-      return "relu";
+#define FANIN_X(tag, keras_name, ...) \
+  case Activation::tag:               \
+    return keras_name;
+    FANIN_ACTIVATIONS(FANIN_X)
+#undef FANIN_X
   }
   return "?";
 }

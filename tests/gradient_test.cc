@@ -67,8 +67,6 @@ void ExpectClose(const std::vector<float>& actual, const std::vector<double>& ex
   }
 }
 
-const Activation kActivations[] = {Activation::kLinear, Activation::kSigmoid, Activation::kTanh,
-                                   Activation::kRelu};
 
 // ---- Dense ----------------------------------------------------------------------------------
 

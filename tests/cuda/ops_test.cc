@@ -28,8 +28,6 @@ class CudaOpsTest : public CudaTest, public ::testing::WithParamInterface<int64_
   int64_t rows() const { return GetParam(); }
 };
 
-constexpr Activation kActivations[] = {Activation::kLinear, Activation::kSigmoid, Activation::kTanh,
-                                       Activation::kRelu};
 // Widths: one column, a warp and one (a partial column tile), several tiles.
 constexpr int64_t kWidths[] = {1, 33, 257};
 
