@@ -68,6 +68,8 @@ inline double RefActivation(Activation act, double z) {
       return std::tanh(z);
     case Activation::kRelu:
       return z > 0 || std::isnan(z) ? z : 0.0;
+    case Activation::kSoftplus:
+      return z > 0 ? z + std::log1p(std::exp(-z)) : std::log1p(std::exp(z));
   }
   return 0.0;
 }
@@ -87,6 +89,8 @@ inline double RefActivationDerivative(Activation act, double z) {
     }
     case Activation::kRelu:
       return z > 0 ? 1.0 : (std::isnan(z) ? z : 0.0);
+    case Activation::kSoftplus:
+      return RefSigmoid(z);
   }
   return 0.0;
 }

@@ -27,7 +27,9 @@
   X(kSigmoid, "sigmoid", kOutput, eltwise_logistic, 1.0f / (1.0f + expf(-z)), a * (1.0f - a)) \
   X(kTanh, "tanh", kOutput, eltwise_tanh, tanhf(z), 1.0f - a * a)                             \
   X(kRelu, "relu", kZ, undef, (z > 0.0f || z != z) ? z : 0.0f,                                \
-    z > 0.0f ? 1.0f : (z != z ? z : 0.0f))
+    z > 0.0f ? 1.0f : (z != z ? z : 0.0f))                                                    \
+  X(kSoftplus, "softplus", kZ, undef, z > 0.0f ? z + log1pf(expf(-z)) : log1pf(expf(z)),      \
+    1.0f / (1.0f + expf(-z)))
 
 namespace fanin {
 
