@@ -12,6 +12,7 @@
 #include <fstream>
 #include <iterator>
 #include <memory>
+#include <numbers>
 #include <random>
 #include <regex>
 #include <string>
@@ -70,6 +71,8 @@ inline double RefActivation(Activation act, double z) {
       return z > 0 || std::isnan(z) ? z : 0.0;
     case Activation::kSoftplus:
       return z > 0 ? z + std::log1p(std::exp(-z)) : std::log1p(std::exp(z));
+    case Activation::kGelu:  // z Phi(z), the exact form (Keras's default)
+      return 0.5 * z * (1.0 + std::erf(z / std::sqrt(2.0)));
   }
   return 0.0;
 }
@@ -91,6 +94,9 @@ inline double RefActivationDerivative(Activation act, double z) {
       return z > 0 ? 1.0 : (std::isnan(z) ? z : 0.0);
     case Activation::kSoftplus:
       return RefSigmoid(z);
+    case Activation::kGelu:  // Phi(z) + z phi(z)
+      return 0.5 * (1.0 + std::erf(z / std::sqrt(2.0))) +
+             z * std::exp(-0.5 * z * z) / std::sqrt(2.0 * std::numbers::pi);
   }
   return 0.0;
 }

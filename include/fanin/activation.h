@@ -29,7 +29,9 @@
   X(kRelu, "relu", kZ, undef, (z > 0.0f || z != z) ? z : 0.0f,                                \
     z > 0.0f ? 1.0f : (z != z ? z : 0.0f))                                                    \
   X(kSoftplus, "softplus", kZ, undef, z > 0.0f ? z + log1pf(expf(-z)) : log1pf(expf(z)),      \
-    1.0f / (1.0f + expf(-z)))
+    1.0f / (1.0f + expf(-z)))                                                                 \
+  X(kGelu, "gelu", kZ, undef, 0.5f * z * (1.0f + erff(z * 0.70710678f)),                      \
+    0.5f * (1.0f + erff(z * 0.70710678f)) + z * 0.39894228f * expf(-0.5f * z * z))
 
 namespace fanin {
 
