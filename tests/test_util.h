@@ -73,6 +73,8 @@ inline double RefActivation(Activation act, double z) {
       return z > 0 ? z + std::log1p(std::exp(-z)) : std::log1p(std::exp(z));
     case Activation::kGelu:  // z Phi(z), the exact form (Keras's default)
       return 0.5 * z * (1.0 + std::erf(z / std::sqrt(2.0)));
+    case Activation::kSilu:
+      return z * RefSigmoid(z);
   }
   return 0.0;
 }
@@ -97,6 +99,10 @@ inline double RefActivationDerivative(Activation act, double z) {
     case Activation::kGelu:  // Phi(z) + z phi(z)
       return 0.5 * (1.0 + std::erf(z / std::sqrt(2.0))) +
              z * std::exp(-0.5 * z * z) / std::sqrt(2.0 * std::numbers::pi);
+    case Activation::kSilu: {
+      const double s = RefSigmoid(z);
+      return s + z * s * (1.0 - s);
+    }
   }
   return 0.0;
 }

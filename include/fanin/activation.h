@@ -31,7 +31,9 @@
   X(kSoftplus, "softplus", kZ, undef, z > 0.0f ? z + log1pf(expf(-z)) : log1pf(expf(z)),      \
     1.0f / (1.0f + expf(-z)))                                                                 \
   X(kGelu, "gelu", kZ, undef, 0.5f * z * (1.0f + erff(z * 0.70710678f)),                      \
-    0.5f * (1.0f + erff(z * 0.70710678f)) + z * 0.39894228f * expf(-0.5f * z * z))
+    0.5f * (1.0f + erff(z * 0.70710678f)) + z * 0.39894228f * expf(-0.5f * z * z))            \
+  X(kSilu, "silu", kZ, undef, Activate<Activation::kSigmoid>(z) * z,                          \
+    Activate<Activation::kSigmoid>(z) * (1.0f + z * (1.0f - Activate<Activation::kSigmoid>(z))))
 
 namespace fanin {
 
