@@ -22,18 +22,23 @@
 //           out (docs/design.md): relu(NaN) = relu'(NaN) = NaN; relu(-0) = +0; relu'(0) = 0 as
 //           in TensorFlow; sigmoid's expf(-z) = inf for z < -88 gives exactly 0.
 // Only the first two columns are expanded in this header; the rest are tokens until then.
-#define FANIN_ACTIVATIONS(X)                                                                  \
-  X(kLinear, "linear", kNothing, undef, z, 1.0f)                                              \
-  X(kSigmoid, "sigmoid", kOutput, eltwise_logistic, 1.0f / (1.0f + expf(-z)), a * (1.0f - a)) \
-  X(kTanh, "tanh", kOutput, eltwise_tanh, tanhf(z), 1.0f - a * a)                             \
-  X(kRelu, "relu", kZ, undef, (z > 0.0f || z != z) ? z : 0.0f,                                \
-    z > 0.0f ? 1.0f : (z != z ? z : 0.0f))                                                    \
-  X(kSoftplus, "softplus", kZ, undef, z > 0.0f ? z + log1pf(expf(-z)) : log1pf(expf(z)),      \
-    1.0f / (1.0f + expf(-z)))                                                                 \
-  X(kGelu, "gelu", kZ, undef, 0.5f * z * (1.0f + erff(z * 0.70710678f)),                      \
-    0.5f * (1.0f + erff(z * 0.70710678f)) + z * 0.39894228f * expf(-0.5f * z * z))            \
-  X(kSilu, "silu", kZ, undef, Activate<Activation::kSigmoid>(z) * z,                          \
-    Activate<Activation::kSigmoid>(z) * (1.0f + z * (1.0f - Activate<Activation::kSigmoid>(z))))
+// Every line ends in a backslash at column 100 and a comment line ends the table, so that adding
+// an activation adds its lines and changes no other.
+// clang-format off
+#define FANIN_ACTIVATIONS(X)                                                                       \
+  X(kLinear, "linear", kNothing, undef, z, 1.0f)                                                   \
+  X(kSigmoid, "sigmoid", kOutput, eltwise_logistic, 1.0f / (1.0f + expf(-z)), a * (1.0f - a))      \
+  X(kTanh, "tanh", kOutput, eltwise_tanh, tanhf(z), 1.0f - a * a)                                  \
+  X(kRelu, "relu", kZ, undef, (z > 0.0f || z != z) ? z : 0.0f,                                     \
+    z > 0.0f ? 1.0f : (z != z ? z : 0.0f))                                                         \
+  X(kSoftplus, "softplus", kZ, undef, z > 0.0f ? z + log1pf(expf(-z)) : log1pf(expf(z)),           \
+    1.0f / (1.0f + expf(-z)))                                                                      \
+  X(kGelu, "gelu", kZ, undef, 0.5f * z * (1.0f + erff(z * 0.70710678f)),                           \
+    0.5f * (1.0f + erff(z * 0.70710678f)) + z * 0.39894228f * expf(-0.5f * z * z))                 \
+  X(kSilu, "silu", kZ, undef, Activate<Activation::kSigmoid>(z) * z,                               \
+    Activate<Activation::kSigmoid>(z) * (1.0f + z * (1.0f - Activate<Activation::kSigmoid>(z))))   \
+  // (end of the table)
+// clang-format on
 
 namespace fanin {
 
