@@ -75,6 +75,8 @@ inline double RefActivation(Activation act, double z) {
       return 0.5 * z * (1.0 + std::erf(z / std::sqrt(2.0)));
     case Activation::kSilu:
       return z * RefSigmoid(z);
+    case Activation::kElu:  // alpha = 1, Keras's default
+      return z > 0 ? z : std::exp(z) - 1.0;
   }
   return 0.0;
 }
@@ -103,6 +105,8 @@ inline double RefActivationDerivative(Activation act, double z) {
       const double s = RefSigmoid(z);
       return s + z * s * (1.0 - s);
     }
+    case Activation::kElu:
+      return z > 0 ? 1.0 : std::exp(z);
   }
   return 0.0;
 }

@@ -37,6 +37,7 @@
     0.5f * (1.0f + erff(z * 0.70710678f)) + z * 0.39894228f * expf(-0.5f * z * z))                 \
   X(kSilu, "silu", kZ, undef, Activate<Activation::kSigmoid>(z) * z,                               \
     Activate<Activation::kSigmoid>(z) * (1.0f + z * (1.0f - Activate<Activation::kSigmoid>(z))))   \
+  X(kElu, "elu", kZ, undef, z > 0.0f ? z : expm1f(z), z > 0.0f ? 1.0f : expf(z))                   \
   // (end of the table)
 // clang-format on
 
