@@ -77,6 +77,8 @@ inline double RefActivation(Activation act, double z) {
       return z * RefSigmoid(z);
     case Activation::kElu:  // alpha = 1, Keras's default
       return z > 0 ? z : std::exp(z) - 1.0;
+    case Activation::kHardSigmoid:  // Keras 3's: relu6(z + 3) / 6
+      return std::isnan(z) ? z : std::clamp(z / 6.0 + 0.5, 0.0, 1.0);
   }
   return 0.0;
 }
@@ -107,6 +109,8 @@ inline double RefActivationDerivative(Activation act, double z) {
     }
     case Activation::kElu:
       return z > 0 ? 1.0 : std::exp(z);
+    case Activation::kHardSigmoid:
+      return -3 < z && z < 3 ? 1.0 / 6.0 : (std::isnan(z) ? z : 0.0);
   }
   return 0.0;
 }

@@ -38,6 +38,9 @@
   X(kSilu, "silu", kZ, undef, Activate<Activation::kSigmoid>(z) * z,                               \
     Activate<Activation::kSigmoid>(z) * (1.0f + z * (1.0f - Activate<Activation::kSigmoid>(z))))   \
   X(kElu, "elu", kZ, undef, z > 0.0f ? z : expm1f(z), z > 0.0f ? 1.0f : expf(z))                   \
+  X(kHardSigmoid, "hard_sigmoid", kZ, undef,                                                       \
+    z != z ? z : fminf(fmaxf(z + 3.0f, 0.0f), 6.0f) / 6.0f,                                        \
+    z > -3.0f && z < 3.0f ? 1.0f / 6.0f : (z != z ? z : 0.0f))                                     \
   // (end of the table)
 // clang-format on
 
