@@ -804,7 +804,9 @@ TEST_F(CheckpointTest, SavingRefusesToReplaceWhatIsNotARegularFile) {
   EXPECT_TRUE(fs::is_fifo(Path("fifo")));
   EXPECT_TRUE(fs::is_directory(Path("folder")));
   EXPECT_TRUE(fs::is_symlink(Path("link")));
-  if (device) EXPECT_TRUE(fs::is_character_file(Path("null")));
+  if (device) {
+    EXPECT_TRUE(fs::is_character_file(Path("null")));
+  }
   EXPECT_EQ(std::distance(fs::directory_iterator(dir_), fs::directory_iterator()), 3 + device);
 }
 
