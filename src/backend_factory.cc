@@ -40,9 +40,9 @@ std::shared_ptr<Backend> MakeBackend(std::string_view device, const BackendOptio
     const internal::BackendEntry* cuda = internal::FindBackend("cuda");
     if (cuda != nullptr && cuda->device_count() > 0) return cuda->create(options);
     if (device == "cuda") {
-      throw std::runtime_error(cuda == nullptr
-                                   ? "MakeBackend(\"cuda\"): fanin was built without the CUDA backend"
-                                   : "MakeBackend(\"cuda\"): no CUDA GPU is visible");
+      throw std::runtime_error(
+          cuda == nullptr ? "MakeBackend(\"cuda\"): fanin was built without the CUDA backend"
+                          : "MakeBackend(\"cuda\"): no CUDA GPU is visible");
     }
     return Cpu().create(options);
   }

@@ -67,7 +67,6 @@ void ExpectClose(const std::vector<float>& actual, const std::vector<double>& ex
   }
 }
 
-
 // ---- Dense ----------------------------------------------------------------------------------
 
 // Drives one Dense layer by hand: parameters in tensors this test owns, a scalar loss

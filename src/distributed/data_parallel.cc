@@ -135,8 +135,7 @@ void DataParallel::CheckReplicas() const {
 }
 
 bool RegisterDeviceReducer(std::string backend_name, DeviceReducerFactory factory) {
-  return internal::Registry<DeviceReducerFactory>::Add(std::move(backend_name),
-                                                       std::move(factory));
+  return internal::Registry<DeviceReducerFactory>::Add(std::move(backend_name), std::move(factory));
 }
 
 const DeviceReducerFactory* FindDeviceReducer(std::string_view backend_name) {
