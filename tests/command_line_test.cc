@@ -23,10 +23,7 @@ struct Result {
   std::string output;  // stdout and stderr together
 };
 
-// The programs sit next to this test binary (CMAKE_RUNTIME_OUTPUT_DIRECTORY).
-fs::path ProgramPath(const std::string& name) {
-  return fs::read_symlink("/proc/self/exe").parent_path() / name;
-}
+using testing::ProgramPath;
 
 // Runs `program arguments` (arguments as the shell splits them) and collects its output.
 Result RunProgram(const std::string& program, const std::string& arguments) {

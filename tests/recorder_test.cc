@@ -31,11 +31,7 @@ namespace fs = std::filesystem;
 class RecorderTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = fs::temp_directory_path() /
-           ("fanin_recorder_" + std::to_string(getpid()) + "_" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
+    dir_ = testing::FreshTestDirectory("fanin_recorder");
     model_.Add(Dense(3, "tanh", "glorot_normal"));
     model_.Add(Dense(1, "linear", "glorot_normal"));
     model_.Compile(BinaryCrossEntropy{}, Sgd{.learning_rate = 0.1f});

@@ -21,11 +21,7 @@ using testing::ReadFile;
 class RunStoreTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    root_ = fs::temp_directory_path() /
-            ("fanin_run_store_" + std::to_string(getpid()) + "_" +
-             ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    fs::remove_all(root_);
-    fs::create_directories(root_);
+    root_ = testing::FreshTestDirectory("fanin_run_store");
     out_ = (root_ / "out").string();
   }
   void TearDown() override { fs::remove_all(root_); }

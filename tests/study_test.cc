@@ -50,10 +50,7 @@ std::vector<std::vector<std::string>> ReadCsv(const fs::path& path) {
   return rows;
 }
 
-// The study programs sit next to this test binary (CMAKE_RUNTIME_OUTPUT_DIRECTORY).
-fs::path ProgramPath(const std::string& name) {
-  return fs::read_symlink("/proc/self/exe").parent_path() / name;
-}
+using testing::ProgramPath;
 
 class StudyTest : public ::testing::Test {
  protected:

@@ -5,6 +5,9 @@
 // the library against an independent reference, never against itself.
 #pragma once
 
+#include <gtest/gtest.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
@@ -26,6 +29,23 @@ namespace fanin::testing {
 // machine's core count (the suite is meant to run on 2 cores).
 inline std::shared_ptr<Backend> Cpu(int num_threads = 2) {
   return MakeBackend("cpu", BackendOptions{.num_threads = num_threads});
+}
+
+// A directory for the running test alone (its prefix, this process, the test's name), empty
+// and created; the caller removes it.
+inline std::filesystem::path FreshTestDirectory(const std::string& prefix) {
+  const std::filesystem::path dir =
+      std::filesystem::temp_directory_path() /
+      (prefix + "_" + std::to_string(getpid()) + "_" +
+       ::testing::UnitTest::GetInstance()->current_test_info()->name());
+  std::filesystem::remove_all(dir);
+  std::filesystem::create_directories(dir);
+  return dir;
+}
+
+// A program built next to the running test binary (CMAKE_RUNTIME_OUTPUT_DIRECTORY).
+inline std::filesystem::path ProgramPath(const std::string& name) {
+  return std::filesystem::read_symlink("/proc/self/exe").parent_path() / name;
 }
 
 // The whole content of a file ("" when it cannot be opened).
