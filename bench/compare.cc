@@ -128,8 +128,8 @@ Row TimeBareGemms(const MlpWorkload& workload, const std::string& device_id,
     GemmCall call{g, Tensor(backend, g.transpose_a ? Shape{g.k, g.m} : Shape{g.m, g.k}),
                   Tensor(backend, g.transpose_b ? Shape{g.n, g.k} : Shape{g.k, g.n}),
                   Tensor(backend, {g.m, g.n})};
-    backend->FillRandom(call.a, {.a = -1.0, .b = 1.0, .seed = 5, .stream = stream++});
-    backend->FillRandom(call.b, {.a = -1.0, .b = 1.0, .seed = 5, .stream = stream++});
+    ops::FillRandom(call.a, {.a = -1.0, .b = 1.0, .seed = 5, .stream = stream++});
+    ops::FillRandom(call.b, {.a = -1.0, .b = 1.0, .seed = 5, .stream = stream++});
     calls.push_back(std::move(call));
   }
   if (openblas_threads > 0) openblas_set_num_threads(openblas_threads);
@@ -138,7 +138,7 @@ Row TimeBareGemms(const MlpWorkload& workload, const std::string& device_id,
       if (openblas_threads > 0) {
         OpenBlasGemm(c.g, c.a.data(), c.b.data(), c.c.data());
       } else {
-        backend->Gemm(c.a, c.g.transpose_a, c.b, c.g.transpose_b, 1.0f, 0.0f, c.c);
+        ops::Gemm(c.a, c.g.transpose_a, c.b, c.g.transpose_b, 1.0f, 0.0f, c.c);
       }
     }
     backend->Synchronize();

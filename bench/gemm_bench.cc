@@ -19,8 +19,8 @@ GemmOperands MakeOperands(const std::shared_ptr<Backend>& backend, const GemmSha
   GemmOperands o{g, Tensor(backend, g.transpose_a ? Shape{g.k, g.m} : Shape{g.m, g.k}),
                  Tensor(backend, g.transpose_b ? Shape{g.n, g.k} : Shape{g.k, g.n}),
                  Tensor(backend, {g.m, g.n})};
-  backend->FillRandom(o.a, {.a = -1.0, .b = 1.0, .seed = 7, .stream = 2 * stream});
-  backend->FillRandom(o.b, {.a = -1.0, .b = 1.0, .seed = 7, .stream = 2 * stream + 1});
+  ops::FillRandom(o.a, {.a = -1.0, .b = 1.0, .seed = 7, .stream = 2 * stream});
+  ops::FillRandom(o.b, {.a = -1.0, .b = 1.0, .seed = 7, .stream = 2 * stream + 1});
   return o;
 }
 
@@ -34,10 +34,10 @@ void RegisterSquare(const Device& device, int64_t n) {
         const Tensor a = Tensor::FromHost(device.backend, {n, n}, SquareGemmOperand(n, 11));
         const Tensor b = Tensor::FromHost(device.backend, {n, n}, SquareGemmOperand(n, 12));
         Tensor c(device.backend, {n, n});
-        be.Gemm(a, false, b, false, 1.0f, 0.0f, c);  // warm-up: BLAS threads, cuBLAS heuristics
+        ops::Gemm(a, false, b, false, 1.0f, 0.0f, c);  // warm-up: BLAS threads, cuBLAS heuristics
         be.Synchronize();
         for (auto _ : state) {
-          be.Gemm(a, false, b, false, 1.0f, 0.0f, c);
+          ops::Gemm(a, false, b, false, 1.0f, 0.0f, c);
           be.Synchronize();
         }
         SetRates(state, 2.0 * static_cast<double>(n * n * n), 0, 0);
@@ -61,7 +61,7 @@ void RegisterStepGemms(const Device& device, const MlpWorkload& workload) {
         }
         for (auto _ : state) {
           for (GemmOperands& o : calls) {
-            be.Gemm(o.a, o.shape.transpose_a, o.b, o.shape.transpose_b, 1.0f, 0.0f, o.c);
+            ops::Gemm(o.a, o.shape.transpose_a, o.b, o.shape.transpose_b, 1.0f, 0.0f, o.c);
           }
           be.Synchronize();
         }

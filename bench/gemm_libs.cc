@@ -221,8 +221,8 @@ void CompareFusedForward(const MlpWorkload& w, const std::vector<int>& thread_co
       const Tensor kernel = Tensor::FromHost(cpu, {o.g.k, o.g.n}, o.b);
       const Timing fanin_path = Time(
           [&] {
-            cpu->Gemm(x, false, kernel, false, 1.0f, 0.0f, z);
-            cpu->BiasActivationForward(act, bias, z, act == Activation::kLinear ? z : a);
+            ops::Gemm(x, false, kernel, false, 1.0f, 0.0f, z);
+            ops::BiasActivationForward(act, bias, z, act == Activation::kLinear ? z : a);
           },
           min_time);
       const dnnl::algorithm alg = act == Activation::kTanh   ? dnnl::algorithm::eltwise_tanh

@@ -13,7 +13,7 @@ namespace {
 Tensor Uniform(const std::shared_ptr<Backend>& backend, Shape shape, double lo, double hi,
                uint32_t stream) {
   Tensor t(backend, std::move(shape));
-  backend->FillRandom(t, {.a = lo, .b = hi, .seed = 3, .stream = stream});
+  ops::FillRandom(t, {.a = lo, .b = hi, .seed = 3, .stream = stream});
   return t;
 }
 
@@ -90,9 +90,9 @@ void RegisterActivation(const Device& device, const LayerShape& s, Activation ac
         Tensor z = Uniform(device.backend, {s.batch, s.units}, -3.0, 3.0, 4);
         Tensor a(device.backend, {s.batch, s.units});
         Tensor bias(device.backend, {s.units});
-        device.backend->Fill(bias, 0.0f);  // zero, so that z stays the same however many runs
+        ops::Fill(bias, 0.0f);  // zero, so that z stays the same however many runs
         for (auto _ : state) {
-          device.backend->BiasActivationForward(act, bias, z, a);
+          ops::BiasActivationForward(act, bias, z, a);
           device.backend->Synchronize();
         }
         SetRates(state, 0, 3.0 * 4.0 * n, 0);
@@ -106,12 +106,12 @@ void RegisterActivation(const Device& device, const LayerShape& s, Activation ac
       [=](benchmark::State& state) {
         const Tensor z = Uniform(device.backend, {s.batch, s.units}, -3.0, 3.0, 4);
         Tensor a(device.backend, {s.batch, s.units});
-        device.backend->ActivationForward(act, z, a);
+        ops::ActivationForward(act, z, a);
         const Tensor da = Uniform(device.backend, {s.batch, s.units}, -1.0, 1.0, 5);
         Tensor dz(device.backend, {s.batch, s.units});
         Tensor bias_grad(device.backend, {s.units});
         for (auto _ : state) {
-          device.backend->ActivationBackward(act, z, a, da, dz, &bias_grad);
+          ops::ActivationBackward(act, z, a, da, dz, &bias_grad);
           device.backend->Synchronize();
         }
         SetRates(state, 0, 4.0 * 4.0 * n, 0);
@@ -132,7 +132,7 @@ void RegisterBce(const Device& device, int64_t n) {
         Tensor grad(device.backend, {n, 1});
         Tensor totals(device.backend, {2});
         for (auto _ : state) {
-          device.backend->BinaryCrossEntropy(BceInput::kLogits, logits, y,
+          ops::BinaryCrossEntropy(BceInput::kLogits, logits, y,
                                              1.0f / static_cast<float>(n), &grad, totals, 0);
           device.backend->Synchronize();
         }
@@ -159,7 +159,7 @@ void RegisterOptimizers(const Device& device, const MlpWorkload& workload) {
                                  Tensor p = Uniform(device.backend, {n}, -0.1, 0.1, 7);
                                  const Tensor g = Uniform(device.backend, {n}, -1e-3, 1e-3, 8);
                                  for (auto _ : state) {
-                                   device.backend->SgdUpdate({.learning_rate = 0.01f}, p, g,
+                                   ops::SgdUpdate({.learning_rate = 0.01f}, p, g,
                                                              nullptr);
                                    device.backend->Synchronize();
                                  }
@@ -173,11 +173,11 @@ void RegisterOptimizers(const Device& device, const MlpWorkload& workload) {
                                  Tensor p = Uniform(device.backend, {n}, -0.1, 0.1, 7);
                                  const Tensor g = Uniform(device.backend, {n}, -1e-3, 1e-3, 8);
                                  Tensor m(device.backend, {n}), v(device.backend, {n});
-                                 device.backend->Fill(m, 0.0f);
-                                 device.backend->Fill(v, 0.0f);
+                                 ops::Fill(m, 0.0f);
+                                 ops::Fill(v, 0.0f);
                                  AdamStep step;
                                  for (auto _ : state) {
-                                   device.backend->AdamUpdate(step, p, g, m, v);
+                                   ops::AdamUpdate(step, p, g, m, v);
                                    ++step.t;
                                    device.backend->Synchronize();
                                  }

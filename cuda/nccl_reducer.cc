@@ -57,9 +57,9 @@ void NcclReducer::Reduce(Reduction reduction, Tensor& grads, std::span<const flo
             "ncclAllGather");
   FANIN_CUDA_CHECK(cudaStreamSynchronize(stream_));
   // The sum in rank order, on the backend's stream, the same on every rank.
-  backend.Fill(grads, 0.0f);
+  ops::Fill(grads, 0.0f);
   for (size_t r = 0; r < weights.size(); ++r) {
-    backend.Axpy(weights[r], gathered_.View(static_cast<int64_t>(r * count), grads.shape()), grads);
+    ops::Axpy(weights[r], gathered_.View(static_cast<int64_t>(r * count), grads.shape()), grads);
   }
 }
 

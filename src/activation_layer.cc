@@ -22,14 +22,14 @@ const Tensor& ActivationLayer::Forward(const Tensor& x) {
   CheckLayerInput(Describe(), x, features_);
   input_ = x;
   a_ = BatchView(a_storage_, backend_, x.rows(), features_);
-  backend_->ActivationForward(activation_, x, a_);
+  ops::ActivationForward(activation_, x, a_);
   return a_;
 }
 
 // Backward: dx = dy * act'(x), in place in dy.
 Tensor* ActivationLayer::Backward(Tensor& dy, bool need_input_grad) {
   if (!need_input_grad) return nullptr;
-  backend_->ActivationBackward(activation_, input_, a_, dy, dy, nullptr);
+  ops::ActivationBackward(activation_, input_, a_, dy, dy, nullptr);
   return &dy;
 }
 

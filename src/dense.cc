@@ -62,18 +62,18 @@ const Tensor& Dense::Forward(const Tensor& x) {
   input_ = x;
   z_ = BatchView(z_storage_, backend_, x.rows(), units_);
   a_ = activation_ == Activation::kLinear ? z_ : BatchView(a_storage_, backend_, x.rows(), units_);
-  backend_->DenseForward(x, kernel_, bias_, activation_, z_, a_);
+  ops::DenseForward(x, kernel_, bias_, activation_, z_, a_);
   return a_;
 }
 
 // Backward: dz = dy * act'(z) (in place in dy), db = sum over rows of dz (same pass),
 // dW = x^T dz, dx = dz W^T.
 Tensor* Dense::Backward(Tensor& dy, bool need_input_grad) {
-  backend_->ActivationBackward(activation_, z_, a_, dy, dy, &bias_grad_);
-  backend_->Gemm(input_, true, dy, false, 1.0f, 0.0f, kernel_grad_);
+  ops::ActivationBackward(activation_, z_, a_, dy, dy, &bias_grad_);
+  ops::Gemm(input_, true, dy, false, 1.0f, 0.0f, kernel_grad_);
   if (!need_input_grad) return nullptr;
   dx_ = BatchView(dx_storage_, backend_, dy.rows(), input_features_);
-  backend_->Gemm(dy, false, kernel_, true, 1.0f, 0.0f, dx_);
+  ops::Gemm(dy, false, kernel_, true, 1.0f, 0.0f, dx_);
   return &dx_;
 }
 

@@ -237,13 +237,13 @@ RandomSpec Initializer::Resolve(const Fans& fans) const {
 
 void Initializer::Apply(Tensor& t, const Fans& fans, uint64_t seed, uint32_t stream) const {
   if (kind_ == Kind::kConstant) {
-    t.backend().Fill(t, static_cast<float>(a_));
+    ops::Fill(t, static_cast<float>(a_));
     return;
   }
   RandomSpec spec = Resolve(fans);
   spec.seed = seed;
   spec.stream = stream;
-  t.backend().FillRandom(t, spec);
+  ops::FillRandom(t, spec);
 }
 
 }  // namespace fanin

@@ -114,7 +114,7 @@ struct Sequential::State {
       loss_grad_storage = Tensor(backend, {x.rows(), 1});
     }
     Tensor dy = loss_grad_storage.Rows(0, x.rows());
-    backend->BinaryCrossEntropy(bce_input(), output, y, 1.0f / static_cast<float>(x.rows()), &dy,
+    ops::BinaryCrossEntropy(bce_input(), output, y, 1.0f / static_cast<float>(x.rows()), &dy,
                                 totals, slot);
     Tensor* grad = &dy;
     for (size_t i = layers.size(); i-- > 0;) grad = layers[i]->Backward(*grad, i > 0);
@@ -129,7 +129,7 @@ struct Sequential::State {
     const L2Penalty& p = penalty();
     if (p.l2 == 0.0f) return;
     for (Parameter& param : parameters) {
-      if (param.is_kernel || !p.kernels_only) backend->Axpy(2.0f * p.l2, param.value, param.grad);
+      if (param.is_kernel || !p.kernels_only) ops::Axpy(2.0f * p.l2, param.value, param.grad);
     }
   }
 
@@ -141,7 +141,7 @@ struct Sequential::State {
       if (param.is_kernel || !p.kernels_only) penalized.push_back(&param.value);
     }
     double sum_squares = 0.0;
-    for (const TensorStats& s : backend->Stats(penalized, {})) {
+    for (const TensorStats& s : ops::Stats(penalized, {})) {
       sum_squares += static_cast<double>(s.count) * (s.std * s.std + s.mean * s.mean);
     }
     return p.l2 * sum_squares;
@@ -158,12 +158,12 @@ struct Sequential::State {
     AddPenaltyGradient();
     if (const Sgd* sgd = std::get_if<Sgd>(&optimizer)) {
       const SgdStep step{sgd->learning_rate, sgd->momentum, sgd->nesterov};
-      backend->SgdUpdate(step, flat_params, flat_grads,
+      ops::SgdUpdate(step, flat_params, flat_grads,
                          sgd->momentum != 0.0f ? &velocity : nullptr);
     } else {
       const Adam& adam = std::get<Adam>(optimizer);
       const AdamStep step{adam.learning_rate, adam.beta1, adam.beta2, adam.epsilon, steps};
-      backend->AdamUpdate(step, flat_params, flat_grads, adam_m, adam_v);
+      ops::AdamUpdate(step, flat_params, flat_grads, adam_m, adam_v);
     }
   }
 
@@ -173,7 +173,7 @@ struct Sequential::State {
     if (!built) return;
     auto zeros = [&] {
       Tensor t(backend, flat_params.shape());
-      backend->Fill(t, 0.0f);
+      ops::Fill(t, 0.0f);
       return t;
     };
     if (const Sgd* sgd = std::get_if<Sgd>(&optimizer); sgd && sgd->momentum != 0.0f) {
@@ -208,7 +208,7 @@ struct Sequential::State {
     Tensor xd = x.To(backend);
     Tensor yd = y.To(backend).Reshape({x.rows(), 1});
     const Tensor* both[] = {&xd, &yd};
-    const std::vector<TensorStats> stats = backend->Stats(both, {});
+    const std::vector<TensorStats> stats = ops::Stats(both, {});
     for (int i = 0; i < 2; ++i) {
       if (stats[i].nan_count + stats[i].inf_count > 0) {
         throw std::invalid_argument(std::string(what) + ": " + (i == 0 ? "x" : "y") + " contains " +
@@ -252,7 +252,7 @@ struct Sequential::State {
       add(t.kernel_grad, i, "kernel gradient");
       add(t.bias_grad, i, "bias gradient");
     }
-    const std::vector<TensorStats> stats = backend->Stats(checked, {});
+    const std::vector<TensorStats> stats = ops::Stats(checked, {});
     for (size_t i = 0; i < stats.size(); ++i) {
       if (stats[i].nan_count + stats[i].inf_count == 0) continue;
       throw std::runtime_error(
@@ -324,8 +324,8 @@ void Sequential::Build(int64_t input_features, uint64_t seed) {
   s.input_features = input_features;
   s.flat_params = Tensor(s.backend, {total});
   s.flat_grads = Tensor(s.backend, {total});
-  s.backend->Fill(s.flat_params, 0.0f);
-  s.backend->Fill(s.flat_grads, 0.0f);
+  ops::Fill(s.flat_params, 0.0f);
+  ops::Fill(s.flat_grads, 0.0f);
   uint32_t stream = 0;
   for (size_t l = 0; l < s.layers.size(); ++l) {
     std::vector<Tensor> values, grads;
@@ -455,8 +455,8 @@ History Sequential::Fit(const Tensor& x, const Tensor& y, const FitOptions& opti
                                            static_cast<uint64_t>(i));
         std::swap(order[static_cast<size_t>(i)], order[bits % static_cast<uint64_t>(i + 1)]);
       }
-      s.backend->GatherRows(xd, order, x_shuffled);
-      s.backend->GatherRows(yd, order, y_shuffled);
+      ops::GatherRows(xd, order, x_shuffled);
+      ops::GatherRows(yd, order, y_shuffled);
       xe = &x_shuffled;
       ye = &y_shuffled;
     }
@@ -502,7 +502,7 @@ Evaluation Sequential::Evaluate(const Tensor& x, const Tensor& y, int64_t batch_
   for (int64_t b = 0; b < num_batches; ++b) {
     const int64_t begin = b * batch, end = std::min(n, begin + batch);
     const Tensor& output = s.Forward(xd.Rows(begin, end));
-    s.backend->BinaryCrossEntropy(s.bce_input(), output, yd.Rows(begin, end), 1.0f, nullptr, totals,
+    ops::BinaryCrossEntropy(s.bce_input(), output, yd.Rows(begin, end), 1.0f, nullptr, totals,
                                   b);
   }
   const std::vector<float> t = totals.ToHost();
@@ -530,7 +530,7 @@ Tensor Sequential::Predict(const Tensor& x, int64_t batch_size) {
     const Tensor& output = s.Forward(xd.Rows(begin, end));
     Tensor rows = probabilities.Rows(begin, end);
     if (s.loss.from_logits) {
-      s.backend->ActivationForward(Activation::kSigmoid, output, rows);
+      ops::ActivationForward(Activation::kSigmoid, output, rows);
     } else {
       output.CopyTo(rows);
     }

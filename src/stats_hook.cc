@@ -86,7 +86,7 @@ StepStats ComputeStepStats(const Sequential& model, const StepContext& context,
   if (tensors.empty()) return step;
 
   const HistogramSpec spec{.bins = histogram_bins, .auto_range = true};
-  std::vector<TensorStats> stats = model.backend().Stats(tensors, spec);
+  std::vector<TensorStats> stats = ops::Stats(tensors, spec);
   for (size_t k = 0; k < stats.size(); ++k) {
     const auto [layer, role] = owners[k];
     step.layers[layer].tensors[static_cast<size_t>(role)] = std::move(stats[k]);

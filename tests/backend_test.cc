@@ -106,20 +106,20 @@ TEST(TensorTest, ShapesViewsAndCopies) {
 TEST(BackendTest, FillAndFillRandomFollowTheStream) {
   const auto backend = Cpu();
   Tensor t(backend, {33, 7});
-  backend->Fill(t, 2.5f);
+  ops::Fill(t, 2.5f);
   for (float v : t.ToHost()) EXPECT_EQ(v, 2.5f);
 
   for (RandomDistribution dist : {RandomDistribution::kUniform, RandomDistribution::kNormal,
                                   RandomDistribution::kTruncatedNormal}) {
     const RandomSpec spec{.distribution = dist, .a = -0.5, .b = 2.0, .seed = 31, .stream = 4};
-    backend->FillRandom(t, spec);
+    ops::FillRandom(t, spec);
     const std::vector<float> v = t.ToHost();
     for (size_t i = 0; i < v.size(); ++i) ASSERT_EQ(v[i], RandomValue(spec, i)) << i;
 
     // On a view, element i of the view (not of the parent) gets value i; the rest stays.
-    backend->Fill(t, 9.0f);
+    ops::Fill(t, 9.0f);
     Tensor rows = t.Rows(2, 5);
-    backend->FillRandom(rows, spec);
+    ops::FillRandom(rows, spec);
     const std::vector<float> w = t.ToHost();
     for (size_t i = 0; i < w.size(); ++i) {
       if (i >= 14 && i < 35) {
@@ -154,7 +154,7 @@ TEST(BackendTest, GemmAllTransposesOddShapes) {
             const Tensor at = MakeTensor(backend, ta ? Shape{k, m} : Shape{m, k}, a);
             const Tensor bt = MakeTensor(backend, tb ? Shape{n, k} : Shape{k, n}, b);
             Tensor ct = MakeTensor(backend, {m, n}, c0);
-            backend->Gemm(at, ta, bt, tb, alpha, beta, ct);
+            ops::Gemm(at, ta, bt, tb, alpha, beta, ct);
             const std::vector<float> c = ct.ToHost();
             for (int64_t i = 0; i < m; ++i) {
               for (int64_t j = 0; j < n; ++j) {
@@ -184,7 +184,7 @@ TEST(BackendTest, GemmWithZeroBetaIgnoresOldContents) {
   const Tensor a = MakeTensor(backend, {7, 33}, RandomFloats(7 * 33, -1, 1, 1));
   const Tensor b = MakeTensor(backend, {33, 1}, RandomFloats(33, -1, 1, 2));
   Tensor c = MakeTensor(backend, {7, 1}, std::vector<float>(7, kNaN));
-  backend->Gemm(a, false, b, false, 1.0f, 0.0f, c);
+  ops::Gemm(a, false, b, false, 1.0f, 0.0f, c);
   for (float v : c.ToHost()) EXPECT_TRUE(std::isfinite(v));
 }
 
@@ -206,9 +206,9 @@ TEST(BackendTest, DenseForwardMatchesGemmThenBiasActivation) {
           const Tensor b = MakeTensor(backend, {units}, RandomFloats(units, -1, 1, ++seed));
           Tensor z(backend, {n, units}), a(backend, {n, units});
           Tensor z_ref(backend, {n, units}), a_ref(backend, {n, units});
-          backend->DenseForward(x, w, b, act, z, a);
-          backend->Gemm(x, false, w, false, 1.0f, 0.0f, z_ref);
-          backend->BiasActivationForward(act, b, z_ref, a_ref);
+          ops::DenseForward(x, w, b, act, z, a);
+          ops::Gemm(x, false, w, false, 1.0f, 0.0f, z_ref);
+          ops::BiasActivationForward(act, b, z_ref, a_ref);
           const std::vector<float> zs = z.ToHost(), zr = z_ref.ToHost();
           const std::vector<float> as = a.ToHost(), ar = a_ref.ToHost();
           for (size_t i = 0; i < zs.size(); ++i) {
@@ -226,7 +226,7 @@ TEST(BackendTest, DenseForwardMatchesGemmThenBiasActivation) {
   const Tensor wrong_bias = MakeTensor(backend, {5}, RandomFloats(5, -1, 1, 3));
   Tensor z(backend, {2, 4}), a(backend, {2, 4});
   try {
-    backend->DenseForward(x, w, wrong_bias, Activation::kTanh, z, a);
+    ops::DenseForward(x, w, wrong_bias, Activation::kTanh, z, a);
     FAIL() << "no exception";
   } catch (const std::invalid_argument& error) {
     EXPECT_NE(std::string(error.what()).find("[5]"), std::string::npos) << error.what();
@@ -240,7 +240,7 @@ TEST(BackendTest, Axpy) {
     const std::vector<float> y0 = RandomFloats(rows * 7, -2, 2, 4);
     const Tensor xt = MakeTensor(backend, {rows, 7}, x);
     Tensor yt = MakeTensor(backend, {rows, 7}, y0);
-    backend->Axpy(-1.25f, xt, yt);
+    ops::Axpy(-1.25f, xt, yt);
     const std::vector<float> y = yt.ToHost();
     for (size_t i = 0; i < y.size(); ++i) {
       EXPECT_NEAR(y[i], y0[i] - 1.25 * x[i], 1e-6 * (std::fabs(y0[i]) + 1.25 * std::fabs(x[i])));
@@ -272,7 +272,7 @@ TEST(BackendTest, BiasActivationForwardSeparateAndAliased) {
           const Tensor b = MakeTensor(backend, {k}, bias);
           Tensor a_separate(backend, {n, k});
           Tensor& a = alias ? z : a_separate;
-          backend->BiasActivationForward(act, b, z, a);
+          ops::BiasActivationForward(act, b, z, a);
           const std::vector<float> zs = z.ToHost();
           const std::vector<float> as = a.ToHost();
           for (int64_t i = 0; i < n; ++i) {
@@ -303,7 +303,7 @@ TEST(BackendTest, ActivationForwardSeparateAndAliased) {
       Tensor z = MakeTensor(backend, {33, 7}, z0);
       Tensor a_separate(backend, {33, 7});
       Tensor& a = alias ? z : a_separate;
-      backend->ActivationForward(act, z, a);
+      ops::ActivationForward(act, z, a);
       const std::vector<float> as = a.ToHost();
       for (size_t i = 0; i < as.size(); ++i) {
         ASSERT_NEAR(as[i], RefActivation(act, z0[i]), 2e-6) << i;
@@ -335,7 +335,7 @@ TEST(BackendTest, ActivationBackwardWithAndWithoutBiasGrad) {
         Tensor dz_separate(backend, {n, k});
         Tensor& dz = mode == 2 ? da : dz_separate;
         Tensor bias_grad = MakeTensor(backend, {k}, std::vector<float>(k, kNaN));
-        backend->ActivationBackward(act, z, a, da, dz, mode >= 1 ? &bias_grad : nullptr);
+        ops::ActivationBackward(act, z, a, da, dz, mode >= 1 ? &bias_grad : nullptr);
         const std::vector<float> dzs = dz.ToHost();
         std::vector<double> column_sums(k, 0.0);
         for (int64_t i = 0; i < n; ++i) {
@@ -376,7 +376,7 @@ BceResult RunBce(const std::shared_ptr<Backend>& backend, BceInput input,
   const Tensor y = MakeTensor(backend, {n, 1}, labels);
   Tensor grad(backend, {n, 1});
   Tensor totals = MakeTensor(backend, {2}, {kNaN, kNaN});
-  backend->BinaryCrossEntropy(input, o, y, grad_scale, &grad, totals, 0);
+  ops::BinaryCrossEntropy(input, o, y, grad_scale, &grad, totals, 0);
   const std::vector<float> t = totals.ToHost();
   return {t[0], t[1], grad.ToHost()};
 }
@@ -398,14 +398,14 @@ TEST(BackendTest, LargeElementwiseOpsGiveTheSameBitsOnOneAndTwoThreads) {
     Tensor z = MakeTensor(backend, {rows, cols}, z0);
     const Tensor bias = MakeTensor(backend, {cols}, bias0);
     Tensor a(backend, {rows, cols});
-    backend->BiasActivationForward(act, bias, z, a);
+    ops::BiasActivationForward(act, bias, z, a);
     const Tensor da = MakeTensor(backend, {rows, cols}, da0);
     Tensor dz(backend, {rows, cols}), dz_no_bias(backend, {rows, cols});
     Tensor bias_grad(backend, {cols});
-    backend->ActivationBackward(act, z, a, da, dz, &bias_grad);
-    backend->ActivationBackward(act, z, a, da, dz_no_bias, nullptr);
+    ops::ActivationBackward(act, z, a, da, dz, &bias_grad);
+    ops::ActivationBackward(act, z, a, da, dz_no_bias, nullptr);
     Tensor params = MakeTensor(backend, {rows, cols}, z0);
-    backend->SgdUpdate({.learning_rate = 0.1f}, params, da, nullptr);
+    ops::SgdUpdate({.learning_rate = 0.1f}, params, da, nullptr);
     return Outputs{a.ToHost(), dz.ToHost(), bias_grad.ToHost(), dz_no_bias.ToHost(),
                    params.ToHost()};
   };
@@ -515,7 +515,7 @@ TEST(BackendTest, BceWritesOnlyItsSlotAndWithoutGrad) {
   const Tensor yt = MakeTensor(backend, {3, 1}, y);
   // Sentinels everywhere, including the slot itself: the op writes (does not add to) it.
   Tensor totals = MakeTensor(backend, {6}, std::vector<float>(6, 100.0f));
-  backend->BinaryCrossEntropy(BceInput::kLogits, o, yt, 1.0f, nullptr, totals, 1);
+  ops::BinaryCrossEntropy(BceInput::kLogits, o, yt, 1.0f, nullptr, totals, 1);
   const std::vector<float> t = totals.ToHost();
   double loss = 0.0;
   for (int i = 0; i < 3; ++i) loss += testing::RefBceLogit(z[i], y[i]);
@@ -544,7 +544,7 @@ TEST(BackendTest, SgdPlainMomentumNesterov) {
       const std::vector<float> g = RandomFloats(33, -1, 1, 90 + t);
       const Tensor gt = MakeTensor(backend, {33}, g);
       const std::vector<float> p0 = p.ToHost(), v0 = v.ToHost();
-      backend->SgdUpdate(step, p, gt, variant == 0 ? nullptr : &v);
+      ops::SgdUpdate(step, p, gt, variant == 0 ? nullptr : &v);
       const std::vector<float> p1 = p.ToHost(), v1 = v.ToHost();
       for (size_t i = 0; i < 33; ++i) {
         const double lr = step.learning_rate, mu = step.momentum;
@@ -582,7 +582,7 @@ TEST(BackendTest, AdamKerasFormula) {
     AdamStep step = base;
     step.t = t;
     const std::vector<float> p0 = p.ToHost(), m0 = m.ToHost(), v0 = v.ToHost();
-    backend->AdamUpdate(step, p, gt, m, v);
+    ops::AdamUpdate(step, p, gt, m, v);
     const std::vector<float> p1 = p.ToHost(), m1 = m.ToHost(), v1 = v.ToHost();
     const double b1 = step.beta1, b2 = step.beta2;
     const double lr_t = step.learning_rate * std::sqrt(1 - std::pow(b2, t)) / (1 - std::pow(b1, t));
@@ -622,20 +622,20 @@ TEST(BackendTest, CpuLoopsRoundEveryProductBeforeAdding) {
   const std::vector<float> g = RandomFloats(n, -2, 2, 122);
   {
     Tensor y = MakeTensor(backend, {n}, y0);
-    backend->Axpy(1.3f, MakeTensor(backend, {n}, x), y);
+    ops::Axpy(1.3f, MakeTensor(backend, {n}, x), y);
     const std::vector<float> out = y.ToHost();
     for (int64_t i = 0; i < n; ++i) ASSERT_EQ(out[i], y0[i] + Mul(1.3f, x[i])) << "axpy " << i;
   }
   {
     Tensor p = MakeTensor(backend, {n}, y0);
-    backend->SgdUpdate({.learning_rate = 0.3f}, p, MakeTensor(backend, {n}, g), nullptr);
+    ops::SgdUpdate({.learning_rate = 0.3f}, p, MakeTensor(backend, {n}, g), nullptr);
     const std::vector<float> out = p.ToHost();
     for (int64_t i = 0; i < n; ++i) ASSERT_EQ(out[i], y0[i] - Mul(0.3f, g[i])) << "sgd " << i;
   }
   {
     Tensor p = MakeTensor(backend, {n}, y0);
     Tensor v = MakeTensor(backend, {n}, x);
-    backend->SgdUpdate({.learning_rate = 0.3f, .momentum = 0.7f}, p, MakeTensor(backend, {n}, g),
+    ops::SgdUpdate({.learning_rate = 0.3f, .momentum = 0.7f}, p, MakeTensor(backend, {n}, g),
                        &v);
     const std::vector<float> out = v.ToHost();
     for (int64_t i = 0; i < n; ++i) {
@@ -647,7 +647,7 @@ TEST(BackendTest, CpuLoopsRoundEveryProductBeforeAdding) {
     const std::vector<float> a = RandomFloats(n, -0.99f, 0.99f, 123);
     const Tensor at = MakeTensor(backend, {1, n}, a);
     Tensor dz(backend, {1, n});
-    backend->ActivationBackward(Activation::kTanh, at, at, MakeTensor(backend, {1, n}, g), dz,
+    ops::ActivationBackward(Activation::kTanh, at, at, MakeTensor(backend, {1, n}, g), dz,
                                 nullptr);
     const std::vector<float> out = dz.ToHost();
     for (int64_t i = 0; i < n; ++i) {
@@ -665,7 +665,7 @@ TEST(BackendTest, GatherRows) {
     const Tensor s = MakeTensor(backend, {33, cols}, src);
     const std::vector<int64_t> idx = {32, 0, 5, 5, 17, 1, 32};
     Tensor d(backend, {7, cols});
-    backend->GatherRows(s, idx, d);
+    ops::GatherRows(s, idx, d);
     const std::vector<float> dst = d.ToHost();
     for (size_t r = 0; r < idx.size(); ++r) {
       for (int64_t c = 0; c < cols; ++c) {
@@ -686,7 +686,7 @@ TEST(BackendTest, StatsOverFiniteValuesWithNanAndInfCounted) {
   v[50] = kNaN;
   const Tensor t = MakeTensor(backend, {33, 7}, v);
   const Tensor* ts[] = {&t};
-  const std::vector<TensorStats> stats = backend->Stats(ts, HistogramSpec{});
+  const std::vector<TensorStats> stats = ops::Stats(ts, HistogramSpec{});
   ASSERT_EQ(stats.size(), 1u);
   const TensorStats& s = stats[0];
 
@@ -726,7 +726,7 @@ TEST(BackendTest, StatsHistogramAutoAndFixedRange) {
   const Tensor* ts[] = {&t, &t};
 
   const std::vector<TensorStats> auto_stats =
-      backend->Stats(std::span<const Tensor* const>(ts, 1), HistogramSpec{.bins = 10});
+      ops::Stats(std::span<const Tensor* const>(ts, 1), HistogramSpec{.bins = 10});
   ASSERT_EQ(auto_stats.size(), 1u);
   EXPECT_EQ(auto_stats[0].hist_lo, 0.0f);
   EXPECT_EQ(auto_stats[0].hist_hi, 10.0f);
@@ -734,7 +734,7 @@ TEST(BackendTest, StatsHistogramAutoAndFixedRange) {
 
   // Fixed range [2, 7] in 5 bins: values outside are not counted; two tensors in one call.
   const std::vector<TensorStats> fixed =
-      backend->Stats(ts, HistogramSpec{.bins = 5, .auto_range = false, .lo = 2.0f, .hi = 7.0f});
+      ops::Stats(ts, HistogramSpec{.bins = 5, .auto_range = false, .lo = 2.0f, .hi = 7.0f});
   ASSERT_EQ(fixed.size(), 2u);
   const std::vector<int64_t> expected_fixed(expected.begin() + 2, expected.begin() + 7);
   EXPECT_EQ(fixed[0].hist_lo, 2.0f);
@@ -754,7 +754,7 @@ TEST(BackendTest, StatsRefusesABadHistogramSpecNamingIt) {
                                {.bins = 4, .auto_range = false, .lo = 0.0f, .hi = kNaN}};
   for (const HistogramSpec& spec : bad) {
     try {
-      backend->Stats(tensors, spec);
+      ops::Stats(tensors, spec);
       ADD_FAILURE() << "no exception for bins " << spec.bins;
     } catch (const std::invalid_argument& e) {
       EXPECT_NE(std::string(e.what()).find("histogram"), std::string::npos) << e.what();
@@ -766,7 +766,7 @@ TEST(BackendTest, StatsConstantTensorPutsEverythingInTheMiddleBin) {
   const auto backend = Cpu();
   const Tensor t = MakeTensor(backend, {7, 1}, std::vector<float>(7, 0.25f));
   const Tensor* ts[] = {&t};
-  const std::vector<TensorStats> s = backend->Stats(ts, HistogramSpec{.bins = 5});
+  const std::vector<TensorStats> s = ops::Stats(ts, HistogramSpec{.bins = 5});
   ASSERT_EQ(s.size(), 1u);
   EXPECT_NEAR(s[0].mean, 0.25, 1e-12);
   EXPECT_NEAR(s[0].std, 0.0, 1e-12);

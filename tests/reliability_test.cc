@@ -91,7 +91,7 @@ TEST(NumericsTest, BinaryCrossEntropyIsFiniteForEveryFiniteLogit) {
       const Tensor labels = MakeTensor(cpu, {1, 1}, {label});
       Tensor grad(cpu, {1, 1});
       Tensor totals(cpu, {2});
-      cpu->BinaryCrossEntropy(BceInput::kLogits, output, labels, 1.0f, &grad, totals, 0);
+      ops::BinaryCrossEntropy(BceInput::kLogits, output, labels, 1.0f, &grad, totals, 0);
       EXPECT_TRUE(std::isfinite(totals.ToHost()[0])) << "z " << z << " y " << label;
       EXPECT_TRUE(std::isfinite(grad.ToHost()[0])) << "z " << z << " y " << label;
     }

@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "fanin/activation.h"
+#include "fanin/ops.h"
 #include "fanin/random.h"
 #include "fanin/tensor.h"
 
@@ -41,64 +42,6 @@ std::shared_ptr<Backend> MakeBackend(std::string_view device = "cpu",
 std::shared_ptr<Backend> HostBackend();
 // Whether MakeBackend("cuda") can succeed in this process.
 bool CudaAvailable();
-
-// The most histogram bins a statistic may have: a million per tensor is already far more
-// than a plot resolves, and a larger count is more likely a mistake that would allocate
-// gigabytes per step.
-inline constexpr int kMaxHistogramBins = 1 << 20;
-
-// Binning for Stats: `bins` equal bins over [lo, hi], or over the tensor's own [min, max]
-// when `auto_range` (a constant tensor then puts everything in the middle bin). Stats
-// throws std::invalid_argument for bins outside [0, kMaxHistogramBins], or a fixed range
-// whose bounds are not finite with lo <= hi.
-struct HistogramSpec {
-  int bins = 0;
-  bool auto_range = true;
-  float lo = 0.0f;
-  float hi = 0.0f;
-};
-
-// Statistics of one tensor. count is the number of elements, NaN and Inf included;
-// mean/std/min/max are over the finite values only (std is the population std, as numpy's
-// default), and are 0 when there are none.
-struct TensorStats {
-  int64_t count = 0;
-  int64_t nan_count = 0;
-  int64_t inf_count = 0;
-  double mean = 0.0;
-  double std = 0.0;
-  double min = 0.0;
-  double max = 0.0;
-  float hist_lo = 0.0f;
-  float hist_hi = 0.0f;
-  std::vector<int64_t> histogram;  // values outside [hist_lo, hist_hi] are not counted
-};
-
-// How a binary cross-entropy reads the network's output.
-enum class BceInput {
-  kLogits,         // output is z; loss max(z,0) - z*y + log1p(exp(-|z|)), stable for any z
-  kProbabilities,  // output is p = sigmoid(z); p clipped to [1e-7, 1 - 1e-7] like Keras
-};
-
-// One SGD step over a flat parameter buffer, Keras semantics:
-//   v = momentum * v - lr * g;  p += v               (nesterov: p += momentum * v - lr * g)
-// and p -= lr * g when momentum == 0 (no velocity buffer needed).
-struct SgdStep {
-  float learning_rate = 0.01f;
-  float momentum = 0.0f;
-  bool nesterov = false;
-};
-
-// One Adam step (Keras 2 semantics), t >= 1 the step number:
-//   m = b1 m + (1-b1) g;  v = b2 v + (1-b2) g^2;
-//   p -= lr * sqrt(1-b2^t)/(1-b1^t) * m / (sqrt(v) + epsilon)
-struct AdamStep {
-  float learning_rate = 0.001f;
-  float beta1 = 0.9f;
-  float beta2 = 0.999f;
-  float epsilon = 1e-7f;
-  int64_t t = 1;
-};
 
 // Backend calls recorded once by Backend::Record and enqueued again by each Replay; valid
 // while the backend that recorded them lives. It keeps the recorded closure (and so the

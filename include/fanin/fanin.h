@@ -12,6 +12,7 @@
 #include "fanin/layer.h"
 #include "fanin/layers.h"
 #include "fanin/model.h"
+#include "fanin/ops.h"
 #include "fanin/optimizers.h"
 #include "fanin/random.h"
 #include "fanin/stats_hook.h"

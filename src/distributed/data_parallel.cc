@@ -90,7 +90,7 @@ double DataParallel::Step(const Tensor& x, const Tensor& y) {
                     static_cast<double>(end - begin) / static_cast<double>(rows);
   } else {
     // More ranks than rows: this rank contributes nothing, but takes part in the reduction.
-    s.model.backend().Fill(grads, 0.0f);
+    ops::Fill(grads, 0.0f);
   }
   if (s.device_reducer) {
     s.device_reducer->Reduce(s.options.reduction, grads, weights);

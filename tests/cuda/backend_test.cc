@@ -49,31 +49,31 @@ TEST_F(CudaBackendTest, OutOfMemoryNamesBytesRequestedAndFree) {
   }
   // The failure leaves the backend usable.
   Tensor t(gpu_, {3});
-  gpu_->Fill(t, 2.0f);
+  ops::Fill(t, 2.0f);
   EXPECT_EQ(t.ToHost(), std::vector<float>(3, 2.0f));
 }
 
 // A host tensor handed to a GPU op would be an illegal address on the device.
 TEST_F(CudaBackendTest, RejectsTensorsOfAnotherBackend) {
   Tensor host(cpu_, {4, 4}), device(gpu_, {4, 4});
-  EXPECT_THROW(gpu_->Fill(host, 1.0f), std::invalid_argument);
-  EXPECT_THROW(gpu_->Gemm(device, false, host, false, 1.0f, 0.0f, device), std::invalid_argument);
-  EXPECT_THROW(gpu_->ActivationForward(Activation::kTanh, host, device), std::invalid_argument);
+  EXPECT_THROW(ops::Fill(host, 1.0f), std::invalid_argument);
+  EXPECT_THROW(ops::Gemm(device, false, host, false, 1.0f, 0.0f, device), std::invalid_argument);
+  EXPECT_THROW(ops::ActivationForward(Activation::kTanh, host, device), std::invalid_argument);
 }
 
 TEST_F(CudaBackendTest, RejectsMismatchedShapes) {
   Tensor a(gpu_, {4, 3}), b(gpu_, {4, 3}), c(gpu_, {4, 4}), bias(gpu_, {4});
-  EXPECT_THROW(gpu_->Gemm(a, false, b, false, 1.0f, 0.0f, c), std::invalid_argument);
-  EXPECT_THROW(gpu_->BiasActivationForward(Activation::kRelu, bias, a, a), std::invalid_argument);
+  EXPECT_THROW(ops::Gemm(a, false, b, false, 1.0f, 0.0f, c), std::invalid_argument);
+  EXPECT_THROW(ops::BiasActivationForward(Activation::kRelu, bias, a, a), std::invalid_argument);
   Tensor totals(gpu_, {2});
-  EXPECT_THROW(gpu_->BinaryCrossEntropy(BceInput::kLogits, a, b, 1.0f, nullptr, totals, 1),
+  EXPECT_THROW(ops::BinaryCrossEntropy(BceInput::kLogits, a, b, 1.0f, nullptr, totals, 1),
                std::out_of_range);
 }
 
 TEST_F(CudaBackendTest, GemmWithEmptyInnerDimensionScalesC) {
   Tensor a(gpu_, {3, 0}), b(gpu_, {0, 2});
   Tensor c = MakeTensor(gpu_, {3, 2}, {1, 2, 3, 4, 5, 6});
-  gpu_->Gemm(a, false, b, false, 1.0f, 0.5f, c);
+  ops::Gemm(a, false, b, false, 1.0f, 0.5f, c);
   EXPECT_EQ(c.ToHost(), (std::vector<float>{0.5f, 1, 1.5f, 2, 2.5f, 3}));
 }
 

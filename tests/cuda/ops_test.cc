@@ -53,8 +53,8 @@ TEST_P(CudaOpsTest, FillAndCopiesAreExact) {
   gpu_->CopyOnDevice(g.data(), copy.data(), g.size());
   ExpectBitIdentical(values, copy.ToHost(), "CopyOnDevice");
 
-  gpu_->Fill(g, 0.3f);
-  cpu_->Fill(c, 0.3f);
+  ops::Fill(g, 0.3f);
+  ops::Fill(c, 0.3f);
   ExpectBitIdentical(c.ToHost(), g.ToHost(), "Fill");
 
   // A view's copy lands at the view's offset only.
@@ -74,8 +74,8 @@ TEST_P(CudaOpsTest, FillRandomIsBitIdentical) {
   };
   for (const RandomSpec& spec : specs) {
     Tensor c(cpu_, {rows(), 37}), g(gpu_, {rows(), 37});
-    cpu_->FillRandom(c, spec);
-    gpu_->FillRandom(g, spec);
+    ops::FillRandom(c, spec);
+    ops::FillRandom(g, spec);
     ExpectBitIdentical(
         c.ToHost(), g.ToHost(),
         "FillRandom distribution " + std::to_string(static_cast<int>(spec.distribution)));
@@ -98,8 +98,8 @@ void CheckGemm(const std::shared_ptr<Backend>& cpu, const std::shared_ptr<Backen
   Tensor cc = Tensor::FromHost(cpu, {m, n}, c0);
   Tensor ga = Tensor::FromHost(gpu, a_shape, a), gb = Tensor::FromHost(gpu, b_shape, b);
   Tensor gc = Tensor::FromHost(gpu, {m, n}, c0);
-  cpu->Gemm(ca, ta, cb, tb, alpha, beta, cc);
-  gpu->Gemm(ga, ta, gb, tb, alpha, beta, gc);
+  ops::Gemm(ca, ta, cb, tb, alpha, beta, cc);
+  ops::Gemm(ga, ta, gb, tb, alpha, beta, gc);
 
   // Per element: 2 (k + 2) u (|alpha| sum_p |a_ip b_pj| + |beta c_ij|), the gamma bound of
   // a k-term dot product plus the alpha and beta roundings, on each side; with TF32 inputs
@@ -140,8 +140,8 @@ TEST_P(CudaOpsTest, AxpyMatchesCpu) {
   const std::vector<float> y = RandomFloats(rows() * 3, -2.0f, 2.0f, 4);
   auto [cx, gx] = Both({rows(), 3}, x);
   auto [cy, gy] = Both({rows(), 3}, y);
-  cpu_->Axpy(-0.37f, cx, cy);
-  gpu_->Axpy(-0.37f, gx, gy);
+  ops::Axpy(-0.37f, cx, cy);
+  ops::Axpy(-0.37f, gx, gy);
   // y + alpha x: one FMA on one side, a product and a sum on the other.
   ExpectClose(
       cy.ToHost(), gy.ToHost(),
@@ -171,14 +171,14 @@ TEST_P(CudaOpsTest, BiasActivationForwardMatchesCpu) {
       // Separate output.
       auto [cz, gz] = Both({rows(), cols}, z);
       Tensor ca(cpu_, {rows(), cols}), ga(gpu_, {rows(), cols});
-      cpu_->BiasActivationForward(act, cb, cz, ca);
-      gpu_->BiasActivationForward(act, gb, gz, ga);
+      ops::BiasActivationForward(act, cb, cz, ca);
+      ops::BiasActivationForward(act, gb, gz, ga);
       ExpectBitIdentical(cz.ToHost(), gz.ToHost(), "z + bias");
       ExpectActivationClose(act, ca.ToHost(), ga.ToHost(), "a");
       // In place: a aliases z.
       auto [cz2, gz2] = Both({rows(), cols}, z);
-      cpu_->BiasActivationForward(act, cb, cz2, cz2);
-      gpu_->BiasActivationForward(act, gb, gz2, gz2);
+      ops::BiasActivationForward(act, cb, cz2, cz2);
+      ops::BiasActivationForward(act, gb, gz2, gz2);
       ExpectActivationClose(act, cz2.ToHost(), gz2.ToHost(), "a in place");
     }
   }
@@ -207,8 +207,8 @@ void CheckDenseForward(const std::shared_ptr<Backend>& cpu, const std::shared_pt
   Tensor gz = Tensor::FromHost(gpu, {rows, cols}, nans);
   Tensor ca = in_place ? cz : Tensor::FromHost(cpu, {rows, cols}, nans);
   Tensor ga = in_place ? gz : Tensor::FromHost(gpu, {rows, cols}, nans);
-  cpu->DenseForward(cx, cw, cb, act, cz, ca);
-  gpu->DenseForward(gx, gw, gb, act, gz, ga);
+  ops::DenseForward(cx, cw, cb, act, cz, ca);
+  ops::DenseForward(gx, gw, gb, act, gz, ga);
 
   const auto z_tolerance = [&](size_t e) {
     const int64_t i = static_cast<int64_t>(e) / cols, j = static_cast<int64_t>(e) % cols;
@@ -256,11 +256,11 @@ TEST_P(CudaOpsTest, ActivationForwardMatchesCpu) {
     const std::vector<float> z = PreActivations(rows() * 33, 7);
     auto [cz, gz] = Both({rows(), 33}, z);
     Tensor ca(cpu_, {rows(), 33}), ga(gpu_, {rows(), 33});
-    cpu_->ActivationForward(act, cz, ca);
-    gpu_->ActivationForward(act, gz, ga);
+    ops::ActivationForward(act, cz, ca);
+    ops::ActivationForward(act, gz, ga);
     ExpectActivationClose(act, ca.ToHost(), ga.ToHost(), "a");
     ExpectBitIdentical(z, gz.ToHost(), "z untouched");
-    gpu_->ActivationForward(act, gz, gz);
+    ops::ActivationForward(act, gz, gz);
     ExpectActivationClose(act, ca.ToHost(), gz.ToHost(), "a in place");
   }
 }
@@ -276,15 +276,15 @@ TEST_P(CudaOpsTest, ActivationBackwardMatchesCpu) {
       const int64_t n = rows() * cols;
       auto [cz, gz] = Both({rows(), cols}, PreActivations(n, 8));
       Tensor ca(cpu_, {rows(), cols});
-      cpu_->ActivationForward(act, cz, ca);
+      ops::ActivationForward(act, cz, ca);
       const std::vector<float> a = ca.ToHost();
       Tensor ga = Tensor::FromHost(gpu_, {rows(), cols}, a);
       const std::vector<float> da = RandomFloats(n, -1.0f, 1.0f, 9);
       auto [cda, gda] = Both({rows(), cols}, da);
       Tensor cdz(cpu_, {rows(), cols}), gdz(gpu_, {rows(), cols});
       Tensor cdb(cpu_, {cols}), gdb(gpu_, {cols});
-      cpu_->ActivationBackward(act, cz, ca, cda, cdz, &cdb);
-      gpu_->ActivationBackward(act, gz, ga, gda, gdz, &gdb);
+      ops::ActivationBackward(act, cz, ca, cda, cdz, &cdb);
+      ops::ActivationBackward(act, gz, ga, gda, gdz, &gdb);
       const std::vector<float> dz = cdz.ToHost();
       const auto dz_tolerance = [&](size_t i) {
         return 2 * kFloatRoundoff * (std::fabs(da[i]) + std::fabs(dz[i]));
@@ -303,7 +303,7 @@ TEST_P(CudaOpsTest, ActivationBackwardMatchesCpu) {
           "bias_grad");
 
       // dz aliasing da, and no bias gradient.
-      gpu_->ActivationBackward(act, gz, ga, gda, gda, nullptr);
+      ops::ActivationBackward(act, gz, ga, gda, gda, nullptr);
       ExpectClose(dz, gda.ToHost(), dz_tolerance, "dz in place");
     }
   }
@@ -319,8 +319,8 @@ void CheckBce(const std::shared_ptr<Backend>& cpu, const std::shared_ptr<Backend
   Tensor cg(cpu, {n, 1}), gg(gpu, {n, 1});
   const std::vector<float> sentinel(6, -1.0f);
   Tensor ct = Tensor::FromHost(cpu, {6}, sentinel), gt = Tensor::FromHost(gpu, {6}, sentinel);
-  cpu->BinaryCrossEntropy(input, co, cy, scale, &cg, ct, 1);
-  gpu->BinaryCrossEntropy(input, go, gy, scale, &gg, gt, 1);
+  ops::BinaryCrossEntropy(input, co, cy, scale, &cg, ct, 1);
+  ops::BinaryCrossEntropy(input, go, gy, scale, &gg, gt, 1);
   const std::vector<float> c_totals = ct.ToHost(), g_totals = gt.ToHost();
 
   // Per-sample losses are floats built from expf/log1pf/logf (a few ulp apart) and an
@@ -381,8 +381,8 @@ TEST_P(CudaOpsTest, SgdMatchesCpu) {
     auto [cv, gv] = Both({n}, std::vector<float>(n, 0.0f));
     for (uint32_t t = 0; t < 3; ++t) {
       auto [cg, gg] = Both({n}, RandomFloats(n, -1.0f, 1.0f, 32 + t));
-      cpu_->SgdUpdate(step, cp, cg, step.momentum != 0.0f ? &cv : nullptr);
-      gpu_->SgdUpdate(step, gp, gg, step.momentum != 0.0f ? &gv : nullptr);
+      ops::SgdUpdate(step, cp, cg, step.momentum != 0.0f ? &cv : nullptr);
+      ops::SgdUpdate(step, gp, gg, step.momentum != 0.0f ? &gv : nullptr);
     }
     ExpectClose(cp.ToHost(), gp.ToHost(), 16 * kFloatRoundoff, 16 * kFloatRoundoff, "params");
     ExpectClose(cv.ToHost(), gv.ToHost(), 16 * kFloatRoundoff, 16 * kFloatRoundoff * 0.1,
@@ -403,8 +403,8 @@ TEST_P(CudaOpsTest, AdamMatchesCpu) {
   for (int64_t t = 1; t <= 3; ++t) {
     auto [cg, gg] = Both({n}, RandomFloats(n, -1.0f, 1.0f, 42 + static_cast<uint32_t>(t)));
     const AdamStep step{.learning_rate = lr, .t = t};
-    cpu_->AdamUpdate(step, cp, cg, cm, cv);
-    gpu_->AdamUpdate(step, gp, gg, gm, gv);
+    ops::AdamUpdate(step, cp, cg, cm, cv);
+    ops::AdamUpdate(step, gp, gg, gm, gv);
   }
   ExpectClose(cm.ToHost(), gm.ToHost(), 8 * kFloatRoundoff, 8 * kFloatRoundoff, "m");
   ExpectClose(cv.ToHost(), gv.ToHost(), 8 * kFloatRoundoff, 8 * kFloatRoundoff, "v");
@@ -421,12 +421,12 @@ TEST_P(CudaOpsTest, GatherRowsIsExact) {
   for (int64_t r = 0; r < rows(); ++r) indices.push_back(r);
   const auto out_rows = static_cast<int64_t>(indices.size());
   Tensor cd(cpu_, {out_rows, 13}), gd(gpu_, {out_rows, 13});
-  cpu_->GatherRows(cs, indices, cd);
-  gpu_->GatherRows(gs, indices, gd);
+  ops::GatherRows(cs, indices, cd);
+  ops::GatherRows(gs, indices, gd);
   ExpectBitIdentical(cd.ToHost(), gd.ToHost(), "GatherRows");
 
   indices[0] = rows();  // one past the end
-  EXPECT_THROW(gpu_->GatherRows(gs, indices, gd), std::out_of_range);
+  EXPECT_THROW(ops::GatherRows(gs, indices, gd), std::out_of_range);
 }
 
 // count, NaN, Inf, min, max and the histogram are exact (the same values, the same double
@@ -452,8 +452,8 @@ TEST_P(CudaOpsTest, StatsMatchCpu) {
                                  {10000, true, 0.0f, 0.0f}};  // more bins than shared memory
   for (const HistogramSpec& spec : specs) {
     SCOPED_TRACE("bins " + std::to_string(spec.bins) + " auto " + std::to_string(spec.auto_range));
-    const std::vector<TensorStats> cs = cpu_->Stats(cpu_tensors, spec);
-    const std::vector<TensorStats> gs = gpu_->Stats(gpu_tensors, spec);
+    const std::vector<TensorStats> cs = ops::Stats(cpu_tensors, spec);
+    const std::vector<TensorStats> gs = ops::Stats(gpu_tensors, spec);
     ASSERT_EQ(gs.size(), 3u);
     for (size_t t = 0; t < 3; ++t) {
       SCOPED_TRACE("tensor " + std::to_string(t));

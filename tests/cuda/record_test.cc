@@ -27,14 +27,14 @@ TEST_F(CudaRecordTest, ScratchOfARecordingIsNeverHandedOut) {
   const Tensor da = Tensor::FromHost(gpu_, {rows, cols}, RandomFloats(rows * cols, -1, 1, 2));
   Tensor dz(gpu_, {rows, cols}), bias_grad(gpu_, {cols});
   auto work =
-      gpu_->Record([&] { gpu_->ActivationBackward(Activation::kTanh, z, z, da, dz, &bias_grad); });
+      gpu_->Record([&] { ops::ActivationBackward(Activation::kTanh, z, z, da, dz, &bias_grad); });
   const std::vector<float> sevens(200, 7.0f);
   const Tensor other = Tensor::FromHost(gpu_, {200}, sevens);  // another model's totals
   for (int i = 0; i < 3; ++i) work->Replay();
   EXPECT_EQ(other.ToHost(), sevens) << "a replay wrote into a tensor allocated after recording";
   Tensor expected_grad(gpu_, {cols});
   Tensor expected_dz(gpu_, {rows, cols});
-  gpu_->ActivationBackward(Activation::kTanh, z, z, da, expected_dz, &expected_grad);
+  ops::ActivationBackward(Activation::kTanh, z, z, da, expected_dz, &expected_grad);
   EXPECT_EQ(bias_grad.ToHost(), expected_grad.ToHost());
 }
 
@@ -52,7 +52,7 @@ TEST_F(CudaRecordTest, UploadsAndWaitsAreRefusedWhileRecording) {
   };
   const Case cases[] = {
       {"CopyFromHost", [&] { gpu_->CopyFromHost(host.data(), t.data(), 4); }},
-      {"GatherRows", [&] { gpu_->GatherRows(src, indices, dst); }},
+      {"GatherRows", [&] { ops::GatherRows(src, indices, dst); }},
       {"CopyToHost", [&] { t.ToHost(); }},
       {"Synchronize", [&] { gpu_->Synchronize(); }},
   };
@@ -65,7 +65,7 @@ TEST_F(CudaRecordTest, UploadsAndWaitsAreRefusedWhileRecording) {
       EXPECT_NE(std::string(e.what()).find(c.op), std::string::npos) << e.what();
     }
   }
-  gpu_->GatherRows(src, indices, dst);
+  ops::GatherRows(src, indices, dst);
   EXPECT_EQ(dst.ToHost(), (std::vector<float>{4, 1}));
 }
 

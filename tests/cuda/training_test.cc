@@ -88,10 +88,10 @@ TEST_F(CudaTrainingTest, CudnnActivationsMatchOwnKernels) {
       Tensor tz = Tensor::FromHost(backend, {rows, cols}, z);
       Tensor tb = Tensor::FromHost(backend, {cols}, bias);
       Tensor ta(backend, {rows, cols});
-      backend->BiasActivationForward(act, tb, tz, ta);
+      ops::BiasActivationForward(act, tb, tz, ta);
       Tensor tda = Tensor::FromHost(backend, {rows, cols}, da);
       Tensor tdz(backend, {rows, cols}), tdb(backend, {cols});
-      backend->ActivationBackward(act, tz, ta, tda, tdz, &tdb);
+      ops::ActivationBackward(act, tz, ta, tda, tdz, &tdb);
       a[i] = ta.ToHost();
       dz[i] = tdz.ToHost();
       db[i++] = tdb.ToHost();
