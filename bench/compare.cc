@@ -37,6 +37,7 @@
 #include "bench/openblas_gemm.h"
 #include "bench/workloads.h"
 #include "fanin/command_line.h"
+#include "fanin/ops.h"
 
 namespace fanin::bench {
 namespace {

@@ -26,6 +26,7 @@
 #include "bench/openblas_gemm.h"
 #include "bench/workloads.h"
 #include "fanin/command_line.h"
+#include "fanin/ops.h"
 #include "oneapi/dnnl/dnnl.hpp"
 
 namespace fanin::bench {

@@ -6,6 +6,7 @@
 
 #include "bench/bench_util.h"
 #include "bench/workloads.h"
+#include "fanin/ops.h"
 
 namespace fanin::bench {
 namespace {

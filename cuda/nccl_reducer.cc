@@ -5,6 +5,7 @@
 #include <string>
 
 #include "cuda/check.h"
+#include "fanin/ops.h"
 
 namespace fanin::distributed {
 namespace {

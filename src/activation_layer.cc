@@ -1,4 +1,5 @@
 #include "fanin/layers.h"
+#include "fanin/ops.h"
 #include "src/layer_util.h"
 
 namespace fanin {

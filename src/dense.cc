@@ -2,6 +2,7 @@
 #include <string>
 
 #include "fanin/layers.h"
+#include "fanin/ops.h"
 #include "src/layer_util.h"
 
 namespace fanin {

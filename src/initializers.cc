@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "fanin/backend.h"
+#include "fanin/ops.h"
 
 namespace fanin {
 namespace {

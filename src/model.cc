@@ -9,6 +9,7 @@
 #include <string>
 #include <variant>
 
+#include "fanin/ops.h"
 #include "fanin/random.h"
 
 namespace fanin {

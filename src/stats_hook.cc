@@ -1,3 +1,4 @@
+#include "fanin/ops.h"
 #include "fanin/stats_hook.h"
 
 #include <stdexcept>

@@ -13,7 +13,7 @@
 #include <vector>
 
 #include "fanin/fanin.h"
-#include "ops/activation/activations.h"
+#include "ops/activation/math.h"
 #include "test_util.h"
 
 namespace fanin::testing {

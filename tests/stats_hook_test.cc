@@ -12,6 +12,7 @@
 
 #include "expect_error.h"
 #include "fanin/fanin.h"
+#include "ops/dispatch.h"
 #include "test_util.h"
 
 namespace fanin {
@@ -202,91 +203,21 @@ TEST(LayerCallbackHookTest, SeesTheChosenLayersTensors) {
   EXPECT_THROW(f.model.ComputeGradients(f.x, f.y), std::out_of_range);
 }
 
-// A backend that forwards every call to the CPU backend and counts them by name.
-class CountingBackend final : public Backend {
+// Counts the op calls made while it lives, by name (through the ops' one dispatch point).
+class OpCallCounter {
  public:
   std::map<std::string, int> calls;
 
-  std::string_view name() const override { return inner_->name(); }
-  std::string Describe() const override { return "counting " + inner_->Describe(); }
-  std::shared_ptr<float> Allocate(int64_t count) override {
-    Count("Allocate");
-    return inner_->Allocate(count);
+  OpCallCounter() {
+    ops::internal::SetCallObserver(
+        [](std::string_view op, void* self) {
+          ++static_cast<OpCallCounter*>(self)->calls[std::string(op)];
+        },
+        this);
   }
-  void CopyFromHost(const float* src, float* dst, int64_t count) override {
-    Count("CopyFromHost");
-    inner_->CopyFromHost(src, dst, count);
-  }
-  void CopyToHost(const float* src, float* dst, int64_t count) override {
-    Count("CopyToHost");
-    inner_->CopyToHost(src, dst, count);
-  }
-  void CopyOnDevice(const float* src, float* dst, int64_t count) override {
-    Count("CopyOnDevice");
-    inner_->CopyOnDevice(src, dst, count);
-  }
-  void Synchronize() override {
-    Count("Synchronize");
-    inner_->Synchronize();
-  }
-  void Fill(Tensor& t, float value) override {
-    Count("Fill");
-    inner_->Fill(t, value);
-  }
-  void FillRandom(Tensor& t, const RandomSpec& spec) override {
-    Count("FillRandom");
-    inner_->FillRandom(t, spec);
-  }
-  void Gemm(const Tensor& a, bool ta, const Tensor& b, bool tb, float alpha, float beta,
-            Tensor& c) override {
-    Count("Gemm");
-    inner_->Gemm(a, ta, b, tb, alpha, beta, c);
-  }
-  void Axpy(float alpha, const Tensor& x, Tensor& y) override {
-    Count("Axpy");
-    inner_->Axpy(alpha, x, y);
-  }
-  void BiasActivationForward(Activation act, const Tensor& bias, Tensor& z, Tensor& a) override {
-    Count("BiasActivationForward");
-    inner_->BiasActivationForward(act, bias, z, a);
-  }
-  void ActivationForward(Activation act, const Tensor& z, Tensor& a) override {
-    Count("ActivationForward");
-    inner_->ActivationForward(act, z, a);
-  }
-  void ActivationBackward(Activation act, const Tensor& z, const Tensor& a, const Tensor& da,
-                          Tensor& dz, Tensor* bias_grad) override {
-    Count("ActivationBackward");
-    inner_->ActivationBackward(act, z, a, da, dz, bias_grad);
-  }
-  void BinaryCrossEntropy(BceInput input, const Tensor& output, const Tensor& labels,
-                          float grad_scale, Tensor* grad, Tensor& totals, int64_t slot) override {
-    Count("BinaryCrossEntropy");
-    inner_->BinaryCrossEntropy(input, output, labels, grad_scale, grad, totals, slot);
-  }
-  void SgdUpdate(const SgdStep& step, Tensor& params, const Tensor& grads,
-                 Tensor* velocity) override {
-    Count("SgdUpdate");
-    inner_->SgdUpdate(step, params, grads, velocity);
-  }
-  void AdamUpdate(const AdamStep& step, Tensor& params, const Tensor& grads, Tensor& m,
-                  Tensor& v) override {
-    Count("AdamUpdate");
-    inner_->AdamUpdate(step, params, grads, m, v);
-  }
-  void GatherRows(const Tensor& src, std::span<const int64_t> indices, Tensor& dst) override {
-    Count("GatherRows");
-    inner_->GatherRows(src, indices, dst);
-  }
-  std::vector<TensorStats> Stats(std::span<const Tensor* const> tensors,
-                                 const HistogramSpec& histogram) override {
-    Count("Stats");
-    return inner_->Stats(tensors, histogram);
-  }
-
- private:
-  void Count(const std::string& call) { ++calls[call]; }
-  std::shared_ptr<Backend> inner_ = Cpu();
+  ~OpCallCounter() { ops::internal::SetCallObserver(nullptr, nullptr); }
+  OpCallCounter(const OpCallCounter&) = delete;
+  OpCallCounter& operator=(const OpCallCounter&) = delete;
 };
 
 // A hook that wants no step: attaching it must not change what a step does.
@@ -297,32 +228,32 @@ class NeverHook : public Hook {
 };
 
 TEST(StatsHookTest, StepsNoHookWantsDoNoExtraBackendWork) {
-  auto counting = std::make_shared<CountingBackend>();
-  Fixture f(counting);
-  const Tensor x = f.x.To(counting), y = f.y.To(counting);
+  Fixture f;
+  const Tensor x = f.x.To(f.model.backend_ptr()), y = f.y.To(f.model.backend_ptr());
   f.model.TrainStep(x, y);  // warm-up: grows the layers' buffers to this batch
+  OpCallCounter counting;
 
-  counting->calls.clear();
+  counting.calls.clear();
   f.model.TrainStep(x, y);
-  const std::map<std::string, int> bare = counting->calls;
+  const std::map<std::string, int> bare = counting.calls;
   EXPECT_EQ(bare.count("Stats"), 0u);
 
   f.model.AddHook(std::make_shared<NeverHook>());
   f.model.AddHook(std::make_shared<StatsHook>(
       StatsHookOptions{.schedule = StepSchedule::InitializationOnly()}));
-  counting->calls.clear();
+  counting.calls.clear();
   f.model.TrainStep(x, y);  // step 2: neither hook wants it
-  EXPECT_EQ(counting->calls, bare);
+  EXPECT_EQ(counting.calls, bare);
 
   // A wanted step adds exactly one batched Stats call for all layers' tensors.
   auto hook = std::make_shared<StatsHook>(StatsHookOptions{.schedule = StepSchedule::EveryStep()});
   f.model.ClearHooks();
   f.model.AddHook(hook);
-  counting->calls.clear();
+  counting.calls.clear();
   f.model.TrainStep(x, y);
   std::map<std::string, int> expected = bare;
   expected["Stats"] = 1;
-  EXPECT_EQ(counting->calls, expected);
+  EXPECT_EQ(counting.calls, expected);
   ASSERT_EQ(hook->steps().size(), 1u);
   EXPECT_EQ(hook->steps()[0].context.step, 3);
 }

@@ -2,7 +2,7 @@
 // reference: counts, min, max and histograms must match exactly, mean and std within the
 // bound derived below from the two summation orders.
 
-#include "cpu/tensor_stats.h"
+#include "ops/stats/cpu.h"
 
 #include <gtest/gtest.h>
 
@@ -19,6 +19,8 @@
 
 namespace fanin {
 namespace {
+
+using ops::internal::ComputeTensorStats;
 
 constexpr float kInf = std::numeric_limits<float>::infinity();
 const float kNaN = std::numeric_limits<float>::quiet_NaN();

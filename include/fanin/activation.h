@@ -4,7 +4,7 @@
 #include <string_view>
 
 // The table of activations, one line each; everything about an activation comes from its line:
-// the enum and the names below, the shared math (ops/activation/activations.h, expanded for
+// the enum and the names below, the shared math (ops/activation/math.h, expanded for
 // the CPU loops and the CUDA kernels), the CPU's choice of oneDNN and the tests' list. The
 // tests' double reference (tests/test_util.h) is the one other place an activation is
 // written, on purpose: it checks this table instead of copying it.

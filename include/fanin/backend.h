@@ -1,23 +1,17 @@
-// The backend seam: every numeric primitive the layers, losses and optimizers need.
-//
-// Layers, losses and the model only talk to this interface, never to a concrete backend,
-// so a model trains on the CPU or on a GPU by changing the backend it is given. All
-// tensors passed to one backend must live on that backend. Calls enqueue work: on an
-// asynchronous backend (CUDA) they return before the work is done, and only the calls
-// that return host values (CopyToHost, hence Tensor::ToHost; Stats) and Synchronize wait.
+// The backend seam: a device runtime. A backend allocates and copies memory, waits for its
+// work, records work for replay (CUDA graphs) and describes its device; the numeric ops
+// (fanin/ops.h) run on whichever backend their tensors live on, through implementations that
+// each backend registers (ops/dispatch.h), so that layers, losses and the model never name a
+// concrete backend. Work is enqueued: on an asynchronous backend (CUDA) calls return before it
+// is done, and only CopyToHost (hence Tensor::ToHost), Synchronize and ops::Stats wait.
 #pragma once
 
 #include <cstdint>
 #include <functional>
 #include <memory>
-#include <span>
 #include <string>
 #include <string_view>
-#include <vector>
 
-#include "fanin/activation.h"
-#include "fanin/ops.h"
-#include "fanin/random.h"
 #include "fanin/tensor.h"
 
 namespace fanin {
@@ -59,7 +53,7 @@ class Backend {
   virtual ~Backend() = default;
 
   virtual std::string_view name() const = 0;  // "cpu", "cuda"
-  // A human-readable description of the device ("CPU, 2 threads, OpenBLAS", a GPU's name).
+  // A human-readable description of the device ("CPU, 2 threads, oneDNN 3.x", a GPU's name).
   virtual std::string Describe() const = 0;
 
   // ---- Memory -------------------------------------------------------------------------
@@ -70,59 +64,10 @@ class Backend {
   virtual void CopyOnDevice(const float* src, float* dst, int64_t count) = 0;
   // Waits for all enqueued work.
   virtual void Synchronize() = 0;
-
-  // ---- Fills --------------------------------------------------------------------------
-  virtual void Fill(Tensor& t, float value) = 0;
-  // Element i of t gets the i-th value of the Philox stream described in random.h.
-  virtual void FillRandom(Tensor& t, const RandomSpec& spec) = 0;
-
-  // ---- Linear algebra -----------------------------------------------------------------
-  // c = alpha * op(a) * op(b) + beta * c for 2-D tensors, op = transpose when asked.
-  virtual void Gemm(const Tensor& a, bool transpose_a, const Tensor& b, bool transpose_b,
-                    float alpha, float beta, Tensor& c) = 0;
-  // A dense layer's forward pass: z = x w + bias (bias [k] broadcast over the n rows of
-  // z [n x k]), then a = act(z); `a` may alias `z`. One call, so that a backend can fuse the
-  // bias into the GEMM's output pass (the CPU backend does); the default composes Gemm and
-  // BiasActivationForward.
-  virtual void DenseForward(const Tensor& x, const Tensor& w, const Tensor& bias, Activation act,
-                            Tensor& z, Tensor& a);
-  // y += alpha * x (same size).
-  virtual void Axpy(float alpha, const Tensor& x, Tensor& y) = 0;
-
-  // ---- Activations ----------------------------------------------------------------------
-  // z [n x k] += bias [k] broadcast over rows, then a = act(z). `a` may alias `z`.
-  virtual void BiasActivationForward(Activation act, const Tensor& bias, Tensor& z, Tensor& a) = 0;
-  // a = act(z). `a` may alias `z`.
-  virtual void ActivationForward(Activation act, const Tensor& z, Tensor& a) = 0;
-  // dz = da * act'(z), with act' computed from z or from a = act(z) as is cheaper; and,
-  // when bias_grad is given, bias_grad [k] = sum over rows of dz [n x k]. dz may alias da.
-  virtual void ActivationBackward(Activation act, const Tensor& z, const Tensor& a,
-                                  const Tensor& da, Tensor& dz, Tensor* bias_grad) = 0;
-
-  // ---- Loss -----------------------------------------------------------------------------
-  // Binary cross-entropy of `output` [n x 1] against `labels` [n x 1] (0 or 1, or soft).
-  // Writes totals[2*slot] = sum over the n samples of the loss and totals[2*slot+1] = the
-  // number of correct predictions (output above 0 for logits, 0.5 for probabilities,
-  // compared with label >= 0.5); and, when grad is given, grad = dLoss_i/doutput_i *
-  // grad_scale (for logits: (sigmoid(z) - y) * grad_scale). Summation order is fixed.
-  virtual void BinaryCrossEntropy(BceInput input, const Tensor& output, const Tensor& labels,
-                                  float grad_scale, Tensor* grad, Tensor& totals, int64_t slot) = 0;
-
-  // ---- Optimizers (one call over a whole flat parameter buffer) -------------------------
-  // velocity may be null when step.momentum == 0.
-  virtual void SgdUpdate(const SgdStep& step, Tensor& params, const Tensor& grads,
-                         Tensor* velocity) = 0;
-  virtual void AdamUpdate(const AdamStep& step, Tensor& params, const Tensor& grads, Tensor& m,
-                          Tensor& v) = 0;
-
-  // ---- Data movement --------------------------------------------------------------------
-  // dst row r = src row indices[r] (indices are host values, each in [0, src.rows())).
-  virtual void GatherRows(const Tensor& src, std::span<const int64_t> indices, Tensor& dst) = 0;
-
-  // ---- Statistics -----------------------------------------------------------------------
-  // Statistics of each tensor, computed where the tensors live; one wait for all of them.
-  virtual std::vector<TensorStats> Stats(std::span<const Tensor* const> tensors,
-                                         const HistogramSpec& histogram) = 0;
+  // Whether an op may take tensors of `other` together with tensors of this backend: the same
+  // backend, or (the CPU's) any backend whose tensors are host memory that this one's ops can
+  // read and write.
+  virtual bool SharesMemoryWith(const Backend& other) const { return &other == this; }
 
   // ---- Recording --------------------------------------------------------------------------
   // Records the calls `work` makes on this backend, without running them, for replay. The

@@ -23,6 +23,7 @@
 #include <vector>
 
 #include "fanin/backend.h"
+#include "fanin/ops.h"
 #include "fanin/hook.h"
 #include "fanin/layer.h"
 

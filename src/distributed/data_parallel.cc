@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "fanin/distributed.h"
+#include "fanin/ops.h"
 #include "src/distributed/device_reducer.h"
 #include "src/registry.h"
 

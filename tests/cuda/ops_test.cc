@@ -19,6 +19,7 @@
 
 #include "../nan_rule.h"
 #include "cuda_test_util.h"
+#include "fanin/ops.h"
 
 namespace fanin::testing {
 namespace {

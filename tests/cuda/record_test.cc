@@ -8,6 +8,7 @@
 
 #include "../record_rule.h"
 #include "cuda_test_util.h"
+#include "fanin/ops.h"
 
 namespace fanin::testing {
 namespace {

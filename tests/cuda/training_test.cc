@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "cuda_test_util.h"
+#include "fanin/ops.h"
 
 namespace fanin::testing {
 namespace {

@@ -1,4 +1,4 @@
-#include "cuda/dense_lt.h"
+#include "ops/dense/cublaslt.h"
 
 #include <algorithm>
 #include <cstdint>
@@ -149,5 +149,18 @@ bool LtDense::Forward(const float* x, const float* w, const float* bias, float* 
                                   workspace_bytes_, stream));
   return true;
 }
+
+namespace {
+
+// Created with the backend, not on first use, so that no handle is created during a capture.
+const int kSlot = RegisterOpState(
+    [](CudaBackend& backend, const BackendOptions&) -> std::unique_ptr<OpState> {
+      return std::make_unique<LtDense>(backend.cublas_workspace(),
+                                       backend.cublas_workspace_bytes());
+    });
+
+}  // namespace
+
+LtDense& LtDenseOf(const CudaBackend& backend) { return *backend.op_state<LtDense>(kSlot); }
 
 }  // namespace fanin::gpu

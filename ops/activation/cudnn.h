@@ -1,10 +1,8 @@
 // cuDNN's activation routines, the runtime-selectable alternative to fanin's own kernels
-// (BackendOptions::cudnn_activations).
+// (BackendOptions::cudnn_activations), kept per CUDA backend as the activation op's state.
 //
 // cuDNN has no identity for cudnnActivationForward/Backward (CUDNN_ACTIVATION_IDENTITY
-// is only for the fused convolution), so the backend keeps linear on its own kernels;
-// and the bias gradient always comes from fanin's deterministic column reduction, so
-// that choosing cuDNN changes only the activation arithmetic.
+// is only for the fused convolution), so linear stays on fanin's kernels.
 #pragma once
 
 #include <cuda_runtime_api.h>
@@ -13,22 +11,21 @@
 #include <cstdint>
 #include <string>
 
+#include "cuda/cuda_backend.h"
 #include "fanin/activation.h"
 
 namespace fanin::gpu {
 
-class CudnnActivations {
+class CudnnActivations final : public OpState {
  public:
   // The handle is bound to `stream`. Creating one loads cuDNN's libraries (slow, once).
   explicit CudnnActivations(cudaStream_t stream);
-  ~CudnnActivations();
+  ~CudnnActivations() override;
   CudnnActivations(const CudnnActivations&) = delete;
   CudnnActivations& operator=(const CudnnActivations&) = delete;
 
   // Whether cuDNN has `act` (sigmoid, tanh, relu); the others run fanin's kernels.
   static bool Supports(Activation act);
-  // "cuDNN 9.x.y".
-  static std::string Version();
 
   // z [rows x cols] += bias [cols] broadcast over rows (cudnnAddTensor).
   void AddBias(const float* bias, float* z, int64_t rows, int64_t cols);
@@ -49,5 +46,9 @@ class CudnnActivations {
   cudnnTensorDescriptor_t bias_ = nullptr;
   cudnnActivationDescriptor_t activation_ = nullptr;
 };
+
+// The backend's cuDNN activations when it was created with BackendOptions::cudnn_activations
+// and cuDNN has `act`; else null (fanin's kernels run it).
+CudnnActivations* CudnnActivationsFor(const CudaBackend& backend, Activation act);
 
 }  // namespace fanin::gpu

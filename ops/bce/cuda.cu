@@ -8,13 +8,15 @@
 // samples in well under the time of the GEMMs that produced them; batches are far smaller.
 // grad may alias output: each element is read before the same thread writes it.
 #include "cuda/check.h"
-#include "cuda/kernels.h"
+#include "cuda/cuda_backend.h"
+#include "ops/bce/op.h"
+#include "ops/dispatch.h"
 
 namespace fanin::gpu {
 namespace {
 
 constexpr int kBceThreads = 512;
-constexpr float kProbabilityEpsilon = 1e-7f;  // Keras's backend epsilon
+using ops::internal::kProbabilityEpsilon;
 
 struct SampleResult {
   float loss;
@@ -79,8 +81,6 @@ __global__ void __launch_bounds__(kBceThreads)
   }
 }
 
-}  // namespace
-
 void LaunchBinaryCrossEntropy(BceInput input, const float* output, const float* labels, int64_t n,
                               float grad_scale, float* grad, float* totals, cudaStream_t stream) {
   if (input == BceInput::kLogits) {
@@ -93,4 +93,18 @@ void LaunchBinaryCrossEntropy(BceInput input, const float* output, const float* 
   FANIN_CUDA_CHECK_LAUNCH();
 }
 
+
+void BinaryCrossEntropy(Backend& backend, BceInput input, const Tensor& output,
+                        const Tensor& labels, float grad_scale, Tensor* grad, float* totals) {
+  auto& cuda = static_cast<CudaBackend&>(backend);
+  cuda.Activate();
+  LaunchBinaryCrossEntropy(input, output.data(), labels.data(), output.size(), grad_scale,
+                           grad != nullptr ? grad->data() : nullptr, totals, cuda.stream());
+}
+
+using ops::internal::BinaryCrossEntropyOp;
+using ops::internal::Kernels;
+const bool kRegistered = Kernels<BinaryCrossEntropyOp>::Register<CudaBackend>(BinaryCrossEntropy);
+
+}  // namespace
 }  // namespace fanin::gpu

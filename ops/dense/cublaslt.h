@@ -1,6 +1,6 @@
-// The GEMM of the CUDA backend's DenseForward: z = x w + bias in one cuBLASLt matmul, the
-// bias added in the GEMM's epilogue (CUBLASLT_EPILOGUE_BIAS) instead of by a second pass
-// over z. The activation is not fused here; see CudaBackend::DenseForward.
+// The GEMM of the dense forward on the GPU: z = x w + bias in one cuBLASLt matmul, the bias
+// added in the GEMM's epilogue (CUBLASLT_EPILOGUE_BIAS) instead of by a second pass over z.
+// The activation is not fused here; see ops/dense/cuda.cu.
 //
 // Plain C++ against cuBLASLt's C header, compiled by the host compiler. Compiled and linked
 // only: no GPU has run it yet (docs/cuda.md).
@@ -15,20 +15,22 @@
 #include <memory>
 #include <tuple>
 
+#include "cuda/cuda_backend.h"
+
 namespace fanin::gpu {
 
-// One per CudaBackend, used only from that backend's calls (not thread-safe, like the
+// The dense op's state in each CudaBackend, used only from that backend's calls (not thread-safe, like the
 // backend). Holds a cuBLASLt handle and, per shape, the matmul descriptor, the three matrix
 // layouts and the algorithm cuBLASLt's heuristic chose, so that a training step (the same
 // shapes every step) queries the heuristic once per layer shape, never again.
-class LtDense {
+class LtDense final : public OpState {
  public:
   // `workspace` is device memory of `workspace_bytes` that cuBLASLt may use: the backend's
   // cuBLAS workspace, safe to share because cuBLAS and cuBLASLt only ever run on the one
   // stream, one call after the other. Nothing is allocated per call, so Forward can run
   // inside a graph capture (Backend::Record). Needs the backend's device current.
   LtDense(void* workspace, size_t workspace_bytes);
-  ~LtDense();
+  ~LtDense() override;
   LtDense(const LtDense&) = delete;
   LtDense& operator=(const LtDense&) = delete;
 
@@ -57,5 +59,8 @@ class LtDense {
   size_t workspace_bytes_;
   std::map<Key, std::unique_ptr<Plan>> plans_;
 };
+
+// The backend's LtDense.
+LtDense& LtDenseOf(const CudaBackend& backend);
 
 }  // namespace fanin::gpu

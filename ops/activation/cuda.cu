@@ -6,14 +6,17 @@
 #include <type_traits>
 
 #include "cuda/check.h"
-#include "cuda/kernels.h"
+#include "cuda/cuda_backend.h"
 #include "cuda/launch.cuh"
-#include "ops/activation/activations.h"
+#include "ops/activation/cudnn.h"
+#include "ops/activation/math.h"
+#include "ops/activation/op.h"
+#include "ops/dispatch.h"
 
 namespace fanin::gpu {
 namespace {
 
-// ---- The activations: the table's math (ops/activation/activations.h) -------------------
+// ---- The activations: the table's math (ops/activation/math.h) -------------------
 
 // f'(z) of element i, loading only what the table's `reads` column names (z or a may be null
 // when not read; linear's derivative reads nothing).
@@ -153,7 +156,9 @@ void LaunchBackward(Activation act, const float* z, const float* a, const float*
                     CachingAllocator& allocator, cudaStream_t stream) {
   const int64_t n = rows * cols;
   if (n == 0) {
-    if (sums != nullptr && cols > 0) LaunchFill(sums, cols, 0.0f, stream);
+    if (sums != nullptr && cols > 0) {  // an empty sum: all bits zero is 0.0f
+      FANIN_CUDA_CHECK(cudaMemsetAsync(sums, 0, sizeof(float) * cols, stream));
+    }
     return;
   }
   if (sums == nullptr) {
@@ -191,8 +196,6 @@ void LaunchBackward(Activation act, const float* z, const float* a, const float*
   }
 }
 
-}  // namespace
-
 void LaunchBiasActivationForward(Activation act, const float* bias, const float* z, float* z_out,
                                  float* a, int64_t rows, int64_t cols, cudaStream_t stream) {
   const int64_t n = rows * cols;
@@ -225,4 +228,62 @@ void LaunchColumnSums(const float* x, int64_t rows, int64_t cols, float* sums, i
                  allocator, stream);
 }
 
+// ---- The ops: fanin's kernels, or cuDNN's with BackendOptions::cudnn_activations -------------
+
+void BiasActivationForward(Backend& backend, Activation act, const Tensor& bias, Tensor& z,
+                           Tensor& a) {
+  auto& cuda = static_cast<CudaBackend&>(backend);
+  cuda.Activate();
+  CudnnActivations* cudnn = CudnnActivationsFor(cuda, act);
+  if (cudnn != nullptr && z.size() > 0) {
+    cudnn->AddBias(bias.data(), z.data(), z.rows(), z.cols());
+    cudnn->Forward(act, z.data(), a.data(), z.rows(), z.cols());
+  } else {
+    LaunchBiasActivationForward(act, bias.data(), z.data(), z.data(), a.data(), z.rows(), z.cols(),
+                                cuda.stream());
+  }
+}
+
+void ActivationForward(Backend& backend, Activation act, const Tensor& z, Tensor& a) {
+  auto& cuda = static_cast<CudaBackend&>(backend);
+  cuda.Activate();
+  CudnnActivations* cudnn = CudnnActivationsFor(cuda, act);
+  if (cudnn != nullptr && z.size() > 0) {
+    cudnn->Forward(act, z.data(), a.data(), z.rows(), z.cols());
+  } else {
+    LaunchBiasActivationForward(act, nullptr, z.data(), nullptr, a.data(), z.rows(), z.cols(),
+                                cuda.stream());
+  }
+}
+
+// With cuDNN the bias gradient still comes from fanin's deterministic column sums, so that
+// choosing cuDNN changes only the activation arithmetic.
+void ActivationBackward(Backend& backend, Activation act, const Tensor& z, const Tensor& a,
+                        const Tensor& da, Tensor& dz, Tensor* bias_grad) {
+  auto& cuda = static_cast<CudaBackend&>(backend);
+  cuda.Activate();
+  float* bias_grad_data = bias_grad != nullptr ? bias_grad->data() : nullptr;
+  CudnnActivations* cudnn = CudnnActivationsFor(cuda, act);
+  if (cudnn != nullptr && da.size() > 0) {
+    cudnn->Backward(act, z.data(), a.data(), da.data(), dz.data(), da.rows(), da.cols());
+    if (bias_grad_data != nullptr) {
+      LaunchColumnSums(dz.data(), da.rows(), da.cols(), bias_grad_data, cuda.sm_count(),
+                       cuda.allocator(), cuda.stream());
+    }
+  } else {
+    LaunchActivationBackward(act, z.data(), a.data(), da.data(), dz.data(), da.rows(), da.cols(),
+                             bias_grad_data, cuda.sm_count(), cuda.allocator(), cuda.stream());
+  }
+}
+
+using ops::internal::ActivationBackwardOp;
+using ops::internal::ActivationForwardOp;
+using ops::internal::BiasActivationForwardOp;
+using ops::internal::Kernels;
+const bool kRegistered =
+    Kernels<BiasActivationForwardOp>::Register<CudaBackend>(BiasActivationForward) &&
+    Kernels<ActivationForwardOp>::Register<CudaBackend>(ActivationForward) &&
+    Kernels<ActivationBackwardOp>::Register<CudaBackend>(ActivationBackward);
+
+}  // namespace
 }  // namespace fanin::gpu

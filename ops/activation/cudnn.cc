@@ -1,4 +1,4 @@
-#include "cuda/cudnn_activation.h"
+#include "ops/activation/cudnn.h"
 
 #include <limits>
 #include <optional>
@@ -58,12 +58,6 @@ void CudnnActivations::Release() noexcept {
   if (handle_ != nullptr) cudnnDestroy(handle_);
 }
 
-std::string CudnnActivations::Version() {
-  const size_t v = cudnnGetVersion();  // major * 10000 + minor * 100 + patch since cuDNN 9
-  return "cuDNN " + std::to_string(v / 10000) + "." + std::to_string(v / 100 % 100) + "." +
-         std::to_string(v % 100);
-}
-
 void CudnnActivations::SetMatrix(int64_t rows, int64_t cols) {
   FANIN_CUDA_CHECK(cudnnSetTensor4dDescriptor(tensor_, CUDNN_TENSOR_NCHW, CUDNN_DATA_FLOAT,
                                               CudnnDim(rows), CudnnDim(cols), 1, 1));
@@ -104,6 +98,23 @@ void CudnnActivations::Backward(Activation act, const float* z, const float* a, 
   // cuDNN's naming: y = act(x), dy = dLoss/dy, dx = dLoss/dx.
   FANIN_CUDA_CHECK(cudnnActivationBackward(handle_, activation_, &one, tensor_, a, tensor_, da,
                                            tensor_, z, &zero, tensor_, dz));
+}
+
+namespace {
+
+// Created with the backend (a handle loads cuDNN's libraries: slow, and not allowed during a
+// recording), only when asked for.
+const int kSlot = RegisterOpState(
+    [](CudaBackend& backend, const BackendOptions& options) -> std::unique_ptr<OpState> {
+      if (!options.cudnn_activations) return nullptr;
+      return std::make_unique<CudnnActivations>(backend.stream());
+    });
+
+}  // namespace
+
+CudnnActivations* CudnnActivationsFor(const CudaBackend& backend, Activation act) {
+  auto* cudnn = backend.op_state<CudnnActivations>(kSlot);
+  return cudnn != nullptr && CudnnActivations::Supports(act) ? cudnn : nullptr;
 }
 
 }  // namespace fanin::gpu

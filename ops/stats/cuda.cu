@@ -21,7 +21,9 @@
 #include <limits>
 
 #include "cuda/check.h"
-#include "cuda/kernels.h"
+#include "cuda/cuda_backend.h"
+#include "ops/dispatch.h"
+#include "ops/stats/op.h"
 #include "cuda/launch.cuh"
 
 namespace fanin::gpu {
@@ -119,8 +121,6 @@ __global__ void HistogramKernel(const float* x, int64_t n, HistogramSpec spec,
   }
 }
 
-}  // namespace
-
 std::vector<TensorStats> ComputeStats(std::span<const float* const> data,
                                       std::span<const int64_t> sizes,
                                       const HistogramSpec& histogram, CachingAllocator& allocator,
@@ -205,4 +205,25 @@ std::vector<TensorStats> ComputeStats(std::span<const float* const> data,
   return out;
 }
 
+
+// Every reduction enqueued, then one copy of all results to the host and one wait.
+std::vector<TensorStats> Stats(Backend& backend, std::span<const Tensor* const> tensors,
+                               const HistogramSpec& histogram) {
+  auto& cuda = static_cast<CudaBackend&>(backend);
+  std::vector<const float*> data;
+  std::vector<int64_t> sizes;
+  for (const Tensor* t : tensors) {
+    data.push_back(t->data());
+    sizes.push_back(t->size());
+  }
+  cuda.Activate();
+  cuda.RefuseWhileRecording("Stats", kWaitInRecording);
+  return ComputeStats(data, sizes, histogram, cuda.allocator(), cuda.stream());
+}
+
+using ops::internal::Kernels;
+using ops::internal::StatsOp;
+const bool kRegistered = Kernels<StatsOp>::Register<CudaBackend>(Stats);
+
+}  // namespace
 }  // namespace fanin::gpu

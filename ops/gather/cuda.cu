@@ -1,6 +1,8 @@
 // Data movement: gathering a batch's rows.
 #include "cuda/check.h"
-#include "cuda/kernels.h"
+#include "cuda/cuda_backend.h"
+#include "ops/dispatch.h"
+#include "ops/gather/op.h"
 #include "cuda/launch.cuh"
 
 namespace fanin::gpu {
@@ -17,8 +19,6 @@ __global__ void GatherRowsKernel(const float* __restrict__ src, const int64_t* _
   }
 }
 
-}  // namespace
-
 void LaunchGatherRows(const float* src, const int64_t* indices, int64_t rows, int64_t cols,
                       float* dst, cudaStream_t stream) {
   if (rows * cols == 0) return;
@@ -26,4 +26,23 @@ void LaunchGatherRows(const float* src, const int64_t* indices, int64_t rows, in
   FANIN_CUDA_CHECK_LAUNCH();
 }
 
+
+// One upload of all indices (pinned, asynchronous), then one gather launch.
+void GatherRows(Backend& backend, const Tensor& src, std::span<const int64_t> indices,
+                Tensor& dst) {
+  auto& cuda = static_cast<CudaBackend&>(backend);
+  const auto rows = static_cast<int64_t>(indices.size());
+  cuda.Activate();
+  cuda.RefuseWhileRecording("GatherRows", kUploadInRecording);
+  ScratchBuffer device_indices(cuda.allocator(), sizeof(int64_t) * rows);
+  cuda.uploads().Upload(indices.data(), device_indices.as<void>(), sizeof(int64_t) * rows);
+  LaunchGatherRows(src.data(), device_indices.as<int64_t>(), rows, src.cols(), dst.data(),
+                   cuda.stream());
+}
+
+using ops::internal::GatherRowsOp;
+using ops::internal::Kernels;
+const bool kRegistered = Kernels<GatherRowsOp>::Register<CudaBackend>(GatherRows);
+
+}  // namespace
 }  // namespace fanin::gpu

@@ -1,16 +1,29 @@
-// Argument validation shared by the backends and layers: each failure names the operation,
-// the tensors and their shapes.
+// Argument validation of the ops (ops/<op>/op.cc), done once before any backend runs: each
+// failure names the op, the tensors and their shapes.
 #pragma once
 
 #include <cmath>
+#include <initializer_list>
 #include <stdexcept>
 #include <string>
 #include <string_view>
 
 #include "fanin/backend.h"
+#include "fanin/ops.h"
 #include "fanin/tensor.h"
 
-namespace fanin {
+namespace fanin::ops::internal {
+
+// A tensor argument and its name in the op's documentation; null for an optional one not given.
+struct Arg {
+  std::string_view name;
+  const Tensor* tensor;
+};
+
+// The backend that every given tensor lives on. Throws std::invalid_argument naming the op and
+// the tensor when one is undefined or lives on another backend: a host pointer handed to a GPU
+// kernel would be an illegal address, fatal to the whole CUDA context.
+Backend& OneBackend(std::string_view op, std::initializer_list<Arg> args);
 
 inline void CheckSameSize(std::string_view op, std::string_view a_name, const Tensor& a,
                           std::string_view b_name, const Tensor& b) {
@@ -71,4 +84,4 @@ inline void CheckHistogram(const HistogramSpec& spec) {
   }
 }
 
-}  // namespace fanin
+}  // namespace fanin::ops::internal

@@ -1,0 +1,21 @@
+#include "ops/dense/op.h"
+
+#include "fanin/ops.h"
+#include "ops/check.h"
+#include "ops/dispatch.h"
+
+namespace fanin::ops {
+
+void DenseForward(const Tensor& x, const Tensor& w, const Tensor& bias, Activation act, Tensor& z,
+                  Tensor& a) {
+  const char* op = "DenseForward";
+  Backend& backend =
+      internal::OneBackend(op, {{"x", &x}, {"w", &w}, {"bias", &bias}, {"z", &z}, {"a", &a}});
+  const internal::GemmDims d = internal::CheckGemm(x, false, w, false, z);
+  internal::CheckBias(op, bias, z);
+  internal::CheckSameSize(op, "z", z, "a", a);
+  if (d.m == 0 || d.n == 0) return;
+  internal::Run<internal::DenseForwardOp>(backend, x, w, bias, act, z, a);
+}
+
+}  // namespace fanin::ops
