@@ -1,5 +1,6 @@
-// Helpers shared by the fanin test files: host <-> tensor conversion, double-precision
-// reference math written independently of the library, and sample statistics.
+// Helpers shared by the fanin test files: host <-> tensor conversion, the ops' double-precision
+// references (ops/<op>/reference.h, written independently of the library), and sample
+// statistics.
 //
 // Everything numeric here is deliberately plain double arithmetic so that tests compare
 // the library against an independent reference, never against itself.
@@ -22,6 +23,8 @@
 #include <vector>
 
 #include "fanin/fanin.h"
+#include "ops/activation/reference.h"
+#include "ops/bce/reference.h"
 
 namespace fanin::testing {
 
@@ -71,81 +74,6 @@ inline std::vector<float> RandomFloats(size_t n, float lo, float hi, uint32_t se
 
 inline std::vector<double> ToDouble(const std::vector<float>& v) {
   return std::vector<double>(v.begin(), v.end());
-}
-
-// ---- Reference math (double) ------------------------------------------------------------
-
-inline double RefSigmoid(double z) {
-  return z >= 0 ? 1.0 / (1.0 + std::exp(-z)) : std::exp(z) / (1.0 + std::exp(z));
-}
-
-inline double RefActivation(Activation act, double z) {
-  switch (act) {
-    case Activation::kLinear:
-      return z;
-    case Activation::kSigmoid:
-      return RefSigmoid(z);
-    case Activation::kTanh:
-      return std::tanh(z);
-    case Activation::kRelu:
-      return z > 0 || std::isnan(z) ? z : 0.0;
-    case Activation::kSoftplus:
-      return z > 0 ? z + std::log1p(std::exp(-z)) : std::log1p(std::exp(z));
-    case Activation::kGelu:  // z Phi(z), the exact form (Keras's default)
-      return 0.5 * z * (1.0 + std::erf(z / std::sqrt(2.0)));
-    case Activation::kSilu:
-      return z * RefSigmoid(z);
-    case Activation::kElu:  // alpha = 1, Keras's default
-      return z > 0 ? z : std::exp(z) - 1.0;
-    case Activation::kHardSigmoid:  // Keras 3's: relu6(z + 3) / 6
-      return std::isnan(z) ? z : std::clamp(z / 6.0 + 0.5, 0.0, 1.0);
-  }
-  return 0.0;
-}
-
-// d act / d z, written from the textbook formulas (not from a = act(z) tricks).
-inline double RefActivationDerivative(Activation act, double z) {
-  switch (act) {
-    case Activation::kLinear:
-      return 1.0;
-    case Activation::kSigmoid: {
-      const double s = RefSigmoid(z);
-      return s * (1.0 - s);
-    }
-    case Activation::kTanh: {
-      const double c = std::cosh(z);
-      return 1.0 / (c * c);
-    }
-    case Activation::kRelu:
-      return z > 0 ? 1.0 : (std::isnan(z) ? z : 0.0);
-    case Activation::kSoftplus:
-      return RefSigmoid(z);
-    case Activation::kGelu:  // Phi(z) + z phi(z)
-      return 0.5 * (1.0 + std::erf(z / std::sqrt(2.0))) +
-             z * std::exp(-0.5 * z * z) / std::sqrt(2.0 * std::numbers::pi);
-    case Activation::kSilu: {
-      const double s = RefSigmoid(z);
-      return s + z * s * (1.0 - s);
-    }
-    case Activation::kElu:
-      return z > 0 ? 1.0 : std::exp(z);
-    case Activation::kHardSigmoid:
-      return -3 < z && z < 3 ? 1.0 / 6.0 : (std::isnan(z) ? z : 0.0);
-  }
-  return 0.0;
-}
-
-// Per-sample BCE from a logit z, y possibly soft: -y log s(z) - (1-y) log(1-s(z)), in
-// the overflow-free form (log s(z) = -log1p(exp(-z)) for z >= 0, z - log1p(exp(z)) else).
-inline double RefBceLogit(double z, double y) {
-  const double log_s = z >= 0 ? -std::log1p(std::exp(-z)) : z - std::log1p(std::exp(z));
-  const double log_1ms = z >= 0 ? -z - std::log1p(std::exp(-z)) : -std::log1p(std::exp(z));
-  return -y * log_s - (1.0 - y) * log_1ms;
-}
-
-// Per-sample BCE from a probability, unclipped (callers keep p inside (0, 1)).
-inline double RefBceProbability(double p, double y) {
-  return -y * std::log(p) - (1.0 - y) * std::log(1.0 - p);
 }
 
 // ---- Statistics ---------------------------------------------------------------------------

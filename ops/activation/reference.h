@@ -1,0 +1,73 @@
+// The activations' independent double-precision reference: each function written from its
+// textbook formula, not from the table in fanin/activation.h that it checks (adding an
+// activation adds its line there and here).
+#pragma once
+
+#include <cmath>
+#include <numbers>
+
+#include "fanin/activation.h"
+
+namespace fanin::testing {
+
+inline double RefSigmoid(double z) {
+  return z >= 0 ? 1.0 / (1.0 + std::exp(-z)) : std::exp(z) / (1.0 + std::exp(z));
+}
+
+inline double RefActivation(Activation act, double z) {
+  switch (act) {
+    case Activation::kLinear:
+      return z;
+    case Activation::kSigmoid:
+      return RefSigmoid(z);
+    case Activation::kTanh:
+      return std::tanh(z);
+    case Activation::kRelu:
+      return z > 0 || std::isnan(z) ? z : 0.0;
+    case Activation::kSoftplus:
+      return z > 0 ? z + std::log1p(std::exp(-z)) : std::log1p(std::exp(z));
+    case Activation::kGelu:  // z Phi(z), the exact form (Keras's default)
+      return 0.5 * z * (1.0 + std::erf(z / std::sqrt(2.0)));
+    case Activation::kSilu:
+      return z * RefSigmoid(z);
+    case Activation::kElu:  // alpha = 1, Keras's default
+      return z > 0 ? z : std::exp(z) - 1.0;
+    case Activation::kHardSigmoid:  // Keras 3's: relu6(z + 3) / 6
+      return std::isnan(z) ? z : std::clamp(z / 6.0 + 0.5, 0.0, 1.0);
+  }
+  return 0.0;
+}
+
+// d act / d z, written from the textbook formulas (not from a = act(z) tricks).
+inline double RefActivationDerivative(Activation act, double z) {
+  switch (act) {
+    case Activation::kLinear:
+      return 1.0;
+    case Activation::kSigmoid: {
+      const double s = RefSigmoid(z);
+      return s * (1.0 - s);
+    }
+    case Activation::kTanh: {
+      const double c = std::cosh(z);
+      return 1.0 / (c * c);
+    }
+    case Activation::kRelu:
+      return z > 0 ? 1.0 : (std::isnan(z) ? z : 0.0);
+    case Activation::kSoftplus:
+      return RefSigmoid(z);
+    case Activation::kGelu:  // Phi(z) + z phi(z)
+      return 0.5 * (1.0 + std::erf(z / std::sqrt(2.0))) +
+             z * std::exp(-0.5 * z * z) / std::sqrt(2.0 * std::numbers::pi);
+    case Activation::kSilu: {
+      const double s = RefSigmoid(z);
+      return s + z * s * (1.0 - s);
+    }
+    case Activation::kElu:
+      return z > 0 ? 1.0 : std::exp(z);
+    case Activation::kHardSigmoid:
+      return -3 < z && z < 3 ? 1.0 / 6.0 : (std::isnan(z) ? z : 0.0);
+  }
+  return 0.0;
+}
+
+}  // namespace fanin::testing
