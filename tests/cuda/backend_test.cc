@@ -57,7 +57,7 @@ TEST_F(CudaBackendTest, OutOfMemoryNamesBytesRequestedAndFree) {
 // A host tensor handed to a GPU op would be an illegal address on the device.
 TEST_F(CudaBackendTest, RejectsTensorsOfAnotherBackend) {
   Tensor host(cpu_, {4, 4}), device(gpu_, {4, 4});
-  EXPECT_THROW(ops::Fill(host, 1.0f), std::invalid_argument);
+  EXPECT_THROW(ops::Axpy(1.0f, host, device), std::invalid_argument);
   EXPECT_THROW(ops::Gemm(device, false, host, false, 1.0f, 0.0f, device), std::invalid_argument);
   EXPECT_THROW(ops::ActivationForward(Activation::kTanh, host, device), std::invalid_argument);
 }
