@@ -119,7 +119,7 @@ struct GemmCall {
   Tensor a, b, c;
 };
 
-// Only the step's GEMM calls, through Backend::Gemm, or through OpenBLAS on the CPU when
+// Only the step's GEMM calls, through ops::Gemm, or through OpenBLAS on the CPU when
 // `openblas_threads` > 0, on operands of the step's shapes.
 Row TimeBareGemms(const MlpWorkload& workload, const std::string& device_id,
                   const std::shared_ptr<Backend>& backend, int steps, int openblas_threads = 0) {

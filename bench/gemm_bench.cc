@@ -1,4 +1,4 @@
-// GEMM through Backend::Gemm: W3's square SGEMMs, and the bare GEMM calls of one W1/W2
+// GEMM through ops::Gemm: W3's square SGEMMs, and the bare GEMM calls of one W1/W2
 // training step (the floor a BLAS-based step cannot beat without fusing or a faster GEMM).
 #include <string>
 

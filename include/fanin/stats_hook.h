@@ -8,7 +8,7 @@
 //   double ratio = stats->steps()[0].layers[0].grad_ratio;  // std(dL/dW) / std(W) of h1
 //
 // For each recorded step, StatsHook summarizes every layer's z (pre-activation),
-// activation, kernel, kernel gradient and bias gradient with one Backend::Stats call for
+// activation, kernel, kernel gradient and bias gradient with one ops::Stats call for
 // all of them, so on a GPU the reductions run there and a step waits for the device once.
 #pragma once
 
@@ -73,7 +73,7 @@ struct StepStats {
 };
 
 // Statistics of every layer of `model` as they are now (after a forward and backward pass),
-// from one Backend::Stats call. `layer_names` names the layers (empty: "layer0",
+// from one ops::Stats call. `layer_names` names the layers (empty: "layer0",
 // "layer1", ...); `histogram_bins` = 0 skips the histograms. Throws std::invalid_argument
 // for histogram_bins outside [0, kMaxHistogramBins].
 StepStats ComputeStepStats(const Sequential& model, const StepContext& context,
@@ -110,7 +110,7 @@ class StatsHook : public Hook {
 
 // A user callback on layers' tensors: called at each step of `schedule` with the index and
 // tensors of the chosen layer (or of every layer, in order, when `layer` is empty). The
-// tensors live on the model's backend; read them with Tensor::ToHost or Backend::Stats.
+// tensors live on the model's backend; read them with Tensor::ToHost or ops::Stats.
 using LayerCallback =
     std::function<void(const StepContext& context, size_t layer, const LayerTensors& tensors)>;
 

@@ -56,7 +56,7 @@ LtDense::~LtDense() {
 // byte for byte, the column-major z^T [m x n] = w^T [m x k] x^T [k x n], where each
 // row-major matrix read as column-major already is its transpose: A = w as an [m x k]
 // column-major matrix (ld m), B = x as [k x n] (ld k), C = D = z as [m x n] (ld m), no
-// transposes (the trick CudaBackend::Gemm uses). The bias, one value per column of the
+// transposes (the trick of ops/gemm/cuda.cc). The bias, one value per column of the
 // row-major z, is then one value per row of the column-major D, which is exactly what
 // CUBLASLT_EPILOGUE_BIAS adds ("bias vector length must match matrix D rows", broadcast
 // over D's columns, added before any further epilogue step).
@@ -65,7 +65,7 @@ std::unique_ptr<LtDense::Plan> LtDense::MakePlan(const Key& key, const float* bi
   (void)align_bias;                      // promised by setting the bias pointer itself (below)
   auto plan = std::make_unique<Plan>();  // cleans up whatever is created if a call throws
 
-  // FP32 unless the user opted in to TF32 tensor cores, as CudaBackend::Gemm; alpha and
+  // FP32 unless the user opted in to TF32 tensor cores, as ops/gemm/cuda.cc; alpha and
   // beta are host floats (the default pointer mode).
   const cublasComputeType_t compute = tf32 ? CUBLAS_COMPUTE_32F_FAST_TF32 : CUBLAS_COMPUTE_32F;
   FANIN_CUDA_CHECK(cublasLtMatmulDescCreate(&plan->desc, compute, CUDA_R_32F));
@@ -78,7 +78,7 @@ std::unique_ptr<LtDense::Plan> LtDense::MakePlan(const Key& key, const float* bi
   // not z, which the backward pass needs (fanin keeps both z and a). RELU_AUX_BIAS adds
   // only a bit-mask of z > 0 as its auxiliary output (cublasLt.h: "ReLu uses a bit-mask"),
   // still not z; GELU_AUX_BIAS would store z, but fanin has no GELU. The activation is
-  // fanin's own pass over z (CudaBackend::DenseForward).
+  // fanin's own pass over z (ops/dense/cuda.cc).
   const cublasLtEpilogue_t epilogue = CUBLASLT_EPILOGUE_BIAS;
   FANIN_CUDA_CHECK(cublasLtMatmulDescSetAttribute(plan->desc, CUBLASLT_MATMUL_DESC_EPILOGUE,
                                                   &epilogue, sizeof(epilogue)));

@@ -1,4 +1,4 @@
-// Statistics of a batch of tensors (Backend::Stats), computed on the device with one wait.
+// Statistics of a batch of tensors (ops::Stats), computed on the device with one wait.
 //
 // Per tensor, three passes, all enqueued before anything is read back:
 //   1. a CUB device-wide reduction of per-element Moments (finite/NaN/Inf counts, sum,
