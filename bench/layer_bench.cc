@@ -133,8 +133,8 @@ void RegisterBce(const Device& device, int64_t n) {
         Tensor grad(device.backend, {n, 1});
         Tensor totals(device.backend, {2});
         for (auto _ : state) {
-          ops::BinaryCrossEntropy(BceInput::kLogits, logits, y,
-                                             1.0f / static_cast<float>(n), &grad, totals, 0);
+          ops::BinaryCrossEntropy(BceInput::kLogits, logits, y, 1.0f / static_cast<float>(n), &grad,
+                                  totals, 0);
           device.backend->Synchronize();
         }
         SetRates(state, 0, 3.0 * 4.0 * static_cast<double>(n), static_cast<double>(n));
@@ -160,8 +160,7 @@ void RegisterOptimizers(const Device& device, const MlpWorkload& workload) {
                                  Tensor p = Uniform(device.backend, {n}, -0.1, 0.1, 7);
                                  const Tensor g = Uniform(device.backend, {n}, -1e-3, 1e-3, 8);
                                  for (auto _ : state) {
-                                   ops::SgdUpdate({.learning_rate = 0.01f}, p, g,
-                                                             nullptr);
+                                   ops::SgdUpdate({.learning_rate = 0.01f}, p, g, nullptr);
                                    device.backend->Synchronize();
                                  }
                                  SetRates(state, 0, 3.0 * 4.0 * static_cast<double>(n), 0);

@@ -119,8 +119,7 @@ CudaBackend::CudaBackend(const BackendOptions& options)
       std::to_string(prop.multiProcessorCount) + " SMs, " +
       std::to_string(prop.totalGlobalMem >> 20) + " MiB), CUDA " + std::to_string(runtime / 1000) +
       "." + std::to_string(runtime % 1000 / 10) + ", cuBLAS " + VersionString(cublas_version) +
-      (allow_tf32_ ? " (TF32)" : " (FP32)") +
-      ", activations: " +
+      (allow_tf32_ ? " (TF32)" : " (FP32)") + ", activations: " +
       (options.cudnn_activations ? CudnnVersion() + " where it has them" : "fanin kernels");
 }
 
@@ -148,7 +147,6 @@ std::shared_ptr<float> CudaBackend::Allocate(int64_t count) {
   auto* ptr = static_cast<float*>(allocator_->Allocate(sizeof(float) * count));
   return std::shared_ptr<float>(ptr, [allocator = allocator_](float* p) { allocator->Free(p); });
 }
-
 
 void CudaBackend::CopyFromHost(const float* host_src, float* dst, int64_t count) {
   Activate();

@@ -34,10 +34,10 @@ Backend& OneBackend(std::string_view op, std::initializer_list<Arg> args) {
       first = arg.name;
     } else if (!backend->SharesMemoryWith(mine)) {
       throw std::invalid_argument(std::string(op) + ": " + std::string(arg.name) + " lives on " +
-                                  std::string(mine.name()) + " backend " + mine.Describe() +
-                                  ", " + std::string(first) + " on " +
-                                  std::string(backend->name()) + " backend " +
-                                  backend->Describe() + "; an op's tensors must share a backend");
+                                  std::string(mine.name()) + " backend " + mine.Describe() + ", " +
+                                  std::string(first) + " on " + std::string(backend->name()) +
+                                  " backend " + backend->Describe() +
+                                  "; an op's tensors must share a backend");
     }
   }
   if (backend == nullptr) throw std::logic_error(std::string(op) + ": no tensor given");

@@ -116,7 +116,7 @@ struct Sequential::State {
     }
     Tensor dy = loss_grad_storage.Rows(0, x.rows());
     ops::BinaryCrossEntropy(bce_input(), output, y, 1.0f / static_cast<float>(x.rows()), &dy,
-                                totals, slot);
+                            totals, slot);
     Tensor* grad = &dy;
     for (size_t i = layers.size(); i-- > 0;) grad = layers[i]->Backward(*grad, i > 0);
   }
@@ -159,8 +159,7 @@ struct Sequential::State {
     AddPenaltyGradient();
     if (const Sgd* sgd = std::get_if<Sgd>(&optimizer)) {
       const SgdStep step{sgd->learning_rate, sgd->momentum, sgd->nesterov};
-      ops::SgdUpdate(step, flat_params, flat_grads,
-                         sgd->momentum != 0.0f ? &velocity : nullptr);
+      ops::SgdUpdate(step, flat_params, flat_grads, sgd->momentum != 0.0f ? &velocity : nullptr);
     } else {
       const Adam& adam = std::get<Adam>(optimizer);
       const AdamStep step{adam.learning_rate, adam.beta1, adam.beta2, adam.epsilon, steps};
@@ -503,8 +502,7 @@ Evaluation Sequential::Evaluate(const Tensor& x, const Tensor& y, int64_t batch_
   for (int64_t b = 0; b < num_batches; ++b) {
     const int64_t begin = b * batch, end = std::min(n, begin + batch);
     const Tensor& output = s.Forward(xd.Rows(begin, end));
-    ops::BinaryCrossEntropy(s.bce_input(), output, yd.Rows(begin, end), 1.0f, nullptr, totals,
-                                  b);
+    ops::BinaryCrossEntropy(s.bce_input(), output, yd.Rows(begin, end), 1.0f, nullptr, totals, b);
   }
   const std::vector<float> t = totals.ToHost();
   Evaluation e;

@@ -1,10 +1,10 @@
-#include "fanin/ops.h"
 #include "fanin/stats_hook.h"
 
 #include <stdexcept>
 #include <utility>
 
 #include "fanin/model.h"
+#include "fanin/ops.h"
 
 namespace fanin {
 namespace {

@@ -635,8 +635,7 @@ TEST(BackendTest, CpuLoopsRoundEveryProductBeforeAdding) {
   {
     Tensor p = MakeTensor(backend, {n}, y0);
     Tensor v = MakeTensor(backend, {n}, x);
-    ops::SgdUpdate({.learning_rate = 0.3f, .momentum = 0.7f}, p, MakeTensor(backend, {n}, g),
-                       &v);
+    ops::SgdUpdate({.learning_rate = 0.3f, .momentum = 0.7f}, p, MakeTensor(backend, {n}, g), &v);
     const std::vector<float> out = v.ToHost();
     for (int64_t i = 0; i < n; ++i) {
       ASSERT_EQ(out[i], Mul(0.7f, x[i]) - Mul(0.3f, g[i])) << "momentum " << i;
@@ -647,8 +646,7 @@ TEST(BackendTest, CpuLoopsRoundEveryProductBeforeAdding) {
     const std::vector<float> a = RandomFloats(n, -0.99f, 0.99f, 123);
     const Tensor at = MakeTensor(backend, {1, n}, a);
     Tensor dz(backend, {1, n});
-    ops::ActivationBackward(Activation::kTanh, at, at, MakeTensor(backend, {1, n}, g), dz,
-                                nullptr);
+    ops::ActivationBackward(Activation::kTanh, at, at, MakeTensor(backend, {1, n}, g), dz, nullptr);
     const std::vector<float> out = dz.ToHost();
     for (int64_t i = 0; i < n; ++i) {
       ASSERT_EQ(out[i], g[i] * (1.0f - Mul(a[i], a[i]))) << "tanh backward " << i;

@@ -259,8 +259,7 @@ TEST(GradientTest, BinaryCrossEntropyFromLogits) {
   const Tensor yt = MakeTensor(backend, {33, 1}, std::vector<float>(y.begin(), y.end()));
   Tensor grad(backend, {33, 1});
   Tensor totals(backend, {2});
-  ops::BinaryCrossEntropy(BceInput::kLogits, zt, yt, static_cast<float>(scale), &grad, totals,
-                              0);
+  ops::BinaryCrossEntropy(BceInput::kLogits, zt, yt, static_cast<float>(scale), &grad, totals, 0);
   EXPECT_NEAR(totals.ToHost()[0], loss_ref, 1e-5 * loss_ref);
   ExpectClose(grad.ToHost(), grad_ref, "dL/dz");
 }
@@ -285,7 +284,7 @@ TEST(GradientTest, BinaryCrossEntropyFromProbabilities) {
   Tensor grad(backend, {33, 1});
   Tensor totals(backend, {2});
   ops::BinaryCrossEntropy(BceInput::kProbabilities, pt, yt, static_cast<float>(scale), &grad,
-                              totals, 0);
+                          totals, 0);
   EXPECT_NEAR(totals.ToHost()[0], loss_ref, 1e-5 * loss_ref);
   ExpectClose(grad.ToHost(), grad_ref, "dL/dp");
 }

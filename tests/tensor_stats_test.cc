@@ -2,8 +2,6 @@
 // reference: counts, min, max and histograms must match exactly, mean and std within the
 // bound derived below from the two summation orders.
 
-#include "ops/stats/cpu.h"
-
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -16,6 +14,7 @@
 #include <vector>
 
 #include "fanin/fanin.h"
+#include "ops/stats/cpu.h"
 
 namespace fanin {
 namespace {

@@ -23,9 +23,9 @@
 #include <vector>
 
 #include "fanin/backend.h"
-#include "fanin/ops.h"
 #include "fanin/hook.h"
 #include "fanin/layer.h"
+#include "fanin/ops.h"
 
 namespace fanin {
 

@@ -93,7 +93,6 @@ void LaunchBinaryCrossEntropy(BceInput input, const float* output, const float* 
   FANIN_CUDA_CHECK_LAUNCH();
 }
 
-
 void BinaryCrossEntropy(Backend& backend, BceInput input, const Tensor& output,
                         const Tensor& labels, float grad_scale, Tensor* grad, float* totals) {
   auto& cuda = static_cast<CudaBackend&>(backend);

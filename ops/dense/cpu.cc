@@ -1,12 +1,13 @@
 // The dense forward on the CPU: the bias rides in the GEMM's output pass (a oneDNN matmul
 // bias), so z is written once; then the activation.
+#include "ops/gemm/cpu.h"
+
 #include "cpu/cpu_backend.h"
 #include "cpu/onednn.h"
 #include "ops/activation/op.h"
 #include "ops/check.h"
 #include "ops/dense/op.h"
 #include "ops/dispatch.h"
-#include "ops/gemm/cpu.h"
 #include "ops/gemm/op.h"
 
 namespace fanin::ops::internal {

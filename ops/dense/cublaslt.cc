@@ -153,11 +153,10 @@ bool LtDense::Forward(const float* x, const float* w, const float* bias, float* 
 namespace {
 
 // Created with the backend, not on first use, so that no handle is created during a capture.
-const int kSlot = RegisterOpState(
-    [](CudaBackend& backend, const BackendOptions&) -> std::unique_ptr<OpState> {
-      return std::make_unique<LtDense>(backend.cublas_workspace(),
-                                       backend.cublas_workspace_bytes());
-    });
+const int kSlot = RegisterOpState([](CudaBackend& backend,
+                                     const BackendOptions&) -> std::unique_ptr<OpState> {
+  return std::make_unique<LtDense>(backend.cublas_workspace(), backend.cublas_workspace_bytes());
+});
 
 }  // namespace
 

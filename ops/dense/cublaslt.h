@@ -19,9 +19,9 @@
 
 namespace fanin::gpu {
 
-// The dense op's state in each CudaBackend, used only from that backend's calls (not thread-safe, like the
-// backend). Holds a cuBLASLt handle and, per shape, the matmul descriptor, the three matrix
-// layouts and the algorithm cuBLASLt's heuristic chose, so that a training step (the same
+// The dense op's state in each CudaBackend, used only from that backend's calls (not thread-safe,
+// like the backend). Holds a cuBLASLt handle and, per shape, the matmul descriptor, the three
+// matrix layouts and the algorithm cuBLASLt's heuristic chose, so that a training step (the same
 // shapes every step) queries the heuristic once per layer shape, never again.
 class LtDense final : public OpState {
  public:

@@ -9,9 +9,9 @@
 // random.h can silently introduce an FMA.
 #include "cuda/check.h"
 #include "cuda/cuda_backend.h"
+#include "cuda/launch.cuh"
 #include "ops/dispatch.h"
 #include "ops/fill/op.h"
-#include "cuda/launch.cuh"
 
 namespace fanin::gpu {
 namespace {
@@ -37,7 +37,6 @@ void LaunchFillRandom(float* x, int64_t n, const RandomSpec& spec, cudaStream_t 
   FillRandomKernel<<<BlocksFor(n), kThreads, 0, stream>>>(x, n, spec);
   FANIN_CUDA_CHECK_LAUNCH();
 }
-
 
 void Fill(Backend& backend, Tensor& t, float value) {
   auto& cuda = static_cast<CudaBackend&>(backend);

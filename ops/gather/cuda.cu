@@ -1,9 +1,9 @@
 // Data movement: gathering a batch's rows.
 #include "cuda/check.h"
 #include "cuda/cuda_backend.h"
+#include "cuda/launch.cuh"
 #include "ops/dispatch.h"
 #include "ops/gather/op.h"
-#include "cuda/launch.cuh"
 
 namespace fanin::gpu {
 namespace {
@@ -25,7 +25,6 @@ void LaunchGatherRows(const float* src, const int64_t* indices, int64_t rows, in
   GatherRowsKernel<<<BlocksFor(rows * cols), kThreads, 0, stream>>>(src, indices, rows, cols, dst);
   FANIN_CUDA_CHECK_LAUNCH();
 }
-
 
 // One upload of all indices (pinned, asynchronous), then one gather launch.
 void GatherRows(Backend& backend, const Tensor& src, std::span<const int64_t> indices,

@@ -3,9 +3,9 @@
 // the depth of the model. Keras's update rule; see SgdStep in fanin/ops.h.
 #include "cuda/check.h"
 #include "cuda/cuda_backend.h"
+#include "cuda/launch.cuh"
 #include "ops/dispatch.h"
 #include "ops/sgd/op.h"
-#include "cuda/launch.cuh"
 
 namespace fanin::gpu {
 namespace {
@@ -48,7 +48,6 @@ void LaunchSgdUpdate(const SgdStep& step, float* params, const float* grads, flo
   }
   FANIN_CUDA_CHECK_LAUNCH();
 }
-
 
 void SgdUpdate(Backend& backend, const SgdStep& step, Tensor& params, const Tensor& grads,
                Tensor* velocity) {

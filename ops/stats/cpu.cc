@@ -283,10 +283,10 @@ std::vector<TensorStats> Stats(Backend& backend, std::span<const Tensor* const> 
   const auto count = static_cast<int64_t>(tensors.size());
   int64_t elements = 0;
   for (const Tensor* t : tensors) elements += t->size();
-  const int threads =
-      elements < kParallelMinElements
-          ? 1
-          : static_cast<int>(std::min<int64_t>(static_cast<CpuBackend&>(backend).num_threads(), count));
+  const int threads = elements < kParallelMinElements
+                          ? 1
+                          : static_cast<int>(std::min<int64_t>(
+                                static_cast<CpuBackend&>(backend).num_threads(), count));
 #pragma omp parallel for schedule(dynamic) num_threads(threads) if (threads > 1)
   for (int64_t i = 0; i < count; ++i) {
     all[i] = ComputeTensorStats(tensors[i]->data(), tensors[i]->size(), histogram);

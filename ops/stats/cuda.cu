@@ -22,9 +22,9 @@
 
 #include "cuda/check.h"
 #include "cuda/cuda_backend.h"
+#include "cuda/launch.cuh"
 #include "ops/dispatch.h"
 #include "ops/stats/op.h"
-#include "cuda/launch.cuh"
 
 namespace fanin::gpu {
 namespace {
@@ -204,7 +204,6 @@ std::vector<TensorStats> ComputeStats(std::span<const float* const> data,
   }
   return out;
 }
-
 
 // Every reduction enqueued, then one copy of all results to the host and one wait.
 std::vector<TensorStats> Stats(Backend& backend, std::span<const Tensor* const> tensors,

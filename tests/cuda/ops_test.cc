@@ -8,6 +8,8 @@
 //   - CUDA's expf/tanhf/logf/log1pf are within 2 ulp, glibc's within 1: a few u relative;
 //   - sums in another order (cuBLAS, the column reductions): |error| <= n u sum|terms|
 //     for n terms on each side (the classic gamma_n bound), so 2 n u sum|terms| between them.
+#include "fanin/ops.h"
+
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -19,7 +21,6 @@
 
 #include "../nan_rule.h"
 #include "cuda_test_util.h"
-#include "fanin/ops.h"
 
 namespace fanin::testing {
 namespace {
