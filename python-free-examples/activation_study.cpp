@@ -35,7 +35,7 @@
 #include "fanin/plot.h"
 #include "fanin/recorder.h"
 #include "fanin/run_store.h"
-#include "fanin/study.h"
+#include "python-free-examples/study.h"
 
 namespace {
 

@@ -34,7 +34,7 @@
 #include "fanin/recorder.h"
 #include "fanin/run_store.h"
 #include "fanin/stats_hook.h"
-#include "fanin/study.h"
+#include "python-free-examples/study.h"
 
 namespace {
 

@@ -1,6 +1,6 @@
 // The command-line conventions of fanin's programs (the examples, the benchmarks, the study
-// programs through fanin/study.h), on CLI11; header-only, so only a program that includes
-// it needs CLI11 (Debian's libcli11-dev). Every number is read strictly
+// programs through python-free-examples/study.h), on CLI11; header-only, so only a program
+// that includes it needs CLI11 (Debian's libcli11-dev). Every number is read strictly
 // (base 10, the whole text, in range, finite), every error names its flag, `--help` lists
 // every flag with its default, and a bad command line exits with status 2.
 //

@@ -1,4 +1,4 @@
-#include "fanin/study.h"
+#include "python-free-examples/study.h"
 
 #include <unistd.h>
 

@@ -1,7 +1,8 @@
-// Helpers shared by the study programs (python-free-examples/init_study.cpp and
-// activation_study.cpp): their command line, CSV tables, text files, progress display, and
-// the split of their runs over MPI ranks. Percentiles over seeds come from
-// fanin::plot::QuantilesOf (numpy's linear interpolation).
+// Helpers shared by the study programs (init_study.cpp and activation_study.cpp, in this
+// folder): their command line, CSV tables, text files, progress display, and the split of
+// their runs over MPI ranks. Percentiles over seeds come from fanin::plot::QuantilesOf
+// (numpy's linear interpolation). They live here, not in the fanin library, because no
+// other program needs them.
 #pragma once
 
 #include <chrono>
