@@ -1,6 +1,6 @@
 // Helpers shared by the fanin test files: host <-> tensor conversion, the ops' double-precision
-// references (ops/<op>/reference.h, written independently of the library), and sample
-// statistics.
+// references (ops/<op>/reference.h, written independently of the library), element-wise
+// comparisons with explained tolerances, and sample statistics.
 //
 // Everything numeric here is deliberately plain double arithmetic so that tests compare
 // the library against an independent reference, never against itself.
@@ -10,15 +10,18 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <bit>
 #include <cmath>
 #include <cstdint>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <iterator>
 #include <memory>
 #include <numbers>
 #include <random>
 #include <regex>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -74,6 +77,63 @@ inline std::vector<float> RandomFloats(size_t n, float lo, float hi, uint32_t se
 
 inline std::vector<double> ToDouble(const std::vector<float>& v) {
   return std::vector<double>(v.begin(), v.end());
+}
+
+// ---- Element-wise comparisons -------------------------------------------------------------
+
+// float's unit roundoff: half an ulp of 1, the relative error of one rounding.
+inline constexpr double kFloatRoundoff = 0x1p-24;
+
+// Expects |actual[i] - expected[i]| <= tolerance(i) for every i (NaN only against NaN);
+// on failure reports how many elements fail and the first few, with their tolerances.
+// `expected` is float (another backend's result) or double (a reference).
+template <typename Expected>
+void ExpectClose(const std::vector<Expected>& expected, const std::vector<float>& actual,
+                 const std::function<double(size_t)>& tolerance, const std::string& what) {
+  ASSERT_EQ(expected.size(), actual.size()) << what;
+  int64_t failures = 0;
+  std::ostringstream first;
+  for (size_t i = 0; i < expected.size(); ++i) {
+    const double e = expected[i], a = actual[i];
+    const bool ok = std::isnan(e) ? std::isnan(a) : (e == a || std::fabs(a - e) <= tolerance(i));
+    if (ok) continue;
+    if (failures++ < 5) {
+      first << "\n  [" << i << "] expected " << e << " actual " << a << " |diff| "
+            << std::fabs(a - e) << " > tolerance " << tolerance(i);
+    }
+  }
+  EXPECT_EQ(failures, 0) << what << ": " << failures << " of " << expected.size()
+                         << " elements differ" << first.str();
+}
+
+// Relative + absolute tolerance: |a - e| <= rtol |e| + atol.
+template <typename Expected>
+void ExpectClose(const std::vector<Expected>& expected, const std::vector<float>& actual,
+                 double rtol, double atol, const std::string& what) {
+  ExpectClose(
+      expected, actual, [&](size_t i) { return rtol * std::fabs(expected[i]) + atol; }, what);
+}
+
+// The same bits as float(expected[i]), where any NaN matches any NaN (backends differ in the
+// sign and payload of the NaN they produce). For results that are copies, or one IEEE operation
+// away from their inputs.
+template <typename Expected>
+void ExpectBitIdentical(const std::vector<Expected>& expected, const std::vector<float>& actual,
+                        const std::string& what) {
+  ASSERT_EQ(expected.size(), actual.size()) << what;
+  int64_t failures = 0;
+  size_t first = 0;
+  for (size_t i = 0; i < expected.size(); ++i) {
+    const auto e = static_cast<float>(expected[i]);
+    const bool same = std::isnan(e)
+                          ? std::isnan(actual[i])
+                          : std::bit_cast<uint32_t>(e) == std::bit_cast<uint32_t>(actual[i]);
+    if (!same && failures++ == 0) first = i;
+  }
+  EXPECT_EQ(failures, 0) << what << ": " << failures << " of " << expected.size()
+                         << " elements differ in their bits, first at [" << first << "]: expected "
+                         << (failures ? static_cast<float>(expected[first]) : 0.0f) << " actual "
+                         << (failures ? actual[first] : 0.0f);
 }
 
 // ---- Statistics ---------------------------------------------------------------------------
