@@ -1,5 +1,6 @@
-// Gradient checks: every layer, activation and loss, and whole models, against central
-// finite differences of a double-precision reference written plainly in this file.
+// Gradient checks: every layer and whole models, against central finite differences of a
+// double-precision reference written plainly in this file (the ops' own gradients, the loss's
+// included, are the Gradient cases of ops/<op>/test.cc).
 //
 // Method. The reference forward pass (double) is differentiated numerically with central
 // differences, (f(p + eps) - f(p - eps)) / (2 eps), eps = 1e-5: the truncation error is
@@ -231,62 +232,6 @@ TEST(GradientTest, ActivationLayerEach) {
 TEST(GradientTest, ActivationLayerByName) {
   EXPECT_EQ(ActivationLayer("relu").Describe(), ActivationLayer(Activation::kRelu).Describe());
   EXPECT_THROW(ActivationLayer("swish"), std::invalid_argument);
-}
-
-// ---- Binary cross-entropy
-// -------------------------------------------------------------------------
-
-// The loss per sample, differentiated numerically, against the backend's gradient: from
-// logits over a wide range of z with hard and soft labels, and from probabilities away
-// from the clipping region.
-TEST(GradientTest, BinaryCrossEntropyFromLogits) {
-  const auto backend = Cpu();
-  std::vector<double> z = testing::ToDouble(RandomFloats(33, -8, 8, 21));
-  const std::vector<double> y_raw = testing::ToDouble(RandomFloats(33, 0, 1, 22));
-  std::vector<double> y(33);
-  for (size_t i = 0; i < y.size(); ++i) y[i] = i % 3 == 2 ? y_raw[i] : (y_raw[i] > 0.5 ? 1 : 0);
-  const double scale = 1.0 / 33;
-  auto total = [&]() {
-    double t = 0.0;
-    for (size_t i = 0; i < z.size(); ++i) t += testing::RefBceLogit(z[i], y[i]);
-    return t;
-  };
-  const double loss_ref = total();
-  std::vector<double> grad_ref = NumericalGradient(z, total);
-  for (double& g : grad_ref) g *= scale;
-
-  const Tensor zt = MakeTensor(backend, {33, 1}, std::vector<float>(z.begin(), z.end()));
-  const Tensor yt = MakeTensor(backend, {33, 1}, std::vector<float>(y.begin(), y.end()));
-  Tensor grad(backend, {33, 1});
-  Tensor totals(backend, {2});
-  ops::BinaryCrossEntropy(BceInput::kLogits, zt, yt, static_cast<float>(scale), &grad, totals, 0);
-  EXPECT_NEAR(totals.ToHost()[0], loss_ref, 1e-5 * loss_ref);
-  ExpectClose(grad.ToHost(), grad_ref, "dL/dz");
-}
-
-TEST(GradientTest, BinaryCrossEntropyFromProbabilities) {
-  const auto backend = Cpu();
-  std::vector<double> p = testing::ToDouble(RandomFloats(33, 0.05f, 0.95f, 23));
-  std::vector<double> y(33);
-  for (size_t i = 0; i < y.size(); ++i) y[i] = i % 3 == 0 ? 0.0 : i % 3 == 1 ? 1.0 : 0.3;
-  const double scale = 0.5;
-  auto total = [&]() {
-    double t = 0.0;
-    for (size_t i = 0; i < p.size(); ++i) t += testing::RefBceProbability(p[i], y[i]);
-    return t;
-  };
-  const double loss_ref = total();
-  std::vector<double> grad_ref = NumericalGradient(p, total);
-  for (double& g : grad_ref) g *= scale;
-
-  const Tensor pt = MakeTensor(backend, {33, 1}, std::vector<float>(p.begin(), p.end()));
-  const Tensor yt = MakeTensor(backend, {33, 1}, std::vector<float>(y.begin(), y.end()));
-  Tensor grad(backend, {33, 1});
-  Tensor totals(backend, {2});
-  ops::BinaryCrossEntropy(BceInput::kProbabilities, pt, yt, static_cast<float>(scale), &grad,
-                          totals, 0);
-  EXPECT_NEAR(totals.ToHost()[0], loss_ref, 1e-5 * loss_ref);
-  ExpectClose(grad.ToHost(), grad_ref, "dL/dp");
 }
 
 // ---- Whole models

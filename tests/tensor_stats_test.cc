@@ -1,6 +1,7 @@
 // ComputeTensorStats (the CPU backend's statistics) against a plain double-precision
 // reference: counts, min, max and histograms must match exactly, mean and std within the
-// bound derived below from the two summation orders.
+// bound derived in ops/stats/reference.h (the reference, shared with the op cases of
+// ops/stats/test.cc) from the two summation orders.
 
 #include <gtest/gtest.h>
 
@@ -15,6 +16,7 @@
 
 #include "fanin/fanin.h"
 #include "ops/stats/cpu.h"
+#include "ops/stats/reference.h"
 
 namespace fanin {
 namespace {
@@ -24,104 +26,10 @@ using ops::internal::ComputeTensorStats;
 constexpr float kInf = std::numeric_limits<float>::infinity();
 const float kNaN = std::numeric_limits<float>::quiet_NaN();
 
-// The straightforward computation: one value at a time, in double, two passes for the
-// variance. Binning: v in [lo, hi] goes to bin min(trunc((v - lo) * scale), bins - 1) with
-// scale = bins / (hi - lo). Where (v - lo) * scale is NaN (an infinite range, or a constant
-// tensor too large for +-0.5 to widen its range) the value goes to bin 0, as on CUDA.
-TensorStats Reference(const std::vector<float>& x, const HistogramSpec& spec) {
-  TensorStats s;
-  s.count = static_cast<int64_t>(x.size());
-  double sum = 0.0, lo = kInf, hi = -kInf;
-  int64_t finite = 0;
-  for (float v : x) {
-    if (std::isnan(v)) {
-      ++s.nan_count;
-    } else if (std::isinf(v)) {
-      ++s.inf_count;
-    } else {
-      ++finite;
-      sum += v;
-      lo = std::min(lo, static_cast<double>(v));
-      hi = std::max(hi, static_cast<double>(v));
-    }
-  }
-  if (finite > 0) {
-    s.mean = sum / static_cast<double>(finite);
-    double squares = 0.0;
-    for (float v : x) {
-      if (std::isfinite(v)) squares += (v - s.mean) * (v - s.mean);
-    }
-    s.std = std::sqrt(squares / static_cast<double>(finite));
-    s.min = lo;
-    s.max = hi;
-  }
-  if (spec.bins > 0) {
-    double h_lo = spec.auto_range ? s.min : spec.lo, h_hi = spec.auto_range ? s.max : spec.hi;
-    if (h_hi <= h_lo) {
-      h_lo -= 0.5;
-      h_hi += 0.5;
-    }
-    s.hist_lo = static_cast<float>(h_lo);
-    s.hist_hi = static_cast<float>(h_hi);
-    s.histogram.assign(static_cast<size_t>(spec.bins), 0);
-    const double scale = spec.bins / (h_hi - h_lo);
-    for (float f : x) {
-      const double v = f;
-      if (!(v >= h_lo && v <= h_hi)) continue;
-      const double t = (v - h_lo) * scale;
-      const int64_t bin =
-          std::isnan(t) ? 0 : std::min(static_cast<int64_t>(t), int64_t{spec.bins} - 1);
-      ++s.histogram[static_cast<size_t>(bin)];
-    }
-  }
-  return s;
-}
-
-// gamma(k) = k u / (1 - k u), u = 2^-53: summing k + 1 doubles in any order errs by at most
-// gamma(k) times the sum of their magnitudes (Higham, Accuracy and Stability of Numerical
-// Algorithms, 4.2). Both implementations sum in double, in different orders, so:
-//  - each mean is within gamma(n + 1) mean(|x|) of the exact mean (one more rounding for
-//    the division), and the two within twice that;
-//  - a std is the RMS distance of the values to the mean, which moves by at most |dm| when
-//    the mean moves by dm (triangle inequality); rounding the n positive squares and their
-//    sum costs at most gamma(n + 2) relative, the division and the sqrt add u each, so each
-//    std is within |dm| + gamma(n + 4) std of the exact one.
-double Gamma(double k) {
-  const double u = std::ldexp(1.0, -53);
-  return k * u / (1 - k * u);
-}
-
-// s, the statistics of x under spec, against the reference.
-void ExpectEquivalent(const TensorStats& s, const std::vector<float>& x, const HistogramSpec& spec,
-                      const std::string& what) {
-  SCOPED_TRACE(what + ", n=" + std::to_string(x.size()) + ", bins=" + std::to_string(spec.bins) +
-               (spec.auto_range ? " auto" : " fixed"));
-  const TensorStats ref = Reference(x, spec);
-  EXPECT_EQ(s.count, ref.count);
-  EXPECT_EQ(s.nan_count, ref.nan_count);
-  EXPECT_EQ(s.inf_count, ref.inf_count);
-  EXPECT_EQ(s.min, ref.min);
-  EXPECT_EQ(s.max, ref.max);
-  EXPECT_EQ(s.hist_lo, ref.hist_lo);
-  EXPECT_EQ(s.hist_hi, ref.hist_hi);
-  EXPECT_EQ(s.histogram, ref.histogram);
-
-  double abs_sum = 0.0;
-  for (float v : x) {
-    if (std::isfinite(v)) abs_sum += std::fabs(v);
-  }
-  const int64_t finite = ref.count - ref.nan_count - ref.inf_count;
-  const double n = static_cast<double>(x.size());
-  const double mean_tolerance = finite > 0 ? 2 * Gamma(n + 1) * abs_sum / finite : 0.0;
-  const double std_tolerance = mean_tolerance + 2 * Gamma(n + 4) * ref.std;
-  EXPECT_NEAR(s.mean, ref.mean, mean_tolerance);
-  EXPECT_NEAR(s.std, ref.std, std_tolerance);
-}
-
 void ExpectMatchesReference(const std::vector<float>& x, const HistogramSpec& spec,
                             const std::string& what) {
-  ExpectEquivalent(ComputeTensorStats(x.data(), static_cast<int64_t>(x.size()), spec), x, spec,
-                   what);
+  testing::ExpectStatsEquivalent(ComputeTensorStats(x.data(), static_cast<int64_t>(x.size()), spec),
+                                 x, spec, what);
 }
 
 std::vector<float> Normal(int64_t n, float mean, float std, unsigned seed) {
@@ -331,15 +239,6 @@ TEST(TensorStatsTest, SameBitsAtAnyAlignmentAndOnEveryCall) {
       EXPECT_EQ(s.histogram, first.histogram);
     }
   }
-}
-
-TEST(TensorStatsTest, CpuBackendStatsAgree) {
-  const auto backend = MakeBackend("cpu");
-  const std::vector<float> values = Normal(33 * 7, 1.0f, 3.0f, 10);
-  const Tensor t = Tensor::FromHost(backend, {33, 7}, values);
-  const Tensor* ts[] = {&t};
-  const HistogramSpec spec{.bins = 16};
-  ExpectEquivalent(ops::Stats(ts, spec).at(0), values, spec, "CpuBackend::Stats");
 }
 
 }  // namespace

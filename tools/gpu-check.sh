@@ -18,16 +18,22 @@
 #   deps           dpkg -x of gpu-debs/*.deb into build-gpu/deps (never into /); the loader
 #                  gets only the carried libraries whose soname the machine lacks
 #   configure      build-gpu/, Release, sm_90, Ninja when there, against the unpacked packages
-#   build_core     fanin_cuda_tests and train_ball (-k 0: one failing target does not stop the other)
+#   build_core     fanin_cuda_tests, fanin_op_tests and train_ball (-k 0: one failing target does
+#                  not stop the others)
 #   load           ldd of each built binary: nothing "not found"; each one starts (--gtest_list_tests, --help)
 #   cuda_tests     fanin_cuda_tests, one process, --gtest_output=xml:$OUT/cuda_tests.xml
+#   op_tests       fanin_op_tests on the CUDA targets (every op case: Value, Gradient, Validation),
+#                  one process, --gtest_output=xml:$OUT/op_tests.xml
 #   train_gpu      train_ball --device cuda (ms/step, warm-up excluded by train_ball itself)
 #   train_cpu      train_ball --device cpu, the same model, for the ratio
 #   build_compare  fanin_compare (needs Google Benchmark and OpenBLAS, both carried)
 #   compare        fanin_compare: W1 and W2 on every backend, PyTorch eager and torch.compile;
 #                  the summary repeats its GPU rows
-#   memcheck       compute-sanitizer memcheck: the 1000-row op cases and the recorded steps
-#   racecheck      compute-sanitizer racecheck: the reduction kernels (column sums, Stats, BCE)
+#   memcheck       compute-sanitizer memcheck: the recorded steps (fanin_cuda_tests)
+#   op_memcheck    compute-sanitizer memcheck: the 1000-row op cases (fanin_op_tests)
+#   racecheck      compute-sanitizer racecheck: the column sums in training (fanin_cuda_tests)
+#   op_racecheck   compute-sanitizer racecheck: the reduction kernels' op cases (bias gradient,
+#                  Stats, BCE; fanin_op_tests)
 #   build_rest     everything else (the CPU test binary, the examples, the benchmarks)
 #   ctest_cpu      ctest without the CUDA tests
 # The summary table (stage, status PASS/FAIL/SKIPPED/NOT RUN, seconds, key numbers) is
@@ -67,7 +73,8 @@ fi
 OUTDIR=${OUT:-$BUILD/out}
 SD=$BUILD/gpu-check  # each stage's whole output
 mkdir -p "$OUTDIR" "$SD"
-rm -f "$SD"/*.out "$OUTDIR"/summary.txt "$OUTDIR"/cuda_tests.xml "$OUTDIR"/stage-logs.tar.gz
+rm -f "$SD"/*.out "$OUTDIR"/summary.txt "$OUTDIR"/cuda_tests.xml "$OUTDIR"/op_tests.xml \
+  "$OUTDIR"/stage-logs.tar.gz
 LOG=$OUTDIR/gpu-check.log
 SUMMARY=$OUTDIR/summary.txt
 : >"$LOG"
@@ -76,8 +83,8 @@ TAR_CAP=4000000      # bytes of one stage's output in stage-logs.tar.gz
 NICE=()
 [[ $DRY == 1 ]] && NICE=(nice -n 10)  # here the machine is shared
 
-STAGES=(preflight deps configure build_core load cuda_tests train_gpu train_cpu build_compare
-        compare memcheck racecheck build_rest ctest_cpu)
+STAGES=(preflight deps configure build_core load cuda_tests op_tests train_gpu train_cpu
+        build_compare compare memcheck op_memcheck racecheck op_racecheck build_rest ctest_cpu)
 declare -A ST=() SEC=() KEY=()
 for s in "${STAGES[@]}"; do ST[$s]="NOT RUN"; SEC[$s]=""; KEY[$s]=""; done
 EXTRA=""  # lines printed under the table (fanin_compare's GPU rows)
@@ -374,7 +381,7 @@ build() {  # build NAME LIMIT TARGETS...
 }
 
 # ---- build the CUDA tests and train_ball first ---------------------------------------------------
-build build_core 300 fanin_cuda_tests train_ball
+build build_core 300 fanin_cuda_tests fanin_op_tests train_ball
 
 # ---- load: every built binary resolves its libraries and starts -----------------------------------
 load_check() {
@@ -409,7 +416,8 @@ load() {
   local all=$ALL_LD
   run_stage "$1" 60 "${RUN_ENV[@]}" ALL_LD="$all" DEPS_DIR="$DEPS" ROOT_DIR="$ROOT" BIN_DIR="$BIN" \
     bash -c 'load_check "$@"' _ \
-    "$BIN/fanin_cuda_tests" "$BIN/train_ball" "$BIN/fanin_compare" "$BUILD/lib/libfanin.so" || return
+    "$BIN/fanin_cuda_tests" "$BIN/fanin_op_tests" "$BIN/train_ball" "$BIN/fanin_compare" \
+    "$BUILD/lib/libfanin.so" || return
   KEY[$1]+="$(grep -c '^== ldd' "$SD/$1.out") binaries; $(grep -c 'not found' "$SD/$1.out") not found$( [[ -n $all ]] && echo "; with the unpacked tree + CUDA only: $(grep -c 'outside:' "$SD/$1.out") libraries from outside (C/C++ runtime aside)"); $(grep -oE 'lists [0-9]+ tests' "$SD/$1.out")"
   write_summary
 }
@@ -420,21 +428,25 @@ gpu_stage() {  # gpu_stage NAME: false (and the row says why) when NAME cannot r
   return 0
 }
 
-# ---- the CUDA tests: one process, XML to $OUT ---------------------------------------------------
-if [[ ! -x $BIN/fanin_cuda_tests ]]; then
-  skip cuda_tests "NOT RUN" "fanin_cuda_tests not built"
-elif gpu_stage cuda_tests; then
-  if run_stage cuda_tests 150 "${RUN_ENV[@]}" "$BIN/fanin_cuda_tests" --gtest_output="xml:$OUTDIR/cuda_tests.xml"; then
-    KEY[cuda_tests]+=$(gtest_counts "$SD/cuda_tests.out")
+# ---- the CUDA tests and the op cases on the CUDA targets: one process each, XML to $OUT -------
+gtest_stage() {  # gtest_stage NAME BINARY ARGS...
+  local name=$1 binary=$2 n_ok n_skip
+  shift 2
+  if [[ ! -x $BIN/$binary ]]; then skip "$name" "NOT RUN" "$binary not built"; return; fi
+  gpu_stage "$name" || return
+  if run_stage "$name" 150 "${RUN_ENV[@]}" "$BIN/$binary" --gtest_output="xml:$OUTDIR/$name.xml" "$@"; then
+    KEY[$name]+=$(gtest_counts "$SD/$name.out")
     # Tests skip when they see no GPU: then the row is SKIPPED, not PASS.
-    n_ok=$(grep -cE '^\[       OK \] .* \([0-9]+ ms\)$' "$SD/cuda_tests.out")
-    n_skip=$(grep -cE '^\[  SKIPPED \] .* \([0-9]+ ms\)$' "$SD/cuda_tests.out")
+    n_ok=$(grep -cE '^\[       OK \] .* \([0-9]+ ms\)$' "$SD/$name.out")
+    n_skip=$(grep -cE '^\[  SKIPPED \] .* \([0-9]+ ms\)$' "$SD/$name.out")
     if ((RC == 0 && n_skip > 0)) && [[ -z $GPU_NAME ]] || ((RC == 0 && n_skip > n_ok)); then
-      ST[cuda_tests]=SKIPPED; KEY[cuda_tests]+="; the tests saw no GPU"
+      ST[$name]=SKIPPED; KEY[$name]+="; the tests saw no GPU"
     fi
   fi
   write_summary
-fi
+}
+gtest_stage cuda_tests fanin_cuda_tests
+gtest_stage op_tests fanin_op_tests --gtest_filter='*/cuda*'
 
 # ---- train_ball: the BLOCK model's step time on the GPU and on the CPU --------------------------
 GPU_MS="" CPU_MS=""
@@ -491,24 +503,28 @@ fi
 # Stats) and every recorded-step test (CudaRecordTest, BlockCacheTest, the recorded training
 # step); racecheck: the kernels that reduce through shared memory.
 # (TwoGpuRunsAreBitIdentical: shuffled mini-batches through GatherRows, a partial last batch.)
-MEMCHECK_FILTER=${FANIN_MEMCHECK_FILTER:-'*CudaOpsTest.*/rows1000:*Record*:*Graph*:CudaTrainingTest.TwoGpuRunsAreBitIdentical'}
+MEMCHECK_FILTER=${FANIN_MEMCHECK_FILTER:-'*Record*:*Graph*:CudaTrainingTest.TwoGpuRunsAreBitIdentical'}
+OP_MEMCHECK_FILTER=${FANIN_OP_MEMCHECK_FILTER:-'Value.*rows=1000/cuda*'}
 # (BlockModelLossesMatchCpu adds the Dense(1) layer's narrow bias-gradient path.)
-RACECHECK_FILTER=${FANIN_RACECHECK_FILTER:-'*ActivationBackward*/rows1000:*StatsMatchCpu*/rows1000:*BinaryCrossEntropy*/rows1000:*ColumnSum*:*BiasGrad*:CudaTrainingTest.BlockModelLossesMatchCpu'}
-sanitize() {  # sanitize TOOL FILTER LIMIT ARGS...
-  local tool=$1 filter=$2 limit=$3 errors
-  shift 3
-  if [[ ! -x $BIN/fanin_cuda_tests ]]; then skip "$tool" "NOT RUN" "fanin_cuda_tests not built"; return; fi
-  gpu_stage "$tool" || return
-  if [[ -z $SANITIZER ]]; then skip "$tool" SKIPPED "no compute-sanitizer"; return; fi
-  run_stage "$tool" "$limit" "${RUN_ENV[@]}" "$SANITIZER" --tool "$tool" --error-exitcode 86 \
-    --print-limit 50 "$@" "$BIN/fanin_cuda_tests" --gtest_filter="$filter" || return
-  errors=$(grep -oE 'ERROR SUMMARY: [0-9]+ error' "$SD/$tool.out" | tail -n 1 | grep -oE '[0-9]+')
-  KEY[$tool]+="${errors:-?} errors (ERROR SUMMARY); tests: $(gtest_counts "$SD/$tool.out"); filter $filter"
-  [[ -z $errors ]] && ST[$tool]=FAIL
+RACECHECK_FILTER=${FANIN_RACECHECK_FILTER:-'*ColumnSum*:*BiasGrad*:CudaTrainingTest.BlockModelLossesMatchCpu'}
+OP_RACECHECK_FILTER=${FANIN_OP_RACECHECK_FILTER:-'Value.activation.backward/*/bias_grad/*rows=1000/cuda:Value.stats/*rows=1000/cuda:Value.bce/*rows=1000/cuda'}
+sanitize() {  # sanitize STAGE TOOL BINARY FILTER LIMIT ARGS...
+  local stage=$1 tool=$2 binary=$3 filter=$4 limit=$5 errors
+  shift 5
+  if [[ ! -x $BIN/$binary ]]; then skip "$stage" "NOT RUN" "$binary not built"; return; fi
+  gpu_stage "$stage" || return
+  if [[ -z $SANITIZER ]]; then skip "$stage" SKIPPED "no compute-sanitizer"; return; fi
+  run_stage "$stage" "$limit" "${RUN_ENV[@]}" "$SANITIZER" --tool "$tool" --error-exitcode 86 \
+    --print-limit 50 "$@" "$BIN/$binary" --gtest_filter="$filter" || return
+  errors=$(grep -oE 'ERROR SUMMARY: [0-9]+ error' "$SD/$stage.out" | tail -n 1 | grep -oE '[0-9]+')
+  KEY[$stage]+="${errors:-?} errors (ERROR SUMMARY); tests: $(gtest_counts "$SD/$stage.out"); filter $filter"
+  [[ -z $errors ]] && ST[$stage]=FAIL
   write_summary
 }
-sanitize memcheck "$MEMCHECK_FILTER" 120
-sanitize racecheck "$RACECHECK_FILTER" 90 --racecheck-report all
+sanitize memcheck memcheck fanin_cuda_tests "$MEMCHECK_FILTER" 90
+sanitize op_memcheck memcheck fanin_op_tests "$OP_MEMCHECK_FILTER" 90
+sanitize racecheck racecheck fanin_cuda_tests "$RACECHECK_FILTER" 60 --racecheck-report all
+sanitize op_racecheck racecheck fanin_op_tests "$OP_RACECHECK_FILTER" 60 --racecheck-report all
 
 # ---- only then: everything else -------------------------------------------------------------------
 if [[ $DRY == 1 && ${FANIN_GPU_CHECK_DRY_FULL:-0} != 1 ]]; then
@@ -524,7 +540,7 @@ else
   fi
   if [[ -x $BIN/fanin_tests ]]; then
     run_stage ctest_cpu 150 "${RUN_ENV[@]}" ctest --test-dir "$BUILD" -j"$JOBS" --timeout 120 \
-      --output-on-failure -E '^Cuda|/Cuda|^Rows/Cuda' &&
+      --output-on-failure -E '^Cuda|/Cuda|^Rows/Cuda|/cuda(_[a-z0-9]+)?$' &&
       KEY[ctest_cpu]+="$(grep -E 'tests passed|tests failed' "$SD/ctest_cpu.out" | tail -n 1)"
     write_summary
   else

@@ -1,7 +1,9 @@
-// The CUDA backend as a Backend: identity, memory (the caching allocator, out-of-memory
-// errors) and the checks that keep a bad call from becoming a device fault.
+// The CUDA backend as a Backend: identity, memory (copies, the caching allocator, out-of-memory
+// errors) and the check that keeps a host tensor from becoming a device fault. Its ops are the
+// op cases of ops/<op>/test.cc (fanin_op_tests, targets cuda, cuda_tf32 and cuda_cudnn).
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -54,28 +56,31 @@ TEST_F(CudaBackendTest, OutOfMemoryNamesBytesRequestedAndFree) {
   EXPECT_EQ(t.ToHost(), std::vector<float>(3, 2.0f));
 }
 
+// Copies to, from and on the device move the bits unchanged; a copy into a row view lands at
+// the view's offset only.
+TEST_F(CudaBackendTest, CopiesAreExact) {
+  for (const int64_t rows : {1, 7, 33, 1000}) {
+    SCOPED_TRACE("rows " + std::to_string(rows));
+    const std::vector<float> values = RandomFloats(rows * 5, -3.0f, 3.0f, 1);
+    const Tensor g = Tensor::FromHost(gpu_, {rows, 5}, values);
+    ExpectBitIdentical(values, g.ToHost(), "CopyFromHost/CopyToHost round trip");
+    Tensor copy(gpu_, {rows, 5});
+    gpu_->CopyOnDevice(g.data(), copy.data(), g.size());
+    ExpectBitIdentical(values, copy.ToHost(), "CopyOnDevice");
+    Tensor last = copy.Rows(rows - 1, rows);
+    last.CopyFromHost(std::vector<float>(5, -1.0f));
+    std::vector<float> expected = values;
+    std::fill(expected.end() - 5, expected.end(), -1.0f);
+    ExpectBitIdentical(expected, copy.ToHost(), "CopyFromHost into a row view");
+  }
+}
+
 // A host tensor handed to a GPU op would be an illegal address on the device.
 TEST_F(CudaBackendTest, RejectsTensorsOfAnotherBackend) {
   Tensor host(cpu_, {4, 4}), device(gpu_, {4, 4});
   EXPECT_THROW(ops::Axpy(1.0f, host, device), std::invalid_argument);
   EXPECT_THROW(ops::Gemm(device, false, host, false, 1.0f, 0.0f, device), std::invalid_argument);
   EXPECT_THROW(ops::ActivationForward(Activation::kTanh, host, device), std::invalid_argument);
-}
-
-TEST_F(CudaBackendTest, RejectsMismatchedShapes) {
-  Tensor a(gpu_, {4, 3}), b(gpu_, {4, 3}), c(gpu_, {4, 4}), bias(gpu_, {4});
-  EXPECT_THROW(ops::Gemm(a, false, b, false, 1.0f, 0.0f, c), std::invalid_argument);
-  EXPECT_THROW(ops::BiasActivationForward(Activation::kRelu, bias, a, a), std::invalid_argument);
-  Tensor totals(gpu_, {2});
-  EXPECT_THROW(ops::BinaryCrossEntropy(BceInput::kLogits, a, b, 1.0f, nullptr, totals, 1),
-               std::out_of_range);
-}
-
-TEST_F(CudaBackendTest, GemmWithEmptyInnerDimensionScalesC) {
-  Tensor a(gpu_, {3, 0}), b(gpu_, {0, 2});
-  Tensor c = MakeTensor(gpu_, {3, 2}, {1, 2, 3, 4, 5, 6});
-  ops::Gemm(a, false, b, false, 1.0f, 0.5f, c);
-  EXPECT_EQ(c.ToHost(), (std::vector<float>{0.5f, 1, 1.5f, 2, 2.5f, 3}));
 }
 
 }  // namespace
