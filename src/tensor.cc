@@ -31,6 +31,16 @@ int64_t ShapeSize(const Shape& shape) {
   return size;
 }
 
+int64_t Tensor::ColsOfNoRows() const {
+  if (shape_.size() < 2) return shape_.empty() ? 0 : 1;
+  int64_t cols = 1;
+  for (size_t i = 1; i < shape_.size(); ++i) {
+    // Saturates: no tensor can have that many columns, and none of them is stored.
+    if (__builtin_mul_overflow(cols, shape_[i], &cols)) return kMaxTensorSize;
+  }
+  return cols;
+}
+
 Tensor::Tensor(std::shared_ptr<Backend> backend, Shape shape)
     : backend_(std::move(backend)), shape_(std::move(shape)) {
   if (!backend_) throw std::invalid_argument("Tensor: null backend");

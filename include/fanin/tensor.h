@@ -51,7 +51,7 @@ class Tensor {
   // For a matrix view of an N-d tensor: rows = dim(0), cols = size / rows; a scalar is one
   // row, an undefined tensor has none.
   int64_t rows() const { return shape_.empty() ? size_ : shape_[0]; }
-  int64_t cols() const { return rows() == 0 ? 0 : size() / rows(); }
+  int64_t cols() const { return rows() != 0 ? size() / rows() : ColsOfNoRows(); }
 
   float* data() const { return data_; }
   // Throws std::logic_error on an undefined tensor.
@@ -78,6 +78,9 @@ class Tensor {
  private:
   Tensor(std::shared_ptr<Backend> backend, std::shared_ptr<float> storage, float* data, Shape shape,
          int64_t size);
+  // cols() of a tensor with no rows: the product of the other dimensions (a [0 x 33] batch
+  // still has 33 columns, which a bias of 33 values must match), 0 when undefined.
+  int64_t ColsOfNoRows() const;
   // Throws std::logic_error naming `operation` when this tensor is undefined.
   void RequireDefined(const char* operation) const;
 

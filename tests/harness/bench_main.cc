@@ -12,7 +12,6 @@
 int main(int argc, char** argv) {
   using namespace fanin::harness;
   benchmark::Initialize(&argc, argv);
-  int known_bugs = 0;
   for (const Target& target : Targets()) {
     const std::string why = Unavailable(target);
     if (!why.empty()) {
@@ -21,10 +20,6 @@ int main(int argc, char** argv) {
     }
     for (const OpCase& op_case : Cases()) {
       if (!op_case.value || !op_case.timed || !RunsOn(target, op_case)) continue;
-      if (!op_case.known_bug.empty()) {
-        ++known_bugs;
-        continue;
-      }
       const std::string name = op_case.name + "/" + target.name;
       benchmark::RegisterBenchmark(name.c_str(), [&target, &op_case](benchmark::State& state) {
         Context context = ContextFor(target, op_case);
@@ -35,9 +30,6 @@ int main(int argc, char** argv) {
         }
       })->UseRealTime();
     }
-  }
-  if (known_bugs > 0) {
-    std::printf("%d case runs skipped for a known bug (fanin_op_tests names it)\n", known_bugs);
   }
   benchmark::RunSpecifiedBenchmarks();
   benchmark::Shutdown();

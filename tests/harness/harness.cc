@@ -50,9 +50,6 @@ void RegisterMode(const char* mode, const OpCase& op_case, const Target& target,
                             return new HarnessTest([&target, &op_case, body] {
                               const std::string why = Unavailable(target);
                               if (!why.empty()) GTEST_SKIP() << why;
-                              if (!op_case.known_bug.empty()) {
-                                GTEST_SKIP() << "known bug: " << op_case.known_bug;
-                              }
                               Context context = ContextFor(target, op_case);
                               body(context);
                             });

@@ -76,9 +76,6 @@ struct OpCase {
   // Whether the perf mode times `value`'s op: not for a case that checks a rule over a few
   // elements (the NaN rule) rather than a workload.
   bool timed = true;
-  // A bug this case exposes, reported and not yet fixed: its tests skip with this text (so the
-  // suite stays green and the skip says why) until the fix removes the mark.
-  std::string known_bug;
 };
 
 // Adds a case; the op folders' test.cc call it from static initializers (Registrar).
@@ -105,14 +102,6 @@ void RegisterGoogleTests();
 // warp, just over a warp (33 = 32 + 1: no vector width or block size divides it), many blocks.
 inline constexpr int64_t kRows[] = {0, 1, 7, 33, 1000};
 std::string RowsName(int64_t rows);  // "rows=33"
-
-// The known_bug of the ops that take a bias over an empty batch: ops/check.h's CheckBias
-// compares the bias with z.cols(), which Tensor defines as 0 for a tensor of 0 rows, so a
-// [0 x k] z with its [k] bias is refused ("bias [k] does not match the columns of [0 x k]"),
-// and the CPU backward would not zero the bias gradient (cols = 0 there too).
-inline constexpr char kEmptyBatchBiasBug[] =
-    "an empty batch with a bias is refused: ops/check.h CheckBias uses Tensor::cols(), 0 for 0 "
-    "rows";
 
 // ---- Gradients --------------------------------------------------------------------------------
 
