@@ -97,19 +97,19 @@ void OneDnn::Gemm(const float* a, bool transpose_a, const float* b, bool transpo
   }
 }
 
-void OneDnn::Eltwise(dnnl::algorithm f, const float* src, float* dst, int64_t n) {
+void OneDnn::Eltwise(dnnl::algorithm f, float alpha, const float* src, float* dst, int64_t n) {
   constexpr int64_t kThreadedElements = int64_t{1} << 14;
   const int threads = n < kThreadedElements ? 1 : num_threads_;
   OmpThreads scope(threads);
-  auto it = eltwises_.find({f, n, threads});
+  auto it = eltwises_.find({f, alpha, n, threads});
   try {
     if (it == eltwises_.end()) {
       const memory::desc md({n}, memory::data_type::f32, Tag::a);
       const dnnl::eltwise_forward::primitive_desc pd(
-          dnnl::eltwise_forward::desc(dnnl::prop_kind::forward_inference, f, md, 0.0f, 0.0f),
+          dnnl::eltwise_forward::desc(dnnl::prop_kind::forward_inference, f, md, alpha, 0.0f),
           engine_);
       it = eltwises_
-               .emplace(std::tuple{f, n, threads},
+               .emplace(std::tuple{f, alpha, n, threads},
                         Primitive{dnnl::eltwise_forward(pd),
                                   {{DNNL_ARG_SRC, memory(md, engine_, nullptr)},
                                    {DNNL_ARG_DST, memory(md, engine_, nullptr)}}})

@@ -37,8 +37,10 @@ class OneDnn {
   void Gemm(const float* a, bool transpose_a, const float* b, bool transpose_b, const float* bias,
             float* c, int64_t m, int64_t n, int64_t k, float alpha, float beta);
 
-  // dst[i] = f(src[i]) for i < n, f = eltwise_tanh or eltwise_logistic. dst may alias src.
-  void Eltwise(dnnl::algorithm f, const float* src, float* dst, int64_t n);
+  // dst[i] = f(src[i]) for i < n, f an eltwise algorithm (eltwise_tanh, eltwise_logistic) with
+  // oneDNN's alpha parameter (eltwise_elu's alpha; ignored by those without one) and beta 0.
+  // dst may alias src.
+  void Eltwise(dnnl::algorithm f, float alpha, const float* src, float* dst, int64_t n);
 
  private:
   struct GemmKey {
@@ -60,7 +62,7 @@ class OneDnn {
   dnnl::engine engine_;
   dnnl::stream stream_;
   std::map<GemmKey, Primitive> gemms_;
-  std::map<std::tuple<dnnl::algorithm, int64_t, int>, Primitive> eltwises_;
+  std::map<std::tuple<dnnl::algorithm, float, int64_t, int>, Primitive> eltwises_;
 };
 
 }  // namespace fanin

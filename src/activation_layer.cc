@@ -4,12 +4,14 @@
 
 namespace fanin {
 
-ActivationLayer::ActivationLayer(Activation activation) : activation_(activation) {}
+ActivationLayer::ActivationLayer(ActivationSpec activation) : activation_(activation) {
+  CheckActivation(activation, "ActivationLayer");
+}
 ActivationLayer::ActivationLayer(std::string_view activation)
     : activation_(ParseActivation(activation)) {}
 
 std::string ActivationLayer::Describe() const {
-  return "Activation(" + std::string(ActivationName(activation_)) + ")";
+  return "Activation(" + ActivationName(activation_) + ")";
 }
 
 int64_t ActivationLayer::Build(std::shared_ptr<Backend> backend, int64_t input_features) {

@@ -31,17 +31,28 @@ std::string LayerTensorName(size_t layer, const std::string& parameter) {
   return "layers." + std::to_string(layer) + "." + parameter;
 }
 
+// The activation's table name and, for one with a parameter, "alpha": its value even when it is
+// the default, so that a checkpoint keeps its function if a default ever changes. Activations
+// without a parameter write no "alpha", as before there were parameters.
+void AddActivation(json& config, ActivationSpec act) {
+  config["activation"] = ActivationName(act.kind);
+  if (TakesAlpha(act.kind)) config["alpha"] = act.alpha;
+}
+
 json LayerConfig(const Layer& layer, size_t index) {
   if (const auto* dense = dynamic_cast<const Dense*>(&layer)) {
     const std::vector<ParameterSpec> specs = dense->Parameters();
-    return {{"type", "dense"},
-            {"units", dense->output_features()},
-            {"activation", ActivationName(dense->activation())},
-            {"kernel_initializer", specs[0].initializer.name()},
-            {"bias_initializer", specs[1].initializer.name()}};
+    json config = {{"type", "dense"},
+                   {"units", dense->output_features()},
+                   {"kernel_initializer", specs[0].initializer.name()},
+                   {"bias_initializer", specs[1].initializer.name()}};
+    AddActivation(config, dense->activation());
+    return config;
   }
   if (const auto* activation = dynamic_cast<const ActivationLayer*>(&layer)) {
-    return {{"type", "activation"}, {"activation", ActivationName(activation->activation())}};
+    json config = {{"type", "activation"}};
+    AddActivation(config, activation->activation());
+    return config;
   }
   throw std::invalid_argument("SaveCheckpoint: layer " + std::to_string(index) + " " +
                               layer.Describe() +
@@ -181,21 +192,39 @@ class Reader {
   std::map<std::string, const safetensors::NamedTensor*> tensors_;  // those not yet taken
 };
 
+// "activation" and, when present, "alpha"; without "alpha" (a checkpoint written before
+// activations had parameters) an activation has its default.
+ActivationSpec ReadActivation(const Reader& reader, const json& config, const std::string& where) {
+  const std::string name = reader.Get<std::string>(config, "activation", where);
+  ActivationSpec act = ParseActivation(name);
+  if (config.contains("alpha")) {
+    if (!TakesAlpha(act.kind)) reader.Fail(where + ": " + name + " takes no \"alpha\"");
+    if (name.find('(') != std::string::npos) {
+      reader.Fail(where + ": \"activation\" is \"" + name + "\" and \"alpha\" is given too");
+    }
+    act.alpha = reader.Get<float>(config, "alpha", where);
+  }
+  return act;
+}
+
 std::unique_ptr<Layer> MakeLayer(const Reader& reader, const json& config, size_t index) {
   const std::string where = "layer " + std::to_string(index);
   if (!config.is_object()) reader.Fail(where + " is not a JSON object");
   const std::string type = reader.Get<std::string>(config, "type", where);
-  const std::string activation = reader.Get<std::string>(config, "activation", where);
   try {
+    const ActivationSpec activation = ReadActivation(reader, config, where);
     if (type == "dense") {
       reader.CheckFields(
-          config, {"type", "units", "activation", "kernel_initializer", "bias_initializer"}, where);
-      return std::make_unique<Dense>(reader.Get<int64_t>(config, "units", where), activation,
-                                     reader.Get<std::string>(config, "kernel_initializer", where),
-                                     reader.Get<std::string>(config, "bias_initializer", where));
+          config,
+          {"type", "units", "activation", "alpha", "kernel_initializer", "bias_initializer"},
+          where);
+      return std::make_unique<Dense>(
+          reader.Get<int64_t>(config, "units", where), activation,
+          Initializer::FromName(reader.Get<std::string>(config, "kernel_initializer", where)),
+          Initializer::FromName(reader.Get<std::string>(config, "bias_initializer", where)));
     }
     if (type == "activation") {
-      reader.CheckFields(config, {"type", "activation"}, where);
+      reader.CheckFields(config, {"type", "activation", "alpha"}, where);
       return std::make_unique<ActivationLayer>(activation);
     }
   } catch (const std::invalid_argument& e) {  // unknown activation or initializer

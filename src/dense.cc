@@ -7,7 +7,7 @@
 
 namespace fanin {
 
-Dense::Dense(int64_t units, Activation activation, Initializer kernel_initializer,
+Dense::Dense(int64_t units, ActivationSpec activation, Initializer kernel_initializer,
              Initializer bias_initializer)
     : units_(units),
       activation_(activation),
@@ -15,6 +15,7 @@ Dense::Dense(int64_t units, Activation activation, Initializer kernel_initialize
       bias_initializer_(bias_initializer) {
   if (units < 1)
     throw std::invalid_argument("Dense: units must be >= 1, got " + std::to_string(units));
+  CheckActivation(activation, "Dense");
 }
 
 Dense::Dense(int64_t units, std::string_view activation, std::string_view kernel_initializer,
@@ -23,7 +24,7 @@ Dense::Dense(int64_t units, std::string_view activation, std::string_view kernel
             Initializer::FromName(bias_initializer)) {}
 
 std::string Dense::Describe() const {
-  return "Dense(" + std::to_string(units_) + ", " + std::string(ActivationName(activation_)) +
+  return "Dense(" + std::to_string(units_) + ", " + ActivationName(activation_) +
          ", kernel=" + kernel_initializer_.name() + ")";
 }
 
@@ -62,7 +63,8 @@ const Tensor& Dense::Forward(const Tensor& x) {
   CheckLayerInput(Describe(), x, input_features_);
   input_ = x;
   z_ = BatchView(z_storage_, backend_, x.rows(), units_);
-  a_ = activation_ == Activation::kLinear ? z_ : BatchView(a_storage_, backend_, x.rows(), units_);
+  a_ = activation_.kind == Activation::kLinear ? z_
+                                               : BatchView(a_storage_, backend_, x.rows(), units_);
   ops::DenseForward(x, kernel_, bias_, activation_, z_, a_);
   return a_;
 }

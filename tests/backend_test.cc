@@ -18,6 +18,7 @@ namespace {
 
 using testing::Cpu;
 using testing::MakeTensor;
+using testing::NearReference;
 using testing::RandomFloats;
 
 // ---- Factory and tensors --------------------------------------------------------------------

@@ -234,8 +234,8 @@ TEST(ErrorMessageTest, CompileRejectsOptimizerSettingsOutsideTheirRange) {
 }
 
 TEST(ErrorMessageTest, UnknownNamesListTheValidOnes) {
-  EXPECT_CONTAINS(ErrorOf([] { Dense(3, "swish"); }),
-                  "unknown activation 'swish'; valid: linear, sigmoid, tanh, relu");
+  EXPECT_CONTAINS(ErrorOf([] { Dense(3, "softmax"); }),
+                  "unknown activation 'softmax'; valid: linear, sigmoid, tanh, relu");
   EXPECT_CONTAINS(ErrorOf([] { Dense(3, "relu", "xavier"); }),
                   "unknown initializer 'xavier' (no such name); valid: glorot_normal, ");
   EXPECT_CONTAINS(ErrorOf([] { MakeBackend("tpu"); }),

@@ -17,10 +17,11 @@ namespace fanin {
 // GEMM output, and the activation's backward is fused with the bias-gradient reduction.
 class Dense : public Layer {
  public:
-  explicit Dense(int64_t units, Activation activation = Activation::kLinear,
+  explicit Dense(int64_t units, ActivationSpec activation = Activation::kLinear,
                  Initializer kernel_initializer = Initializer::GlorotUniform(),
                  Initializer bias_initializer = Initializer::Zeros());
-  // Dense(100, "tanh", "glorot_normal"): names as in ParseActivation / Initializer::FromName.
+  // Dense(100, "tanh", "glorot_normal"), Dense(100, "elu(0.5)"): names as in ParseActivation /
+  // Initializer::FromName.
   Dense(int64_t units, std::string_view activation,
         std::string_view kernel_initializer = "glorot_uniform",
         std::string_view bias_initializer = "zeros");
@@ -34,11 +35,11 @@ class Dense : public Layer {
   LayerTensors tensors() const override;
   int64_t output_features() const override { return units_; }
 
-  Activation activation() const { return activation_; }
+  ActivationSpec activation() const { return activation_; }
 
  private:
   int64_t units_;
-  Activation activation_;
+  ActivationSpec activation_;
   Initializer kernel_initializer_;
   Initializer bias_initializer_;
   std::shared_ptr<Backend> backend_;
@@ -52,7 +53,7 @@ class Dense : public Layer {
 // y = act(x), element-wise.
 class ActivationLayer : public Layer {
  public:
-  explicit ActivationLayer(Activation activation);
+  explicit ActivationLayer(ActivationSpec activation);
   explicit ActivationLayer(std::string_view activation);
 
   std::string Describe() const override;
@@ -62,10 +63,10 @@ class ActivationLayer : public Layer {
   LayerTensors tensors() const override;
   int64_t output_features() const override { return features_; }
 
-  Activation activation() const { return activation_; }
+  ActivationSpec activation() const { return activation_; }
 
  private:
-  Activation activation_;
+  ActivationSpec activation_;
   std::shared_ptr<Backend> backend_;
   int64_t features_ = 0;
   Tensor input_;

@@ -96,18 +96,20 @@ void Axpy(float alpha, const Tensor& x, Tensor& y);
 // A dense layer's forward pass: z = x w + bias (bias [k] broadcast over the n rows of
 // z [n x k]), then a = act(z); `a` may alias `z`. One op, so that a backend can fuse the bias
 // into the GEMM's output pass (oneDNN's matmul bias, cuBLASLt's bias epilogue).
-void DenseForward(const Tensor& x, const Tensor& w, const Tensor& bias, Activation act, Tensor& z,
-                  Tensor& a);
+void DenseForward(const Tensor& x, const Tensor& w, const Tensor& bias, ActivationSpec act,
+                  Tensor& z, Tensor& a);
 
 // ---- ops/activation: forward and backward -----------------------------------------------------
+// These and DenseForward refuse, as CheckActivation does, a spec that ParseActivation could not
+// have given (an alpha for an activation without a parameter, a non-finite alpha).
 // z [n x k] += bias [k] broadcast over rows, then a = act(z). `a` may alias `z`.
-void BiasActivationForward(Activation act, const Tensor& bias, Tensor& z, Tensor& a);
+void BiasActivationForward(ActivationSpec act, const Tensor& bias, Tensor& z, Tensor& a);
 // a = act(z). `a` may alias `z`.
-void ActivationForward(Activation act, const Tensor& z, Tensor& a);
+void ActivationForward(ActivationSpec act, const Tensor& z, Tensor& a);
 // dz = da * act'(z), with act' computed from z or from a = act(z) as is cheaper; and, when
 // bias_grad is given, bias_grad [k] = sum over rows of dz [n x k] in a fixed order (the same
 // bits on any thread count). dz may alias da.
-void ActivationBackward(Activation act, const Tensor& z, const Tensor& a, const Tensor& da,
+void ActivationBackward(ActivationSpec act, const Tensor& z, const Tensor& a, const Tensor& da,
                         Tensor& dz, Tensor* bias_grad);
 
 // ---- ops/bce: sigmoid + binary cross-entropy ---------------------------------------------------

@@ -22,64 +22,64 @@ namespace {
 // db[c] = the sum of column c of dz, accumulated row by row in a fixed order (so it does not
 // depend on the vector width or on threads) while dz is written: one pass over the memory.
 template <Activation kAct>
-[[gnu::always_inline]] inline void BackwardLoop(const float* z, const float* a, const float* da,
-                                                float* dz, float* db, int64_t rows, int64_t cols,
-                                                int64_t ld) {
+[[gnu::always_inline]] inline void BackwardLoop(float alpha, const float* z, const float* a,
+                                                const float* da, float* dz, float* db, int64_t rows,
+                                                int64_t cols, int64_t ld) {
   if (db != nullptr) std::fill_n(db, cols, 0.0f);
   for (int64_t r = 0; r < rows; ++r) {
     const int64_t o = r * ld;
     if (db == nullptr) {
 #pragma omp simd
       for (int64_t c = 0; c < cols; ++c)
-        dz[o + c] = da[o + c] * Derivative<kAct>(z[o + c], a[o + c]);
+        dz[o + c] = da[o + c] * Derivative<kAct>(z[o + c], a[o + c], alpha);
       continue;
     }
 #pragma omp simd
     for (int64_t c = 0; c < cols; ++c) {
-      const float g = da[o + c] * Derivative<kAct>(z[o + c], a[o + c]);
+      const float g = da[o + c] * Derivative<kAct>(z[o + c], a[o + c], alpha);
       dz[o + c] = g;
       db[c] += g;
     }
   }
 }
 
-FANIN_ISA_CLONES void Backward(Activation act, const float* z, const float* a, const float* da,
+FANIN_ISA_CLONES void Backward(ActivationSpec act, const float* z, const float* a, const float* da,
                                float* dz, float* db, int64_t rows, int64_t cols, int64_t ld) {
-  switch (act) {
+  switch (act.kind) {
 #define FANIN_X(tag, ...) \
   case Activation::tag:   \
-    return BackwardLoop<Activation::tag>(z, a, da, dz, db, rows, cols, ld);
+    return BackwardLoop<Activation::tag>(act.alpha, z, a, da, dz, db, rows, cols, ld);
     FANIN_ACTIVATIONS(FANIN_X)
 #undef FANIN_X
   }
   throw std::invalid_argument("ActivationBackward: unknown activation " +
-                              std::to_string(static_cast<int>(act)));
+                              std::to_string(static_cast<int>(act.kind)));
 }
 
 // a = f(z) as a loop of the table's formula, for the activations oneDNN does not compute.
 template <Activation kAct>
-[[gnu::always_inline]] inline void ForwardLoop(const float* z, float* a, int64_t n) {
+[[gnu::always_inline]] inline void ForwardLoop(float alpha, const float* z, float* a, int64_t n) {
 #pragma omp simd
-  for (int64_t i = 0; i < n; ++i) a[i] = Activate<kAct>(z[i]);
+  for (int64_t i = 0; i < n; ++i) a[i] = Activate<kAct>(z[i], alpha);
 }
 
-FANIN_ISA_CLONES void Forward(Activation act, const float* z, float* a, int64_t n) {
-  switch (act) {
+FANIN_ISA_CLONES void Forward(ActivationSpec act, const float* z, float* a, int64_t n) {
+  switch (act.kind) {
 #define FANIN_X(tag, ...) \
   case Activation::tag:   \
-    return ForwardLoop<Activation::tag>(z, a, n);
+    return ForwardLoop<Activation::tag>(act.alpha, z, a, n);
     FANIN_ACTIVATIONS(FANIN_X)
 #undef FANIN_X
   }
   throw std::invalid_argument("ActivationForward: unknown activation " +
-                              std::to_string(static_cast<int>(act)));
+                              std::to_string(static_cast<int>(act.kind)));
 }
 
 // The table's oneDNN column: the eltwise algorithm that computes f, or undef.
 dnnl::algorithm OnednnAlgorithm(Activation act) {
   switch (act) {
-#define FANIN_X(tag, name, reads, onednn, ...) \
-  case Activation::tag:                        \
+#define FANIN_X(tag, name, alias, param, reads, onednn, ...) \
+  case Activation::tag:                                      \
     return dnnl::algorithm::onednn;
     FANIN_ACTIVATIONS(FANIN_X)
 #undef FANIN_X
@@ -87,23 +87,25 @@ dnnl::algorithm OnednnAlgorithm(Activation act) {
   return dnnl::algorithm::undef;
 }
 
-void ActivationForward(Backend& backend, Activation act, const Tensor& z, Tensor& a) {
+void ActivationForward(Backend& backend, ActivationSpec act, const Tensor& z, Tensor& a) {
   auto& cpu = static_cast<CpuBackend&>(backend);
   const float* zs = z.data();
   float* as = a.data();
   const int64_t n = z.size();
-  if (act == Activation::kLinear) {  // a copy, or nothing in place
+  if (act.kind == Activation::kLinear) {  // a copy, or nothing in place
     if (as != zs) std::memcpy(as, zs, static_cast<size_t>(n) * sizeof(float));
     return;
   }
-  const dnnl::algorithm algorithm = OnednnAlgorithm(act);
-  if (algorithm != dnnl::algorithm::undef) return cpu.onednn().Eltwise(algorithm, zs, as, n);
+  const dnnl::algorithm algorithm = OnednnAlgorithm(act.kind);
+  if (algorithm != dnnl::algorithm::undef) {
+    return cpu.onednn().Eltwise(algorithm, act.alpha, zs, as, n);
+  }
   ParallelFor(n, cpu.num_threads(), 64, n, [&](int64_t begin, int64_t end) {
     Forward(act, zs + begin, as + begin, end - begin);
   });
 }
 
-void BiasActivationForward(Backend& backend, Activation act, const Tensor& bias, Tensor& z,
+void BiasActivationForward(Backend& backend, ActivationSpec act, const Tensor& bias, Tensor& z,
                            Tensor& a) {
   const int64_t rows = z.rows(), cols = z.cols();
   const float* b = bias.data();
@@ -119,7 +121,7 @@ void BiasActivationForward(Backend& backend, Activation act, const Tensor& bias,
 }
 
 // dz = da * f'(z, a), and the bias gradient as the column sums of dz.
-void ActivationBackward(Backend& backend, Activation act, const Tensor& z, const Tensor& a,
+void ActivationBackward(Backend& backend, ActivationSpec act, const Tensor& z, const Tensor& a,
                         const Tensor& da, Tensor& dz, Tensor* bias_grad) {
   const int threads = static_cast<CpuBackend&>(backend).num_threads();
   const int64_t rows = z.rows(), cols = z.cols();

@@ -21,11 +21,12 @@ namespace {
 // f'(z) of element i, loading only what the table's `reads` column names (z or a may be null
 // when not read; linear's derivative reads nothing).
 template <Activation kAct>
-__device__ __forceinline__ float DerivativeAt(const float* z, const float* a, int64_t i) {
+__device__ __forceinline__ float DerivativeAt(const float* z, const float* a, int64_t i,
+                                              float alpha) {
   constexpr DerivativeReads kReads = kDerivativeReads<kAct>;
   const float zi = kReads == DerivativeReads::kZ ? z[i] : 0.0f;
   const float ai = kReads == DerivativeReads::kOutput ? a[i] : 0.0f;
-  return Derivative<kAct>(zi, ai);
+  return Derivative<kAct>(zi, ai, alpha);
 }
 
 template <typename Launch>
@@ -43,13 +44,13 @@ void DispatchActivation(Activation act, Launch&& launch) {
 // a = act(z + bias[column]); z_out = z + bias when given. No __restrict__: a may alias z
 // and z_out, and each element is read before it is written by the same thread.
 template <Activation kAct, bool kBias>
-__global__ void BiasActivationForwardKernel(const float* bias, const float* z, float* z_out,
-                                            float* a, int64_t n, int64_t cols) {
+__global__ void BiasActivationForwardKernel(float alpha, const float* bias, const float* z,
+                                            float* z_out, float* a, int64_t n, int64_t cols) {
   for (int64_t i = GridStart(); i < n; i += GridStride()) {
     float v = z[i];
     if constexpr (kBias) v += bias[i % cols];
     if (z_out != nullptr) z_out[i] = v;
-    a[i] = Activate<kAct>(v);
+    a[i] = Activate<kAct>(v, alpha);
   }
 }
 
@@ -80,15 +81,15 @@ constexpr int64_t kMaxChunks = 1024;  // keeps SumChunksKernel's serial loop sho
 constexpr int64_t kBlocksPerSm = 4;
 
 template <Activation kAct>
-__global__ void ActivationBackwardKernel(const float* z, const float* a, const float* da, float* dz,
-                                         int64_t n) {
+__global__ void ActivationBackwardKernel(float alpha, const float* z, const float* a,
+                                         const float* da, float* dz, int64_t n) {
   for (int64_t i = GridStart(); i < n; i += GridStride())
-    dz[i] = da[i] * DerivativeAt<kAct>(z, a, i);
+    dz[i] = da[i] * DerivativeAt<kAct>(z, a, i, alpha);
 }
 
 template <Activation kAct>
-__global__ void ActivationBackwardWideKernel(const float* z, const float* a, const float* da,
-                                             float* dz, int64_t rows, int64_t cols,
+__global__ void ActivationBackwardWideKernel(float alpha, const float* z, const float* a,
+                                             const float* da, float* dz, int64_t rows, int64_t cols,
                                              int64_t rows_per_chunk, float* chunk_sums) {
   const int64_t col = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x;
   const int64_t begin = static_cast<int64_t>(blockIdx.y) * rows_per_chunk;
@@ -97,7 +98,7 @@ __global__ void ActivationBackwardWideKernel(const float* z, const float* a, con
   if (col < cols) {
     for (int64_t r = begin + threadIdx.y; r < end; r += blockDim.y) {
       const int64_t i = r * cols + col;
-      const float g = da[i] * DerivativeAt<kAct>(z, a, i);
+      const float g = da[i] * DerivativeAt<kAct>(z, a, i, alpha);
       if (dz != nullptr) dz[i] = g;
       sum += g;
     }
@@ -114,9 +115,9 @@ __global__ void ActivationBackwardWideKernel(const float* z, const float* a, con
 
 // One warp per (chunk, column): warp w of the grid takes column w % cols of chunk w / cols.
 template <Activation kAct>
-__global__ void ActivationBackwardNarrowKernel(const float* z, const float* a, const float* da,
-                                               float* dz, int64_t rows, int64_t cols,
-                                               int64_t rows_per_chunk, int64_t chunks,
+__global__ void ActivationBackwardNarrowKernel(float alpha, const float* z, const float* a,
+                                               const float* da, float* dz, int64_t rows,
+                                               int64_t cols, int64_t rows_per_chunk, int64_t chunks,
                                                float* chunk_sums) {
   const int64_t warp = static_cast<int64_t>(blockIdx.x) * kWarpsPerBlock + threadIdx.y;
   if (warp >= chunks * cols) return;  // whole warps leave together: the shuffles stay full
@@ -126,7 +127,7 @@ __global__ void ActivationBackwardNarrowKernel(const float* z, const float* a, c
   float sum = 0.0f;
   for (int64_t r = begin + threadIdx.x; r < end; r += 32) {
     const int64_t i = r * cols + col;
-    const float g = da[i] * DerivativeAt<kAct>(z, a, i);
+    const float g = da[i] * DerivativeAt<kAct>(z, a, i, alpha);
     if (dz != nullptr) dz[i] = g;
     sum += g;
   }
@@ -151,7 +152,7 @@ int64_t ChunksFor(int64_t rows, double blocks_per_chunk, int sm_count) {
   return std::clamp<int64_t>(wanted, 1, std::min(most, kMaxChunks));
 }
 
-void LaunchBackward(Activation act, const float* z, const float* a, const float* da, float* dz,
+void LaunchBackward(ActivationSpec act, const float* z, const float* a, const float* da, float* dz,
                     int64_t rows, int64_t cols, float* sums, int sm_count,
                     CachingAllocator& allocator, cudaStream_t stream) {
   const int64_t n = rows * cols;
@@ -162,9 +163,9 @@ void LaunchBackward(Activation act, const float* z, const float* a, const float*
     return;
   }
   if (sums == nullptr) {
-    DispatchActivation(act, [&](auto tag) {
+    DispatchActivation(act.kind, [&](auto tag) {
       ActivationBackwardKernel<decltype(tag)::value>
-          <<<BlocksFor(n), kThreads, 0, stream>>>(z, a, da, dz, n);
+          <<<BlocksFor(n), kThreads, 0, stream>>>(act.alpha, z, a, da, dz, n);
     });
     FANIN_CUDA_CHECK_LAUNCH();
     return;
@@ -176,17 +177,17 @@ void LaunchBackward(Activation act, const float* z, const float* a, const float*
   const int64_t rows_per_chunk = (rows + chunks - 1) / chunks;
   ScratchBuffer partials(allocator, chunks > 1 ? sizeof(float) * chunks * cols : 0);
   float* chunk_sums = chunks > 1 ? partials.as<float>() : sums;
-  DispatchActivation(act, [&](auto tag) {
+  DispatchActivation(act.kind, [&](auto tag) {
     constexpr Activation kAct = decltype(tag)::value;
     if (narrow) {
       const auto blocks =
           static_cast<unsigned>((chunks * cols + kWarpsPerBlock - 1) / kWarpsPerBlock);
       ActivationBackwardNarrowKernel<kAct><<<blocks, dim3(32, kWarpsPerBlock), 0, stream>>>(
-          z, a, da, dz, rows, cols, rows_per_chunk, chunks, chunk_sums);
+          act.alpha, z, a, da, dz, rows, cols, rows_per_chunk, chunks, chunk_sums);
     } else {
       const dim3 grid(static_cast<unsigned>(column_tiles), static_cast<unsigned>(chunks));
       ActivationBackwardWideKernel<kAct><<<grid, dim3(kTileCols, kTileRows), 0, stream>>>(
-          z, a, da, dz, rows, cols, rows_per_chunk, chunk_sums);
+          act.alpha, z, a, da, dz, rows, cols, rows_per_chunk, chunk_sums);
     }
   });
   FANIN_CUDA_CHECK_LAUNCH();
@@ -196,28 +197,29 @@ void LaunchBackward(Activation act, const float* z, const float* a, const float*
   }
 }
 
-void LaunchBiasActivationForward(Activation act, const float* bias, const float* z, float* z_out,
-                                 float* a, int64_t rows, int64_t cols, cudaStream_t stream) {
+void LaunchBiasActivationForward(ActivationSpec act, const float* bias, const float* z,
+                                 float* z_out, float* a, int64_t rows, int64_t cols,
+                                 cudaStream_t stream) {
   const int64_t n = rows * cols;
   if (z_out == a) z_out = nullptr;  // a's value is the one that must stay
-  if (n == 0 || (act == Activation::kLinear && bias == nullptr && z == a)) return;
-  DispatchActivation(act, [&](auto tag) {
+  if (n == 0 || (act.kind == Activation::kLinear && bias == nullptr && z == a)) return;
+  DispatchActivation(act.kind, [&](auto tag) {
     if (bias != nullptr) {
       BiasActivationForwardKernel<decltype(tag)::value, true>
-          <<<BlocksFor(n), kThreads, 0, stream>>>(bias, z, z_out, a, n, cols);
+          <<<BlocksFor(n), kThreads, 0, stream>>>(act.alpha, bias, z, z_out, a, n, cols);
     } else {
       BiasActivationForwardKernel<decltype(tag)::value, false>
-          <<<BlocksFor(n), kThreads, 0, stream>>>(bias, z, z_out, a, n, cols);
+          <<<BlocksFor(n), kThreads, 0, stream>>>(act.alpha, bias, z, z_out, a, n, cols);
     }
   });
   FANIN_CUDA_CHECK_LAUNCH();
 }
 
-void LaunchActivationBackward(Activation act, const float* z, const float* a, const float* da,
+void LaunchActivationBackward(ActivationSpec act, const float* z, const float* a, const float* da,
                               float* dz, int64_t rows, int64_t cols, float* bias_grad, int sm_count,
                               CachingAllocator& allocator, cudaStream_t stream) {
   // Linear in place changes nothing in dz: skip its writes.
-  if (act == Activation::kLinear && dz == da) dz = nullptr;
+  if (act.kind == Activation::kLinear && dz == da) dz = nullptr;
   if (dz == nullptr && bias_grad == nullptr) return;
   LaunchBackward(act, z, a, da, dz, rows, cols, bias_grad, sm_count, allocator, stream);
 }
@@ -230,7 +232,7 @@ void LaunchColumnSums(const float* x, int64_t rows, int64_t cols, float* sums, i
 
 // ---- The ops: fanin's kernels, or cuDNN's with BackendOptions::cudnn_activations -------------
 
-void BiasActivationForward(Backend& backend, Activation act, const Tensor& bias, Tensor& z,
+void BiasActivationForward(Backend& backend, ActivationSpec act, const Tensor& bias, Tensor& z,
                            Tensor& a) {
   auto& cuda = static_cast<CudaBackend&>(backend);
   cuda.Activate();
@@ -244,7 +246,7 @@ void BiasActivationForward(Backend& backend, Activation act, const Tensor& bias,
   }
 }
 
-void ActivationForward(Backend& backend, Activation act, const Tensor& z, Tensor& a) {
+void ActivationForward(Backend& backend, ActivationSpec act, const Tensor& z, Tensor& a) {
   auto& cuda = static_cast<CudaBackend&>(backend);
   cuda.Activate();
   CudnnActivations* cudnn = CudnnActivationsFor(cuda, act);
@@ -258,7 +260,7 @@ void ActivationForward(Backend& backend, Activation act, const Tensor& z, Tensor
 
 // With cuDNN the bias gradient still comes from fanin's deterministic column sums, so that
 // choosing cuDNN changes only the activation arithmetic.
-void ActivationBackward(Backend& backend, Activation act, const Tensor& z, const Tensor& a,
+void ActivationBackward(Backend& backend, ActivationSpec act, const Tensor& z, const Tensor& a,
                         const Tensor& da, Tensor& dz, Tensor* bias_grad) {
   auto& cuda = static_cast<CudaBackend&>(backend);
   cuda.Activate();

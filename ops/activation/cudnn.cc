@@ -63,14 +63,14 @@ void CudnnActivations::SetMatrix(int64_t rows, int64_t cols) {
                                               CudnnDim(rows), CudnnDim(cols), 1, 1));
 }
 
-void CudnnActivations::SetActivation(Activation act) {
-  // NaN in, NaN out; coef is only read by clipped ReLU and ELU.
-  const std::optional<cudnnActivationMode_t> mode = Mode(act);
+void CudnnActivations::SetActivation(ActivationSpec act) {
+  const std::optional<cudnnActivationMode_t> mode = Mode(act.kind);
   if (!mode) {
-    throw std::logic_error("cuDNN activations: no cuDNN mode for " +
-                           std::string(ActivationName(act)));
+    throw std::logic_error("cuDNN activations: no cuDNN mode for " + ActivationName(act));
   }
-  FANIN_CUDA_CHECK(cudnnSetActivationDescriptor(activation_, *mode, CUDNN_PROPAGATE_NAN, 0.0));
+  // NaN in, NaN out; coef is only read by clipped ReLU (its ceiling) and ELU (its alpha).
+  FANIN_CUDA_CHECK(
+      cudnnSetActivationDescriptor(activation_, *mode, CUDNN_PROPAGATE_NAN, act.alpha));
 }
 
 void CudnnActivations::AddBias(const float* bias, float* z, int64_t rows, int64_t cols) {
@@ -81,7 +81,7 @@ void CudnnActivations::AddBias(const float* bias, float* z, int64_t rows, int64_
   FANIN_CUDA_CHECK(cudnnAddTensor(handle_, &one, bias_, bias, &one, tensor_, z));
 }
 
-void CudnnActivations::Forward(Activation act, const float* z, float* a, int64_t rows,
+void CudnnActivations::Forward(ActivationSpec act, const float* z, float* a, int64_t rows,
                                int64_t cols) {
   SetMatrix(rows, cols);
   SetActivation(act);
@@ -90,7 +90,7 @@ void CudnnActivations::Forward(Activation act, const float* z, float* a, int64_t
       cudnnActivationForward(handle_, activation_, &one, tensor_, z, &zero, tensor_, a));
 }
 
-void CudnnActivations::Backward(Activation act, const float* z, const float* a, const float* da,
+void CudnnActivations::Backward(ActivationSpec act, const float* z, const float* a, const float* da,
                                 float* dz, int64_t rows, int64_t cols) {
   SetMatrix(rows, cols);
   SetActivation(act);
@@ -112,9 +112,9 @@ const int kSlot = RegisterOpState(
 
 }  // namespace
 
-CudnnActivations* CudnnActivationsFor(const CudaBackend& backend, Activation act) {
+CudnnActivations* CudnnActivationsFor(const CudaBackend& backend, ActivationSpec act) {
   auto* cudnn = backend.op_state<CudnnActivations>(kSlot);
-  return cudnn != nullptr && CudnnActivations::Supports(act) ? cudnn : nullptr;
+  return cudnn != nullptr && CudnnActivations::Supports(act.kind) ? cudnn : nullptr;
 }
 
 }  // namespace fanin::gpu

@@ -30,15 +30,15 @@ class CudnnActivations final : public OpState {
   // z [rows x cols] += bias [cols] broadcast over rows (cudnnAddTensor).
   void AddBias(const float* bias, float* z, int64_t rows, int64_t cols);
   // a = act(z); a may equal z.
-  void Forward(Activation act, const float* z, float* a, int64_t rows, int64_t cols);
+  void Forward(ActivationSpec act, const float* z, float* a, int64_t rows, int64_t cols);
   // dz = da * act'(z), given z and a = act(z); dz may equal da.
-  void Backward(Activation act, const float* z, const float* a, const float* da, float* dz,
+  void Backward(ActivationSpec act, const float* z, const float* a, const float* da, float* dz,
                 int64_t rows, int64_t cols);
 
  private:
   // tensor_ := a packed [rows x cols] matrix (NCHW with H = W = 1).
   void SetMatrix(int64_t rows, int64_t cols);
-  void SetActivation(Activation act);
+  void SetActivation(ActivationSpec act);
   void Release() noexcept;
 
   cudnnHandle_t handle_ = nullptr;
@@ -49,6 +49,6 @@ class CudnnActivations final : public OpState {
 
 // The backend's cuDNN activations when it was created with BackendOptions::cudnn_activations
 // and cuDNN has `act`; else null (fanin's kernels run it).
-CudnnActivations* CudnnActivationsFor(const CudaBackend& backend, Activation act);
+CudnnActivations* CudnnActivationsFor(const CudaBackend& backend, ActivationSpec act);
 
 }  // namespace fanin::gpu

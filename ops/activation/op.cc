@@ -6,26 +6,29 @@
 
 namespace fanin::ops {
 
-void BiasActivationForward(Activation act, const Tensor& bias, Tensor& z, Tensor& a) {
+void BiasActivationForward(ActivationSpec act, const Tensor& bias, Tensor& z, Tensor& a) {
   const char* op = "BiasActivationForward";
   Backend& backend = internal::OneBackend(op, {{"bias", &bias}, {"z", &z}, {"a", &a}});
+  CheckActivation(act, op);
   internal::CheckBias(op, bias, z);
   internal::CheckSameSize(op, "z", z, "a", a);
   internal::Run<internal::BiasActivationForwardOp>(backend, act, bias, z, a);
 }
 
-void ActivationForward(Activation act, const Tensor& z, Tensor& a) {
+void ActivationForward(ActivationSpec act, const Tensor& z, Tensor& a) {
   const char* op = "ActivationForward";
   Backend& backend = internal::OneBackend(op, {{"z", &z}, {"a", &a}});
+  CheckActivation(act, op);
   internal::CheckSameSize(op, "z", z, "a", a);
   internal::Run<internal::ActivationForwardOp>(backend, act, z, a);
 }
 
-void ActivationBackward(Activation act, const Tensor& z, const Tensor& a, const Tensor& da,
+void ActivationBackward(ActivationSpec act, const Tensor& z, const Tensor& a, const Tensor& da,
                         Tensor& dz, Tensor* bias_grad) {
   const char* op = "ActivationBackward";
   Backend& backend = internal::OneBackend(
       op, {{"z", &z}, {"a", &a}, {"da", &da}, {"dz", &dz}, {"bias_grad", bias_grad}});
+  CheckActivation(act, op);
   internal::CheckSameSize(op, "z", z, "a", a);
   internal::CheckSameSize(op, "da", da, "dz", dz);
   internal::CheckSameSize(op, "z", z, "dz", dz);

@@ -11,15 +11,15 @@ namespace fanin::ops::internal {
 // Each is called with validated shapes (possibly empty).
 struct BiasActivationForwardOp {
   static constexpr char kName[] = "BiasActivationForward";
-  using Fn = void(Backend&, Activation act, const Tensor& bias, Tensor& z, Tensor& a);
+  using Fn = void(Backend&, ActivationSpec act, const Tensor& bias, Tensor& z, Tensor& a);
 };
 struct ActivationForwardOp {
   static constexpr char kName[] = "ActivationForward";
-  using Fn = void(Backend&, Activation act, const Tensor& z, Tensor& a);
+  using Fn = void(Backend&, ActivationSpec act, const Tensor& z, Tensor& a);
 };
 struct ActivationBackwardOp {
   static constexpr char kName[] = "ActivationBackward";
-  using Fn = void(Backend&, Activation act, const Tensor& z, const Tensor& a, const Tensor& da,
+  using Fn = void(Backend&, ActivationSpec act, const Tensor& z, const Tensor& a, const Tensor& da,
                   Tensor& dz, Tensor* bias_grad);
 };
 

@@ -1,8 +1,9 @@
 // The activations' independent double-precision reference: each function written from its
 // textbook formula, not from the table in fanin/activation.h that it checks (adding an
-// activation adds its line there and here).
+// activation adds its line there and here), with the spec's alpha where it has one.
 #pragma once
 
+#include <algorithm>
 #include <cmath>
 #include <numbers>
 
@@ -14,8 +15,8 @@ inline double RefSigmoid(double z) {
   return z >= 0 ? 1.0 / (1.0 + std::exp(-z)) : std::exp(z) / (1.0 + std::exp(z));
 }
 
-inline double RefActivation(Activation act, double z) {
-  switch (act) {
+inline double RefActivation(const ActivationSpec& spec, double z) {
+  switch (spec.kind) {
     case Activation::kLinear:
       return z;
     case Activation::kSigmoid:
@@ -39,8 +40,8 @@ inline double RefActivation(Activation act, double z) {
 }
 
 // d act / d z, written from the textbook formulas (not from a = act(z) tricks).
-inline double RefActivationDerivative(Activation act, double z) {
-  switch (act) {
+inline double RefActivationDerivative(const ActivationSpec& spec, double z) {
+  switch (spec.kind) {
     case Activation::kLinear:
       return 1.0;
     case Activation::kSigmoid: {

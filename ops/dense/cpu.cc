@@ -14,7 +14,7 @@ namespace fanin::ops::internal {
 namespace {
 
 void DenseForward(Backend& backend, const Tensor& x, const Tensor& w, const Tensor& bias,
-                  Activation act, Tensor& z, Tensor& a) {
+                  ActivationSpec act, Tensor& z, Tensor& a) {
   const GemmDims d = CheckGemm(x, false, w, false, z);
   if (d.m * d.n * d.k <= kTinyGemmMacs) {  // TinyGemm, then the bias and activation
     Kernels<GemmOp>::For(backend)(backend, x, false, w, false, 1.0f, 0.0f, z);

@@ -24,7 +24,7 @@ using ops::internal::GemmOp;
 using ops::internal::Kernels;
 
 void DenseForward(Backend& backend, const Tensor& x, const Tensor& w, const Tensor& bias,
-                  Activation act, Tensor& z, Tensor& a) {
+                  ActivationSpec act, Tensor& z, Tensor& a) {
   auto& cuda = static_cast<CudaBackend&>(backend);
   const auto [rows, cols, inner] = ops::internal::CheckGemm(x, false, w, false, z);
   cuda.Activate();
@@ -44,7 +44,7 @@ void DenseForward(Backend& backend, const Tensor& x, const Tensor& w, const Tens
     Kernels<BiasActivationForwardOp>::For(backend)(backend, act, bias, z, a);
     return;
   }
-  if (act == Activation::kLinear && a.data() == z.data()) return;  // a is z already
+  if (act.kind == Activation::kLinear && a.data() == z.data()) return;  // a is z already
   // fanin's activation kernel without bias, or cuDNN's with BackendOptions::cudnn_activations,
   // as BiasActivationForward would.
   Kernels<ActivationForwardOp>::For(backend)(backend, act, z, a);

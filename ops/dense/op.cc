@@ -6,12 +6,13 @@
 
 namespace fanin::ops {
 
-void DenseForward(const Tensor& x, const Tensor& w, const Tensor& bias, Activation act, Tensor& z,
-                  Tensor& a) {
+void DenseForward(const Tensor& x, const Tensor& w, const Tensor& bias, ActivationSpec act,
+                  Tensor& z, Tensor& a) {
   const char* op = "DenseForward";
   Backend& backend =
       internal::OneBackend(op, {{"x", &x}, {"w", &w}, {"bias", &bias}, {"z", &z}, {"a", &a}});
   const internal::GemmDims d = internal::CheckGemm(x, false, w, false, z);
+  CheckActivation(act, op);
   internal::CheckBias(op, bias, z);
   internal::CheckSameSize(op, "z", z, "a", a);
   if (d.m == 0 || d.n == 0) return;

@@ -11,8 +11,8 @@ namespace fanin::ops::internal {
 // Called with conforming shapes and z not empty.
 struct DenseForwardOp {
   static constexpr char kName[] = "DenseForward";
-  using Fn = void(Backend&, const Tensor& x, const Tensor& w, const Tensor& bias, Activation act,
-                  Tensor& z, Tensor& a);
+  using Fn = void(Backend&, const Tensor& x, const Tensor& w, const Tensor& bias,
+                  ActivationSpec act, Tensor& z, Tensor& a);
 };
 
 }  // namespace fanin::ops::internal
