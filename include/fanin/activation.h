@@ -43,7 +43,8 @@
   X(kSilu, "silu", "", none, kZ, undef, Activate<Activation::kSigmoid>(z, alpha) * z,              \
     Activate<Activation::kSigmoid>(z, alpha) *                                                     \
         (1.0f + z * (1.0f - Activate<Activation::kSigmoid>(z, alpha))))                            \
-  X(kElu, "elu", "", none, kZ, undef, z > 0.0f ? z : expm1f(z), z > 0.0f ? 1.0f : expf(z))         \
+  X(kElu, "elu", "", alpha(1.0f), kZ, undef, z > 0.0f ? z : alpha * expm1f(z),                     \
+    z > 0.0f ? 1.0f : alpha * expf(z))                                                             \
   X(kHardSigmoid, "hard_sigmoid", "", none, kZ, undef,                                             \
     z != z ? z : fminf(fmaxf(z + 3.0f, 0.0f), 6.0f) / 6.0f,                                        \
     z > -3.0f && z < 3.0f ? 1.0f / 6.0f : (z != z ? z : 0.0f))                                     \

@@ -31,8 +31,8 @@ inline double RefActivation(const ActivationSpec& spec, double z) {
       return 0.5 * z * (1.0 + std::erf(z / std::sqrt(2.0)));
     case Activation::kSilu:
       return z * RefSigmoid(z);
-    case Activation::kElu:  // alpha = 1, Keras's default
-      return z > 0 ? z : std::exp(z) - 1.0;
+    case Activation::kElu:  // Keras's alpha, 1 by default
+      return z > 0 ? z : spec.alpha * (std::exp(z) - 1.0);
     case Activation::kHardSigmoid:  // Keras 3's: relu6(z + 3) / 6
       return std::isnan(z) ? z : std::clamp(z / 6.0 + 0.5, 0.0, 1.0);
   }
@@ -64,7 +64,7 @@ inline double RefActivationDerivative(const ActivationSpec& spec, double z) {
       return s + z * s * (1.0 - s);
     }
     case Activation::kElu:
-      return z > 0 ? 1.0 : std::exp(z);
+      return z > 0 ? 1.0 : spec.alpha * std::exp(z);
     case Activation::kHardSigmoid:
       return -3 < z && z < 3 ? 1.0 / 6.0 : (std::isnan(z) ? z : 0.0);
   }
