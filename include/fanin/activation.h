@@ -48,6 +48,8 @@
   X(kHardSigmoid, "hard_sigmoid", "", none, kZ, undef,                                             \
     z != z ? z : fminf(fmaxf(z + 3.0f, 0.0f), 6.0f) / 6.0f,                                        \
     z > -3.0f && z < 3.0f ? 1.0f / 6.0f : (z != z ? z : 0.0f))                                     \
+  X(kLeakyRelu, "leaky_relu", "", alpha(0.3f), kZ, undef, z > 0.0f ? z : alpha * z,                \
+    z > 0.0f ? 1.0f : (z != z ? z : alpha))                                                        \
   // (end of the table)
 // clang-format on
 

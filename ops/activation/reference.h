@@ -35,6 +35,8 @@ inline double RefActivation(const ActivationSpec& spec, double z) {
       return z > 0 ? z : spec.alpha * (std::exp(z) - 1.0);
     case Activation::kHardSigmoid:  // Keras 3's: relu6(z + 3) / 6
       return std::isnan(z) ? z : std::clamp(z / 6.0 + 0.5, 0.0, 1.0);
+    case Activation::kLeakyRelu:  // the default 0.3 is Keras's LeakyReLU layer's
+      return z > 0 ? z : spec.alpha * z;
   }
   return 0.0;
 }
@@ -67,6 +69,8 @@ inline double RefActivationDerivative(const ActivationSpec& spec, double z) {
       return z > 0 ? 1.0 : spec.alpha * std::exp(z);
     case Activation::kHardSigmoid:
       return -3 < z && z < 3 ? 1.0 / 6.0 : (std::isnan(z) ? z : 0.0);
+    case Activation::kLeakyRelu:
+      return z > 0 ? 1.0 : (std::isnan(z) ? z : spec.alpha);
   }
   return 0.0;
 }
