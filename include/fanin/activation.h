@@ -50,6 +50,8 @@
     z > -3.0f && z < 3.0f ? 1.0f / 6.0f : (z != z ? z : 0.0f))                                     \
   X(kLeakyRelu, "leaky_relu", "", alpha(0.3f), kZ, undef, z > 0.0f ? z : alpha * z,                \
     z > 0.0f ? 1.0f : (z != z ? z : alpha))                                                        \
+  X(kSelu, "selu", "", none, kZ, undef, 1.05070098f * (z > 0.0f ? z : 1.67326324f * expm1f(z)),    \
+    1.05070098f * (z > 0.0f ? 1.0f : 1.67326324f * expf(z)))                                       \
   // (end of the table)
 // clang-format on
 

@@ -37,6 +37,8 @@ inline double RefActivation(const ActivationSpec& spec, double z) {
       return std::isnan(z) ? z : std::clamp(z / 6.0 + 0.5, 0.0, 1.0);
     case Activation::kLeakyRelu:  // the default 0.3 is Keras's LeakyReLU layer's
       return z > 0 ? z : spec.alpha * z;
+    case Activation::kSelu:  // scale elu(z, alpha) with Keras's rounding of the constants
+      return 1.05070098 * (z > 0 ? z : 1.67326324 * (std::exp(z) - 1.0));
   }
   return 0.0;
 }
@@ -71,6 +73,8 @@ inline double RefActivationDerivative(const ActivationSpec& spec, double z) {
       return -3 < z && z < 3 ? 1.0 / 6.0 : (std::isnan(z) ? z : 0.0);
     case Activation::kLeakyRelu:
       return z > 0 ? 1.0 : (std::isnan(z) ? z : spec.alpha);
+    case Activation::kSelu:
+      return 1.05070098 * (z > 0 ? 1.0 : 1.67326324 * std::exp(z));
   }
   return 0.0;
 }
