@@ -52,6 +52,13 @@
     z > 0.0f ? 1.0f : (z != z ? z : alpha))                                                        \
   X(kSelu, "selu", "", none, kZ, undef, 1.05070098f * (z > 0.0f ? z : 1.67326324f * expm1f(z)),    \
     1.05070098f * (z > 0.0f ? 1.0f : 1.67326324f * expf(z)))                                       \
+  X(kGeluTanh, "gelu_tanh", "", none, kZ, undef,                                                   \
+    0.5f * z * (1.0f + tanhf(0.7978845608f * (z + 0.044715f * z * z * z))),                        \
+    0.5f * (1.0f + tanhf(0.7978845608f * (z + 0.044715f * z * z * z))) +                           \
+        0.5f * z *                                                                                 \
+            (1.0f - tanhf(0.7978845608f * (z + 0.044715f * z * z * z)) *                           \
+                        tanhf(0.7978845608f * (z + 0.044715f * z * z * z))) *                      \
+            0.7978845608f * (1.0f + 0.134145f * z * z))                                            \
   // (end of the table)
 // clang-format on
 

@@ -39,6 +39,9 @@ inline double RefActivation(const ActivationSpec& spec, double z) {
       return z > 0 ? z : spec.alpha * z;
     case Activation::kSelu:  // scale elu(z, alpha) with Keras's rounding of the constants
       return 1.05070098 * (z > 0 ? z : 1.67326324 * (std::exp(z) - 1.0));
+    case Activation::kGeluTanh:  // Keras's gelu(approximate=True)
+      return 0.5 * z *
+             (1.0 + std::tanh(std::sqrt(2.0 / std::numbers::pi) * (z + 0.044715 * z * z * z)));
   }
   return 0.0;
 }
@@ -75,6 +78,11 @@ inline double RefActivationDerivative(const ActivationSpec& spec, double z) {
       return z > 0 ? 1.0 : (std::isnan(z) ? z : spec.alpha);
     case Activation::kSelu:
       return 1.05070098 * (z > 0 ? 1.0 : 1.67326324 * std::exp(z));
+    case Activation::kGeluTanh: {
+      const double k = std::sqrt(2.0 / std::numbers::pi);
+      const double t = std::tanh(k * (z + 0.044715 * z * z * z));
+      return 0.5 * (1.0 + t) + 0.5 * z * (1.0 - t * t) * k * (1.0 + 3.0 * 0.044715 * z * z);
+    }
   }
   return 0.0;
 }
