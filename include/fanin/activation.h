@@ -40,7 +40,7 @@
     1.0f / (1.0f + expf(-z)))                                                                      \
   X(kGelu, "gelu", "", none, kZ, undef, 0.5f * z * (1.0f + erff(z * 0.70710678f)),                 \
     0.5f * (1.0f + erff(z * 0.70710678f)) + z * 0.39894228f * expf(-0.5f * z * z))                 \
-  X(kSilu, "silu", "", none, kZ, undef, Activate<Activation::kSigmoid>(z, alpha) * z,              \
+  X(kSilu, "silu", "swish", none, kZ, undef, Activate<Activation::kSigmoid>(z, alpha) * z,         \
     Activate<Activation::kSigmoid>(z, alpha) *                                                     \
         (1.0f + z * (1.0f - Activate<Activation::kSigmoid>(z, alpha))))                            \
   X(kElu, "elu", "", alpha(1.0f), kZ, undef, z > 0.0f ? z : alpha * expm1f(z),                     \
