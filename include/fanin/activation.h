@@ -59,6 +59,7 @@
             (1.0f - tanhf(0.7978845608f * (z + 0.044715f * z * z * z)) *                           \
                         tanhf(0.7978845608f * (z + 0.044715f * z * z * z))) *                      \
             0.7978845608f * (1.0f + 0.134145f * z * z))                                            \
+  X(kExponential, "exponential", "", none, kOutput, undef, expf(z), a)                             \
   // (end of the table)
 // clang-format on
 

@@ -42,6 +42,8 @@ inline double RefActivation(const ActivationSpec& spec, double z) {
     case Activation::kGeluTanh:  // Keras's gelu(approximate=True)
       return 0.5 * z *
              (1.0 + std::tanh(std::sqrt(2.0 / std::numbers::pi) * (z + 0.044715 * z * z * z)));
+    case Activation::kExponential:
+      return std::exp(z);
   }
   return 0.0;
 }
@@ -83,6 +85,8 @@ inline double RefActivationDerivative(const ActivationSpec& spec, double z) {
       const double t = std::tanh(k * (z + 0.044715 * z * z * z));
       return 0.5 * (1.0 + t) + 0.5 * z * (1.0 - t * t) * k * (1.0 + 3.0 * 0.044715 * z * z);
     }
+    case Activation::kExponential:
+      return std::exp(z);
   }
   return 0.0;
 }
