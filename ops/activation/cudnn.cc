@@ -27,6 +27,10 @@ std::optional<cudnnActivationMode_t> Mode(Activation act) {
       return CUDNN_ACTIVATION_TANH;
     case Activation::kRelu:
       return CUDNN_ACTIVATION_RELU;
+    case Activation::kElu:  // x > 0 ? x : coef (exp(x) - 1), coef = alpha
+      return CUDNN_ACTIVATION_ELU;
+    case Activation::kSilu:  // x sigmoid(beta x), beta = 1
+      return CUDNN_ACTIVATION_SWISH;
     default:
       return std::nullopt;
   }
@@ -71,6 +75,9 @@ void CudnnActivations::SetActivation(ActivationSpec act) {
   // NaN in, NaN out; coef is only read by clipped ReLU (its ceiling) and ELU (its alpha).
   FANIN_CUDA_CHECK(
       cudnnSetActivationDescriptor(activation_, *mode, CUDNN_PROPAGATE_NAN, act.alpha));
+  if (*mode == CUDNN_ACTIVATION_SWISH) {
+    FANIN_CUDA_CHECK(cudnnSetActivationDescriptorSwishBeta(activation_, 1.0));
+  }
 }
 
 void CudnnActivations::AddBias(const float* bias, float* z, int64_t rows, int64_t cols) {

@@ -24,7 +24,8 @@ class CudnnActivations final : public OpState {
   CudnnActivations(const CudnnActivations&) = delete;
   CudnnActivations& operator=(const CudnnActivations&) = delete;
 
-  // Whether cuDNN has `act` (sigmoid, tanh, relu); the others run fanin's kernels.
+  // Whether cuDNN computes `act` itself (sigmoid, tanh, relu, elu with its alpha, silu as swish
+  // with beta 1); the others run fanin's kernels.
   static bool Supports(Activation act);
 
   // z [rows x cols] += bias [cols] broadcast over rows (cudnnAddTensor).
