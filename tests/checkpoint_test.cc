@@ -476,6 +476,62 @@ TEST_F(CheckpointTest, InconsistentCheckpointsAreRejectedWithTheReason) {
   }
 }
 
+// An activation's alpha is saved as a number and restored bit for bit; a layer without
+// "alpha" (a file from before activations had parameters) gets the default, and "alpha" where
+// it cannot apply is refused.
+TEST_F(CheckpointTest, ActivationAlphaRoundTripsAndOldFilesLoadWithTheDefault) {
+  Sequential model(Cpu());
+  model.Add(Dense(5, "leaky_relu(0.1)"));
+  model.Add(ActivationLayer("elu(0.7)"));
+  model.Add(Dense(3, "elu"));
+  model.Add(Dense(1, "sigmoid"));
+  model.Compile({}, Sgd{});
+  model.Build(3, 1);
+  const std::string path = Path("alpha.safetensors");
+  SaveCheckpoint(model, path);
+  const Sequential loaded = LoadCheckpoint(path, Cpu());
+  ExpectSameModel(model, loaded);
+  const auto* first = dynamic_cast<const Dense*>(&loaded.layer(0));
+  ASSERT_NE(first, nullptr);
+  EXPECT_EQ(first->activation(), (ActivationSpec{Activation::kLeakyRelu, 0.1f}));
+  const json layers = json::parse(
+      Header(ReadFile(path)).first["__metadata__"]["architecture"].get<std::string>())["layers"];
+  EXPECT_EQ(layers[0]["activation"], "leaky_relu");
+  EXPECT_EQ(layers[0]["alpha"].get<float>(), 0.1f);
+  EXPECT_EQ(layers[2]["alpha"].get<float>(), 1.0f);  // the default is written too
+  EXPECT_FALSE(layers[3].contains("alpha"));
+
+  const auto edit_layers = [&](const std::function<void(json&)>& edit) {
+    fs::copy_file(path, Path("edited.safetensors"), fs::copy_options::overwrite_existing);
+    EditHeader(Path("edited.safetensors"), [&](json& header) {
+      json architecture = json::parse(header["__metadata__"]["architecture"].get<std::string>());
+      edit(architecture["layers"]);
+      header["__metadata__"]["architecture"] = architecture.dump();
+    });
+    return Path("edited.safetensors");
+  };
+  const Sequential old = LoadCheckpoint(edit_layers([](json& l) {
+                                          l[0].erase("alpha");
+                                          l[1].erase("alpha");
+                                        }),
+                                        Cpu());
+  EXPECT_EQ(old.layer(0).Describe(), Dense(5, "leaky_relu").Describe());
+  EXPECT_EQ(old.layer(1).Describe(), "Activation(elu)");
+  EXPECT_NE(ErrorOf([&] {
+              LoadCheckpoint(edit_layers([](json& l) { l[3]["alpha"] = 0.5; }), Cpu());
+            }).find("layer 3: sigmoid takes no \"alpha\""),
+            std::string::npos);
+  EXPECT_NE(ErrorOf([&] {
+              LoadCheckpoint(edit_layers([](json& l) { l[0]["alpha"] = "0.1"; }), Cpu());
+            }).find("layer 0: \"alpha\" is \"0.1\", not a finite number"),
+            std::string::npos);
+  EXPECT_NE(ErrorOf([&] {
+              LoadCheckpoint(edit_layers([](json& l) { l[0]["activation"] = "leaky_relu(0.2)"; }),
+                             Cpu());
+            }).find("\"alpha\" is given too"),
+            std::string::npos);
+}
+
 TEST_F(CheckpointTest, NonFiniteTensorsAreRejected) {
   Sequential model = MixedModel(Sgd{});
   const std::string path = Path("model.safetensors");
