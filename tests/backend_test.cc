@@ -18,7 +18,6 @@ namespace {
 
 using testing::Cpu;
 using testing::MakeTensor;
-using testing::NearReference;
 using testing::RandomFloats;
 
 // ---- Factory and tensors --------------------------------------------------------------------

@@ -85,9 +85,11 @@ inline std::vector<double> ToDouble(const std::vector<float>& v) {
 // float's unit roundoff: half an ulp of 1, the relative error of one rounding.
 inline constexpr double kFloatRoundoff = 0x1p-24;
 
-// Expects |actual[i] - expected[i]| <= tolerance(i) for every i (NaN only against NaN);
-// on failure reports how many elements fail and the first few, with their tolerances.
-// `expected` is float (another backend's result) or double (a reference).
+// Expects |actual[i] - expected[i]| <= tolerance(i) for every i (NaN only against NaN; a
+// reference beyond float's range only against the infinity of its sign, the float IEEE
+// overflow rounds it to: exponential's exp(100)); on failure reports how many elements fail
+// and the first few, with their tolerances. `expected` is float (another backend's result) or
+// double (a reference).
 template <typename Expected>
 void ExpectClose(const std::vector<Expected>& expected, const std::vector<float>& actual,
                  const std::function<double(size_t)>& tolerance, const std::string& what) {
@@ -96,7 +98,10 @@ void ExpectClose(const std::vector<Expected>& expected, const std::vector<float>
   std::ostringstream first;
   for (size_t i = 0; i < expected.size(); ++i) {
     const double e = expected[i], a = actual[i];
-    const bool ok = std::isnan(e) ? std::isnan(a) : (e == a || std::fabs(a - e) <= tolerance(i));
+    const bool overflows = std::fabs(e) > std::numeric_limits<float>::max();
+    const bool ok = std::isnan(e) ? std::isnan(a)
+                    : overflows   ? std::isinf(a) && std::signbit(a) == std::signbit(e)
+                                  : (e == a || std::fabs(a - e) <= tolerance(i));
     if (ok) continue;
     if (failures++ < 5) {
       first << "\n  [" << i << "] expected " << e << " actual " << a << " |diff| "
