@@ -29,12 +29,14 @@ dev_packages=(
   libhdf5-dev hdf5-helpers libaec-dev             # HDF5 (h5cc: FindHDF5's flags)
   libcurl4-openssl-dev libssl-dev zlib1g-dev      # HDF5's link line: -lcrypto -lcurl -lsz -lz
   nlohmann-json3-dev libcli11-dev                 # checkpoints; every program's command line
+  libtomlplusplus-dev                             # fanin_experiment's spec files
   libopenblas-dev libopenblas-pthread-dev         # fanin_compare's OpenBLAS baseline
   ninja-build                                     # used only when the machine has no ninja
 )
 runtime_roots=(
   libdnnl2 ocl-icd-libopencl1 libbenchmark1debian libhdf5-103-1 libhdf5-hl-100 libsz2 libaec0
   libcurl4 libssl3 zlib1g libopenblas0-pthread libgfortran5 libquadmath0 libgomp1
+  libtomlplusplus3                                # Debian's toml++ is compiled, not header-only
 )
 # Not carried: the C and C++ runtime, and OpenBLAS's other two builds (apt lists every
 # alternative of a dependency; the pthread one is the one libopenblas-pthread-dev links).

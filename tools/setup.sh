@@ -4,7 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-packages=(cmake g++ make libdnnl-dev libopenblas-dev libgtest-dev libgmock-dev libbenchmark-dev libhdf5-dev libopenmpi-dev openmpi-bin nlohmann-json3-dev libcli11-dev clang)
+packages=(cmake g++ make libdnnl-dev libopenblas-dev libgtest-dev libgmock-dev libbenchmark-dev libhdf5-dev libopenmpi-dev openmpi-bin nlohmann-json3-dev libcli11-dev libtomlplusplus-dev clang)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
