@@ -158,6 +158,12 @@ void Progress::Draw() {
   const double elapsed = std::chrono::duration<double>(last_draw_ - start_).count();
   std::fprintf(stderr, "\r%s: %lld/%lld, %.1f s", label_.c_str(), static_cast<long long>(done_),
                static_cast<long long>(total_), elapsed);
+  // Runs of one study cost alike, so the pace so far predicts the rest.
+  if (done_ > 0 && done_ < total_) {
+    std::fprintf(stderr, ", about %.0f s left",
+                 elapsed / static_cast<double>(done_) * static_cast<double>(total_ - done_));
+  }
+  std::fputs("\033[K", stderr);  // erases what a longer line drew before (a terminal's)
   std::fflush(stderr);
 }
 

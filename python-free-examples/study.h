@@ -74,8 +74,8 @@ class CsvTable {
 // Writes `text` to `path` atomically; throws std::runtime_error naming the path.
 void WriteTextFile(const std::string& path, const std::string& text);
 
-// A one-line "label: done/total, elapsed" counter on stderr, redrawn at most ten times a
-// second, and only when stderr is a terminal (a log file or a pipe gets nothing).
+// A one-line "label: done/total, elapsed, about R s left" counter on stderr, redrawn at most ten
+// times a second, and only when stderr is a terminal (a log file or a pipe gets nothing).
 class Progress {
  public:
   Progress(std::string label, int64_t total);
