@@ -1,0 +1,897 @@
+#include "python-free-examples/experiment.h"
+
+#include <toml++/toml.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cmath>
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <limits>
+#include <map>
+#include <memory>
+#include <optional>
+#include <sstream>
+#include <utility>
+
+#include "fanin/activation.h"
+#include "fanin/fanin.h"
+#include "fanin/plot.h"
+#include "fanin/recorder.h"
+#include "fanin/run_store.h"
+#include "fanin/stats_hook.h"
+#include "python-free-examples/study.h"
+
+namespace fanin::experiment {
+namespace {
+
+using study::FormatNumber;
+
+// The spec's keys, in the order docs/experiments.md lists them. The grid keys' order is
+// also the Cartesian product's: the last one varies fastest.
+const std::vector<std::string> kTopKeys = {"name",  "seeds", "data",   "model",
+                                           "train", "grid",  "config", "measure"};
+const std::vector<std::string> kDataKeys = {"kind", "dims", "points", "radius_fraction"};
+const std::vector<std::string> kModelKeys = {"widths",     "shape",       "depth",        "width",
+                                             "activation", "initializer", "output_units", "loss"};
+const std::vector<std::string> kTrainKeys = {"optimizer", "learning_rate", "batch_size", "epochs"};
+const std::vector<std::string> kGridKeys = {"activation",    "initializer", "shape",
+                                            "depth",         "width",       "batch_size",
+                                            "learning_rate", "epochs",      "radius_fraction"};
+const std::vector<std::string> kMeasureKeys = {"init", "every_epochs", "on", "statistics",
+                                               "histogram_bins"};
+constexpr int64_t kMaxCount = 1000000;
+
+size_t EditDistance(std::string_view a, std::string_view b) {
+  std::vector<size_t> row(b.size() + 1);
+  for (size_t j = 0; j <= b.size(); ++j) row[j] = j;
+  for (size_t i = 1; i <= a.size(); ++i) {
+    size_t diagonal = row[0];
+    row[0] = i;
+    for (size_t j = 1; j <= b.size(); ++j) {
+      const size_t substitution = diagonal + (a[i - 1] == b[j - 1] ? 0 : 1);
+      diagonal = row[j];
+      row[j] = std::min({row[j] + 1, row[j - 1] + 1, substitution});
+    }
+  }
+  return row[b.size()];
+}
+
+// " (did you mean "x"?)" when a valid name is near enough to be the intended one (a typo,
+// not another word), then the valid names.
+std::string Suggestion(std::string_view given, const std::vector<std::string>& valid) {
+  std::string text;
+  const auto closest = std::min_element(valid.begin(), valid.end(),
+                                        [given](const std::string& a, const std::string& b) {
+                                          return EditDistance(given, a) < EditDistance(given, b);
+                                        });
+  if (closest != valid.end() &&
+      EditDistance(given, *closest) <= std::max<size_t>(2, given.size() / 3)) {
+    text += "; did you mean \"" + *closest + "\"?";
+  }
+  text += " (valid:";
+  for (const std::string& name : valid) text += " " + name;
+  return text + ")";
+}
+
+std::string TypeName(const toml::node& node) {
+  switch (node.type()) {
+    case toml::node_type::string:
+      return "a string";
+    case toml::node_type::integer:
+      return "an integer";
+    case toml::node_type::floating_point:
+      return "a floating-point number";
+    case toml::node_type::boolean:
+      return "a boolean";
+    case toml::node_type::array:
+      return "an array";
+    case toml::node_type::table:
+      return "a table";
+    default:
+      return "a date or time";
+  }
+}
+
+// The statistics a measurement can keep: grad_ratio and, per tensor role, its moments.
+std::vector<std::string> StatisticNames() {
+  std::vector<std::string> names = {"grad_ratio"};
+  for (TensorRole role : kAllTensorRoles) {
+    for (const char* moment : {"_mean", "_std", "_min", "_max"}) {
+      names.push_back(std::string(TensorRoleName(role)) + moment);
+    }
+  }
+  return names;
+}
+
+std::vector<std::string> ActivationNames() {
+  std::vector<std::string> names;
+  for (Activation a : kActivations) names.emplace_back(ActivationName(a));
+  return names;
+}
+
+// Reads nodes of one spec file, failing with the file, line and column of the node.
+class Reader {
+ public:
+  explicit Reader(std::string path) : path_(std::move(path)) {}
+
+  [[noreturn]] void Fail(const toml::source_region& where, const std::string& message) const {
+    std::string place = path_;
+    if (where.begin.line > 0) {
+      place += ":" + std::to_string(where.begin.line) + ":" + std::to_string(where.begin.column);
+    }
+    throw SpecError(place + ": " + message);
+  }
+
+  // Refuses a key of `table` outside `allowed`.
+  void CheckKeys(const toml::table& table, const std::string& prefix,
+                 const std::vector<std::string>& allowed) const {
+    for (const auto& [key, value] : table) {
+      if (std::find(allowed.begin(), allowed.end(), key.str()) != allowed.end()) continue;
+      Fail(key.source(), "unknown key \"" + prefix + std::string(key.str()) + "\"" +
+                             Suggestion(key.str(), allowed));
+    }
+  }
+
+  const toml::table& Table(const toml::node& node, const std::string& what) const {
+    if (!node.is_table()) Fail(node.source(), what + " must be a table, not " + TypeName(node));
+    return *node.as_table();
+  }
+  const toml::array& Array(const toml::node& node, const std::string& what) const {
+    if (!node.is_array()) Fail(node.source(), what + " must be an array, not " + TypeName(node));
+    return *node.as_array();
+  }
+  std::string String(const toml::node& node, const std::string& what) const {
+    if (!node.is_string()) Fail(node.source(), what + " must be a string, not " + TypeName(node));
+    return node.as_string()->get();
+  }
+  bool Bool(const toml::node& node, const std::string& what) const {
+    if (!node.is_boolean())
+      Fail(node.source(), what + " must be true or false, not " + TypeName(node));
+    return node.as_boolean()->get();
+  }
+  int64_t Integer(const toml::node& node, const std::string& what, int64_t lo, int64_t hi) const {
+    if (!node.is_integer())
+      Fail(node.source(), what + " must be an integer, not " + TypeName(node));
+    const int64_t value = node.as_integer()->get();
+    if (value < lo || value > hi) {
+      Fail(node.source(), what + " must be in [" + std::to_string(lo) + ", " + std::to_string(hi) +
+                              "], not " + std::to_string(value));
+    }
+    return value;
+  }
+  // An integer or a float, finite and at least `lo` (above it when `open`).
+  double Number(const toml::node& node, const std::string& what, double lo, bool open) const {
+    double value = 0;
+    if (node.is_integer()) {
+      value = static_cast<double>(node.as_integer()->get());
+    } else if (node.is_floating_point()) {
+      value = node.as_floating_point()->get();
+    } else {
+      Fail(node.source(), what + " must be a number, not " + TypeName(node));
+    }
+    if (!std::isfinite(value) || value < lo || (open && value == lo)) {
+      Fail(node.source(), what + " must be a finite number " + (open ? "above " : "at least ") +
+                              FormatNumber(lo) + ", not " + FormatNumber(value));
+    }
+    return value;
+  }
+
+ private:
+  std::string path_;
+};
+
+// A configuration before its widths are resolved: the model's widths come from `widths`
+// when given, else from the shape.
+struct Params {
+  Config config;
+  std::optional<std::vector<int64_t>> widths;
+  std::string shape = "block";
+  int64_t depth = 5;
+  int64_t width = 100;
+};
+
+std::string CheckedActivation(const Reader& reader, const toml::node& node,
+                              const std::string& what) {
+  std::string name = reader.String(node, what);
+  try {
+    ParseActivation(name);
+  } catch (const std::invalid_argument&) {
+    reader.Fail(node.source(), what + ": unknown activation \"" + name + "\"" +
+                                   Suggestion(name, ActivationNames()));
+  }
+  return name;
+}
+
+std::string CheckedInitializer(const Reader& reader, const toml::node& node,
+                               const std::string& what) {
+  std::string name = reader.String(node, what);
+  try {
+    Initializer::FromName(name);
+  } catch (const std::invalid_argument& e) {
+    reader.Fail(node.source(), what + ": " + e.what());
+  }
+  return name;
+}
+
+std::string CheckedShape(const Reader& reader, const toml::node& node, const std::string& what) {
+  std::string name = reader.String(node, what);
+  const std::vector<std::string> shapes = {"block", "funnel", "hourglass"};
+  if (std::find(shapes.begin(), shapes.end(), name) == shapes.end()) {
+    reader.Fail(node.source(),
+                what + ": unknown shape \"" + name + "\"" + Suggestion(name, shapes));
+  }
+  return name;
+}
+
+std::vector<int64_t> ReadWidths(const Reader& reader, const toml::node& node,
+                                const std::string& what) {
+  const toml::array& array = reader.Array(node, what);
+  if (array.empty()) reader.Fail(node.source(), what + " is empty: give at least one hidden layer");
+  std::vector<int64_t> widths;
+  for (size_t i = 0; i < array.size(); ++i) {
+    widths.push_back(
+        reader.Integer(*array.get(i), what + "[" + std::to_string(i) + "]", 1, kMaxCount));
+  }
+  return widths;
+}
+
+// Sets the configuration key `key` (one of kGridKeys, or "widths") from `node`; returns the
+// value's label for a generated configuration name.
+std::string Apply(const Reader& reader, const std::string& key, const toml::node& node,
+                  const std::string& what, Params& p) {
+  if (key == "activation") return p.config.activation = CheckedActivation(reader, node, what);
+  if (key == "initializer") return p.config.initializer = CheckedInitializer(reader, node, what);
+  if (key == "shape") return p.shape = CheckedShape(reader, node, what);
+  if (key == "widths") {
+    p.widths = ReadWidths(reader, node, what);
+    return "widths";
+  }
+  if (key == "depth")
+    return "depth" + std::to_string(p.depth = reader.Integer(node, what, 1, 10000));
+  if (key == "width")
+    return "width" + std::to_string(p.width = reader.Integer(node, what, 1, kMaxCount));
+  if (key == "batch_size") {
+    return "batch" +
+           std::to_string(p.config.batch_size = reader.Integer(node, what, 1, kMaxCount * 100));
+  }
+  if (key == "epochs") {
+    p.config.epochs = static_cast<int>(reader.Integer(node, what, 0, kMaxCount));
+    return "epochs" + std::to_string(p.config.epochs);
+  }
+  if (key == "learning_rate") {
+    p.config.learning_rate = reader.Number(node, what, 0, /*open=*/true);
+    if (p.config.learning_rate > std::numeric_limits<float>::max()) {
+      reader.Fail(node.source(), what + " does not fit a float");
+    }
+    return "lr" + FormatNumber(p.config.learning_rate, 6);
+  }
+  p.config.radius_fraction = reader.Number(node, what, 0, /*open=*/false);
+  return "radius" + FormatNumber(p.config.radius_fraction, 6);
+}
+
+// The model's widths from `p`; `where` and `what` place an error.
+Config Resolve(const Reader& reader, const toml::source_region& where, Params p) {
+  if (!p.widths) {
+    try {
+      p.widths = ShapeWidths(p.shape, p.depth, p.width);
+    } catch (const SpecError& e) {
+      reader.Fail(where, e.what());
+    }
+  } else {
+    p.shape.clear();
+  }
+  p.config.widths = *p.widths;
+  p.config.shape = p.shape;
+  return p.config;
+}
+
+Params ReadBase(const Reader& reader, const toml::table& root, DataSpec& data) {
+  Params p;
+  if (const toml::node* node = root.get("data")) {
+    const toml::table& t = reader.Table(*node, "data");
+    reader.CheckKeys(t, "data.", kDataKeys);
+    if (const toml::node* kind = t.get("kind")) {
+      data.kind = reader.String(*kind, "data.kind");
+      if (data.kind != "ball") {
+        reader.Fail(kind->source(),
+                    "data.kind \"" + data.kind +
+                        "\" is not supported (supported: \"ball\"; parabola, blobs, regression and "
+                        "CSV files are planned)");
+      }
+    }
+    if (const toml::node* n = t.get("dims"))
+      data.dims = reader.Integer(*n, "data.dims", 1, kMaxCount);
+    if (const toml::node* n = t.get("points")) {
+      data.points = reader.Integer(*n, "data.points", 2, kMaxCount * 100);
+    }
+    if (const toml::node* n = t.get("radius_fraction")) {
+      Apply(reader, "radius_fraction", *n, "data.radius_fraction", p);
+    }
+  }
+  if (const toml::node* node = root.get("model")) {
+    const toml::table& t = reader.Table(*node, "model");
+    reader.CheckKeys(t, "model.", kModelKeys);
+    for (const char* key : {"widths", "shape", "depth", "width", "activation", "initializer"}) {
+      if (const toml::node* n = t.get(key)) Apply(reader, key, *n, "model." + std::string(key), p);
+    }
+    if (p.widths) {
+      for (const char* key : {"shape", "depth", "width"}) {
+        if (const toml::node* n = t.get(key)) {
+          reader.Fail(n->source(), "model." + std::string(key) +
+                                       " conflicts with model.widths: give the widths, or a "
+                                       "shape with depth and width");
+        }
+      }
+    }
+    if (const toml::node* n = t.get("output_units"); n != nullptr) {
+      if (reader.Integer(*n, "model.output_units", 1, kMaxCount) != 1) {
+        reader.Fail(n->source(),
+                    "model.output_units must be 1: the loss, binary cross-entropy, "
+                    "reads one logit");
+      }
+    }
+    if (const toml::node* n = t.get("loss"); n != nullptr) {
+      const std::string loss = reader.String(*n, "model.loss");
+      if (loss != "binary_crossentropy") {
+        reader.Fail(n->source(), "model.loss \"" + loss +
+                                     "\" is not supported (supported: \"binary_crossentropy\")");
+      }
+    }
+  }
+  if (const toml::node* node = root.get("train")) {
+    const toml::table& t = reader.Table(*node, "train");
+    reader.CheckKeys(t, "train.", kTrainKeys);
+    if (const toml::node* n = t.get("optimizer"); n != nullptr) {
+      const std::string optimizer = reader.String(*n, "train.optimizer");
+      if (optimizer != "sgd") {
+        reader.Fail(n->source(),
+                    "train.optimizer \"" + optimizer + "\" is not supported (supported: \"sgd\")");
+      }
+    }
+    for (const char* key : {"learning_rate", "batch_size", "epochs"}) {
+      if (const toml::node* n = t.get(key)) Apply(reader, key, *n, "train." + std::string(key), p);
+    }
+  }
+  return p;
+}
+
+MeasureSpec ReadMeasure(const Reader& reader, const toml::table& root) {
+  MeasureSpec m;
+  const toml::node* node = root.get("measure");
+  if (node == nullptr) return m;
+  const toml::table& t = reader.Table(*node, "measure");
+  reader.CheckKeys(t, "measure.", kMeasureKeys);
+  if (const toml::node* n = t.get("init")) m.init = reader.Bool(*n, "measure.init");
+  if (const toml::node* n = t.get("every_epochs")) {
+    m.every_epochs = static_cast<int>(reader.Integer(*n, "measure.every_epochs", 0, kMaxCount));
+  }
+  if (const toml::node* n = t.get("on")) {
+    const std::string on = reader.String(*n, "measure.on");
+    if (on != "full" && on != "batch") {
+      reader.Fail(n->source(),
+                  "measure.on: unknown value \"" + on + "\"" + Suggestion(on, {"full", "batch"}));
+    }
+    m.full = on == "full";
+  }
+  if (const toml::node* n = t.get("statistics")) {
+    const toml::array& array = reader.Array(*n, "measure.statistics");
+    if (array.empty()) reader.Fail(n->source(), "measure.statistics is empty: name at least one");
+    const std::vector<std::string> valid = StatisticNames();
+    m.statistics.clear();
+    for (size_t i = 0; i < array.size(); ++i) {
+      const std::string name =
+          reader.String(*array.get(i), "measure.statistics[" + std::to_string(i) + "]");
+      if (std::find(valid.begin(), valid.end(), name) == valid.end()) {
+        reader.Fail(array.get(i)->source(), "measure.statistics: unknown statistic \"" + name +
+                                                "\"" + Suggestion(name, valid));
+      }
+      m.statistics.push_back(name);
+    }
+  }
+  if (const toml::node* n = t.get("histogram_bins")) {
+    m.histogram_bins =
+        static_cast<int>(reader.Integer(*n, "measure.histogram_bins", 0, kMaxHistogramBins));
+  }
+  if (!m.init && m.every_epochs == 0) {
+    reader.Fail(node->source(),
+                "measure: nothing is measured; set init = true or every_epochs >= 1");
+  }
+  return m;
+}
+
+// The Cartesian product of [grid]'s lists over the base parameters.
+std::vector<Config> ExpandGrid(const Reader& reader, const toml::node& node, const Params& base) {
+  const toml::table& grid = reader.Table(node, "grid");
+  reader.CheckKeys(grid, "grid.", kGridKeys);
+  if (grid.empty())
+    reader.Fail(node.source(), "[grid] is empty: give at least one key with a list of values");
+  if (base.widths && (grid.contains("shape") || grid.contains("depth") || grid.contains("width"))) {
+    reader.Fail(node.source(),
+                "[grid] varies the shape, depth or width, but model.widths fixes "
+                "the widths: give model.shape, depth and width instead");
+  }
+  std::vector<std::pair<std::string, const toml::array*>> axes;
+  for (const std::string& key : kGridKeys) {
+    const toml::node* values = grid.get(key);
+    if (values == nullptr) continue;
+    const toml::array& array = reader.Array(*values, "grid." + key);
+    if (array.empty())
+      reader.Fail(values->source(), "grid." + key + " is empty: give at least one value");
+    axes.emplace_back(key, &array);
+  }
+  size_t total = 1;
+  for (const auto& [key, array] : axes) total *= array->size();
+  std::vector<Config> configs;
+  for (size_t index = 0; index < total; ++index) {
+    Params p = base;
+    std::string name;
+    size_t rest = index;
+    std::vector<size_t> picks(axes.size());
+    for (size_t a = axes.size(); a-- > 0;) {
+      picks[a] = rest % axes[a].second->size();
+      rest /= axes[a].second->size();
+    }
+    for (size_t a = 0; a < axes.size(); ++a) {
+      const auto& [key, array] = axes[a];
+      const std::string label = Apply(reader, key, *array->get(picks[a]),
+                                      "grid." + key + "[" + std::to_string(picks[a]) + "]", p);
+      if (array->size() > 1) name += (name.empty() ? "" : "_") + label;
+    }
+    p.config.name = name.empty() ? p.config.activation + "_" + p.config.initializer : name;
+    configs.push_back(Resolve(reader, node.source(), p));
+  }
+  return configs;
+}
+
+std::vector<Config> ReadConfigs(const Reader& reader, const toml::node& node, const Params& base) {
+  const toml::array& tables = reader.Array(node, "config");
+  if (tables.empty()) reader.Fail(node.source(), "config is empty: give at least one [[config]]");
+  std::vector<std::string> keys = {"name", "widths"};
+  keys.insert(keys.end(), kGridKeys.begin(), kGridKeys.end());
+  std::vector<Config> configs;
+  for (size_t i = 0; i < tables.size(); ++i) {
+    const std::string what = "config[" + std::to_string(i) + "]";
+    const toml::table& t = reader.Table(*tables.get(i), what);
+    reader.CheckKeys(t, what + ".", keys);
+    const toml::node* name = t.get("name");
+    if (name == nullptr) reader.Fail(t.source(), what + " has no name");
+    Params p = base;
+    p.config.name = reader.String(*name, what + ".name");
+    if (p.config.name.empty() || p.config.name.find('/') != std::string::npos) {
+      reader.Fail(name->source(), what + ".name must be non-empty and hold no '/'");
+    }
+    for (const Config& other : configs) {
+      if (other.name == p.config.name) {
+        reader.Fail(name->source(), what + ".name \"" + p.config.name + "\" is already taken");
+      }
+    }
+    for (size_t k = 1; k < keys.size(); ++k) {
+      if (const toml::node* n = t.get(keys[k])) Apply(reader, keys[k], *n, what + "." + keys[k], p);
+    }
+    if (t.contains("widths") &&
+        (t.contains("shape") || t.contains("depth") || t.contains("width"))) {
+      reader.Fail(t.source(),
+                  what + " gives widths and a shape, depth or width: give one or the other");
+    }
+    if (!t.contains("widths") &&
+        (t.contains("shape") || t.contains("depth") || t.contains("width"))) {
+      p.widths.reset();
+    }
+    configs.push_back(Resolve(reader, t.source(), p));
+  }
+  return configs;
+}
+
+std::string ReadFile(const std::string& path) {
+  std::ifstream file(path, std::ios::binary);
+  if (!file) throw SpecError(path + ": cannot read the spec file (" + std::strerror(errno) + ")");
+  std::ostringstream text;
+  text << file.rdbuf();
+  if (file.bad()) throw SpecError(path + ": cannot read the spec file");
+  return text.str();
+}
+
+std::string LayerName(size_t layer, size_t layers) {
+  if (layer + 1 == layers) return "out";
+  std::string name = "h";
+  return name.append(std::to_string(layer + 1));
+}
+
+std::vector<std::string> LayerNames(const Config& config) {
+  std::vector<std::string> names;
+  for (size_t l = 0; l <= config.widths.size(); ++l)
+    names.push_back(LayerName(l, config.widths.size() + 1));
+  return names;
+}
+
+std::string WidthsText(const std::vector<int64_t>& widths) {
+  std::string text;
+  for (int64_t w : widths) {
+    if (!text.empty()) text += ' ';
+    text += std::to_string(w);
+  }
+  return text;
+}
+
+// Every parameter of a configuration, as configs.csv and check show it.
+std::string ConfigText(const Config& c) {
+  return c.activation + ", " + Initializer::FromName(c.initializer).name() + ", widths [" +
+         WidthsText(c.widths) + "]" + (c.shape.empty() ? "" : " (" + c.shape + ")") +
+         ", radius_fraction " + FormatNumber(c.radius_fraction, 6) + ", sgd lr " +
+         FormatNumber(c.learning_rate, 6) + ", batch " + std::to_string(c.batch_size) + ", " +
+         std::to_string(c.epochs) + " epochs";
+}
+
+int64_t Measurements(const Spec& spec, const Config& c) {
+  return (spec.measure.init ? 1 : 0) +
+         (spec.measure.every_epochs > 0 ? c.epochs / spec.measure.every_epochs : 0);
+}
+
+int64_t MeasuredPoints(const Spec& spec, const Config& c) {
+  return spec.measure.full ? spec.data.points : std::min(c.batch_size, spec.data.points);
+}
+
+// What the results depend on besides the seeds and the backend: RunStore's key.
+std::string Fingerprint(const Spec& spec) {
+  std::string text =
+      "fanin_experiment data " + spec.data.kind + " dims " + std::to_string(spec.data.dims) +
+      " points " + std::to_string(spec.data.points) + "; measure init " +
+      std::to_string(spec.measure.init) + " every " + std::to_string(spec.measure.every_epochs) +
+      " on " + (spec.measure.full ? "full" : "batch") + " bins " +
+      std::to_string(spec.measure.histogram_bins) + ";";
+  for (const Config& c : spec.configs) text += " " + c.name + ": " + ConfigText(c) + ";";
+  return text;
+}
+
+// ---- Runs ---------------------------------------------------------------------------------
+
+struct RunResult {
+  std::string device;
+  std::vector<StepStats> measurements;  // context.epoch: epochs trained before it
+  std::vector<EpochLogs> epochs;
+  int64_t diverged_step = -1;  // the step whose epoch ended with a non-finite loss
+};
+
+std::string Encode(const RunResult& r) {
+  study::Encoder encoder;
+  encoder.Put(r.device);
+  encoder.Put(r.measurements);
+  encoder.Put(r.epochs);
+  encoder.Put(r.diverged_step);
+  return encoder.bytes();
+}
+
+RunResult Decode(const std::string& bytes) {
+  study::Decoder decoder(bytes);
+  RunResult r;
+  decoder.Get(r.device);
+  decoder.Get(r.measurements);
+  decoder.Get(r.epochs);
+  decoder.Get(r.diverged_step);
+  return r;
+}
+
+Sequential BuildModel(const std::shared_ptr<Backend>& backend, const Spec& spec, const Config& c,
+                      uint64_t seed) {
+  Sequential model(backend);
+  for (int64_t width : c.widths) model.Add(Dense(width, c.activation, c.initializer));
+  model.Add(Dense(1, "linear", c.initializer));
+  model.Compile(BinaryCrossEntropy{}, Sgd{.learning_rate = static_cast<float>(c.learning_rate)});
+  model.Build(spec.data.dims, seed);
+  return model;
+}
+
+RunResult RunOne(const std::shared_ptr<Backend>& backend, const Spec& spec, const Config& c,
+                 int seed) {
+  const auto s = static_cast<uint64_t>(seed);
+  const Dataset data = Ball(spec.data.dims, spec.data.points, c.radius_fraction, s);
+  const Tensor x = data.x.To(backend), y = data.y.To(backend);
+  const int64_t m = MeasuredPoints(spec, c);
+  const Tensor mx = m == x.rows() ? x : x.Rows(0, m), my = m == y.rows() ? y : y.Rows(0, m);
+  Sequential model = BuildModel(backend, spec, c, s);
+  const std::vector<std::string> names = LayerNames(c);
+  RunResult result{.device = backend->Describe()};
+  const auto measure = [&](int epochs_trained) {
+    model.ComputeGradients(mx, my);
+    result.measurements.push_back(ComputeStepStats(model, {model.steps_taken(), epochs_trained, 0},
+                                                   names, spec.measure.histogram_bins));
+  };
+  if (spec.measure.init) measure(0);
+  if (c.epochs == 0) return result;
+  FitOptions fit{.epochs = c.epochs, .batch_size = c.batch_size, .shuffle_seed = s};
+  fit.on_epoch_end = [&](const EpochLogs& logs) {
+    result.epochs.push_back(logs);
+    // Checked once per epoch, not per step, since reading the loss makes a GPU wait.
+    if (!std::isfinite(logs.loss)) {
+      result.diverged_step = model.steps_taken();
+      return false;
+    }
+    if (spec.measure.every_epochs > 0 && (logs.epoch + 1) % spec.measure.every_epochs == 0) {
+      measure(logs.epoch + 1);
+    }
+    return true;
+  };
+  model.Fit(x, y, fit);
+  return result;
+}
+
+// A statistic of one layer's measurement; nullopt where the layer lacks that tensor (the
+// output layer has no activation apart from its z).
+std::optional<double> Statistic(const LayerStats& layer, const std::string& name) {
+  if (name == "grad_ratio") return layer.grad_ratio;
+  for (TensorRole role : kAllTensorRoles) {
+    const std::string prefix = std::string(TensorRoleName(role)) + "_";
+    if (name.rfind(prefix, 0) != 0) continue;
+    const std::string moment = name.substr(prefix.size());
+    if (moment != "mean" && moment != "std" && moment != "min" && moment != "max") continue;
+    const std::optional<TensorStats>& stats = layer[role];
+    if (!stats) return std::nullopt;
+    if (moment == "mean") return stats->mean;
+    if (moment == "std") return stats->std;
+    return moment == "min" ? stats->min : stats->max;
+  }
+  throw std::logic_error("experiment: no statistic " + name);
+}
+
+// Nine significant digits: every float the statistics summarize, back exactly.
+std::string Value(double value) { return FormatNumber(value, 9); }
+
+void AddRunRows(study::CsvTable& table, const Spec& spec, const Config& c, int seed,
+                const RunResult& r) {
+  const std::string seed_text = std::to_string(seed);
+  for (const StepStats& m : r.measurements) {
+    for (const LayerStats& layer : m.layers) {
+      for (const std::string& statistic : spec.measure.statistics) {
+        const std::optional<double> value = Statistic(layer, statistic);
+        if (!value) continue;
+        table.AddRow({c.name, seed_text, std::to_string(m.context.epoch),
+                      std::to_string(m.context.step), layer.name, statistic, Value(*value)});
+      }
+    }
+  }
+  const int64_t steps_per_epoch = (spec.data.points + c.batch_size - 1) / c.batch_size;
+  for (const EpochLogs& logs : r.epochs) {
+    const std::string epoch = std::to_string(logs.epoch + 1);
+    const std::string step = std::to_string((logs.epoch + 1) * steps_per_epoch);
+    table.AddRow({c.name, seed_text, epoch, step, "", "loss", Value(logs.loss)});
+    table.AddRow({c.name, seed_text, epoch, step, "", "accuracy", Value(logs.accuracy)});
+  }
+  if (r.diverged_step >= 0) {
+    table.AddRow({c.name, seed_text, std::to_string(r.epochs.size()),
+                  std::to_string(r.diverged_step), "", "diverged_at_step",
+                  std::to_string(r.diverged_step)});
+  }
+}
+
+// init_study's ratios.csv: per configuration and layer, the quantiles over seeds of
+// std(dL/dW) / std(W) at initialization.
+void WriteRatiosCsv(const Spec& spec, const std::vector<std::vector<RunResult>>& runs,
+                    const std::string& path) {
+  study::CsvTable table({"config", "activation", "initializer", "layer", "n_seeds", "ratio_median",
+                         "ratio_p10", "ratio_p90"});
+  for (size_t c = 0; c < spec.configs.size(); ++c) {
+    const Config& config = spec.configs[c];
+    const std::vector<std::string> names = LayerNames(config);
+    for (size_t l = 0; l < names.size(); ++l) {
+      std::vector<double> ratios;
+      for (const RunResult& r : runs[c]) ratios.push_back(r.measurements[0].layers[l].grad_ratio);
+      const plot::Quantiles q = plot::QuantilesOf(ratios);
+      table.AddRow({config.name, config.activation,
+                    Initializer::FromName(config.initializer).name(), names[l],
+                    std::to_string(runs[c].size()), FormatNumber(q.median, 6),
+                    FormatNumber(q.p10, 6), FormatNumber(q.p90, 6)});
+    }
+  }
+  table.Save(path);
+}
+
+void WriteConfigsCsv(const Spec& spec, const std::string& path) {
+  study::CsvTable table({"config", "activation", "initializer", "widths", "shape",
+                         "radius_fraction", "learning_rate", "batch_size", "epochs"});
+  for (const Config& c : spec.configs) {
+    table.AddRow({c.name, c.activation, Initializer::FromName(c.initializer).name(),
+                  WidthsText(c.widths), c.shape, FormatNumber(c.radius_fraction, 6),
+                  FormatNumber(c.learning_rate, 6), std::to_string(c.batch_size),
+                  std::to_string(c.epochs)});
+  }
+  table.Save(path);
+}
+
+void RecordRun(Recorder& recorder, const std::shared_ptr<Backend>& backend, const Spec& spec,
+               const Config& c, int seed, const RunResult& r) {
+  RunWriter run = recorder.CreateRun(
+      c.name + "/seed_" + std::to_string(seed),
+      {{"activation", c.activation},
+       {"initializer", Initializer::FromName(c.initializer).name()},
+       {"seed", int64_t{seed}},
+       {"data", "Ball(n_dims=" + std::to_string(spec.data.dims) +
+                    ", n_points=" + std::to_string(spec.data.points) + ", radius_fraction=" +
+                    FormatNumber(c.radius_fraction, 6) + ", seed=" + std::to_string(seed) + ")"},
+       {"loss", "binary cross-entropy from logits, mean over the batch"},
+       {"measurement_batch", MeasuredPoints(spec, c)},
+       {"epochs", int64_t{c.epochs}},
+       {"batch_size", c.batch_size},
+       {"learning_rate", c.learning_rate},
+       {"diverged_at_step", r.diverged_step},
+       {"device", r.device}},
+      {.expected_steps = std::max<int64_t>(1, static_cast<int64_t>(r.measurements.size()))});
+  // The layers' description only: building the model again costs microseconds.
+  run.WriteModel(BuildModel(backend, spec, c, static_cast<uint64_t>(seed)), LayerNames(c));
+  size_t next = 0;
+  const auto append_measurements_until = [&](int epochs_trained) {
+    while (next < r.measurements.size() && r.measurements[next].context.epoch <= epochs_trained) {
+      run.Append(r.measurements[next++]);
+    }
+  };
+  append_measurements_until(0);
+  for (const EpochLogs& logs : r.epochs) {
+    run.AppendEpoch(logs);
+    append_measurements_until(logs.epoch + 1);
+  }
+}
+
+}  // namespace
+
+std::vector<int64_t> ShapeWidths(std::string_view shape, int64_t depth, int64_t width) {
+  if (depth < 1) throw SpecError("the depth must be at least 1, not " + std::to_string(depth));
+  if (width < 1) throw SpecError("the width must be at least 1, not " + std::to_string(width));
+  // round(width * k / depth), at least 1.
+  const auto scaled = [&](int64_t k) {
+    return std::max<int64_t>(1, (2 * width * k + depth) / (2 * depth));
+  };
+  std::vector<int64_t> widths;
+  for (int64_t i = 0; i < depth; ++i) {
+    if (shape == "block") {
+      widths.push_back(width);
+    } else if (shape == "funnel") {
+      widths.push_back(scaled(depth - i));
+    } else if (shape == "hourglass") {
+      widths.push_back(scaled(1 + std::abs(2 * i - (depth - 1))));
+    } else {
+      throw SpecError("unknown shape \"" + std::string(shape) +
+                      "\" (valid: block funnel hourglass)");
+    }
+  }
+  return widths;
+}
+
+Spec ParseSpec(std::string_view text, const std::string& path) {
+  const Reader reader(path);
+  toml::table root;
+  try {
+    root = toml::parse(text, path);
+  } catch (const toml::parse_error& e) {
+    reader.Fail(e.source(), "TOML syntax: " + std::string(e.description()));
+  }
+  reader.CheckKeys(root, "", kTopKeys);
+  Spec spec;
+  spec.path = path;
+  spec.name = std::filesystem::path(path).stem().string();
+  if (const toml::node* n = root.get("name")) spec.name = reader.String(*n, "name");
+  if (const toml::node* n = root.get("seeds")) {
+    spec.seeds = static_cast<int>(reader.Integer(*n, "seeds", 1, kMaxCount));
+  }
+  const Params base = ReadBase(reader, root, spec.data);
+  spec.measure = ReadMeasure(reader, root);
+  const toml::node* grid = root.get("grid");
+  const toml::node* configs = root.get("config");
+  if (grid != nullptr && configs != nullptr) {
+    reader.Fail(configs->source(), "give either [grid] or [[config]] tables, not both");
+  }
+  if (grid != nullptr) {
+    spec.configs = ExpandGrid(reader, *grid, base);
+  } else if (configs != nullptr) {
+    spec.configs = ReadConfigs(reader, *configs, base);
+  } else {
+    Params p = base;
+    p.config.name = p.config.activation + "_" + p.config.initializer;
+    spec.configs.push_back(Resolve(reader, root.source(), p));
+  }
+  return spec;
+}
+
+Spec LoadSpec(const std::string& path) { return ParseSpec(ReadFile(path), path); }
+
+double RunFlops(const Spec& spec, const Config& c) {
+  double weights = 0;
+  int64_t in = spec.data.dims;
+  for (int64_t w : c.widths) {
+    weights += static_cast<double>(in) * static_cast<double>(w);
+    in = w;
+  }
+  weights += static_cast<double>(in);
+  const double samples = static_cast<double>(Measurements(spec, c) * MeasuredPoints(spec, c)) +
+                         static_cast<double>(c.epochs) * static_cast<double>(spec.data.points);
+  return 6 * weights * samples;
+}
+
+std::string CheckText(const Spec& spec) {
+  const auto configs = static_cast<int64_t>(spec.configs.size());
+  std::string text = spec.path + ": " + std::to_string(configs) + " configurations x " +
+                     std::to_string(spec.seeds) +
+                     " seeds = " + std::to_string(configs * spec.seeds) + " runs\n";
+  text += "data: ball, " + std::to_string(spec.data.dims) + " dimensions, " +
+          std::to_string(spec.data.points) + " points (seed s draws the points of run seed s)\n";
+  text += "measure:";
+  if (spec.measure.init) text += " at initialization";
+  if (spec.measure.every_epochs > 0) {
+    text += std::string(spec.measure.init ? "," : "") + " after every " +
+            std::to_string(spec.measure.every_epochs) + " epochs";
+  }
+  text += std::string(", on ") +
+          (spec.measure.full ? "all points" : "the first batch_size points") + ":";
+  for (const std::string& s : spec.measure.statistics) text += " " + s;
+  text += "\nconfigurations:\n";
+  double flops = 0;
+  int64_t passes = 0;
+  for (const Config& c : spec.configs) {
+    text += "  " + c.name + ": " + ConfigText(c) + "\n";
+    flops += RunFlops(spec, c) * spec.seeds;
+    passes += (Measurements(spec, c) +
+               c.epochs * ((spec.data.points + c.batch_size - 1) / c.batch_size)) *
+              spec.seeds;
+  }
+  text += "work: " + std::to_string(passes) + " forward and backward passes, about " +
+          FormatNumber(flops / 1e9, 3) + " GFLOP (6 per weight and sample)\n";
+  return text;
+}
+
+RunSummary RunExperiment(const distributed::World& world, const Spec& spec,
+                         const RunOptions& options) {
+  const int seeds = options.seeds > 0 ? options.seeds : spec.seeds;
+  // The backend first: a bad device fails before anything in the output is touched.
+  const std::shared_ptr<Backend> backend = MakeBackend(options.device);
+  std::optional<RunStore> store;
+  if (world.is_root()) {
+    store.emplace(
+        options.out,
+        study::ResultKey(Fingerprint(spec), {.seeds = seeds, .device = options.device}, *backend));
+  }
+  const auto num_configs = static_cast<int64_t>(spec.configs.size());
+  const std::vector<std::string> encoded = study::RunOverRanks(
+      world, seeds * num_configs, "fanin_experiment " + spec.name,
+      [&](int64_t i) {
+        if (options.before_run) options.before_run(i);
+        return Encode(RunOne(backend, spec, spec.configs[static_cast<size_t>(i % num_configs)],
+                             static_cast<int>(i / num_configs)));
+      },
+      store ? &*store : nullptr);
+  if (!world.is_root()) return {};
+
+  RunSummary summary{.runs = seeds * num_configs,
+                     .reused = static_cast<int64_t>(store->completed().size())};
+  const std::string out = store->dir() + "/";
+  std::vector<std::vector<RunResult>> runs(spec.configs.size(),
+                                           std::vector<RunResult>(static_cast<size_t>(seeds)));
+  {
+    Recorder recorder(out + "runs.h5", FileMode::kTruncate);
+    for (int64_t i = 0; i < std::ssize(encoded); ++i) {
+      const auto c = static_cast<size_t>(i % num_configs);
+      const auto seed = static_cast<int>(i / num_configs);
+      RunResult r = Decode(encoded[static_cast<size_t>(i)]);
+      RecordRun(recorder, backend, spec, spec.configs[c], seed, r);
+      if (r.diverged_step >= 0) ++summary.diverged;
+      runs[c][static_cast<size_t>(seed)] = std::move(r);
+    }
+  }  // closed before the swap
+  study::CsvTable results({"config", "seed", "epoch", "step", "layer", "statistic", "value"});
+  for (size_t c = 0; c < spec.configs.size(); ++c) {
+    for (int seed = 0; seed < seeds; ++seed) {
+      AddRunRows(results, spec, spec.configs[c], seed, runs[c][static_cast<size_t>(seed)]);
+    }
+  }
+  results.Save(out + "results.csv");
+  WriteConfigsCsv(spec, out + "configs.csv");
+  const auto& statistics = spec.measure.statistics;
+  if (spec.measure.init &&
+      std::find(statistics.begin(), statistics.end(), "grad_ratio") != statistics.end()) {
+    WriteRatiosCsv(spec, runs, out + "ratios.csv");
+  }
+  store->Commit();
+  return summary;
+}
+
+}  // namespace fanin::experiment

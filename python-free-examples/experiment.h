@@ -1,0 +1,113 @@
+// Experiments as data: a TOML spec declares the data, the model, the training, a grid of
+// configurations, the seeds and what to measure; RunExperiment runs every (configuration,
+// seed) and writes a tidy results table (docs/experiments.md is the spec reference).
+//
+//   fanin::experiment::Spec spec = fanin::experiment::LoadSpec("experiments/init_study.toml");
+//   std::printf("%s", fanin::experiment::CheckText(spec).c_str());
+//   fanin::distributed::World world;
+//   fanin::experiment::RunExperiment(world, spec, {.out = "out/init"});
+//
+// Built on the studies' helpers (study.h): the split of the runs over MPI ranks, the
+// resumable RunStore journal, the CSV tables.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "fanin/distributed.h"
+
+namespace fanin::experiment {
+
+// A spec that cannot be run. The message starts with "FILE:LINE:COL: " where the spec
+// has a place for the problem (a missing file names only the file).
+class SpecError : public std::invalid_argument {
+ public:
+  using std::invalid_argument::invalid_argument;
+};
+
+struct DataSpec {
+  std::string kind = "ball";
+  int64_t dims = 10;
+  int64_t points = 1000;
+};
+
+// How a configuration's statistics are measured.
+struct MeasureSpec {
+  bool init = true;      // before any update
+  int every_epochs = 0;  // also after every N-th epoch (0: never)
+  bool full = true;      // on all points (else on the first batch_size points)
+  std::vector<std::string> statistics = {"grad_ratio", "z_std", "activation_std", "kernel_std",
+                                         "kernel_grad_std"};
+  int histogram_bins = 64;  // kept in runs.h5
+};
+
+// One configuration: everything a run needs besides its seed.
+struct Config {
+  std::string name;
+  std::string activation = "relu";
+  std::string initializer = "glorot_uniform";  // as Initializer::FromName reads it
+  std::vector<int64_t> widths;                 // the hidden layers; one output unit follows
+  std::string shape;                           // how the widths were made ("" when explicit)
+  double radius_fraction = 0.5;
+  double learning_rate = 0.01;
+  int64_t batch_size = 32;
+  int epochs = 0;
+};
+
+struct Spec {
+  std::string path;  // the file it came from
+  std::string name;
+  int seeds = 10;
+  DataSpec data;
+  MeasureSpec measure;
+  std::vector<Config> configs;  // the grid, expanded, in run order
+};
+
+// Parses and validates a spec. Throws SpecError naming the file, line and column: an
+// unknown key (suggesting the closest valid one), a wrong type, an out-of-range value, an
+// empty grid, an unknown activation or initializer, a data kind not supported yet.
+Spec ParseSpec(std::string_view text, const std::string& path);
+// ParseSpec of the file's content; a missing or unreadable file throws SpecError too.
+Spec LoadSpec(const std::string& path);
+
+// The widths of a named shape's hidden layers: "block" (depth x width), "funnel" (from
+// width down to width/depth in equal steps) or "hourglass" (narrowing to width/depth in the
+// middle and widening back). Throws SpecError for another name, depth < 1 or width < 1.
+std::vector<int64_t> ShapeWidths(std::string_view shape, int64_t depth, int64_t width);
+
+// What `fanin_experiment check` prints: the grid's size (configurations x seeds = runs),
+// every configuration, and an estimate of the work.
+std::string CheckText(const Spec& spec);
+// Floating-point operations of one run: 6 per weight and sample for a forward and backward
+// pass (2 forward, 4 backward), over the measurements and the training steps. An upper
+// bound for a run that diverges.
+double RunFlops(const Spec& spec, const Config& config);
+
+struct RunOptions {
+  std::string out;              // the output directory (fanin::RunStore: staged, swapped in)
+  std::string device = "auto";  // cpu, cuda or auto
+  int seeds = 0;                // 0: the spec's
+  // Called with each run's index before it starts. An exception thrown there ends the
+  // experiment as a kill would, the runs finished so far journaled for a resume: what the
+  // tests use to interrupt one.
+  std::function<void(int64_t)> before_run;
+};
+
+struct RunSummary {
+  int64_t runs = 0;
+  int64_t reused = 0;    // recorded by an interrupted attempt, not run again
+  int64_t diverged = 0;  // runs whose training loss became NaN or infinite
+};
+
+// Runs every (configuration, seed) of `spec`, run i being configuration i % C and seed
+// i / C, split over the ranks of `world`, and writes into options.out (on root):
+// results.csv, configs.csv, runs.h5, and ratios.csv when grad_ratio is measured at
+// initialization. A collective; returns the summary on root.
+RunSummary RunExperiment(const distributed::World& world, const Spec& spec,
+                         const RunOptions& options);
+
+}  // namespace fanin::experiment

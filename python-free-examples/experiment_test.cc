@@ -1,0 +1,332 @@
+// The experiment runner: spec errors with their messages, the grid's expansion, check's
+// text, and small runs end to end (results, divergence, resume, a second writer refused).
+#include "python-free-examples/experiment.h"
+
+#include <gtest/gtest.h>
+#include <stdlib.h>
+
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "fanin/run_store.h"
+
+namespace fanin::experiment {
+namespace {
+
+namespace fs = std::filesystem;
+
+// The message of the SpecError that parsing `text` throws.
+std::string SpecErrorOf(const std::string& text) {
+  try {
+    ParseSpec(text, "spec.toml");
+  } catch (const SpecError& e) {
+    return e.what();
+  }
+  return "(accepted)";
+}
+
+TEST(ExperimentSpecTest, ErrorsNameTheFileLineColumnAndProblem) {
+  EXPECT_EQ(SpecErrorOf("[train]\nlerning_rate = 0.1\n"),
+            "spec.toml:2:1: unknown key \"train.lerning_rate\"; did you mean \"learning_rate\"? "
+            "(valid: optimizer learning_rate batch_size epochs)");
+  EXPECT_EQ(SpecErrorOf("sedes = 3\n"),
+            "spec.toml:1:1: unknown key \"sedes\"; did you mean \"seeds\"? (valid: name seeds "
+            "data model train grid config measure)");
+  // Far from every valid key: no guess, only the list.
+  EXPECT_EQ(SpecErrorOf("[model]\ncolour = 1\n"),
+            "spec.toml:2:1: unknown key \"model.colour\" (valid: widths shape depth width "
+            "activation initializer output_units loss)");
+  EXPECT_EQ(SpecErrorOf("seeds = \"ten\"\n"),
+            "spec.toml:1:9: seeds must be an integer, not a string");
+  EXPECT_EQ(SpecErrorOf("[train]\nbatch_size = 32.0\n"),
+            "spec.toml:2:14: train.batch_size must be an integer, not a floating-point number");
+  EXPECT_EQ(SpecErrorOf("model = 3\n"), "spec.toml:1:9: model must be a table, not an integer");
+  EXPECT_EQ(SpecErrorOf("[grid]\n"),
+            "spec.toml:1:1: [grid] is empty: give at least one key with a list of values");
+  EXPECT_EQ(SpecErrorOf("[grid]\nactivation = []\n"),
+            "spec.toml:2:14: grid.activation is empty: give at least one value");
+  EXPECT_EQ(SpecErrorOf("[grid]\nactivation = \"tanh\"\n"),
+            "spec.toml:2:14: grid.activation must be an array, not a string");
+  EXPECT_EQ(SpecErrorOf("[model]\ndepth = 0\n"),
+            "spec.toml:2:9: model.depth must be in [1, 10000], not 0");
+  EXPECT_EQ(SpecErrorOf("[grid]\nwidth = [100, 0]\n"),
+            "spec.toml:2:15: grid.width[1] must be in [1, 1000000], not 0");
+  EXPECT_EQ(SpecErrorOf("[model]\nwidths = [10, 0]\n"),
+            "spec.toml:2:15: model.widths[1] must be in [1, 1000000], not 0");
+  const std::string initializer =
+      SpecErrorOf("[grid]\ninitializer = [\"he_normal\", \"he_nromal\"]\n");
+  EXPECT_EQ(initializer.rfind("spec.toml:2:29: grid.initializer[1]: unknown initializer ", 0), 0u)
+      << initializer;
+  EXPECT_NE(initializer.find("he_nromal"), std::string::npos) << initializer;
+  EXPECT_EQ(SpecErrorOf("[data]\nkind = \"csv\"\n"),
+            "spec.toml:2:8: data.kind \"csv\" is not supported (supported: \"ball\"; parabola, "
+            "blobs, regression and CSV files are planned)");
+  EXPECT_EQ(SpecErrorOf("[model]\nwidths = [10]\ndepth = 3\n"),
+            "spec.toml:3:9: model.depth conflicts with model.widths: give the widths, or a shape "
+            "with depth and width");
+  EXPECT_EQ(SpecErrorOf("[model]\noutput_units = 2\n"),
+            "spec.toml:2:16: model.output_units must be 1: the loss, binary cross-entropy, reads "
+            "one logit");
+  EXPECT_EQ(SpecErrorOf("[measure]\nstatistics = [\"grad_raito\"]\n"),
+            "spec.toml:2:15: measure.statistics: unknown statistic \"grad_raito\"; did you mean "
+            "\"grad_ratio\"? (valid: grad_ratio z_mean z_std z_min z_max activation_mean "
+            "activation_std activation_min activation_max kernel_mean kernel_std kernel_min "
+            "kernel_max kernel_grad_mean kernel_grad_std kernel_grad_min kernel_grad_max "
+            "bias_grad_mean bias_grad_std bias_grad_min bias_grad_max)");
+  EXPECT_EQ(SpecErrorOf("[grid]\nactivation = [\"tanh\"]\n[[config]]\nname = \"a\"\n"),
+            "spec.toml:3:1: give either [grid] or [[config]] tables, not both");
+  EXPECT_EQ(SpecErrorOf("[[config]]\nname = \"a\"\n[[config]]\nname = \"a\"\n"),
+            "spec.toml:4:8: config[1].name \"a\" is already taken");
+  EXPECT_EQ(SpecErrorOf("[train]\nlearning_rate = -1\n"),
+            "spec.toml:2:17: train.learning_rate must be a finite number above 0, not -1");
+  EXPECT_EQ(SpecErrorOf("seeds = [1\n"),
+            "spec.toml:1:12: TOML syntax: Error while parsing array: encountered end-of-file");
+}
+
+TEST(ExperimentSpecTest, AnUnknownActivationGetsTheClosestName) {
+  const std::string message = SpecErrorOf("[model]\nactivation = \"tanhh\"\n");
+  EXPECT_EQ(message.rfind("spec.toml:2:14: model.activation: unknown activation \"tanhh\"; "
+                          "did you mean \"tanh\"? (valid: ",
+                          0),
+            0u)
+      << message;
+}
+
+TEST(ExperimentSpecTest, AMissingFileIsNamed) {
+  try {
+    LoadSpec("/nonexistent/spec.toml");
+    FAIL() << "accepted a missing file";
+  } catch (const SpecError& e) {
+    EXPECT_EQ(std::string(e.what()),
+              "/nonexistent/spec.toml: cannot read the spec file (No such file or directory)");
+  }
+}
+
+TEST(ExperimentSpecTest, TheGridIsTheCartesianProductLastKeyFastest) {
+  const Spec spec = ParseSpec(R"toml(
+seeds = 3
+[model]
+initializer = "he_uniform"
+[grid]
+depth = [2, 3]
+activation = ["tanh", "relu"]
+width = [4]
+)toml",
+                              "grid.toml");
+  EXPECT_EQ(spec.name, "grid");
+  EXPECT_EQ(spec.seeds, 3);
+  ASSERT_EQ(spec.configs.size(), 4u);
+  // activation comes before depth in the product's order, whatever the file's order.
+  const std::vector<std::string> names = {"tanh_depth2", "tanh_depth3", "relu_depth2",
+                                          "relu_depth3"};
+  for (size_t i = 0; i < 4; ++i) {
+    EXPECT_EQ(spec.configs[i].name, names[i]);
+    EXPECT_EQ(spec.configs[i].initializer, "he_uniform");
+    EXPECT_EQ(spec.configs[i].widths, std::vector<int64_t>(i % 2 == 0 ? 2 : 3, 4));
+  }
+}
+
+TEST(ExperimentSpecTest, NamedConfigurationsOverrideTheBase) {
+  const Spec spec = ParseSpec(R"toml(
+[model]
+widths = [8, 8]
+activation = "tanh"
+[train]
+learning_rate = 0.5
+epochs = 2
+[[config]]
+name = "a"
+[[config]]
+name = "b"
+shape = "funnel"
+depth = 4
+width = 40
+learning_rate = 1
+)toml",
+                              "configs.toml");
+  ASSERT_EQ(spec.configs.size(), 2u);
+  EXPECT_EQ(spec.configs[0].widths, (std::vector<int64_t>{8, 8}));
+  EXPECT_EQ(spec.configs[0].learning_rate, 0.5);
+  EXPECT_EQ(spec.configs[1].widths, (std::vector<int64_t>{40, 30, 20, 10}));
+  EXPECT_EQ(spec.configs[1].shape, "funnel");
+  EXPECT_EQ(spec.configs[1].learning_rate, 1.0);
+  EXPECT_EQ(spec.configs[1].epochs, 2);
+}
+
+TEST(ExperimentSpecTest, Shapes) {
+  EXPECT_EQ(ShapeWidths("block", 3, 7), (std::vector<int64_t>{7, 7, 7}));
+  EXPECT_EQ(ShapeWidths("funnel", 10, 100),
+            (std::vector<int64_t>{100, 90, 80, 70, 60, 50, 40, 30, 20, 10}));
+  EXPECT_EQ(ShapeWidths("hourglass", 5, 100), (std::vector<int64_t>{100, 60, 20, 60, 100}));
+  EXPECT_EQ(ShapeWidths("hourglass", 4, 100), (std::vector<int64_t>{100, 50, 50, 100}));
+  EXPECT_EQ(ShapeWidths("funnel", 4, 2), (std::vector<int64_t>{2, 2, 1, 1}));
+  EXPECT_THROW(ShapeWidths("diamond", 3, 7), SpecError);
+  EXPECT_THROW(ShapeWidths("block", 0, 7), SpecError);
+  EXPECT_THROW(ShapeWidths("block", 3, 0), SpecError);
+}
+
+const char* kTinySpec = R"toml(
+name = "tiny"
+seeds = 3
+[data]
+dims = 3
+points = 40
+[model]
+widths = [6, 5]
+initializer = "glorot_uniform"
+[train]
+batch_size = 16
+epochs = 2
+[measure]
+every_epochs = 1
+statistics = ["grad_ratio", "z_std", "activation_std"]
+[grid]
+activation = ["tanh", "relu"]
+)toml";
+
+TEST(ExperimentSpecTest, CheckPrintsTheGridAndTheWork) {
+  const Spec spec = ParseSpec(kTinySpec, "tiny.toml");
+  // Per run: 3 measurements of 40 points and 2 epochs of 40, 6 x (3*6 + 6*5 + 5) per sample.
+  EXPECT_EQ(RunFlops(spec, spec.configs[0]), 6.0 * 53 * (3 * 40 + 2 * 40));
+  EXPECT_EQ(CheckText(spec),
+            "tiny.toml: 2 configurations x 3 seeds = 6 runs\n"
+            "data: ball, 3 dimensions, 40 points (seed s draws the points of run seed s)\n"
+            "measure: at initialization, after every 1 epochs, on all points: grad_ratio z_std "
+            "activation_std\n"
+            "configurations:\n"
+            "  tanh: tanh, glorot_uniform, widths [6 5], radius_fraction 0.5, sgd lr 0.01, "
+            "batch 16, 2 epochs\n"
+            "  relu: relu, glorot_uniform, widths [6 5], radius_fraction 0.5, sgd lr 0.01, "
+            "batch 16, 2 epochs\n"
+            "work: 54 forward and backward passes, about 0.000382 GFLOP (6 per weight and "
+            "sample)\n");
+}
+
+std::string ReadFile(const fs::path& path) {
+  std::ifstream file(path);
+  std::ostringstream text;
+  text << file.rdbuf();
+  return text.str();
+}
+
+class ExperimentRunTest : public testing::Test {
+ protected:
+  void SetUp() override {
+    std::string pattern = (fs::temp_directory_path() / "fanin-experiment-XXXXXX").string();
+    ASSERT_NE(mkdtemp(pattern.data()), nullptr);
+    dir_ = pattern;
+  }
+  void TearDown() override { fs::remove_all(dir_); }
+
+  fs::path dir_;
+  distributed::World world_;
+};
+
+TEST_F(ExperimentRunTest, ATinyRunWritesTidyResults) {
+  const Spec spec = ParseSpec(kTinySpec, "tiny.toml");
+  const RunSummary summary = RunExperiment(world_, spec, {.out = dir_ / "out", .device = "cpu"});
+  EXPECT_EQ(summary.runs, 6);
+  EXPECT_EQ(summary.reused, 0);
+  EXPECT_EQ(summary.diverged, 0);
+  for (const char* file : {"results.csv", "configs.csv", "ratios.csv", "runs.h5"}) {
+    EXPECT_TRUE(fs::exists(dir_ / "out" / file)) << file;
+  }
+  std::istringstream results(ReadFile(dir_ / "out" / "results.csv"));
+  std::string line;
+  std::getline(results, line);
+  EXPECT_EQ(line, "config,seed,epoch,step,layer,statistic,value");
+  std::getline(results, line);
+  EXPECT_EQ(line.rfind("tanh,0,0,0,h1,grad_ratio,", 0), 0u) << line;
+  int rows = 1;
+  std::string last;
+  while (std::getline(results, line)) {
+    ++rows;
+    last = line;
+  }
+  // Per run: 3 measurements x 3 layers x 3 statistics, less the output layer's missing
+  // activation where it has none, plus loss and accuracy per epoch.
+  EXPECT_EQ(last.rfind("relu,2,2,6,,accuracy,", 0), 0u) << last;
+  EXPECT_GE(rows, 6 * (3 * 3 * 2 + 3 * 2 + 4));
+  EXPECT_EQ(ReadFile(dir_ / "out" / "configs.csv"),
+            "config,activation,initializer,widths,shape,radius_fraction,learning_rate,batch_size,"
+            "epochs\ntanh,tanh,glorot_uniform,6 5,,0.5,0.01,16,2\n"
+            "relu,relu,glorot_uniform,6 5,,0.5,0.01,16,2\n");
+  const std::string ratios = ReadFile(dir_ / "out" / "ratios.csv");
+  EXPECT_EQ(ratios.rfind("config,activation,initializer,layer,n_seeds,ratio_median,ratio_p10,"
+                         "ratio_p90\ntanh,tanh,glorot_uniform,h1,3,",
+                         0),
+            0u)
+      << ratios;
+}
+
+TEST_F(ExperimentRunTest, ADivergedRunIsRecordedAtItsStep) {
+  const Spec spec = ParseSpec(R"toml(
+seeds = 1
+[data]
+dims = 3
+points = 32
+[model]
+widths = [8, 8]
+activation = "relu"
+initializer = "normal(0,1)"
+[train]
+learning_rate = 1e30
+batch_size = 8
+epochs = 5
+)toml",
+                              "diverge.toml");
+  const RunSummary summary = RunExperiment(world_, spec, {.out = dir_ / "out", .device = "cpu"});
+  EXPECT_EQ(summary.diverged, 1);
+  const std::string results = ReadFile(dir_ / "out" / "results.csv");
+  // Four steps per epoch: the first epoch's loss is already infinite or NaN.
+  EXPECT_NE(results.find("\"relu_normal(0,1)\",0,1,4,,diverged_at_step,4\n"), std::string::npos)
+      << results;
+}
+
+TEST_F(ExperimentRunTest, AnInterruptedRunResumesToTheSameResults) {
+  const Spec spec = ParseSpec(kTinySpec, "tiny.toml");
+  RunExperiment(world_, spec, {.out = dir_ / "whole", .device = "cpu"});
+
+  struct Interrupted : std::runtime_error {
+    using std::runtime_error::runtime_error;
+  };
+  std::vector<int64_t> started;
+  const auto stop_at_4 = [&started](int64_t i) {
+    if (started.size() == 4) throw Interrupted("killed");
+    started.push_back(i);
+  };
+  EXPECT_THROW(
+      RunExperiment(world_, spec, {.out = dir_ / "part", .device = "cpu", .before_run = stop_at_4}),
+      Interrupted);
+  EXPECT_FALSE(fs::exists(dir_ / "part"));  // nothing committed
+
+  std::vector<int64_t> resumed;
+  const RunSummary summary = RunExperiment(
+      world_, spec, {.out = dir_ / "part", .device = "cpu", .before_run = [&](int64_t i) {
+                       resumed.push_back(i);
+                     }});
+  EXPECT_EQ(summary.reused, 4);
+  EXPECT_EQ(resumed, (std::vector<int64_t>{4, 5}));
+  for (const char* file : {"results.csv", "configs.csv", "ratios.csv"}) {
+    EXPECT_EQ(ReadFile(dir_ / "part" / file), ReadFile(dir_ / "whole" / file)) << file;
+  }
+}
+
+TEST_F(ExperimentRunTest, ASecondWriterOfTheSameOutputIsRefused) {
+  const Spec spec = ParseSpec(kTinySpec, "tiny.toml");
+  const RunStore holder((dir_ / "out").string(), "another experiment");
+  try {
+    RunExperiment(world_, spec, {.out = dir_ / "out", .device = "cpu"});
+    FAIL() << "a second writer was let in";
+  } catch (const std::runtime_error& e) {
+    EXPECT_NE(std::string(e.what()).find("is being written by another process"), std::string::npos)
+        << e.what();
+  }
+}
+
+}  // namespace
+}  // namespace fanin::experiment
