@@ -42,6 +42,7 @@ using fanin::StepStats;
 using fanin::TensorRole;
 using fanin::plot::QuantilesOf;
 using fanin::study::FormatNumber;
+using fanin::study::ProbabilityGreater;
 
 constexpr int kHistogramBins = 64;
 constexpr double kLearningRate = 0.01;  // only with --epochs
@@ -124,18 +125,6 @@ std::vector<double> StdOf(const Results& results, size_t config, size_t layer, T
 }
 
 double Median(const std::vector<double>& values) { return QuantilesOf(values).median; }
-
-// P(a > b) for a drawn from `a` and b from `b`, ties counting half: 0.5 when the two
-// distributions are alike, near 1 (or 0) when one is clearly bigger. Unpaired, the
-// conservative choice: one seed's draws under two initializers are related for some
-// pairs (the same Philox normals, scaled) and unrelated for others (normal vs uniform).
-double ProbabilityGreater(const std::vector<double>& a, const std::vector<double>& b) {
-  double wins = 0;
-  for (double u : a) {
-    for (double v : b) wins += u > v ? 1.0 : (u == v ? 0.5 : 0.0);
-  }
-  return wins / static_cast<double>(a.size() * b.size());
-}
 
 // A difference is "clear" when three draws in four order the same way.
 constexpr double kClear = 0.75;

@@ -102,6 +102,14 @@ std::string FormatNumber(double value, int digits) {
   return buffer;
 }
 
+double ProbabilityGreater(const std::vector<double>& a, const std::vector<double>& b) {
+  double wins = 0;
+  for (double u : a) {
+    for (double v : b) wins += u > v ? 1.0 : (u == v ? 0.5 : 0.0);
+  }
+  return wins / static_cast<double>(a.size() * b.size());
+}
+
 CsvTable::CsvTable(std::vector<std::string> header) : header_(std::move(header)) {}
 
 void CsvTable::AddRow(std::vector<std::string> row) {

@@ -56,6 +56,12 @@ std::string ResultKey(const std::string& program, const Options& options, const 
 // "0.0123", "1.5e-07": `digits` significant digits (printf's %g); "nan", "inf" as such.
 std::string FormatNumber(double value, int digits = 3);
 
+// P(a > b) for a drawn from `a` and b from `b`, ties counting half: 0.5 when the two
+// distributions are alike, near 1 (or 0) when one is clearly bigger. Unpaired, the
+// conservative choice: one seed's draws under two initializers are related for some
+// pairs (the same Philox normals, scaled) and unrelated for others (normal vs uniform).
+double ProbabilityGreater(const std::vector<double>& a, const std::vector<double>& b);
+
 // A CSV table (RFC 4180: fields holding a comma, quote or newline are quoted), written
 // whole and atomically by Save so that a reader never sees half a table.
 class CsvTable {

@@ -153,5 +153,12 @@ TEST(StudyEncodingTest, RunOverRanksAloneReturnsEveryRunInOrder) {
   EXPECT_EQ(runs, (std::vector<std::string>{"", "x", "xx", "xxx"}));
 }
 
+TEST(StudyStatisticsTest, ProbabilityGreaterCountsTiesHalf) {
+  EXPECT_EQ(study::ProbabilityGreater({1, 2}, {0, 0}), 1.0);
+  EXPECT_EQ(study::ProbabilityGreater({0}, {1, 2}), 0.0);
+  EXPECT_EQ(study::ProbabilityGreater({1, 2}, {1, 2}), 0.5);
+  EXPECT_EQ(study::ProbabilityGreater({1, 3}, {2}), 0.5);
+}
+
 }  // namespace
 }  // namespace fanin
