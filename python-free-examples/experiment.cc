@@ -31,8 +31,8 @@ using study::FormatNumber;
 
 // The spec's keys, in the order docs/experiments.md lists them. The grid keys' order is
 // also the Cartesian product's: the last one varies fastest.
-const std::vector<std::string> kTopKeys = {"name",  "seeds", "data",   "model",
-                                           "train", "grid",  "config", "measure"};
+const std::vector<std::string> kTopKeys = {"name", "seeds",  "data",    "model",  "train",
+                                           "grid", "config", "measure", "compare"};
 const std::vector<std::string> kDataKeys = {"kind", "dims", "points", "radius_fraction"};
 const std::vector<std::string> kModelKeys = {"widths",     "shape",       "depth",        "width",
                                              "activation", "initializer", "output_units", "loss"};
@@ -268,20 +268,20 @@ std::string Apply(const Reader& reader, const std::string& key, const toml::node
     }
     return "lr" + FormatNumber(p.config.learning_rate, 6);
   }
-  p.config.radius_fraction = reader.Number(node, what, 0, /*open=*/false);
-  return "radius" + FormatNumber(p.config.radius_fraction, 6);
+  if (key == "radius_fraction") {
+    p.config.radius_fraction = reader.Number(node, what, 0, /*open=*/false);
+    return "radius" + FormatNumber(p.config.radius_fraction, 6);
+  }
+  throw std::logic_error("experiment: no configuration key " + key);
 }
 
-// The model's widths from `p`; `where` and `what` place an error.
-Config Resolve(const Reader& reader, const toml::source_region& where, Params p) {
-  if (!p.widths) {
-    try {
-      p.widths = ShapeWidths(p.shape, p.depth, p.width);
-    } catch (const SpecError& e) {
-      reader.Fail(where, e.what());
-    }
-  } else {
+// The configuration with its widths: `widths` when given, else the shape's (whose
+// depth, width and name the readers have checked).
+Config Resolve(Params p) {
+  if (p.widths) {
     p.shape.clear();
+  } else {
+    p.widths = ShapeWidths(p.shape, p.depth, p.width);
   }
   p.config.widths = *p.widths;
   p.config.shape = p.shape;
@@ -441,7 +441,7 @@ std::vector<Config> ExpandGrid(const Reader& reader, const toml::node& node, con
       if (array->size() > 1) name += (name.empty() ? "" : "_") + label;
     }
     p.config.name = name.empty() ? p.config.activation + "_" + p.config.initializer : name;
-    configs.push_back(Resolve(reader, node.source(), p));
+    configs.push_back(Resolve(p));
   }
   return configs;
 }
@@ -480,9 +480,66 @@ std::vector<Config> ReadConfigs(const Reader& reader, const toml::node& node, co
         (t.contains("shape") || t.contains("depth") || t.contains("width"))) {
       p.widths.reset();
     }
-    configs.push_back(Resolve(reader, t.source(), p));
+    configs.push_back(Resolve(p));
   }
   return configs;
+}
+
+// [compare]: `pairs` of configuration names, or a `baseline` every other one is compared
+// with.
+CompareSpec ReadCompare(const Reader& reader, const toml::table& root,
+                        const std::vector<Config>& configs) {
+  CompareSpec compare;
+  const toml::node* node = root.get("compare");
+  if (node == nullptr) return compare;
+  const toml::table& t = reader.Table(*node, "compare");
+  reader.CheckKeys(t, "compare.", {"statistic", "pairs", "baseline"});
+  if (const toml::node* n = t.get("statistic")) {
+    compare.statistic = reader.String(*n, "compare.statistic");
+    const std::vector<std::string> valid = StatisticNames();
+    if (std::find(valid.begin(), valid.end(), compare.statistic) == valid.end()) {
+      reader.Fail(n->source(), "compare.statistic: unknown statistic \"" + compare.statistic +
+                                   "\"" + Suggestion(compare.statistic, valid));
+    }
+  }
+  std::vector<std::string> names;
+  for (const Config& c : configs) names.push_back(c.name);
+  const auto config_name = [&](const toml::node& n, const std::string& what) {
+    std::string name = reader.String(n, what);
+    if (std::find(names.begin(), names.end(), name) == names.end()) {
+      reader.Fail(n.source(),
+                  what + ": no configuration \"" + name + "\"" + Suggestion(name, names));
+    }
+    return name;
+  };
+  const toml::node* pairs = t.get("pairs");
+  const toml::node* baseline = t.get("baseline");
+  if ((pairs == nullptr) == (baseline == nullptr)) {
+    reader.Fail(node->source(), "[compare] needs either pairs or baseline");
+  }
+  if (baseline != nullptr) {
+    const std::string b = config_name(*baseline, "compare.baseline");
+    for (const std::string& a : names) {
+      if (a != b) compare.pairs.emplace_back(a, b);
+    }
+    return compare;
+  }
+  const toml::array& array = reader.Array(*pairs, "compare.pairs");
+  if (array.empty()) reader.Fail(pairs->source(), "compare.pairs is empty: give at least one pair");
+  for (size_t i = 0; i < array.size(); ++i) {
+    const std::string what = "compare.pairs[" + std::to_string(i) + "]";
+    const toml::array& pair = reader.Array(*array.get(i), what);
+    if (pair.size() != 2) {
+      reader.Fail(array.get(i)->source(),
+                  what + " must name two configurations, not " + std::to_string(pair.size()));
+    }
+    compare.pairs.emplace_back(config_name(*pair.get(0), what + "[0]"),
+                               config_name(*pair.get(1), what + "[1]"));
+    if (compare.pairs.back().first == compare.pairs.back().second) {
+      reader.Fail(array.get(i)->source(), what + " compares a configuration with itself");
+    }
+  }
+  return compare;
 }
 
 std::string ReadFile(const std::string& path) {
@@ -688,6 +745,57 @@ void WriteRatiosCsv(const Spec& spec, const std::vector<std::vector<RunResult>>&
   table.Save(path);
 }
 
+// One value per seed of `statistic` in `layer` at the measurement after `epoch` epochs,
+// from the runs that have it (a diverged run stops measuring).
+std::vector<double> OverSeeds(const std::vector<RunResult>& runs, int epoch,
+                              const std::string& layer, const std::string& statistic) {
+  std::vector<double> values;
+  for (const RunResult& r : runs) {
+    for (const StepStats& m : r.measurements) {
+      if (m.context.epoch != epoch) continue;
+      for (const LayerStats& l : m.layers) {
+        if (l.name != layer) continue;
+        if (const std::optional<double> value = Statistic(l, statistic)) values.push_back(*value);
+      }
+    }
+  }
+  return values;
+}
+
+void WriteComparisonsCsv(const Spec& spec, const std::vector<std::vector<RunResult>>& runs,
+                         const std::string& path) {
+  study::CsvTable table({"a", "b", "epoch", "layer", "statistic", "n_a", "n_b", "median_a",
+                         "median_b", "median_ratio", "p_a_greater"});
+  const auto index = [&spec](const std::string& name) {
+    return static_cast<size_t>(std::find_if(spec.configs.begin(), spec.configs.end(),
+                                            [&name](const Config& c) { return c.name == name; }) -
+                               spec.configs.begin());
+  };
+  const std::string& statistic = spec.compare.statistic;
+  for (const auto& [a, b] : spec.compare.pairs) {
+    const size_t ia = index(a), ib = index(b);
+    std::vector<int> epochs;
+    for (const RunResult& r : runs[ia]) {
+      for (const StepStats& m : r.measurements) epochs.push_back(m.context.epoch);
+    }
+    std::sort(epochs.begin(), epochs.end());
+    epochs.erase(std::unique(epochs.begin(), epochs.end()), epochs.end());
+    for (int epoch : epochs) {
+      for (const std::string& layer : LayerNames(spec.configs[ia])) {
+        const std::vector<double> va = OverSeeds(runs[ia], epoch, layer, statistic);
+        const std::vector<double> vb = OverSeeds(runs[ib], epoch, layer, statistic);
+        if (va.empty() || vb.empty()) continue;
+        const double ma = plot::QuantilesOf(va).median, mb = plot::QuantilesOf(vb).median;
+        table.AddRow({a, b, std::to_string(epoch), layer, statistic, std::to_string(va.size()),
+                      std::to_string(vb.size()), FormatNumber(ma, 6), FormatNumber(mb, 6),
+                      FormatNumber(ma / mb, 6),
+                      FormatNumber(study::ProbabilityGreater(va, vb), 3)});
+      }
+    }
+  }
+  table.Save(path);
+}
+
 void WriteConfigsCsv(const Spec& spec, const std::string& path) {
   study::CsvTable table({"config", "activation", "initializer", "widths", "shape",
                          "radius_fraction", "learning_rate", "batch_size", "epochs"});
@@ -788,8 +896,9 @@ Spec ParseSpec(std::string_view text, const std::string& path) {
   } else {
     Params p = base;
     p.config.name = p.config.activation + "_" + p.config.initializer;
-    spec.configs.push_back(Resolve(reader, root.source(), p));
+    spec.configs.push_back(Resolve(p));
   }
+  spec.compare = ReadCompare(reader, root, spec.configs);
   return spec;
 }
 
@@ -834,6 +943,9 @@ std::string CheckText(const Spec& spec) {
                c.epochs * ((spec.data.points + c.batch_size - 1) / c.batch_size)) *
               spec.seeds;
   }
+  for (const auto& [a, b] : spec.compare.pairs) {
+    text += "compare: " + a + " with " + b + " (" + spec.compare.statistic + ")\n";
+  }
   text += "work: " + std::to_string(passes) + " forward and backward passes, about " +
           FormatNumber(flops / 1e9, 3) + " GFLOP (6 per weight and sample)\n";
   return text;
@@ -841,7 +953,7 @@ std::string CheckText(const Spec& spec) {
 
 RunSummary RunExperiment(const distributed::World& world, const Spec& spec,
                          const RunOptions& options) {
-  const int seeds = options.seeds > 0 ? options.seeds : spec.seeds;
+  const int seeds = spec.seeds;
   // The backend first: a bad device fails before anything in the output is touched.
   const std::shared_ptr<Backend> backend = MakeBackend(options.device);
   std::optional<RunStore> store;
@@ -890,6 +1002,7 @@ RunSummary RunExperiment(const distributed::World& world, const Spec& spec,
       std::find(statistics.begin(), statistics.end(), "grad_ratio") != statistics.end()) {
     WriteRatiosCsv(spec, runs, out + "ratios.csv");
   }
+  if (!spec.compare.pairs.empty()) WriteComparisonsCsv(spec, runs, out + "comparisons.csv");
   store->Commit();
   return summary;
 }

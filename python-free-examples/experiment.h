@@ -16,6 +16,7 @@
 #include <stdexcept>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "fanin/distributed.h"
@@ -58,6 +59,13 @@ struct Config {
   int epochs = 0;
 };
 
+// Configurations compared layer by layer at each measurement, over seeds: the ratio of
+// their medians and P(a > b) (init_study's verdict tables).
+struct CompareSpec {
+  std::string statistic = "grad_ratio";
+  std::vector<std::pair<std::string, std::string>> pairs;  // (a, b) configuration names
+};
+
 struct Spec {
   std::string path;  // the file it came from
   std::string name;
@@ -65,6 +73,7 @@ struct Spec {
   DataSpec data;
   MeasureSpec measure;
   std::vector<Config> configs;  // the grid, expanded, in run order
+  CompareSpec compare;
 };
 
 // Parses and validates a spec. Throws SpecError naming the file, line and column: an
@@ -90,7 +99,6 @@ double RunFlops(const Spec& spec, const Config& config);
 struct RunOptions {
   std::string out;              // the output directory (fanin::RunStore: staged, swapped in)
   std::string device = "auto";  // cpu, cuda or auto
-  int seeds = 0;                // 0: the spec's
   // Called with each run's index before it starts. An exception thrown there ends the
   // experiment as a kill would, the runs finished so far journaled for a resume: what the
   // tests use to interrupt one.
@@ -105,8 +113,9 @@ struct RunSummary {
 
 // Runs every (configuration, seed) of `spec`, run i being configuration i % C and seed
 // i / C, split over the ranks of `world`, and writes into options.out (on root):
-// results.csv, configs.csv, runs.h5, and ratios.csv when grad_ratio is measured at
-// initialization. A collective; returns the summary on root.
+// results.csv, configs.csv, runs.h5, ratios.csv when grad_ratio is measured at
+// initialization, and comparisons.csv when the spec compares configurations. A collective; returns
+// the summary on root.
 RunSummary RunExperiment(const distributed::World& world, const Spec& spec,
                          const RunOptions& options);
 

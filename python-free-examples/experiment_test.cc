@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 #include <stdlib.h>
 
+#include <cmath>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -35,7 +36,7 @@ TEST(ExperimentSpecTest, ErrorsNameTheFileLineColumnAndProblem) {
             "(valid: optimizer learning_rate batch_size epochs)");
   EXPECT_EQ(SpecErrorOf("sedes = 3\n"),
             "spec.toml:1:1: unknown key \"sedes\"; did you mean \"seeds\"? (valid: name seeds "
-            "data model train grid config measure)");
+            "data model train grid config measure compare)");
   // Far from every valid key: no guess, only the list.
   EXPECT_EQ(SpecErrorOf("[model]\ncolour = 1\n"),
             "spec.toml:2:1: unknown key \"model.colour\" (valid: widths shape depth width "
@@ -85,6 +86,28 @@ TEST(ExperimentSpecTest, ErrorsNameTheFileLineColumnAndProblem) {
             "spec.toml:2:17: train.learning_rate must be a finite number above 0, not -1");
   EXPECT_EQ(SpecErrorOf("seeds = [1\n"),
             "spec.toml:1:12: TOML syntax: Error while parsing array: encountered end-of-file");
+}
+
+TEST(ExperimentSpecTest, ComparisonsNameConfigurationsOfTheGrid) {
+  const std::string grid =
+      "[grid]\ninitializer = [\"he_normal\", \"he_uniform\", \"glorot_normal\"]\n";
+  EXPECT_EQ(SpecErrorOf(grid + "[compare]\nbaseline = \"he_unifrom\"\n"),
+            "spec.toml:4:12: compare.baseline: no configuration \"he_unifrom\"; did you mean "
+            "\"he_uniform\"? (valid: he_normal he_uniform glorot_normal)");
+  EXPECT_EQ(SpecErrorOf(grid + "[compare]\npairs = [[\"he_normal\"]]\n"),
+            "spec.toml:4:10: compare.pairs[0] must name two configurations, not 1");
+  EXPECT_EQ(SpecErrorOf(grid + "[compare]\nstatistic = \"z_std\"\n"),
+            "spec.toml:3:1: [compare] needs either pairs or baseline");
+  const Spec baseline = ParseSpec(grid + "[compare]\nbaseline = \"he_uniform\"\n", "b.toml");
+  EXPECT_EQ(baseline.compare.pairs,
+            (std::vector<std::pair<std::string, std::string>>{{"he_normal", "he_uniform"},
+                                                              {"glorot_normal", "he_uniform"}}));
+  const Spec pairs = ParseSpec(
+      grid + "[compare]\nstatistic = \"z_std\"\npairs = [[\"he_uniform\", \"glorot_normal\"]]\n",
+      "p.toml");
+  EXPECT_EQ(pairs.compare.statistic, "z_std");
+  EXPECT_EQ(pairs.compare.pairs,
+            (std::vector<std::pair<std::string, std::string>>{{"he_uniform", "glorot_normal"}}));
 }
 
 TEST(ExperimentSpecTest, AnUnknownActivationGetsTheClosestName) {
@@ -186,6 +209,8 @@ every_epochs = 1
 statistics = ["grad_ratio", "z_std", "activation_std"]
 [grid]
 activation = ["tanh", "relu"]
+[compare]
+baseline = "relu"
 )toml";
 
 TEST(ExperimentSpecTest, CheckPrintsTheGridAndTheWork) {
@@ -202,6 +227,7 @@ TEST(ExperimentSpecTest, CheckPrintsTheGridAndTheWork) {
             "batch 16, 2 epochs\n"
             "  relu: relu, glorot_uniform, widths [6 5], radius_fraction 0.5, sgd lr 0.01, "
             "batch 16, 2 epochs\n"
+            "compare: tanh with relu (grad_ratio)\n"
             "work: 54 forward and backward passes, about 0.000382 GFLOP (6 per weight and "
             "sample)\n");
 }
@@ -232,7 +258,8 @@ TEST_F(ExperimentRunTest, ATinyRunWritesTidyResults) {
   EXPECT_EQ(summary.runs, 6);
   EXPECT_EQ(summary.reused, 0);
   EXPECT_EQ(summary.diverged, 0);
-  for (const char* file : {"results.csv", "configs.csv", "ratios.csv", "runs.h5"}) {
+  for (const char* file :
+       {"results.csv", "configs.csv", "ratios.csv", "comparisons.csv", "runs.h5"}) {
     EXPECT_TRUE(fs::exists(dir_ / "out" / file)) << file;
   }
   std::istringstream results(ReadFile(dir_ / "out" / "results.csv"));
@@ -261,6 +288,30 @@ TEST_F(ExperimentRunTest, ATinyRunWritesTidyResults) {
                          0),
             0u)
       << ratios;
+}
+
+TEST_F(ExperimentRunTest, ComparisonsGiveTheRatioOfMediansAndPOfAGreater) {
+  const Spec spec = ParseSpec(kTinySpec, "tiny.toml");
+  RunExperiment(world_, spec, {.out = dir_ / "out", .device = "cpu"});
+  std::istringstream table(ReadFile(dir_ / "out" / "comparisons.csv"));
+  std::string line;
+  std::getline(table, line);
+  EXPECT_EQ(line, "a,b,epoch,layer,statistic,n_a,n_b,median_a,median_b,median_ratio,p_a_greater");
+  int rows = 0;
+  while (std::getline(table, line)) {
+    ++rows;
+    std::vector<std::string> cells;
+    std::istringstream fields(line);
+    for (std::string cell; std::getline(fields, cell, ',');) cells.push_back(cell);
+    ASSERT_EQ(cells.size(), 11u) << line;
+    EXPECT_EQ(cells[0] + "," + cells[1], "tanh,relu");
+    EXPECT_EQ(cells[5] + "," + cells[6], "3,3");
+    EXPECT_NEAR(std::stod(cells[9]), std::stod(cells[7]) / std::stod(cells[8]),
+                1e-5 * std::stod(cells[9]));
+    const double p = std::stod(cells[10]) * 18;  // 9 pairs of seeds, ties counting half
+    EXPECT_NEAR(p, std::round(p), 1e-2) << line;
+  }
+  EXPECT_EQ(rows, 3 * 3);  // 3 measurements x 3 layers
 }
 
 TEST_F(ExperimentRunTest, ADivergedRunIsRecordedAtItsStep) {
