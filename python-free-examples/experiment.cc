@@ -9,6 +9,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <limits>
 #include <map>
 #include <memory>
@@ -762,10 +763,25 @@ std::vector<double> OverSeeds(const std::vector<RunResult>& runs, int epoch,
   return values;
 }
 
-void WriteComparisonsCsv(const Spec& spec, const std::vector<std::vector<RunResult>>& runs,
-                         const std::string& path) {
-  study::CsvTable table({"a", "b", "epoch", "layer", "statistic", "n_a", "n_b", "median_a",
-                         "median_b", "median_ratio", "p_a_greater"});
+// The epochs after which `runs` were measured (0: at initialization), in order.
+std::vector<int> MeasuredEpochs(const std::vector<RunResult>& runs) {
+  std::vector<int> epochs;
+  for (const RunResult& r : runs) {
+    for (const StepStats& m : r.measurements) epochs.push_back(m.context.epoch);
+  }
+  std::sort(epochs.begin(), epochs.end());
+  epochs.erase(std::unique(epochs.begin(), epochs.end()), epochs.end());
+  return epochs;
+}
+
+const std::vector<std::string> kComparisonHeader = {
+    "a",   "b",        "epoch",    "layer",        "statistic",  "n_a",
+    "n_b", "median_a", "median_b", "median_ratio", "p_a_greater"};
+
+// comparisons.csv's rows (kComparisonHeader): per compared pair, measurement and layer.
+std::vector<std::vector<std::string>> ComparisonRows(
+    const Spec& spec, const std::vector<std::vector<RunResult>>& runs) {
+  std::vector<std::vector<std::string>> rows;
   const auto index = [&spec](const std::string& name) {
     return static_cast<size_t>(std::find_if(spec.configs.begin(), spec.configs.end(),
                                             [&name](const Config& c) { return c.name == name; }) -
@@ -774,26 +790,20 @@ void WriteComparisonsCsv(const Spec& spec, const std::vector<std::vector<RunResu
   const std::string& statistic = spec.compare.statistic;
   for (const auto& [a, b] : spec.compare.pairs) {
     const size_t ia = index(a), ib = index(b);
-    std::vector<int> epochs;
-    for (const RunResult& r : runs[ia]) {
-      for (const StepStats& m : r.measurements) epochs.push_back(m.context.epoch);
-    }
-    std::sort(epochs.begin(), epochs.end());
-    epochs.erase(std::unique(epochs.begin(), epochs.end()), epochs.end());
-    for (int epoch : epochs) {
+    for (int epoch : MeasuredEpochs(runs[ia])) {
       for (const std::string& layer : LayerNames(spec.configs[ia])) {
         const std::vector<double> va = OverSeeds(runs[ia], epoch, layer, statistic);
         const std::vector<double> vb = OverSeeds(runs[ib], epoch, layer, statistic);
         if (va.empty() || vb.empty()) continue;
         const double ma = plot::QuantilesOf(va).median, mb = plot::QuantilesOf(vb).median;
-        table.AddRow({a, b, std::to_string(epoch), layer, statistic, std::to_string(va.size()),
-                      std::to_string(vb.size()), FormatNumber(ma, 6), FormatNumber(mb, 6),
-                      FormatNumber(ma / mb, 6),
-                      FormatNumber(study::ProbabilityGreater(va, vb), 3)});
+        rows.push_back({a, b, std::to_string(epoch), layer, statistic, std::to_string(va.size()),
+                        std::to_string(vb.size()), FormatNumber(ma, 6), FormatNumber(mb, 6),
+                        FormatNumber(ma / mb, 6),
+                        FormatNumber(study::ProbabilityGreater(va, vb), 3)});
       }
     }
   }
-  table.Save(path);
+  return rows;
 }
 
 void WriteConfigsCsv(const Spec& spec, const std::string& path) {
@@ -806,6 +816,321 @@ void WriteConfigsCsv(const Spec& spec, const std::string& path) {
                   std::to_string(c.epochs)});
   }
   table.Save(path);
+}
+
+// ---- The report: index.html and its charts ------------------------------------------------
+
+using Runs = std::vector<std::vector<RunResult>>;
+
+std::string When(int epoch) {
+  return epoch == 0 ? "at initialization" : "after " + std::to_string(epoch) + " epochs";
+}
+
+// "std(dL/dW) / std(W)", "std(z)", "mean(dL/db)": a statistic as a chart names it.
+std::string StatisticLabel(const std::string& statistic) {
+  if (statistic == "grad_ratio") return "std(dL/dW) / std(W)";
+  const size_t split = statistic.rfind('_');
+  const std::string role = statistic.substr(0, split), moment = statistic.substr(split + 1);
+  const std::map<std::string, std::string> roles = {{"z", "z"},
+                                                    {"activation", "activation"},
+                                                    {"kernel", "W"},
+                                                    {"kernel_grad", "dL/dW"},
+                                                    {"bias_grad", "dL/db"}};
+  return moment + "(" + roles.at(role) + ")";
+}
+
+// The layer names of the deepest configuration, h1 to hD then out: the ratio chart's bars.
+std::vector<std::string> AllLayerNames(const Spec& spec) {
+  size_t depth = 0;
+  for (const Config& c : spec.configs) depth = std::max(depth, c.widths.size());
+  std::vector<std::string> names;
+  for (size_t l = 0; l <= depth; ++l) names.push_back(LayerName(l, depth + 1));
+  return names;
+}
+
+// The post's Figure 17 for every configuration: per layer, the median ratio over seeds with
+// whiskers from the 10th to the 90th percentile.
+void SaveRatioChart(const Spec& spec, const Runs& runs, int epoch, const std::string& path) {
+  const std::vector<std::string> layers = AllLayerNames(spec);
+  const double bars = static_cast<double>(layers.size() * spec.configs.size());
+  plot::Figure figure({.title = "How big are the gradients? std(dL/dW) / std(W) " + When(epoch) +
+                                ", median and 10th-90th percentile over " +
+                                std::to_string(spec.seeds) + " seeds",
+                       .plot_width = std::clamp(14 * bars, 480.0, 2400.0),
+                       .plot_height = 340});
+  plot::Axes& ax = figure.At(0, 0);
+  ax.y_label = "std(gradient) / std(weights)";
+  ax.x_label = "configuration";
+  for (const Config& c : spec.configs) ax.categories.push_back(c.name);
+  std::vector<double> all;
+  for (const std::string& layer : layers) {
+    plot::Bars series{.label = layer};
+    for (const std::vector<RunResult>& config_runs : runs) {
+      const plot::Quantiles q =
+          plot::QuantilesOf(OverSeeds(config_runs, epoch, layer, "grad_ratio"));
+      series.values.push_back(q.median);
+      series.lower.push_back(q.p10);
+      series.upper.push_back(q.p90);
+    }
+    all.insert(all.end(), series.lower.begin(), series.lower.end());
+    all.insert(all.end(), series.upper.begin(), series.upper.end());
+    ax.Add(series);
+  }
+  ax.y_scale = plot::ScaleFor(all);
+  figure.Save(path);
+}
+
+// At most six of the measured epochs, evenly spread from the first to the last: the panels
+// of a statistic's chart.
+std::vector<int> ShownEpochs(const std::vector<int>& epochs) {
+  constexpr size_t kMaxPanels = 6;
+  if (epochs.size() <= kMaxPanels) return epochs;
+  std::vector<int> shown;
+  for (size_t i = 0; i < kMaxPanels; ++i) {
+    shown.push_back(epochs[(i * (epochs.size() - 1) + (kMaxPanels - 1) / 2) / (kMaxPanels - 1)]);
+  }
+  return shown;
+}
+
+// A statistic against the layer index, one line per configuration (the median over seeds)
+// with its 10th-90th percentile band, one panel per shown measurement: vanishing or
+// exploding shows as lines falling or rising with depth.
+void SaveStatisticChart(const Spec& spec, const Runs& runs, const std::string& statistic,
+                        const std::vector<int>& epochs, const std::string& path) {
+  const int cols = std::min<int>(2, static_cast<int>(epochs.size()));
+  const int rows = (static_cast<int>(epochs.size()) + cols - 1) / cols;
+  const auto layers = static_cast<double>(AllLayerNames(spec).size());
+  plot::Figure figure({.rows = rows,
+                       .cols = cols,
+                       .title = StatisticLabel(statistic) +
+                                " per layer: median and 10th-90th percentile over seeds",
+                       .plot_width = std::max(380.0, 12 * layers),
+                       .plot_height = 240});
+  std::vector<double> all;
+  for (size_t p = 0; p < epochs.size(); ++p) {
+    plot::Axes& ax = figure.At(static_cast<int>(p) / cols, static_cast<int>(p) % cols);
+    ax.title = When(epochs[p]);
+    ax.x_label = "layer (1: h1; each line's last point: out)";
+    ax.y_label = StatisticLabel(statistic);
+    // One legend for the figure: every panel colors the configurations alike.
+    if (p > 0) ax.legend = plot::LegendPosition::kNone;
+    for (size_t c = 0; c < spec.configs.size(); ++c) {
+      const plot::Color color = plot::PaletteColor(c);
+      plot::Band band{.color = color, .opacity = 0.15};
+      plot::Line line{.label = spec.configs[c].name, .color = color, .markers = layers <= 12};
+      const std::vector<std::string> names = LayerNames(spec.configs[c]);
+      for (size_t l = 0; l < names.size(); ++l) {
+        const std::vector<double> values = OverSeeds(runs[c], epochs[p], names[l], statistic);
+        if (!values.empty()) {
+          plot::AppendPercentiles(static_cast<double>(l + 1), plot::QuantilesOf(values), band,
+                                  line);
+        }
+      }
+      all.insert(all.end(), band.lower.begin(), band.lower.end());
+      all.insert(all.end(), band.upper.begin(), band.upper.end());
+      ax.Add(band).Add(line);
+    }
+  }
+  const plot::Scale scale = plot::ScaleFor(all);
+  for (size_t p = 0; p < epochs.size(); ++p) {
+    figure.At(static_cast<int>(p) / cols, static_cast<int>(p) % cols).y_scale = scale;
+  }
+  figure.Save(path);
+}
+
+// Loss and accuracy after each epoch (Fit's means over the epoch's batches), per
+// configuration the median over seeds with its 10th-90th percentile band; a diverged run
+// counts until it stopped.
+void SaveTrainingCurves(const Spec& spec, const Runs& runs, const std::string& path) {
+  plot::Figure figure({.cols = 2,
+                       .title = "Training: loss and accuracy after each epoch, median and "
+                                "10th-90th percentile over seeds",
+                       .plot_width = 380,
+                       .plot_height = 240});
+  for (int panel = 0; panel < 2; ++panel) {
+    plot::Axes& ax = figure.At(0, panel);
+    ax.title = panel == 0 ? "Loss" : "Accuracy";
+    ax.x_label = "epoch";
+    ax.y_label = panel == 0 ? "binary cross-entropy" : "accuracy";
+    if (panel > 0) ax.legend = plot::LegendPosition::kNone;
+    std::vector<double> all;
+    for (size_t c = 0; c < spec.configs.size(); ++c) {
+      const plot::Color color = plot::PaletteColor(c);
+      plot::Band band{.color = color, .opacity = 0.2};
+      plot::Line median{.label = spec.configs[c].name, .color = color};
+      for (int e = 1; e <= spec.configs[c].epochs; ++e) {
+        std::vector<double> values;
+        for (const RunResult& r : runs[c]) {
+          if (std::ssize(r.epochs) < e) continue;
+          const EpochLogs& logs = r.epochs[static_cast<size_t>(e - 1)];
+          values.push_back(panel == 0 ? logs.loss : logs.accuracy);
+        }
+        if (!values.empty()) plot::AppendPercentiles(e, plot::QuantilesOf(values), band, median);
+      }
+      all.insert(all.end(), band.lower.begin(), band.lower.end());
+      all.insert(all.end(), band.upper.begin(), band.upper.end());
+      ax.Add(band).Add(median);
+    }
+    if (panel == 0) ax.y_scale = plot::ScaleFor(all);
+  }
+  figure.Save(path);
+}
+
+// Where and when the statistics were measured: the report must say, since ratios on a
+// 16-sample mini-batch and on all 1,000 points differ by several times in h1.
+std::string MeasuredOnText(const Spec& spec) {
+  std::string when;
+  if (spec.measure.init) when = "at initialization";
+  if (spec.measure.every_epochs > 0) {
+    when += std::string(when.empty() ? "" : " and ") + "after every " +
+            std::to_string(spec.measure.every_epochs) + " epochs";
+  }
+  const std::string pass = ": one forward and backward pass without an update, " + when + ".";
+  if (spec.measure.full) {
+    return "Statistics measured on the full data set, all " + std::to_string(spec.data.points) +
+           " points" + pass;
+  }
+  std::vector<int64_t> points;
+  for (const Config& c : spec.configs) points.push_back(MeasuredPoints(spec, c));
+  const bool alike =
+      std::adjacent_find(points.begin(), points.end(), std::not_equal_to<>()) == points.end();
+  return "Statistics measured on a mini-batch, not the full data set: the first " +
+         (alike ? std::to_string(points[0]) : std::string("batch_size")) + " of the " +
+         std::to_string(spec.data.points) + " points" + pass +
+         " Ratios on a mini-batch can differ from the full data set's by several times, in "
+         "the first layer most.";
+}
+
+// index.html, with the SVGs it shows, into `out`: the configurations, the ratio chart
+// across them, each statistic against the layer, the training curves, the comparison
+// tables, each configuration's four panels, and the spec.
+void WriteReport(const Spec& spec, const Runs& runs,
+                 const std::vector<std::vector<std::string>>& comparisons, int64_t diverged,
+                 const std::string& out) {
+  plot::Report report(spec.name + ": " + std::to_string(spec.configs.size()) +
+                      " configurations x " + std::to_string(spec.seeds) + " seeds");
+  report.Paragraph(MeasuredOnText(spec));
+  if (diverged > 0) {
+    report.Paragraph(std::to_string(diverged) + " of " +
+                     std::to_string(spec.configs.size() * static_cast<size_t>(spec.seeds)) +
+                     " runs diverged (their training loss became NaN or infinite); they count "
+                     "in the measurements and epochs they completed.");
+  }
+  report.Link("results.csv", "results.csv (every value, tidy)").Link("configs.csv", "configs.csv");
+  const auto& statistics = spec.measure.statistics;
+  const bool grad_ratio_listed =
+      std::find(statistics.begin(), statistics.end(), "grad_ratio") != statistics.end();
+  if (spec.measure.init && grad_ratio_listed) report.Link("ratios.csv", "ratios.csv");
+  if (!spec.compare.pairs.empty()) report.Link("comparisons.csv", "comparisons.csv");
+  report.Link("runs.h5", "runs.h5 (every run, HDF5)");
+
+  report.Heading("Configurations");
+  std::vector<std::vector<std::string>> table = {{"configuration", "parameters"}};
+  for (const Config& c : spec.configs) table.push_back({c.name, ConfigText(c)});
+  report.Table(table);
+
+  std::vector<int> epochs;
+  for (const std::vector<RunResult>& config_runs : runs) {
+    const std::vector<int> measured = MeasuredEpochs(config_runs);
+    epochs.insert(epochs.end(), measured.begin(), measured.end());
+  }
+  std::sort(epochs.begin(), epochs.end());
+  epochs.erase(std::unique(epochs.begin(), epochs.end()), epochs.end());
+  if (epochs.empty()) {
+    report.Paragraph(
+        "No run made a measurement (every run diverged before its first), so "
+        "there is nothing to chart.");
+  } else {
+    report.Heading("How big are the gradients? The ratio across configurations");
+    SaveRatioChart(spec, runs, epochs.front(), out + "ratios.svg");
+    report.Image("ratios.svg",
+                 "Per configuration and layer, std(dL/dW) / std(W) " + When(epochs.front()) +
+                     ": median over seeds, whiskers from the 10th to the 90th percentile.");
+    report.Heading("Each statistic against the layer");
+    report.Paragraph(
+        "One line per configuration: the median over seeds, with its 10th-90th percentile "
+        "band. Lines falling with depth show vanishing values, rising ones exploding values; "
+        "the y axis is logarithmic where the values span two decades or more.");
+    const std::vector<int> shown = ShownEpochs(epochs);
+    if (shown.size() < epochs.size()) {
+      report.Paragraph(std::to_string(shown.size()) + " of the " + std::to_string(epochs.size()) +
+                       " measurements are shown; results.csv has them all.");
+    }
+    std::vector<std::string> charted = statistics;
+    if (!grad_ratio_listed) charted.insert(charted.begin(), "grad_ratio");
+    for (const std::string& statistic : charted) {
+      report.Heading(StatisticLabel(statistic) + " (" + statistic + ")", 3);
+      SaveStatisticChart(spec, runs, statistic, shown, out + "stat_" + statistic + ".svg");
+      report.Image("stat_" + statistic + ".svg", StatisticLabel(statistic) + " per layer");
+    }
+  }
+
+  if (std::any_of(spec.configs.begin(), spec.configs.end(),
+                  [](const Config& c) { return c.epochs > 0; })) {
+    report.Heading("Training curves");
+    SaveTrainingCurves(spec, runs, out + "training.svg");
+    report.Image("training.svg",
+                 "Loss and accuracy on the training batches, the means over each epoch.");
+  }
+
+  if (!spec.compare.pairs.empty()) {
+    report.Heading("Comparisons");
+    report.Paragraph(
+        "Per measurement and layer: the medians over seeds, their ratio a / b, and P(a > b) "
+        "over all pairs of seeds, ties counting half (0.5: alike; >= 0.75 or <= 0.25: three "
+        "draws in four order the same way).");
+    for (const auto& [a, b] : spec.compare.pairs) {
+      report.Heading(a + " against " + b + ": " + StatisticLabel(spec.compare.statistic), 3);
+      std::vector<std::vector<std::string>> rows = {
+          {"epoch", "layer", "seeds a", "seeds b", "median a", "median b", "a / b", "P(a > b)"}};
+      for (const std::vector<std::string>& row : comparisons) {
+        if (row[0] != a || row[1] != b) continue;
+        rows.push_back({row[2], row[3], row[5], row[6], row[7], row[8], row[9], row[10]});
+      }
+      report.Table(rows);
+    }
+  }
+
+  report.Heading("Each configuration: the post's four panels");
+  if (spec.measure.histogram_bins == 0) {
+    report.Paragraph("Not drawn: measure.histogram_bins is 0, so no histograms were kept.");
+  } else {
+    report.Paragraph(
+        "Violins: the distribution of one seed (the one whose ratios are closest to the "
+        "medians) at the configuration's first measurement. Dashed line and band: the "
+        "tensor's std over all seeds (median, 10th-90th percentile). Z-values and "
+        "activations exclude the output layer, as in the post.");
+    for (size_t c = 0; c < spec.configs.size(); ++c) {
+      const Config& config = spec.configs[c];
+      report.Heading(config.name, 3);
+      const std::vector<int> measured = MeasuredEpochs(runs[c]);
+      if (measured.empty()) {
+        report.Paragraph("No measurement: every run diverged before its first.");
+        continue;
+      }
+      std::vector<study::SeedStats> seeds;
+      for (size_t s = 0; s < runs[c].size(); ++s) {
+        for (const StepStats& m : runs[c][s].measurements) {
+          if (m.context.epoch == measured.front()) {
+            seeds.push_back({.seed = static_cast<int>(s), .stats = &m});
+          }
+        }
+      }
+      const size_t representative = study::RepresentativeSeed(seeds);
+      const std::string file = "panels_" + std::to_string(c) + ".svg";
+      study::FourPanelFigure(seeds, representative,
+                             config.name + ": " + When(measured.front()) + ", seed " +
+                                 std::to_string(seeds[representative].seed) +
+                                 " (the most typical of " + std::to_string(seeds.size()) + ")")
+          .Save(out + file);
+      report.Image(file, config.name + ": " + ConfigText(config));
+    }
+  }
+
+  report.Heading("The spec");
+  report.Paragraph(spec.path + ", run with " + std::to_string(spec.seeds) + " seeds:");
+  report.Preformatted(spec.text);
+  report.Save(out + "index.html");
 }
 
 void RecordRun(Recorder& recorder, const std::shared_ptr<Backend>& backend, const Spec& spec,
@@ -877,6 +1202,7 @@ Spec ParseSpec(std::string_view text, const std::string& path) {
   reader.CheckKeys(root, "", kTopKeys);
   Spec spec;
   spec.path = path;
+  spec.text = text;
   spec.name = std::filesystem::path(path).stem().string();
   if (const toml::node* n = root.get("name")) spec.name = reader.String(*n, "name");
   if (const toml::node* n = root.get("seeds")) {
@@ -1002,7 +1328,13 @@ RunSummary RunExperiment(const distributed::World& world, const Spec& spec,
       std::find(statistics.begin(), statistics.end(), "grad_ratio") != statistics.end()) {
     WriteRatiosCsv(spec, runs, out + "ratios.csv");
   }
-  if (!spec.compare.pairs.empty()) WriteComparisonsCsv(spec, runs, out + "comparisons.csv");
+  const std::vector<std::vector<std::string>> comparisons = ComparisonRows(spec, runs);
+  if (!spec.compare.pairs.empty()) {
+    study::CsvTable table(kComparisonHeader);
+    for (const std::vector<std::string>& row : comparisons) table.AddRow(row);
+    table.Save(out + "comparisons.csv");
+  }
+  WriteReport(spec, runs, comparisons, summary.diverged, out);
   store->Commit();
   return summary;
 }

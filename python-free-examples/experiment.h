@@ -68,6 +68,7 @@ struct CompareSpec {
 
 struct Spec {
   std::string path;  // the file it came from
+  std::string text;  // its content, shown in the report
   std::string name;
   int seeds = 10;
   DataSpec data;
@@ -114,7 +115,8 @@ struct RunSummary {
 // Runs every (configuration, seed) of `spec`, run i being configuration i % C and seed
 // i / C, split over the ranks of `world`, and writes into options.out (on root):
 // results.csv, configs.csv, runs.h5, ratios.csv when grad_ratio is measured at
-// initialization, and comparisons.csv when the spec compares configurations. A collective; returns
+// initialization, comparisons.csv when the spec compares configurations, and the report:
+// index.html with its SVG charts (docs/experiments.md lists them). A collective; returns
 // the summary on root.
 RunSummary RunExperiment(const distributed::World& world, const Spec& spec,
                          const RunOptions& options);

@@ -1,5 +1,6 @@
 // The experiment runner: spec errors with their messages, the grid's expansion, check's
-// text, and small runs end to end (results, divergence, resume, a second writer refused).
+// text, and small runs end to end (results, the report, divergence, resume, a second writer
+// refused).
 #include "python-free-examples/experiment.h"
 
 #include <gtest/gtest.h>
@@ -8,12 +9,14 @@
 #include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <memory>
 #include <sstream>
 #include <stdexcept>
 #include <string>
 #include <vector>
 
 #include "fanin/run_store.h"
+#include "tests/xml_util.h"
 
 namespace fanin::experiment {
 namespace {
@@ -239,7 +242,7 @@ std::string ReadFile(const fs::path& path) {
   return text.str();
 }
 
-class ExperimentRunTest : public testing::Test {
+class ExperimentRunTest : public ::testing::Test {
  protected:
   void SetUp() override {
     std::string pattern = (fs::temp_directory_path() / "fanin-experiment-XXXXXX").string();
@@ -288,6 +291,107 @@ TEST_F(ExperimentRunTest, ATinyRunWritesTidyResults) {
                          0),
             0u)
       << ratios;
+}
+
+// Every element and attribute of a written document, for a check that nothing in it points
+// outside the output folder.
+void ExpectOnlyLocalReferences(const testing::Node& node, const fs::path& dir,
+                               const std::string& file) {
+  EXPECT_NE(node.name, "script") << file;
+  for (const auto& [name, value] : node.attributes) {
+    if (name == "xmlns") continue;  // a namespace's name, never fetched
+    EXPECT_EQ(value.find("http"), std::string::npos) << file << ": " << name << "=" << value;
+    if (name == "src" || name == "href") {
+      EXPECT_TRUE(fs::exists(dir / value)) << file << " refers to a missing " << value;
+    }
+  }
+  for (const auto& child : node.children) ExpectOnlyLocalReferences(*child, dir, file);
+}
+
+TEST_F(ExperimentRunTest, ATinyRunWritesAReport) {
+  const Spec spec = ParseSpec(kTinySpec, "tiny.toml");
+  RunExperiment(world_, spec, {.out = dir_ / "out", .device = "cpu"});
+  const fs::path out = dir_ / "out";
+  const std::string html = ReadFile(out / "index.html");
+  std::unique_ptr<testing::Node> root;
+  ASSERT_NO_THROW(root = testing::ParseXml(html)) << html;
+  ExpectOnlyLocalReferences(*root, out, "index.html");
+  std::vector<std::string> images;
+  for (const testing::Node* img : testing::Find(*root, "img")) {
+    images.push_back(img->attributes.at("src"));
+    std::unique_ptr<testing::Node> svg;
+    ASSERT_NO_THROW(svg = testing::ParseXml(ReadFile(out / images.back()))) << images.back();
+    ExpectOnlyLocalReferences(*svg, out, images.back());
+  }
+  // The ratio chart, one chart per statistic, the training curves, each configuration's
+  // four panels.
+  EXPECT_EQ(images, (std::vector<std::string>{"ratios.svg", "stat_grad_ratio.svg", "stat_z_std.svg",
+                                              "stat_activation_std.svg", "training.svg",
+                                              "panels_0.svg", "panels_1.svg"}));
+  EXPECT_NE(html.find("on the full data set, all 40 points"), std::string::npos) << html;
+  EXPECT_NE(html.find("batch_size = 16"), std::string::npos);  // the spec's text
+  // The comparison table holds comparisons.csv's rows: 3 measurements x 3 layers.
+  const size_t table = html.find("<h3>tanh against relu: std(dL/dW) / std(W)</h3>\n<table>");
+  ASSERT_NE(table, std::string::npos) << html;
+  const std::string rows = html.substr(table, html.find("</table>", table) - table);
+  std::istringstream csv(ReadFile(out / "comparisons.csv"));
+  std::string line;
+  std::getline(csv, line);
+  int count = 0;
+  while (std::getline(csv, line)) {
+    ++count;
+    std::vector<std::string> cells;
+    std::istringstream fields(line);
+    for (std::string cell; std::getline(fields, cell, ',');) cells.push_back(cell);
+    EXPECT_NE(rows.find("<tr><td>" + cells[2] + "</td><td>" + cells[3] +
+                        "</td><td>3</td><td>3</td><td>" + cells[7] + "</td><td>" + cells[8] +
+                        "</td><td>" + cells[9] + "</td><td>" + cells[10] + "</td></tr>"),
+              std::string::npos)
+        << line;
+  }
+  EXPECT_EQ(count, 9);
+}
+
+// The report's edges: one seed, measured on a mini-batch, no histograms, and runs that all
+// diverge before their first measurement, so that there is nothing to chart.
+TEST_F(ExperimentRunTest, TheReportSaysWhatItCouldNotDraw) {
+  const std::string base = R"toml(
+seeds = 1
+[data]
+dims = 3
+points = 32
+[model]
+widths = [8, 8]
+activation = "relu"
+initializer = "normal(0,1)"
+[train]
+batch_size = 8
+epochs = 2
+[measure]
+init = false
+every_epochs = 1
+on = "batch"
+histogram_bins = 0
+)toml";
+  const Spec trains = ParseSpec(base, "batch.toml");
+  RunExperiment(world_, trains, {.out = dir_ / "trains", .device = "cpu"});
+  const std::string html = ReadFile(dir_ / "trains" / "index.html");
+  EXPECT_NE(html.find("on a mini-batch, not the full data set: the first 8 of the 32 points"),
+            std::string::npos)
+      << html;
+  EXPECT_NE(html.find("Not drawn: measure.histogram_bins is 0"), std::string::npos);
+  EXPECT_TRUE(fs::exists(dir_ / "trains" / "stat_grad_ratio.svg"));
+  EXPECT_TRUE(fs::exists(dir_ / "trains" / "training.svg"));
+
+  const Spec diverges = ParseSpec(base + "[grid]\nlearning_rate = [1e30]\n", "diverge.toml");
+  const RunSummary summary =
+      RunExperiment(world_, diverges, {.out = dir_ / "diverges", .device = "cpu"});
+  EXPECT_EQ(summary.diverged, 1);
+  const std::string empty = ReadFile(dir_ / "diverges" / "index.html");
+  EXPECT_NE(empty.find("1 of 1 runs diverged"), std::string::npos) << empty;
+  EXPECT_NE(empty.find("No run made a measurement"), std::string::npos) << empty;
+  EXPECT_TRUE(fs::exists(dir_ / "diverges" / "training.svg"));
+  EXPECT_FALSE(fs::exists(dir_ / "diverges" / "ratios.svg"));
 }
 
 TEST_F(ExperimentRunTest, ComparisonsGiveTheRatioOfMediansAndPOfAGreater) {

@@ -72,7 +72,7 @@ const std::vector<Config> kConfigs = {
     {"relu_he_normal_uncorrected", "relu", "he_normal_uncorrected"},
 };
 const std::vector<std::string> kLayers = {"h1", "h2", "h3", "h4", "h5", "out"};
-constexpr size_t kHidden = 5;  // z and activation panels show h1..h5, as the post does
+constexpr size_t kHidden = 5;  // the hidden layers, h1..h5
 
 size_t ConfigIndex(const std::string& name) {
   for (size_t c = 0; c < kConfigs.size(); ++c) {
@@ -128,29 +128,6 @@ double Median(const std::vector<double>& values) { return QuantilesOf(values).me
 
 // A difference is "clear" when three draws in four order the same way.
 constexpr double kClear = 0.75;
-
-// The seed whose per-layer ratios sit closest to the medians (in log space): the one a
-// figure of single-seed distributions shows.
-size_t RepresentativeSeed(const Results& results, size_t config) {
-  std::vector<double> log_medians;
-  for (size_t l = 0; l < kLayers.size(); ++l) {
-    log_medians.push_back(std::log(Median(Ratios(results, config, l))));
-  }
-  size_t best = 0;
-  double best_distance = INFINITY;
-  for (size_t s = 0; s < results[config].size(); ++s) {
-    double distance = 0;
-    for (size_t l = 0; l < kLayers.size(); ++l) {
-      const double d = std::log(results[config][s][0].layers[l].grad_ratio) - log_medians[l];
-      distance += std::isfinite(d) ? std::abs(d) : 1e9;
-    }
-    if (distance < best_distance) {
-      best_distance = distance;
-      best = s;
-    }
-  }
-  return best;
-}
 
 // ---- Tables --------------------------------------------------------------------------------
 
@@ -213,55 +190,17 @@ void WriteRatiosByEpochCsv(const Results& results, int epochs, const std::string
 
 // ---- Figures -------------------------------------------------------------------------------
 
-// One of the post's four panels: per layer, the representative seed's distribution as a
-// violin, and the std over all seeds (median line, 10th-90th percentile band).
-void DistributionPanel(fanin::plot::Axes& ax, const Results& results, size_t config, size_t seed,
-                       TensorRole role, size_t num_layers, const std::string& title, bool legend) {
-  ax.title = title;
-  ax.legend = legend ? fanin::plot::LegendPosition::kRight : fanin::plot::LegendPosition::kNone;
-  ax.x_label = "layer";
-  ax.y_label = "value";
-  ax.categories.assign(kLayers.begin(), kLayers.begin() + static_cast<ptrdiff_t>(num_layers));
-  fanin::plot::Violins violins{.label = "seed " + std::to_string(seed)};
-  fanin::plot::Band band{.label = "std, p10-p90 of " + std::to_string(results[config].size()) +
-                                  " seeds"};
-  fanin::plot::Line median{.label = "std, median", .markers = true, .dashed = true};
-  for (size_t l = 0; l < num_layers; ++l) {
-    const fanin::TensorStats& s = *results[config][seed][0].layers[l][role];
-    fanin::plot::Histogram histogram;
-    const size_t bins = s.histogram.size();
-    for (size_t b = 0; b <= bins; ++b) {
-      histogram.edges.push_back(s.hist_lo + (s.hist_hi - s.hist_lo) * static_cast<double>(b) /
-                                                static_cast<double>(bins));
-    }
-    histogram.counts.assign(s.histogram.begin(), s.histogram.end());
-    violins.data.push_back(histogram);
-    fanin::plot::AppendPercentiles(static_cast<double>(l),
-                                   QuantilesOf(StdOf(results, config, l, role)), band, median);
-  }
-  ax.Add(violins).Add(band).Add(median);
-}
-
 void SaveConfigFigure(const Results& results, size_t c, const std::string& path) {
-  const size_t seed = RepresentativeSeed(results, c);
-  fanin::plot::Figure figure({.rows = 2,
-                              .cols = 2,
-                              .title = kConfigs[c].activation + ", " + kConfigs[c].initializer +
-                                       ": epoch 0, seed " + std::to_string(seed) +
-                                       " (the most typical of " +
-                                       std::to_string(results[c].size()) + ")",
-                              .plot_width = 330,
-                              .plot_height = 220});
-  // The post's layout: Z-values and weights on top, activations and gradients below; the
-  // panels share one legend.
-  DistributionPanel(figure.At(0, 0), results, c, seed, TensorRole::kZ, kHidden, "Z-values", false);
-  DistributionPanel(figure.At(0, 1), results, c, seed, TensorRole::kKernel, kLayers.size(),
-                    "Weights", true);
-  DistributionPanel(figure.At(1, 0), results, c, seed, TensorRole::kActivation, kHidden,
-                    "Activations", false);
-  DistributionPanel(figure.At(1, 1), results, c, seed, TensorRole::kKernelGrad, kLayers.size(),
-                    "Gradients", false);
-  figure.Save(path);
+  std::vector<fanin::study::SeedStats> seeds;
+  for (size_t s = 0; s < results[c].size(); ++s) {
+    seeds.push_back({.seed = static_cast<int>(s), .stats = &results[c][s][0]});
+  }
+  const size_t seed = fanin::study::RepresentativeSeed(seeds);
+  fanin::study::FourPanelFigure(
+      seeds, seed,
+      kConfigs[c].activation + ", " + kConfigs[c].initializer + ": epoch 0, seed " +
+          std::to_string(seed) + " (the most typical of " + std::to_string(results[c].size()) + ")")
+      .Save(path);
 }
 
 // The post's Figure 17 for every configuration: per layer, the median ratio over seeds

@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
+#include <algorithm>
 #include <charconv>
 #include <cmath>
 #include <cstdio>
@@ -108,6 +109,82 @@ double ProbabilityGreater(const std::vector<double>& a, const std::vector<double
     for (double v : b) wins += u > v ? 1.0 : (u == v ? 0.5 : 0.0);
   }
   return wins / static_cast<double>(a.size() * b.size());
+}
+
+size_t RepresentativeSeed(const std::vector<SeedStats>& seeds) {
+  const size_t num_layers = seeds.empty() ? 0 : seeds[0].stats->layers.size();
+  std::vector<double> log_medians;
+  for (size_t l = 0; l < num_layers; ++l) {
+    std::vector<double> ratios;
+    for (const SeedStats& s : seeds) ratios.push_back(s.stats->layers[l].grad_ratio);
+    log_medians.push_back(std::log(plot::QuantilesOf(ratios).median));
+  }
+  size_t best = 0;
+  double best_distance = INFINITY;
+  for (size_t s = 0; s < seeds.size(); ++s) {
+    double distance = 0;
+    for (size_t l = 0; l < num_layers; ++l) {
+      const double d = std::log(seeds[s].stats->layers[l].grad_ratio) - log_medians[l];
+      distance += std::isfinite(d) ? std::abs(d) : 1e9;
+    }
+    if (distance < best_distance) {
+      best_distance = distance;
+      best = s;
+    }
+  }
+  return best;
+}
+
+namespace {
+
+void DistributionPanel(plot::Axes& ax, const std::vector<SeedStats>& seeds, size_t representative,
+                       TensorRole role, size_t num_layers, const std::string& title, bool legend) {
+  ax.title = title;
+  ax.legend = legend ? plot::LegendPosition::kRight : plot::LegendPosition::kNone;
+  ax.x_label = "layer";
+  ax.y_label = "value";
+  plot::Violins violins{.label = "seed " + std::to_string(seeds[representative].seed)};
+  plot::Band band{.label = "std, p10-p90 of " + std::to_string(seeds.size()) + " seeds"};
+  plot::Line median{.label = "std, median", .markers = true, .dashed = true};
+  for (size_t l = 0; l < num_layers; ++l) {
+    ax.categories.push_back(seeds[representative].stats->layers[l].name);
+    const TensorStats& s = *seeds[representative].stats->layers[l][role];
+    plot::Histogram histogram;
+    const size_t bins = s.histogram.size();
+    for (size_t b = 0; b <= bins; ++b) {
+      histogram.edges.push_back(s.hist_lo + (s.hist_hi - s.hist_lo) * static_cast<double>(b) /
+                                                static_cast<double>(bins));
+    }
+    histogram.counts.assign(s.histogram.begin(), s.histogram.end());
+    violins.data.push_back(histogram);
+    std::vector<double> stds;
+    for (const SeedStats& seed : seeds) stds.push_back(seed.stats->layers[l][role]->std);
+    plot::AppendPercentiles(static_cast<double>(l), plot::QuantilesOf(stds), band, median);
+  }
+  ax.Add(violins).Add(band).Add(median);
+}
+
+}  // namespace
+
+plot::Figure FourPanelFigure(const std::vector<SeedStats>& seeds, size_t representative,
+                             const std::string& title) {
+  const size_t layers = seeds[representative].stats->layers.size();
+  // Wider for deep nets, so that 50 layers' violins stay apart.
+  plot::Figure figure({.rows = 2,
+                       .cols = 2,
+                       .title = title,
+                       .plot_width = std::max(330.0, 16.0 * static_cast<double>(layers)),
+                       .plot_height = 220});
+  // The panels share one legend.
+  DistributionPanel(figure.At(0, 0), seeds, representative, TensorRole::kZ, layers - 1, "Z-values",
+                    false);
+  DistributionPanel(figure.At(0, 1), seeds, representative, TensorRole::kKernel, layers, "Weights",
+                    true);
+  DistributionPanel(figure.At(1, 0), seeds, representative, TensorRole::kActivation, layers - 1,
+                    "Activations", false);
+  DistributionPanel(figure.At(1, 1), seeds, representative, TensorRole::kKernelGrad, layers,
+                    "Gradients", false);
+  return figure;
 }
 
 CsvTable::CsvTable(std::vector<std::string> header) : header_(std::move(header)) {}

@@ -1,7 +1,8 @@
 // Helpers shared by the study programs (init_study.cpp and activation_study.cpp, in this
 // folder): their command line, CSV tables, text files, progress display, and the split of
 // their runs over MPI ranks. Percentiles over seeds come from fanin::plot::QuantilesOf
-// (numpy's linear interpolation). They live here, not in the fanin library, because no
+// (numpy's linear interpolation); the post's four panels of a configuration are drawn by
+// FourPanelFigure. They live here, not in the fanin library, because no
 // other program needs them.
 #pragma once
 
@@ -17,6 +18,7 @@
 
 #include "fanin/distributed.h"
 #include "fanin/model.h"
+#include "fanin/plot.h"
 #include "fanin/run_store.h"
 #include "fanin/stats_hook.h"
 
@@ -61,6 +63,24 @@ std::string FormatNumber(double value, int digits = 3);
 // conservative choice: one seed's draws under two initializers are related for some
 // pairs (the same Philox normals, scaled) and unrelated for others (normal vs uniform).
 double ProbabilityGreater(const std::vector<double>& a, const std::vector<double>& b);
+
+// One seed's measurement of a configuration (all seeds measured alike: the same layers).
+struct SeedStats {
+  int seed = 0;
+  const StepStats* stats = nullptr;
+};
+
+// The index in `seeds` of the seed whose per-layer grad_ratio sits closest to the medians
+// over seeds (in log space): the one a figure of single-seed distributions shows.
+size_t RepresentativeSeed(const std::vector<SeedStats>& seeds);
+
+// The post's four panels (Z-values and weights on top, activations and gradients below):
+// per layer, the distribution of seeds[representative] as a violin (from the histograms
+// ComputeStepStats keeps, so it needs histogram bins) and the tensor's std over all seeds
+// (median line, 10th-90th percentile band). Z-values and activations exclude the output
+// layer, as in the post. At least two layers.
+plot::Figure FourPanelFigure(const std::vector<SeedStats>& seeds, size_t representative,
+                             const std::string& title);
 
 // A CSV table (RFC 4180: fields holding a comma, quote or newline are quoted), written
 // whole and atomically by Save so that a reader never sees half a table.

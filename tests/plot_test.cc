@@ -157,6 +157,17 @@ TEST(PlotTicks, LogTicksAtDecades) {
   EXPECT_TRUE(LogTicks(-1, 10).values.empty());
 }
 
+TEST(PlotTicks, ScaleForGoesLogWhenPositiveValuesSpanDecades) {
+  EXPECT_EQ(ScaleFor({1e-6, 0.5, 1}), Scale::kLog10);
+  EXPECT_EQ(ScaleFor({0.02, 1}), Scale::kLinear);  // under two decades
+  EXPECT_EQ(ScaleFor({0.02, 1}, 1), Scale::kLog10);
+  EXPECT_EQ(ScaleFor({1e-6, 0, 1}), Scale::kLinear);  // 0 has no place on a log axis
+  EXPECT_EQ(ScaleFor({-1e-6, 1}), Scale::kLinear);
+  EXPECT_EQ(ScaleFor({1e-6, kNaN, kInf, 1}), Scale::kLog10);  // non-finite ignored
+  EXPECT_EQ(ScaleFor({kNaN}), Scale::kLinear);
+  EXPECT_EQ(ScaleFor({}), Scale::kLinear);
+}
+
 TEST(PlotAxisMap, MapsLinearAndLogCoordinates) {
   const AxisMap x(Scale::kLinear, 0, 10, 50, 150);
   EXPECT_DOUBLE_EQ(x(0), 50);

@@ -180,6 +180,17 @@ double AxisMap::operator()(double v) const {
   return pixel_lo_ + t * (pixel_hi_ - pixel_lo_);
 }
 
+Scale ScaleFor(const std::vector<double>& values, double decades) {
+  double lo = INFINITY, hi = -INFINITY;
+  for (double v : values) {
+    if (!std::isfinite(v)) continue;
+    if (v <= 0) return Scale::kLinear;
+    lo = std::min(lo, v);
+    hi = std::max(hi, v);
+  }
+  return lo <= hi && std::log10(hi / lo) >= decades ? Scale::kLog10 : Scale::kLinear;
+}
+
 namespace internal {
 
 std::vector<double> LogMinorTicks(double lo, double hi) {
