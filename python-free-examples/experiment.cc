@@ -1050,7 +1050,8 @@ void WriteReport(const Spec& spec, const Runs& runs,
     report.Paragraph(
         "One line per configuration: the median over seeds, with its 10th-90th percentile "
         "band. Lines falling with depth show vanishing values, rising ones exploding values; "
-        "the y axis is logarithmic where the values span two decades or more.");
+        "the y axis is logarithmic where the values span two decades or more, and a value "
+        "of exactly 0 (below float's range) is then not drawn: results.csv has it.");
     const std::vector<int> shown = ShownEpochs(epochs);
     if (shown.size() < epochs.size()) {
       report.Paragraph(std::to_string(shown.size()) + " of the " + std::to_string(epochs.size()) +

@@ -161,7 +161,9 @@ TEST(PlotTicks, ScaleForGoesLogWhenPositiveValuesSpanDecades) {
   EXPECT_EQ(ScaleFor({1e-6, 0.5, 1}), Scale::kLog10);
   EXPECT_EQ(ScaleFor({0.02, 1}), Scale::kLinear);  // under two decades
   EXPECT_EQ(ScaleFor({0.02, 1}, 1), Scale::kLog10);
-  EXPECT_EQ(ScaleFor({1e-6, 0, 1}), Scale::kLinear);  // 0 has no place on a log axis
+  // A gradient that vanished to exactly 0 must not hide the decades of the others.
+  EXPECT_EQ(ScaleFor({1e-6, 0, 1}), Scale::kLog10);
+  EXPECT_EQ(ScaleFor({0, 0}), Scale::kLinear);
   EXPECT_EQ(ScaleFor({-1e-6, 1}), Scale::kLinear);
   EXPECT_EQ(ScaleFor({1e-6, kNaN, kInf, 1}), Scale::kLog10);  // non-finite ignored
   EXPECT_EQ(ScaleFor({kNaN}), Scale::kLinear);

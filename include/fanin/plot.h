@@ -222,9 +222,10 @@ Ticks LinearTicks(double lo, double hi, int target = 6);
 // when fewer than two fit, ticks at 1, 2 and 5 times the powers of ten (or linear ones).
 Ticks LogTicks(double lo, double hi, int target = 8);
 
-// The scale that shows `values` best: kLog10 when the finite ones are all positive and span
-// at least `decades` powers of ten (on a linear axis the small ones would lie flat on zero,
-// hiding a vanishing gradient), else kLinear (also when no value is finite).
+// The scale that shows `values` best: kLog10 when no finite one is negative and the positive
+// ones span at least `decades` powers of ten (on a linear axis the small ones would lie flat
+// on zero, hiding a vanishing gradient; zeros, which a log axis skips, do not count), else
+// kLinear (also when no value is finite and positive).
 Scale ScaleFor(const std::vector<double>& values, double decades = 2);
 
 // Maps one axis's data range [lo, hi] onto pixels [pixel_lo, pixel_hi] (pixel_hi < pixel_lo

@@ -183,8 +183,8 @@ double AxisMap::operator()(double v) const {
 Scale ScaleFor(const std::vector<double>& values, double decades) {
   double lo = INFINITY, hi = -INFINITY;
   for (double v : values) {
-    if (!std::isfinite(v)) continue;
-    if (v <= 0) return Scale::kLinear;
+    if (!std::isfinite(v) || v == 0) continue;
+    if (v < 0) return Scale::kLinear;
     lo = std::min(lo, v);
     hi = std::max(hi, v);
   }
