@@ -1,6 +1,6 @@
 // What the fanin_bench benchmarks share: the devices they run on and the counters they
 // report. Benchmarks are registered at run time (bench/main.cc), one per device present,
-// so a machine without a GPU lists no CUDA benchmark instead of failing them.
+// so a machine without a GPU lists no CUDA benchmark instead of failing them (and says so).
 #pragma once
 
 #include <benchmark/benchmark.h>
@@ -20,9 +20,11 @@ struct Device {
   std::shared_ptr<Backend> backend;
 };
 
-// cpu1 and cpu2 (1 and 2 threads) always; cuda when fanin::CudaAvailable().
+// cpu1 and cpu2 (1 and 2 threads) always; cuda when fanin::CudaAvailable(). The devices
+// left out are reported as skipped, with the reason, in Google Benchmark's context.
 std::vector<Device> StandardDevices();
-// The CUDA backend with cuDNN activations, when a GPU is present (else empty).
+// The CUDA backend with cuDNN activations, when a GPU is present (else empty, and reported
+// as skipped).
 std::vector<Device> CudnnDevices();
 
 // Per-iteration amounts reported as rates over the measured (real) time.

@@ -9,9 +9,11 @@
 //   build/bin/fanin_compare --workloads=W1 --torch=off --w1-steps=500
 //   FANIN_TORCH_PYTHON=/usr/bin/python3 build/bin/fanin_compare
 //
-// Prints one Markdown table: ms/step (median, min, max), samples/s, GFLOP/s (WORKLOADS.md's
-// nominal 3 x forward FLOPs), the largest loss deviation, and the ratio of each row's
-// median to every other row's of the same workload (< 1: faster than that peer).
+// Prints one line per device or peer it does not run and why ("cuda: skipped, no CUDA GPU is
+// visible"), then one Markdown table: ms/step (median, min, max), samples/s, GFLOP/s
+// (WORKLOADS.md's nominal 3 x forward FLOPs), the largest loss deviation, and the ratio of
+// each row's median to every other row's of the same workload (< 1: faster than that peer);
+// under the table, what each row ran, and the skipped lines again.
 #include <cblas.h>
 #include <unistd.h>
 
@@ -182,13 +184,18 @@ bool PythonCan(const std::string& python, const std::string& code) {
   return status == 0;
 }
 
-// A Python that imports torch, or empty.
-std::string FindTorchPython(const Options& o) {
+// The Pythons tried for torch, in order.
+std::vector<std::string> PythonCandidates(const Options& o) {
   std::vector<std::string> candidates;
   if (!o.python.empty()) candidates.push_back(o.python);
   if (const char* env = std::getenv("FANIN_TORCH_PYTHON")) candidates.emplace_back(env);
   candidates.insert(candidates.end(), {"python3", "/usr/bin/python3"});
-  for (const std::string& python : candidates) {
+  return candidates;
+}
+
+// The first of PythonCandidates that imports torch, or empty.
+std::string FindTorchPython(const Options& o) {
+  for (const std::string& python : PythonCandidates(o)) {
     if (PythonCan(python, "import torch")) return python;
   }
   return "";
@@ -263,7 +270,17 @@ std::string Format(const char* format, double v) {
   return buffer;
 }
 
-void PrintTable(const std::vector<Row>& rows) {
+// A device or peer that was not run: "<name>: skipped, <why>".
+struct Skipped {
+  std::string name;
+  std::string why;
+};
+
+void PrintSkipped(const std::vector<Skipped>& skipped) {
+  for (const Skipped& s : skipped) std::cout << s.name << ": skipped, " << s.why << "\n";
+}
+
+void PrintTable(const std::vector<Row>& rows, const std::vector<Skipped>& skipped) {
   std::vector<std::string> ids;
   for (const Row& r : rows) {
     if (std::find(ids.begin(), ids.end(), r.id) == ids.end()) ids.push_back(r.id);
@@ -306,6 +323,35 @@ void PrintTable(const std::vector<Row>& rows) {
     std::cout << "- " << r.workload << " " << r.id << ": " << r.what << ", " << r.times_ms.size()
               << " timed steps\n";
   }
+  if (skipped.empty()) return;
+  std::cout << "\nNot run:\n";
+  PrintSkipped(skipped);
+}
+
+// Every device or peer this program knows and does not run here, with the reason.
+std::vector<Skipped> WhatIsSkipped(const Options& options, const std::string& python,
+                                   bool torch_cuda, bool torch_compile) {
+  std::vector<Skipped> skipped;
+  if (!CudaAvailable()) skipped.push_back({"cuda", CudaUnavailableReason()});
+  if (options.torch == "off") {
+    skipped.push_back({"torch", "turned off by --torch=off"});
+  } else if (python.empty()) {
+    std::string tried;
+    for (const std::string& candidate : PythonCandidates(options)) {
+      tried += (tried.empty() ? "" : ", ") + candidate;
+    }
+    skipped.push_back({"torch", "PyTorch not importable by " + tried +
+                                    " (name one with --python or FANIN_TORCH_PYTHON, or on "
+                                    "Debian: apt-get install python3-torch)"});
+  } else if (!torch_cuda) {
+    const std::string why = CudaAvailable() ? "torch.cuda.is_available() is false in " + python
+                                            : CudaUnavailableReason();
+    skipped.push_back({"torch-cuda", why});
+    skipped.push_back({"torch-compile-cuda", why});
+  } else if (!torch_compile) {
+    skipped.push_back({"torch-compile-cuda", "the torch of " + python + " has no torch.compile"});
+  }
+  return skipped;
 }
 
 Options ParseOptions(int argc, char** argv) {
@@ -346,19 +392,16 @@ int Main(int argc, char** argv) {
   const bool torch_compile =
       torch_cuda &&
       PythonCan(python, "import sys, torch; sys.exit(0 if hasattr(torch, \"compile\") else 1)");
+  const std::vector<Skipped> skipped = WhatIsSkipped(options, python, torch_cuda, torch_compile);
   const char* coretype = std::getenv("OPENBLAS_CORETYPE");
   const std::time_t now = std::time(nullptr);
   std::cout << "fanin_compare, " << std::put_time(std::gmtime(&now), "%Y-%m-%d %H:%M UTC")
             << ", OPENBLAS_CORETYPE=" << (coretype ? coretype : "(unset)") << "\n";
-  if (options.torch == "off") {
-    std::cout << "PyTorch rows: off (--torch=off)\n";
-  } else if (python.empty()) {
-    std::cout << "PyTorch rows: skipped, no Python here imports torch (set FANIN_TORCH_PYTHON, "
-                 "or on Debian: apt-get install python3-torch)\n";
-  } else {
+  if (!python.empty()) {
     std::cout << "PyTorch rows: " << python << (torch_cuda ? ", CUDA" : ", CPU only")
               << (torch_compile ? ", torch.compile" : "") << "\n";
   }
+  PrintSkipped(skipped);
   std::cout << "\n";
 
   std::vector<Row> rows;
@@ -395,7 +438,7 @@ int Main(int argc, char** argv) {
       if (peer) rows.push_back(std::move(*peer));
     }
   }
-  PrintTable(rows);
+  PrintTable(rows, skipped);
   bool all_match = true;
   for (const Row& r : rows) {
     if (!r.losses) continue;

@@ -5,20 +5,37 @@
 //
 //   build/bin/fanin_bench --benchmark_filter='Step/' --benchmark_min_time=0.5
 #include <cstdio>
+#include <string>
 
 #include "bench/bench_util.h"
 
 namespace fanin::bench {
+namespace {
+
+// Into the context block that Google Benchmark prints before any result (and writes into its
+// JSON), so that a table without `label`'s rows says why they are missing.
+void ReportCudaSkipped(const std::string& label) {
+  benchmark::AddCustomContext(label, "skipped, " + CudaUnavailableReason());
+}
+
+}  // namespace
 
 std::vector<Device> StandardDevices() {
   std::vector<Device> devices = {{"cpu1", MakeBackend("cpu", BackendOptions{.num_threads = 1})},
                                  {"cpu2", MakeBackend("cpu", BackendOptions{.num_threads = 2})}};
-  if (CudaAvailable()) devices.push_back({"cuda", MakeBackend("cuda")});
+  if (CudaAvailable()) {
+    devices.push_back({"cuda", MakeBackend("cuda")});
+  } else {
+    ReportCudaSkipped("cuda");
+  }
   return devices;
 }
 
 std::vector<Device> CudnnDevices() {
-  if (!CudaAvailable()) return {};
+  if (!CudaAvailable()) {
+    ReportCudaSkipped("cuda_cudnn");
+    return {};
+  }
   return {{"cuda_cudnn", MakeBackend("cuda", BackendOptions{.cudnn_activations = true})}};
 }
 

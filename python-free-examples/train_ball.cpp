@@ -4,16 +4,20 @@
 //
 //   train_ball [--activation tanh] [--initializer glorot_normal] [--epochs 20]
 //              [--batch 16] [--lr 0.01] [--optimizer sgd|adam] [--seed 42]
-//              [--device cpu|cuda|auto] [--warmup-epochs 1]
+//              [--device cpu|cuda|auto|all] [--warmup-epochs 1]
 //
 // The step time leaves out the first --warmup-epochs epochs, which pay the one-time
 // start-up (the GPU's module loading and first cuBLAS call, oneDNN's kernel generation,
-// the first allocations); they train like the others.
+// the first allocations); they train like the others. `--device all` trains the same model
+// (same seed, so the same data, initial weights and shuffles) on every device usable here
+// in turn, one timing line each, after a line for each device it skips and why
+// ("cuda: skipped, no CUDA GPU is visible").
 #include <chrono>
 #include <cstdio>
 #include <exception>
 #include <limits>
 #include <string>
+#include <vector>
 
 #include "fanin/command_line.h"
 #include "fanin/fanin.h"
@@ -54,20 +58,19 @@ Options Parse(int argc, char** argv) {
   app.add_option("--optimizer", o.optimizer, "optimizer")->check(CLI::IsMember({"sgd", "adam"}));
   app.add_option("--seed", o.seed, "seed of the data, the weights and the shuffles")
       ->transform(fanin::cli::Integer<uint64_t>(0, std::numeric_limits<uint64_t>::max()));
-  app.add_option("--device", o.device, "backend")->check(CLI::IsMember({"cpu", "cuda", "auto"}));
+  app.add_option("--device", o.device,
+                 "backend: cpu, cuda, auto (cuda when usable, else cpu), or all (every usable "
+                 "device in turn, same model and initial weights; says which it skipped)")
+      ->check(CLI::IsMember({"cpu", "cuda", "auto", "all"}));
   fanin::cli::ParseOrExit(app, argc, argv);
   return o;
 }
 
 using Clock = std::chrono::steady_clock;
 
-}  // namespace
-
-int main(int argc, char** argv) try {
-  const Options o = Parse(argc, argv);
-  const fanin::Dataset data = fanin::Ball(10, 1000, 0.5, o.seed);
-
-  fanin::Sequential model(fanin::MakeBackend(o.device));
+// Builds the model from o.seed on `device`, trains it on `data` and prints its time per step.
+void TrainOn(const std::string& device, const Options& o, const fanin::Dataset& data) {
+  fanin::Sequential model(fanin::MakeBackend(device));
   for (int i = 0; i < 5; ++i) model.Add(fanin::Dense(100, o.activation, o.initializer));
   model.Add(fanin::Dense(1, "linear", o.initializer));
   fanin::Optimizer optimizer = fanin::Sgd{.learning_rate = o.learning_rate};
@@ -99,7 +102,7 @@ int main(int argc, char** argv) try {
   if (steps == 0) {
     std::printf("not timed: all %d epochs were warm-up (--warmup-epochs %d) on %s\n", o.epochs,
                 o.warmup_epochs, model.backend().Describe().c_str());
-    return 0;
+    return;
   }
   const double seconds = std::chrono::duration<double>(timed).count();
   std::printf(
@@ -107,6 +110,27 @@ int main(int argc, char** argv) try {
       "(%.3f ms/step) on %s\n",
       o.warmup_epochs + 1, o.epochs, o.warmup_epochs, static_cast<long long>(steps), seconds,
       1e3 * seconds / static_cast<double>(steps), model.backend().Describe().c_str());
+}
+
+}  // namespace
+
+int main(int argc, char** argv) try {
+  const Options o = Parse(argc, argv);
+  const fanin::Dataset data = fanin::Ball(10, 1000, 0.5, o.seed);
+  if (o.device != "all") {
+    TrainOn(o.device, o, data);
+    return 0;
+  }
+  std::vector<std::string> devices = {"cpu"};
+  if (fanin::CudaAvailable()) {
+    devices.emplace_back("cuda");
+  } else {
+    std::printf("cuda: skipped, %s\n", fanin::CudaUnavailableReason().c_str());
+  }
+  for (size_t i = 0; i < devices.size(); ++i) {
+    if (i > 0) std::printf("\n");
+    TrainOn(devices[i], o, data);
+  }
   return 0;
 } catch (const std::exception& e) {
   std::fprintf(stderr, "train_ball: %s\n", e.what());

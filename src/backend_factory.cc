@@ -29,21 +29,21 @@ const internal::BackendEntry& Cpu() {
 
 }  // namespace
 
-bool CudaAvailable() {
+std::string CudaUnavailableReason() {
   const internal::BackendEntry* cuda = internal::FindBackend("cuda");
-  return cuda != nullptr && cuda->device_count() > 0;
+  if (cuda == nullptr) return "fanin was built without the CUDA backend";
+  if (cuda->device_count() <= 0) return "no CUDA GPU is visible";
+  return "";
 }
+
+bool CudaAvailable() { return CudaUnavailableReason().empty(); }
 
 std::shared_ptr<Backend> MakeBackend(std::string_view device, const BackendOptions& options) {
   if (device == "cpu") return Cpu().create(options);
   if (device == "cuda" || device == "auto") {
-    const internal::BackendEntry* cuda = internal::FindBackend("cuda");
-    if (cuda != nullptr && cuda->device_count() > 0) return cuda->create(options);
-    if (device == "cuda") {
-      throw std::runtime_error(
-          cuda == nullptr ? "MakeBackend(\"cuda\"): fanin was built without the CUDA backend"
-                          : "MakeBackend(\"cuda\"): no CUDA GPU is visible");
-    }
+    const std::string unavailable = CudaUnavailableReason();
+    if (unavailable.empty()) return internal::FindBackend("cuda")->create(options);
+    if (device == "cuda") throw std::runtime_error("MakeBackend(\"cuda\"): " + unavailable);
     return Cpu().create(options);
   }
   throw std::invalid_argument("unknown device '" + std::string(device) +

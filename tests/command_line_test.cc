@@ -1,6 +1,7 @@
 // The programs' command lines, run as a user would: malformed, out-of-range and non-finite
 // values are refused with the flag named and exit status 2 (never silently read as 0 or 1),
-// --help lists every flag with its default, and train_ball's step time leaves out warm-up.
+// --help lists every flag with its default, train_ball's step time leaves out warm-up, and
+// the programs that time devices say which they skipped and why.
 
 #include <gtest/gtest.h>
 #include <sys/wait.h>
@@ -11,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "fanin/backend.h"
 #include "test_util.h"
 
 namespace fanin {
@@ -128,6 +130,65 @@ TEST(CommandLineTest, TrainBallTimesOnlyTheEpochsAfterWarmUp) {
             leading_zero.output.substr(leading_zero.output.find("epoch   1")));
   EXPECT_NE(leading_zero.output.find("not timed: all 1 epochs were warm-up"), std::string::npos)
       << leading_zero.output;
+}
+
+size_t Occurrences(const std::string& text, const std::string& part) {
+  size_t count = 0;
+  for (size_t at = text.find(part); at != std::string::npos; at = text.find(part, at + 1)) ++count;
+  return count;
+}
+
+// The line a program prints for the CUDA device when it cannot use it here ("" with a GPU).
+std::string CudaSkippedLine() {
+  return CudaAvailable() ? "" : "cuda: skipped, " + CudaUnavailableReason() + "\n";
+}
+
+// A run on every device must be the run on each: the same model, seed and losses.
+TEST(CommandLineTest, TrainBallDeviceAllTrainsOnEveryUsableDeviceAndNamesTheSkipped) {
+  SKIP_UNLESS_BUILT("train_ball");
+  const std::string arguments = "--epochs 2 --batch 500 --device ";
+  const Result all = RunProgram("train_ball", arguments + "all");
+  ASSERT_EQ(all.status, 0) << all.output;
+  const Result cpu = RunProgram("train_ball", arguments + "cpu");
+  ASSERT_EQ(cpu.status, 0) << cpu.output;
+  const std::string cpu_run = cpu.output.substr(0, cpu.output.find("timed epochs"));
+  EXPECT_NE(all.output.find(cpu_run), std::string::npos) << all.output;
+  // The skipped line first, once; then one timing line per device trained.
+  EXPECT_EQ(all.output.find(CudaSkippedLine()), 0u) << all.output;
+  EXPECT_EQ(Occurrences(all.output, "skipped"), CudaAvailable() ? 0u : 1u) << all.output;
+  EXPECT_EQ(Occurrences(all.output, "ms/step) on "), CudaAvailable() ? 2u : 1u) << all.output;
+}
+
+TEST(CommandLineTest, CompareNamesWhatItSkippedBeforeAndUnderTheTable) {
+  SKIP_UNLESS_BUILT("fanin_compare");
+  const Result r = RunProgram("fanin_compare", "--workloads=W1 --w1-steps=2 --torch=off");
+  ASSERT_EQ(r.status, 0) << r.output;
+  const std::string skipped = CudaSkippedLine() + "torch: skipped, turned off by --torch=off\n";
+  const size_t table = r.output.find("| workload |");
+  ASSERT_NE(table, std::string::npos) << r.output;
+  const size_t before = r.output.find(skipped);
+  EXPECT_LT(before, table) << r.output;
+  EXPECT_NE(r.output.find("\nNot run:\n" + skipped, table), std::string::npos) << r.output;
+  EXPECT_EQ(r.output.find("| W1 | torch"), std::string::npos) << r.output;
+}
+
+TEST(CommandLineTest, BenchNamesTheDevicesItSkippedBeforeTheResults) {
+  SKIP_UNLESS_BUILT("fanin_bench");
+  const Result r = RunProgram("fanin_bench",
+                              "--benchmark_filter='^Bce/logits/n:1000/cpu1/' "
+                              "--benchmark_min_time=0.01");
+  ASSERT_EQ(r.status, 0) << r.output;
+  const size_t result = r.output.find("Bce/logits/n:1000/cpu1/real_time");
+  ASSERT_NE(result, std::string::npos) << r.output;
+  for (const std::string label : {"cuda", "cuda_cudnn"}) {
+    if (CudaAvailable()) {
+      EXPECT_EQ(r.output.find(label + ": skipped"), std::string::npos) << r.output;
+    } else {
+      const std::string line = label + ": skipped, " + CudaUnavailableReason() + "\n";
+      EXPECT_EQ(Occurrences(r.output, line), 1u) << r.output;
+      EXPECT_LT(r.output.find(line), result) << r.output;
+    }
+  }
 }
 
 TEST(CommandLineTest, BceToyAnswersHelpAndRefusesFlags) {

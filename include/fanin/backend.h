@@ -36,6 +36,9 @@ std::shared_ptr<Backend> MakeBackend(std::string_view device = "cpu",
 std::shared_ptr<Backend> HostBackend();
 // Whether MakeBackend("cuda") can succeed in this process.
 bool CudaAvailable();
+// Why it cannot ("fanin was built without the CUDA backend", "no CUDA GPU is visible"), so
+// that a program can say what it skipped; empty when it can.
+std::string CudaUnavailableReason();
 
 // Backend calls recorded once by Backend::Record and enqueued again by each Replay; valid
 // while the backend that recorded them lives. It keeps the recorded closure (and so the

@@ -76,8 +76,7 @@ const std::vector<Target>& Targets() {
 }
 
 std::string Unavailable(const Target& target) {
-  if (target.device == "cuda" && !CudaAvailable()) return "no CUDA GPU visible";
-  return "";
+  return target.device == "cuda" ? CudaUnavailableReason() : "";
 }
 
 Context::Context(const Target& target, std::shared_ptr<Backend> backend, uint32_t seed)

@@ -36,7 +36,7 @@ struct Target {
 };
 
 const std::vector<Target>& Targets();
-// Empty when `target` can run here, else why not ("no CUDA GPU visible").
+// Empty when `target` can run here, else why not ("no CUDA GPU is visible").
 std::string Unavailable(const Target& target);
 
 // What a case body gets: the backend and its target, and the case's inputs as a deterministic
