@@ -121,110 +121,108 @@ void AddGradient(Activation act, int64_t rows) {
   const int64_t in = 7, units = 5;
   Register({.name = "dense.backward/" + std::string(ActivationName(act)) + "/" + RowsName(rows),
             .family = "dense",
-            .gradient =
-                [=](Context& c) {
-                  DenseInputs d;
-                  DenseReference r;
-                  do {
-                    d = Draw(c, rows, in, units);
-                    r = Reference(d, c.target().gemm_input_rounding);
-                  } while (std::ranges::any_of(r.z, [](double z) {
-                    return std::ranges::any_of(std::vector<double>{-3, 0, 3}, [z](double kink) {
-                      return std::fabs(z - kink) < 1e-4;
-                    });
-                  }));
-                  const std::vector<float> upstream = c.Uniform(rows * units, -1.0f, 1.0f);
-                  const Tensor x = c.Make({rows, in}, d.x), w = c.Make({in, units}, d.w);
-                  const Tensor b = c.Make({units}, d.bias), dy = c.Make({rows, units}, upstream);
-                  Tensor z(c.backend(), {rows, units}), a(c.backend(), {rows, units});
-                  Tensor dz(c.backend(), {rows, units}), db(c.backend(), {units});
-                  Tensor dw(c.backend(), {in, units}), dx(c.backend(), {rows, in});
-                  ops::DenseForward(x, w, b, act, z, a);
-                  ops::ActivationBackward(act, z, a, dy, dz, &db);
-                  ops::Gemm(x, true, dz, false, 1.0f, 0.0f, dw);
-                  ops::Gemm(dz, false, w, true, 1.0f, 0.0f, dx);
+            .gradient = [=](Context& c) {
+              DenseInputs d;
+              DenseReference r;
+              do {
+                d = Draw(c, rows, in, units);
+                r = Reference(d, c.target().gemm_input_rounding);
+              } while (std::ranges::any_of(r.z, [](double z) {
+                return std::ranges::any_of(std::vector<double>{-3, 0, 3},
+                                           [z](double kink) { return std::fabs(z - kink) < 1e-4; });
+              }));
+              const std::vector<float> upstream = c.Uniform(rows * units, -1.0f, 1.0f);
+              const Tensor x = c.Make({rows, in}, d.x), w = c.Make({in, units}, d.w);
+              const Tensor b = c.Make({units}, d.bias), dy = c.Make({rows, units}, upstream);
+              Tensor z(c.backend(), {rows, units}), a(c.backend(), {rows, units});
+              Tensor dz(c.backend(), {rows, units}), db(c.backend(), {units});
+              Tensor dw(c.backend(), {in, units}), dx(c.backend(), {rows, in});
+              ops::DenseForward(x, w, b, act, z, a);
+              ops::ActivationBackward(act, z, a, dy, dz, &db);
+              ops::Gemm(x, true, dz, false, 1.0f, 0.0f, dw);
+              ops::Gemm(dz, false, w, true, 1.0f, 0.0f, dx);
 
-                  std::vector<double> xs(d.x.begin(), d.x.end()), ws(d.w.begin(), d.w.end()),
-                      bs(d.bias.begin(), d.bias.end());
-                  // L restricted to the rows and units a parameter reaches.
-                  const auto loss = [&](int64_t row_begin, int64_t row_end, int64_t unit_begin,
-                                        int64_t unit_end) {
-                    double total = 0.0;
-                    for (int64_t i = row_begin; i < row_end; ++i) {
-                      for (int64_t j = unit_begin; j < unit_end; ++j) {
-                        double zij = bs[j];
-                        for (int64_t p = 0; p < in; ++p) zij += xs[i * in + p] * ws[p * units + j];
-                        total += upstream[i * units + j] * RefActivation(act, zij);
-                      }
-                    }
-                    return total;
-                  };
-                  const auto derivative = [&](double& parameter, const auto& f) {
-                    const double saved = parameter;
-                    const double g = CentralDifference(
-                        [&](double v) {
-                          parameter = v;
-                          return f();
-                        },
-                        saved);
-                    parameter = saved;
-                    return g;
-                  };
-                  // dz's bound per element, and its sums over what each gradient adds up.
-                  std::vector<double> dz_tolerance(rows * units), dz_magnitude(rows * units);
-                  for (int64_t e = 0; e < rows * units; ++e) {
-                    const double zv = r.z[e];
-                    const double f = RefActivation(act, zv);
-                    const double fp = testing::RefActivationDerivative(act, zv);
-                    dz_magnitude[e] = std::fabs(upstream[e] * fp);
-                    dz_tolerance[e] =
-                        std::fabs(upstream[e]) * (FormulaTolerance(zv, fp) +
-                                                  2 * FormulaTolerance(zv, f) + r.z_tolerance[e]) +
-                        kFloatRoundoff * dz_magnitude[e];
+              std::vector<double> xs(d.x.begin(), d.x.end()), ws(d.w.begin(), d.w.end()),
+                  bs(d.bias.begin(), d.bias.end());
+              // L restricted to the rows and units a parameter reaches.
+              const auto loss = [&](int64_t row_begin, int64_t row_end, int64_t unit_begin,
+                                    int64_t unit_end) {
+                double total = 0.0;
+                for (int64_t i = row_begin; i < row_end; ++i) {
+                  for (int64_t j = unit_begin; j < unit_end; ++j) {
+                    double zij = bs[j];
+                    for (int64_t p = 0; p < in; ++p) zij += xs[i * in + p] * ws[p * units + j];
+                    total += upstream[i * units + j] * RefActivation(act, zij);
                   }
-                  std::vector<double> dw_ref(in * units), dw_tol(in * units);
-                  for (int64_t p = 0; p < in; ++p) {
-                    for (int64_t j = 0; j < units; ++j) {
-                      dw_ref[p * units + j] =
-                          derivative(ws[p * units + j], [&] { return loss(0, rows, j, j + 1); });
-                      double carried = 0.0, magnitude = 0.0;
-                      for (int64_t i = 0; i < rows; ++i) {
-                        carried += std::fabs(d.x[i * in + p]) * dz_tolerance[i * units + j];
-                        magnitude += std::fabs(d.x[i * in + p]) * dz_magnitude[i * units + j];
-                      }
-                      dw_tol[p * units + j] = carried + (rows + 2) * kFloatRoundoff * magnitude;
-                    }
-                  }
-                  std::vector<double> db_ref(units), db_tol(units);
-                  for (int64_t j = 0; j < units; ++j) {
-                    db_ref[j] = derivative(bs[j], [&] { return loss(0, rows, j, j + 1); });
-                    double carried = 0.0, magnitude = 0.0;
-                    for (int64_t i = 0; i < rows; ++i) {
-                      carried += dz_tolerance[i * units + j];
-                      magnitude += dz_magnitude[i * units + j];
-                    }
-                    db_tol[j] = carried + rows * kFloatRoundoff * magnitude;
-                  }
-                  std::vector<double> dx_ref(rows * in), dx_tol(rows * in);
+                }
+                return total;
+              };
+              const auto derivative = [&](double& parameter, const auto& f) {
+                const double saved = parameter;
+                const double g = CentralDifference(
+                    [&](double v) {
+                      parameter = v;
+                      return f();
+                    },
+                    saved);
+                parameter = saved;
+                return g;
+              };
+              // dz's bound per element, and its sums over what each gradient adds up.
+              std::vector<double> dz_tolerance(rows * units), dz_magnitude(rows * units);
+              for (int64_t e = 0; e < rows * units; ++e) {
+                const double zv = r.z[e];
+                const double f = RefActivation(act, zv);
+                const double fp = testing::RefActivationDerivative(act, zv);
+                dz_magnitude[e] = std::fabs(upstream[e] * fp);
+                dz_tolerance[e] =
+                    std::fabs(upstream[e]) * (FormulaTolerance(zv, fp) +
+                                              2 * FormulaTolerance(zv, f) + r.z_tolerance[e]) +
+                    kFloatRoundoff * dz_magnitude[e];
+              }
+              std::vector<double> dw_ref(in * units), dw_tol(in * units);
+              for (int64_t p = 0; p < in; ++p) {
+                for (int64_t j = 0; j < units; ++j) {
+                  dw_ref[p * units + j] =
+                      derivative(ws[p * units + j], [&] { return loss(0, rows, j, j + 1); });
+                  double carried = 0.0, magnitude = 0.0;
                   for (int64_t i = 0; i < rows; ++i) {
-                    for (int64_t p = 0; p < in; ++p) {
-                      dx_ref[i * in + p] =
-                          derivative(xs[i * in + p], [&] { return loss(i, i + 1, 0, units); });
-                      double carried = 0.0, magnitude = 0.0;
-                      for (int64_t j = 0; j < units; ++j) {
-                        carried += std::fabs(d.w[p * units + j]) * dz_tolerance[i * units + j];
-                        magnitude += std::fabs(d.w[p * units + j]) * dz_magnitude[i * units + j];
-                      }
-                      dx_tol[i * in + p] = carried + (units + 2) * kFloatRoundoff * magnitude;
-                    }
+                    carried += std::fabs(d.x[i * in + p]) * dz_tolerance[i * units + j];
+                    magnitude += std::fabs(d.x[i * in + p]) * dz_magnitude[i * units + j];
                   }
-                  ExpectClose(
-                      dw_ref, dw.ToHost(), [&](size_t e) { return dw_tol[e]; }, "dL/dw");
-                  ExpectClose(
-                      db_ref, db.ToHost(), [&](size_t e) { return db_tol[e]; }, "dL/db");
-                  ExpectClose(
-                      dx_ref, dx.ToHost(), [&](size_t e) { return dx_tol[e]; }, "dL/dx");
-                }});
+                  dw_tol[p * units + j] = carried + (rows + 2) * kFloatRoundoff * magnitude;
+                }
+              }
+              std::vector<double> db_ref(units), db_tol(units);
+              for (int64_t j = 0; j < units; ++j) {
+                db_ref[j] = derivative(bs[j], [&] { return loss(0, rows, j, j + 1); });
+                double carried = 0.0, magnitude = 0.0;
+                for (int64_t i = 0; i < rows; ++i) {
+                  carried += dz_tolerance[i * units + j];
+                  magnitude += dz_magnitude[i * units + j];
+                }
+                db_tol[j] = carried + rows * kFloatRoundoff * magnitude;
+              }
+              std::vector<double> dx_ref(rows * in), dx_tol(rows * in);
+              for (int64_t i = 0; i < rows; ++i) {
+                for (int64_t p = 0; p < in; ++p) {
+                  dx_ref[i * in + p] =
+                      derivative(xs[i * in + p], [&] { return loss(i, i + 1, 0, units); });
+                  double carried = 0.0, magnitude = 0.0;
+                  for (int64_t j = 0; j < units; ++j) {
+                    carried += std::fabs(d.w[p * units + j]) * dz_tolerance[i * units + j];
+                    magnitude += std::fabs(d.w[p * units + j]) * dz_magnitude[i * units + j];
+                  }
+                  dx_tol[i * in + p] = carried + (units + 2) * kFloatRoundoff * magnitude;
+                }
+              }
+              ExpectClose(
+                  dw_ref, dw.ToHost(), [&](size_t e) { return dw_tol[e]; }, "dL/dw");
+              ExpectClose(
+                  db_ref, db.ToHost(), [&](size_t e) { return db_tol[e]; }, "dL/db");
+              ExpectClose(
+                  dx_ref, dx.ToHost(), [&](size_t e) { return dx_tol[e]; }, "dL/dx");
+            }});
 }
 
 void AddValidation() {
