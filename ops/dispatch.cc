@@ -32,7 +32,7 @@ Backend& OneBackend(std::string_view op, std::initializer_list<Arg> args) {
     if (backend == nullptr) {
       backend = &mine;
       first = arg.name;
-    } else if (!backend->SharesMemoryWith(mine)) {
+    } else if (&mine != backend && !backend->SharesMemoryWith(mine)) {
       throw std::invalid_argument(std::string(op) + ": " + std::string(arg.name) + " lives on " +
                                   std::string(mine.name()) + " backend " + mine.Describe() + ", " +
                                   std::string(first) + " on " + std::string(backend->name()) +
