@@ -84,4 +84,57 @@ inline void CheckHistogram(const HistogramSpec& spec) {
   }
 }
 
+// A StatsOut (`what` names it: "z stats") must point at a buffer on the op's backend and at
+// one of its slots. NaN bounds would silently count nothing, so they are refused too.
+inline void CheckStatsOut(std::string_view op, std::string_view what, const StatsOut& out,
+                          const Backend& backend) {
+  const std::string where = std::string(op) + ": " + std::string(what);
+  if (out.buffer == nullptr || !out.buffer->storage().defined()) {
+    throw std::invalid_argument(where + " has no StatsBuffer");
+  }
+  if (!out.buffer->storage().backend().SharesMemoryWith(backend)) {
+    throw std::invalid_argument(where + ": the StatsBuffer lives on " +
+                                std::string(out.buffer->storage().backend().name()) +
+                                ", the tensors on " + std::string(backend.name()));
+  }
+  if (out.slot < 0 || out.slot >= out.buffer->slots()) {
+    throw std::invalid_argument(where + ": slot " + std::to_string(out.slot) +
+                                " of a StatsBuffer of " + std::to_string(out.buffer->slots()) +
+                                " slots");
+  }
+  if (std::isnan(out.saturation.lo) || std::isnan(out.saturation.hi)) {
+    throw std::invalid_argument(where + ": saturation band bounds must not be NaN");
+  }
+}
+
+// Every extent inside the flat buffer of `size` floats, in order and not overlapping, and
+// every slot first_slot .. first_slot + 3 extents - 1 in the buffer.
+inline void CheckParameterStats(std::string_view op, const ParameterStats& stats, int64_t size,
+                                const Backend& backend) {
+  const auto count = static_cast<int64_t>(stats.extents.size());
+  if (count == 0) return;
+  StatsOut first{stats.buffer, stats.first_slot, {}};
+  StatsOut last{stats.buffer, stats.first_slot + 3 * count - 1, {}};
+  CheckStatsOut(op, "parameter stats", first, backend);
+  CheckStatsOut(op, "parameter stats", last, backend);
+  int64_t end = 0;
+  for (int64_t i = 0; i < count; ++i) {
+    const ParameterExtent& e = stats.extents[static_cast<size_t>(i)];
+    if (e.offset < end || e.size < 0 || e.size > size - e.offset) {
+      throw std::invalid_argument(std::string(op) + ": parameter extent " + std::to_string(i) +
+                                  " [" + std::to_string(e.offset) + ", +" +
+                                  std::to_string(e.size) + ") overlaps the one before it or "
+                                  "leaves the flat buffer of " + std::to_string(size) +
+                                  " floats");
+    }
+    end = e.offset + e.size;
+  }
+}
+
+inline void CheckForwardStats(std::string_view op, const ForwardStats& stats,
+                              const Backend& backend) {
+  CheckStatsOut(op, "z stats", stats.z, backend);
+  CheckStatsOut(op, "activation stats", stats.a, backend);
+}
+
 }  // namespace fanin::ops::internal

@@ -21,6 +21,7 @@
 #include "fanin/backend.h"
 #include "fanin/hook.h"
 #include "fanin/layer.h"
+#include "fanin/ops.h"
 #include "fanin/optimizers.h"
 #include "fanin/tensor.h"
 
@@ -88,12 +89,6 @@ struct Evaluation {
 // Each parameter tensor starts on a multiple of this many floats (64 bytes) in the model's
 // flat buffers, so that GEMM libraries get aligned operands.
 inline constexpr int64_t kParameterAlignment = 16;
-
-// A parameter tensor's place in the model's flat buffers, in floats.
-struct ParameterExtent {
-  int64_t offset = 0;
-  int64_t size = 0;
-};
 
 class Sequential;
 class RecordedWork;

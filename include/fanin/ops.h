@@ -10,6 +10,8 @@
 #pragma once
 
 #include <cstdint>
+#include <limits>
+#include <memory>
 #include <span>
 #include <vector>
 
@@ -61,6 +63,13 @@ struct HistogramSpec {
   float hi = 0.0f;
 };
 
+// Bins of a log2-magnitude histogram, which needs no range known in advance: a float's bin
+// is its top nine bits (sign and biased exponent), bits >> 23. Bins 0-255 hold the values
+// with the sign bit clear: bin 0 the zeros and subnormals, bin e in 1-254 |v| in
+// [2^(e-127), 2^(e-126)), bin 255 Inf and NaN; bins 256-511 the same for the sign bit set.
+// A vanishing gradient shows as counts drifting to low bins, long before it reaches zero.
+inline constexpr int kLog2Bins = 512;
+
 // Statistics of one tensor. count is the number of elements, NaN and Inf included;
 // mean/std/min/max are over the finite values only (std is the population std, as numpy's
 // default), and are 0 when there are none.
@@ -75,6 +84,77 @@ struct TensorStats {
   float hist_lo = 0.0f;
   float hist_hi = 0.0f;
   std::vector<int64_t> histogram;  // values outside [hist_lo, hist_hi] are not counted
+  // From the fused statistics only (ops::Summarize and the ops that take a StatsOut):
+  int64_t zero_count = 0;       // exact zeros of either sign (dead ReLU units)
+  int64_t saturated_count = 0;  // values outside the StatsOut's SaturationBand
+  std::vector<int64_t> log2_histogram;  // kLog2Bins counts when asked for, else empty
+
+  // sqrt(sum of squares) of the finite values.
+  double Norm() const;
+};
+
+// ---- Fused statistics: written by the pass that produces a tensor ---------------------------
+// Values a pass counts as saturated: v < lo or v > hi (tanh: |v| > 0.99 is {-0.99, 0.99};
+// sigmoid: {0.01, 0.99}). The default counts none; NaN is never saturated.
+struct SaturationBand {
+  float lo = -std::numeric_limits<float>::infinity();
+  float hi = std::numeric_limits<float>::infinity();
+};
+
+// Memory on a backend for the statistics of `slots` tensors: ops that are given a StatsOut
+// write one slot each (the whole slot: nothing needs clearing between steps), and Read()
+// brings every slot to the host in one copy, the step's one wait. Per slot: counts, min, max,
+// the sum and the sum of squares of v - shift in double (shift: the tensor's first value when
+// finite, so that the variance loses no digits to a large mean), and, when log2_histograms,
+// the log2-magnitude histogram.
+class StatsBuffer {
+ public:
+  StatsBuffer() = default;
+  // Throws std::invalid_argument for slots < 1.
+  StatsBuffer(std::shared_ptr<Backend> backend, int64_t slots, bool log2_histograms);
+
+  int64_t slots() const { return slots_; }
+  bool log2_histograms() const { return log2_histograms_; }
+  // Raw storage, for the implementations (ops/stats/slot.h gives its layout).
+  Tensor& storage() { return storage_; }
+  const Tensor& storage() const { return storage_; }
+  // Every slot's statistics, mean and std derived as TensorStats defines them. A slot no op
+  // wrote since the buffer was made holds zeros.
+  std::vector<TensorStats> Read() const;
+
+ private:
+  Tensor storage_;
+  int64_t slots_ = 0;
+  bool log2_histograms_ = false;
+};
+
+// Where an op writes the statistics of a tensor it produces.
+struct StatsOut {
+  StatsBuffer* buffer = nullptr;
+  int64_t slot = 0;
+  SaturationBand saturation;
+};
+
+// The statistics a forward op computes of its z and of its activation a (both, or neither).
+struct ForwardStats {
+  StatsOut z;
+  StatsOut a;
+};
+
+// A parameter tensor's place in a flat parameter buffer, in floats.
+struct ParameterExtent {
+  int64_t offset = 0;
+  int64_t size = 0;
+};
+
+// The statistics an optimizer step computes, per extent i of the flat buffers: slot
+// first_slot + 3 i gets the parameter as the step found it, + 3 i + 1 its gradient, and
+// + 3 i + 2 the update the step applied (new value - old value, as rounded in float).
+// Values between extents (alignment padding) are not summarized.
+struct ParameterStats {
+  StatsBuffer* buffer = nullptr;
+  std::span<const ParameterExtent> extents;
+  int64_t first_slot = 0;
 };
 
 namespace ops {
@@ -96,16 +176,21 @@ void Axpy(float alpha, const Tensor& x, Tensor& y);
 // A dense layer's forward pass: z = x w + bias (bias [k] broadcast over the n rows of
 // z [n x k]), then a = act(z); `a` may alias `z`. One op, so that a backend can fuse the bias
 // into the GEMM's output pass (oneDNN's matmul bias, cuBLASLt's bias epilogue).
+// With `stats`, the statistics of z and a, in the same call.
 void DenseForward(const Tensor& x, const Tensor& w, const Tensor& bias, ActivationSpec act,
-                  Tensor& z, Tensor& a);
+                  Tensor& z, Tensor& a, const ForwardStats* stats = nullptr);
 
 // ---- ops/activation: forward and backward -----------------------------------------------------
 // These and DenseForward refuse, as CheckActivation does, a spec that ParseActivation could not
 // have given (an alpha for an activation without a parameter, a non-finite alpha).
+// With `stats`, they also write the statistics of z (after the bias) and a, from the pass
+// that writes a; with a aliasing z, give the same statistics for both or only need one.
 // z [n x k] += bias [k] broadcast over rows, then a = act(z). `a` may alias `z`.
-void BiasActivationForward(ActivationSpec act, const Tensor& bias, Tensor& z, Tensor& a);
+void BiasActivationForward(ActivationSpec act, const Tensor& bias, Tensor& z, Tensor& a,
+                           const ForwardStats* stats = nullptr);
 // a = act(z). `a` may alias `z`.
-void ActivationForward(ActivationSpec act, const Tensor& z, Tensor& a);
+void ActivationForward(ActivationSpec act, const Tensor& z, Tensor& a,
+                       const ForwardStats* stats = nullptr);
 // dz = da * act'(z), with act' computed from z or from a = act(z) as is cheaper; and, when
 // bias_grad is given, bias_grad [k] = sum over rows of dz [n x k] in a fixed order (the same
 // bits on any thread count). dz may alias da.
@@ -123,9 +208,12 @@ void BinaryCrossEntropy(BceInput input, const Tensor& output, const Tensor& labe
                         float grad_scale, Tensor* grad, Tensor& totals, int64_t slot);
 
 // ---- ops/sgd, ops/adam: one call over a whole flat parameter buffer ---------------------------
-// velocity may be null when step.momentum == 0.
-void SgdUpdate(const SgdStep& step, Tensor& params, const Tensor& grads, Tensor* velocity);
-void AdamUpdate(const AdamStep& step, Tensor& params, const Tensor& grads, Tensor& m, Tensor& v);
+// velocity may be null when step.momentum == 0. With `stats`, the same pass summarizes each
+// parameter, its gradient and its update (ParameterStats); the update is unchanged by it.
+void SgdUpdate(const SgdStep& step, Tensor& params, const Tensor& grads, Tensor* velocity,
+               const ParameterStats* stats = nullptr);
+void AdamUpdate(const AdamStep& step, Tensor& params, const Tensor& grads, Tensor& m, Tensor& v,
+                const ParameterStats* stats = nullptr);
 
 // ---- ops/gather -------------------------------------------------------------------------------
 // dst row r = src row indices[r] (indices are host values, each in [0, src.rows())).
@@ -136,6 +224,9 @@ void GatherRows(const Tensor& src, std::span<const int64_t> indices, Tensor& dst
 // for all of them.
 std::vector<TensorStats> Stats(std::span<const Tensor* const> tensors,
                                const HistogramSpec& histogram);
+// The fused statistics of t, written to out's slot in one pass (for a tensor no fused pass
+// produces, such as the parameters of a step without an update). Enqueues; read the buffer.
+void Summarize(const Tensor& t, const StatsOut& out);
 
 }  // namespace ops
 }  // namespace fanin

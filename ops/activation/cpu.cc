@@ -4,6 +4,7 @@
 // instantiation per activation, compiled per x86-64 level (cpu/isa_clones.h).
 #include <algorithm>
 #include <cstring>
+#include <optional>
 #include <stdexcept>
 #include <string>
 
@@ -14,6 +15,8 @@
 #include "ops/activation/math.h"
 #include "ops/activation/op.h"
 #include "ops/dispatch.h"
+#include "ops/stats/cpu.h"
+#include "ops/stats/slot.h"
 
 namespace fanin::ops::internal {
 namespace {
@@ -87,20 +90,68 @@ dnnl::algorithm OnednnAlgorithm(Activation act) {
   return dnnl::algorithm::undef;
 }
 
-void ActivationForward(Backend& backend, ActivationSpec act, const Tensor& z, Tensor& a) {
+// The statistics of z and a (each when its StatsOut is given), chunk by chunk; with
+// `activate`, each chunk is activated between the two summaries, so that both read it from L1
+// around the activation that reads z and writes a: one pass over memory, and z is summarized
+// before an in-place activation overwrites it. For oneDNN's activations (activate false) the
+// summary is a second pass, over a layer the activation has just left in cache.
+void SummarizeForward(int threads, ActivationSpec act, const float* zs, float* as, int64_t n,
+                      const StatsOut* z_out, const StatsOut* a_out, bool activate) {
+  float first_a = 0.0f;  // a's shift: f(z[0]), known before the pass only by computing it
+  if (n > 0 && a_out != nullptr) {
+    if (activate) {
+      Forward(act, zs, &first_a, 1);
+    } else {
+      first_a = as[0];
+    }
+  }
+  const float z_shift = n > 0 ? ShiftOf(zs[0]) : 0.0f;
+  std::optional<TensorSummary> z_summary, a_summary;
+  if (z_out != nullptr) z_summary.emplace(n, z_shift, *z_out, threads);
+  if (a_out != nullptr) a_summary.emplace(n, ShiftOf(first_a), *a_out, threads);
+  ParallelFor(TensorSummary::Chunks(n), threads, 1, n, [&](int64_t begin, int64_t end) {
+    const int thread = omp_get_thread_num();
+    for (int64_t c = begin; c < end; ++c) {
+      const int64_t start = c * TensorSummary::kChunk;
+      const int64_t length = std::min(TensorSummary::kChunk, n - start);
+      if (z_summary) z_summary->Add(thread, c, zs + start, length);
+      if (activate) Forward(act, zs + start, as + start, length);
+      if (a_summary) a_summary->Add(thread, c, as + start, length);
+    }
+  });
+  if (z_summary) z_summary->Finish();
+  if (a_summary) a_summary->Finish();
+}
+
+void ActivationForward(Backend& backend, ActivationSpec act, const Tensor& z, Tensor& a,
+                       const ForwardStats* stats) {
   auto& cpu = static_cast<CpuBackend&>(backend);
+  const int threads = cpu.num_threads();
   const float* zs = z.data();
   float* as = a.data();
   const int64_t n = z.size();
+  const StatsOut* z_out = stats != nullptr ? &stats->z : nullptr;
+  const StatsOut* a_out = stats != nullptr ? &stats->a : nullptr;
   if (act.kind == Activation::kLinear) {  // a copy, or nothing in place
     if (as != zs) std::memcpy(as, zs, static_cast<size_t>(n) * sizeof(float));
+    if (stats != nullptr) SummarizeForward(threads, act, zs, as, n, z_out, a_out, false);
     return;
   }
   const dnnl::algorithm algorithm = OnednnAlgorithm(act.kind);
   if (algorithm != dnnl::algorithm::undef) {
-    return cpu.onednn().Eltwise(algorithm, act.alpha, zs, as, n);
+    if (stats != nullptr && as == zs) {  // z is about to be overwritten: summarize it first
+      SummarizeForward(threads, act, zs, as, n, z_out, nullptr, false);
+      z_out = nullptr;
+    }
+    cpu.onednn().Eltwise(algorithm, act.alpha, zs, as, n);
+    if (stats != nullptr) SummarizeForward(threads, act, zs, as, n, z_out, a_out, false);
+    return;
   }
-  ParallelFor(n, cpu.num_threads(), 64, n, [&](int64_t begin, int64_t end) {
+  if (stats != nullptr) {
+    SummarizeForward(threads, act, zs, as, n, z_out, a_out, true);
+    return;
+  }
+  ParallelFor(n, threads, 64, n, [&](int64_t begin, int64_t end) {
     Forward(act, zs + begin, as + begin, end - begin);
   });
 }
@@ -117,11 +168,11 @@ FANIN_ISA_CLONES void AddBias(const float* b, float* z, int64_t rows, int64_t co
 }
 
 void BiasActivationForward(Backend& backend, ActivationSpec act, const Tensor& bias, Tensor& z,
-                           Tensor& a) {
+                           Tensor& a, const ForwardStats* stats) {
   AddBias(bias.data(), z.data(), z.rows(), z.cols());
   // The bias pass leaves z in cache (W1's layers are 400 kB), so applying f as a second
   // pass costs little and lets the transcendental activations use oneDNN's kernels.
-  ActivationForward(backend, act, z, a);
+  ActivationForward(backend, act, z, a, stats);
 }
 
 // dz = da * f'(z, a), and the bias gradient as the column sums of dz.

@@ -9,6 +9,7 @@
 #include "cuda/cuda_backend.h"
 #include "cuda/launch.cuh"
 #include "ops/activation/cudnn.h"
+#include "ops/stats/op.h"
 #include "ops/activation/math.h"
 #include "ops/activation/op.h"
 #include "ops/dispatch.h"
@@ -232,8 +233,17 @@ void LaunchColumnSums(const float* x, int64_t rows, int64_t cols, float* sums, i
 
 // ---- The ops: fanin's kernels, or cuDNN's with BackendOptions::cudnn_activations -------------
 
+// The statistics of z and a, from the summary kernels, after the pass that wrote them (on the
+// stream, so nothing waits).
+void SummarizeForward(Backend& backend, const Tensor& z, const Tensor& a,
+                      const ForwardStats& stats) {
+  const auto& summarize = ops::internal::Kernels<ops::internal::SummarizeOp>::For(backend);
+  summarize(backend, z, stats.z);
+  summarize(backend, a, stats.a);
+}
+
 void BiasActivationForward(Backend& backend, ActivationSpec act, const Tensor& bias, Tensor& z,
-                           Tensor& a) {
+                           Tensor& a, const ForwardStats* stats) {
   auto& cuda = static_cast<CudaBackend&>(backend);
   cuda.Activate();
   CudnnActivations* cudnn = CudnnActivationsFor(cuda, act);
@@ -244,9 +254,11 @@ void BiasActivationForward(Backend& backend, ActivationSpec act, const Tensor& b
     LaunchBiasActivationForward(act, bias.data(), z.data(), z.data(), a.data(), z.rows(), z.cols(),
                                 cuda.stream());
   }
+  if (stats != nullptr) SummarizeForward(backend, z, a, *stats);
 }
 
-void ActivationForward(Backend& backend, ActivationSpec act, const Tensor& z, Tensor& a) {
+void ActivationForward(Backend& backend, ActivationSpec act, const Tensor& z, Tensor& a,
+                       const ForwardStats* stats) {
   auto& cuda = static_cast<CudaBackend&>(backend);
   cuda.Activate();
   CudnnActivations* cudnn = CudnnActivationsFor(cuda, act);
@@ -256,6 +268,7 @@ void ActivationForward(Backend& backend, ActivationSpec act, const Tensor& z, Te
     LaunchBiasActivationForward(act, nullptr, z.data(), nullptr, a.data(), z.rows(), z.cols(),
                                 cuda.stream());
   }
+  if (stats != nullptr) SummarizeForward(backend, z, a, *stats);
 }
 
 // With cuDNN the bias gradient still comes from fanin's deterministic column sums, so that

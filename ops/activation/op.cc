@@ -6,21 +6,24 @@
 
 namespace fanin::ops {
 
-void BiasActivationForward(ActivationSpec act, const Tensor& bias, Tensor& z, Tensor& a) {
+void BiasActivationForward(ActivationSpec act, const Tensor& bias, Tensor& z, Tensor& a,
+                           const ForwardStats* stats) {
   const char* op = "BiasActivationForward";
   Backend& backend = internal::OneBackend(op, {{"bias", &bias}, {"z", &z}, {"a", &a}});
   CheckActivation(act, op);
   internal::CheckBias(op, bias, z);
   internal::CheckSameSize(op, "z", z, "a", a);
-  internal::Run<internal::BiasActivationForwardOp>(backend, act, bias, z, a);
+  if (stats != nullptr) internal::CheckForwardStats(op, *stats, backend);
+  internal::Run<internal::BiasActivationForwardOp>(backend, act, bias, z, a, stats);
 }
 
-void ActivationForward(ActivationSpec act, const Tensor& z, Tensor& a) {
+void ActivationForward(ActivationSpec act, const Tensor& z, Tensor& a, const ForwardStats* stats) {
   const char* op = "ActivationForward";
   Backend& backend = internal::OneBackend(op, {{"z", &z}, {"a", &a}});
   CheckActivation(act, op);
   internal::CheckSameSize(op, "z", z, "a", a);
-  internal::Run<internal::ActivationForwardOp>(backend, act, z, a);
+  if (stats != nullptr) internal::CheckForwardStats(op, *stats, backend);
+  internal::Run<internal::ActivationForwardOp>(backend, act, z, a, stats);
 }
 
 void ActivationBackward(ActivationSpec act, const Tensor& z, const Tensor& a, const Tensor& da,

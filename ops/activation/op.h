@@ -4,6 +4,7 @@
 
 #include "fanin/activation.h"
 #include "fanin/backend.h"
+#include "fanin/ops.h"
 #include "fanin/tensor.h"
 
 namespace fanin::ops::internal {
@@ -11,11 +12,13 @@ namespace fanin::ops::internal {
 // Each is called with validated shapes (possibly empty).
 struct BiasActivationForwardOp {
   static constexpr char kName[] = "BiasActivationForward";
-  using Fn = void(Backend&, ActivationSpec act, const Tensor& bias, Tensor& z, Tensor& a);
+  using Fn = void(Backend&, ActivationSpec act, const Tensor& bias, Tensor& z, Tensor& a,
+                  const ForwardStats* stats);
 };
 struct ActivationForwardOp {
   static constexpr char kName[] = "ActivationForward";
-  using Fn = void(Backend&, ActivationSpec act, const Tensor& z, Tensor& a);
+  using Fn = void(Backend&, ActivationSpec act, const Tensor& z, Tensor& a,
+                  const ForwardStats* stats);
 };
 struct ActivationBackwardOp {
   static constexpr char kName[] = "ActivationBackward";

@@ -40,7 +40,7 @@ void LaunchAdamUpdate(const AdamStep& step, float* params, const float* grads, f
 }
 
 void AdamUpdate(Backend& backend, const AdamStep& step, Tensor& params, const Tensor& grads,
-                Tensor& m, Tensor& v) {
+                Tensor& m, Tensor& v, const ParameterStats* stats) {
   auto& cuda = static_cast<CudaBackend&>(backend);
   cuda.Activate();
   LaunchAdamUpdate(step, params.data(), grads.data(), m.data(), v.data(), params.size(),

@@ -12,7 +12,7 @@ namespace fanin::ops::internal {
 struct AdamUpdateOp {
   static constexpr char kName[] = "AdamUpdate";
   using Fn = void(Backend&, const AdamStep& step, Tensor& params, const Tensor& grads, Tensor& m,
-                  Tensor& v);
+                  Tensor& v, const ParameterStats* stats);
 };
 
 }  // namespace fanin::ops::internal

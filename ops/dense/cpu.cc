@@ -14,16 +14,16 @@ namespace fanin::ops::internal {
 namespace {
 
 void DenseForward(Backend& backend, const Tensor& x, const Tensor& w, const Tensor& bias,
-                  ActivationSpec act, Tensor& z, Tensor& a) {
+                  ActivationSpec act, Tensor& z, Tensor& a, const ForwardStats* stats) {
   const GemmDims d = CheckGemm(x, false, w, false, z);
   if (d.m * d.n * d.k <= kTinyGemmMacs) {  // TinyGemm, then the bias and activation
     Kernels<GemmOp>::For(backend)(backend, x, false, w, false, 1.0f, 0.0f, z);
-    Kernels<BiasActivationForwardOp>::For(backend)(backend, act, bias, z, a);
+    Kernels<BiasActivationForwardOp>::For(backend)(backend, act, bias, z, a, stats);
     return;
   }
   static_cast<CpuBackend&>(backend).onednn().Gemm(x.data(), false, w.data(), false, bias.data(),
                                                   z.data(), d.m, d.n, d.k, 1.0f, 0.0f);
-  Kernels<ActivationForwardOp>::For(backend)(backend, act, z, a);
+  Kernels<ActivationForwardOp>::For(backend)(backend, act, z, a, stats);
 }
 
 const bool kRegistered = Kernels<DenseForwardOp>::Register<CpuBackend>(DenseForward);

@@ -12,6 +12,7 @@
 #include "ops/dispatch.h"
 #include "ops/fill/op.h"
 #include "ops/gemm/op.h"
+#include "ops/stats/op.h"
 
 namespace fanin::gpu {
 namespace {
@@ -22,15 +23,16 @@ using ops::internal::DenseForwardOp;
 using ops::internal::FillOp;
 using ops::internal::GemmOp;
 using ops::internal::Kernels;
+using ops::internal::SummarizeOp;
 
 void DenseForward(Backend& backend, const Tensor& x, const Tensor& w, const Tensor& bias,
-                  ActivationSpec act, Tensor& z, Tensor& a) {
+                  ActivationSpec act, Tensor& z, Tensor& a, const ForwardStats* stats) {
   auto& cuda = static_cast<CudaBackend&>(backend);
   const auto [rows, cols, inner] = ops::internal::CheckGemm(x, false, w, false, z);
   cuda.Activate();
   if (inner == 0) {  // x w is an empty sum: z = 0 + bias, then the activation; no cuBLASLt
     Kernels<FillOp>::For(backend)(backend, z, 0.0f);
-    Kernels<BiasActivationForwardOp>::For(backend)(backend, act, bias, z, a);
+    Kernels<BiasActivationForwardOp>::For(backend)(backend, act, bias, z, a, stats);
     return;
   }
   if (!LtDenseOf(cuda).Forward(x.data(), w.data(), bias.data(), z.data(), rows, inner, cols,
@@ -41,13 +43,20 @@ void DenseForward(Backend& backend, const Tensor& x, const Tensor& w, const Tens
     // GEMM, then + bias, then act), with one more pass over z; the choice is remembered
     // per shape and alignment, so a step takes the same path every time.
     Kernels<GemmOp>::For(backend)(backend, x, false, w, false, 1.0f, 0.0f, z);
-    Kernels<BiasActivationForwardOp>::For(backend)(backend, act, bias, z, a);
+    Kernels<BiasActivationForwardOp>::For(backend)(backend, act, bias, z, a, stats);
     return;
   }
-  if (act.kind == Activation::kLinear && a.data() == z.data()) return;  // a is z already
+  if (act.kind == Activation::kLinear && a.data() == z.data()) {  // a is z already
+    if (stats != nullptr) {
+      const auto& summarize = Kernels<SummarizeOp>::For(backend);
+      summarize(backend, z, stats->z);
+      summarize(backend, a, stats->a);
+    }
+    return;
+  }
   // fanin's activation kernel without bias, or cuDNN's with BackendOptions::cudnn_activations,
   // as BiasActivationForward would.
-  Kernels<ActivationForwardOp>::For(backend)(backend, act, z, a);
+  Kernels<ActivationForwardOp>::For(backend)(backend, act, z, a, stats);
 }
 
 const bool kRegistered = Kernels<DenseForwardOp>::Register<CudaBackend>(DenseForward);

@@ -4,6 +4,7 @@
 
 #include "fanin/activation.h"
 #include "fanin/backend.h"
+#include "fanin/ops.h"
 #include "fanin/tensor.h"
 
 namespace fanin::ops::internal {
@@ -12,7 +13,7 @@ namespace fanin::ops::internal {
 struct DenseForwardOp {
   static constexpr char kName[] = "DenseForward";
   using Fn = void(Backend&, const Tensor& x, const Tensor& w, const Tensor& bias,
-                  ActivationSpec act, Tensor& z, Tensor& a);
+                  ActivationSpec act, Tensor& z, Tensor& a, const ForwardStats* stats);
 };
 
 }  // namespace fanin::ops::internal

@@ -50,7 +50,7 @@ void LaunchSgdUpdate(const SgdStep& step, float* params, const float* grads, flo
 }
 
 void SgdUpdate(Backend& backend, const SgdStep& step, Tensor& params, const Tensor& grads,
-               Tensor* velocity) {
+               Tensor* velocity, const ParameterStats* stats) {
   auto& cuda = static_cast<CudaBackend&>(backend);
   cuda.Activate();
   LaunchSgdUpdate(step, params.data(), grads.data(),

@@ -8,7 +8,8 @@
 
 namespace fanin::ops {
 
-void SgdUpdate(const SgdStep& step, Tensor& params, const Tensor& grads, Tensor* velocity) {
+void SgdUpdate(const SgdStep& step, Tensor& params, const Tensor& grads, Tensor* velocity,
+               const ParameterStats* stats) {
   const char* op = "SgdUpdate";
   const bool momentum = step.momentum != 0.0f;
   if (momentum && velocity == nullptr) {
@@ -19,7 +20,8 @@ void SgdUpdate(const SgdStep& step, Tensor& params, const Tensor& grads, Tensor*
       op, {{"params", &params}, {"grads", &grads}, {"velocity", used_velocity}});
   internal::CheckSameSize(op, "params", params, "grads", grads);
   if (momentum) internal::CheckSameSize(op, "params", params, "velocity", *velocity);
-  internal::Run<internal::SgdUpdateOp>(backend, step, params, grads, used_velocity);
+  if (stats != nullptr) internal::CheckParameterStats(op, *stats, params.size(), backend);
+  internal::Run<internal::SgdUpdateOp>(backend, step, params, grads, used_velocity, stats);
 }
 
 }  // namespace fanin::ops

@@ -12,7 +12,7 @@ namespace fanin::ops::internal {
 struct SgdUpdateOp {
   static constexpr char kName[] = "SgdUpdate";
   using Fn = void(Backend&, const SgdStep& step, Tensor& params, const Tensor& grads,
-                  Tensor* velocity);
+                  Tensor* velocity, const ParameterStats* stats);
 };
 
 }  // namespace fanin::ops::internal

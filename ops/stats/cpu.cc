@@ -31,6 +31,7 @@
 #include "cpu/parallel.h"
 #include "ops/dispatch.h"
 #include "ops/stats/op.h"
+#include "ops/stats/slot.h"
 
 namespace fanin::ops::internal {
 namespace {
@@ -273,7 +274,130 @@ TensorStats ComputeTensorStats(const float* x, int64_t n, const HistogramSpec& h
   return s;
 }
 
+// ---- Fused statistics -------------------------------------------------------------------------
 namespace {
+
+struct ChunkMoments {
+  double sum, sum_sq;
+  int32_t nan, inf, zeros, saturated;  // a chunk has at most TensorSummary::kChunk values
+  float min, max;
+};
+
+// One branch-free pass over a chunk: every value's NaN/Inf/zero/saturation tests and its
+// deviation from the shift (0 for NaN and Inf, so they add nothing), in double lanes.
+FANIN_ISA_CLONES ChunkMoments SummarizeChunk(const float* x, int64_t n, float shift,
+                                             SaturationBand band) {
+  double sum = 0.0, sum_sq = 0.0;
+  int32_t nan = 0, inf = 0, zeros = 0, saturated = 0;
+  float lo = kInf, hi = -kInf;
+  const double s = shift;
+#pragma omp simd reduction(+ : sum, sum_sq, nan, inf, zeros, saturated) reduction(min : lo) \
+    reduction(max : hi)
+  for (int64_t i = 0; i < n; ++i) {
+    const float v = x[i];
+    const uint32_t bits = MagnitudeBits(v);
+    const bool finite = bits < kInfBits;
+    nan += bits > kInfBits;
+    inf += bits == kInfBits;
+    zeros += bits == 0;
+    saturated += (v < band.lo) | (v > band.hi);
+    const double d = static_cast<double>(Select(finite, v, shift)) - s;
+    sum += d;
+    sum_sq += d * d;
+    const float low = Select(finite, v, kInf), high = Select(finite, v, -kInf);
+    lo = low < lo ? low : lo;
+    hi = high > hi ? high : hi;
+  }
+  return {sum, sum_sq, nan, inf, zeros, saturated, lo, hi};
+}
+
+// Adds the log2-magnitude bins of x to counts. Four copies of the counts in turn, so that
+// consecutive values in one bin (the common case: a layer's values span a few octaves) do
+// not wait on each other's increment.
+FANIN_ISA_CLONES void Log2Histogram(const float* x, int64_t n, int64_t* counts) {
+  int64_t copies[4][kLog2Bins] = {};
+  int64_t i = 0;
+  for (; i + 4 <= n; i += 4) {
+    ++copies[0][Log2Bin(x[i])];
+    ++copies[1][Log2Bin(x[i + 1])];
+    ++copies[2][Log2Bin(x[i + 2])];
+    ++copies[3][Log2Bin(x[i + 3])];
+  }
+  for (; i < n; ++i) ++copies[0][Log2Bin(x[i])];
+  for (int b = 0; b < kLog2Bins; ++b) {
+    counts[b] += copies[0][b] + copies[1][b] + copies[2][b] + copies[3][b];
+  }
+}
+
+}  // namespace
+
+TensorSummary::TensorSummary(int64_t n, float shift, const StatsOut& out, int threads)
+    : n_(n), shift_(shift), out_(out), per_chunk_(static_cast<size_t>(Chunks(n))) {
+  per_thread_.resize(static_cast<size_t>(std::max(threads, 1)));
+  for (Exact& e : per_thread_) {
+    e.min = kInf;
+    e.max = -kInf;
+    if (out.buffer->log2_histograms()) e.histogram.assign(kLog2Bins, 0);
+  }
+}
+
+void TensorSummary::Add(int thread, int64_t chunk, const float* x, int64_t length) {
+  const ChunkMoments m = SummarizeChunk(x, length, shift_, out_.saturation);
+  per_chunk_[static_cast<size_t>(chunk)] = {m.sum, m.sum_sq};
+  Exact& e = per_thread_[static_cast<size_t>(thread)];
+  e.nan += m.nan;
+  e.inf += m.inf;
+  e.zeros += m.zeros;
+  e.saturated += m.saturated;
+  e.min = std::min(e.min, m.min);
+  e.max = std::max(e.max, m.max);
+  if (!e.histogram.empty()) Log2Histogram(x, length, e.histogram.data());
+}
+
+void TensorSummary::Finish() const {
+  float* storage = out_.buffer->storage().data();
+  StatsSlot slot{};
+  slot.count = n_;
+  slot.shift = shift_;
+  slot.min = kInf;
+  slot.max = -kInf;
+  for (const Sums& c : per_chunk_) {
+    slot.sum += c.sum;
+    slot.sum_sq += c.sum_sq;
+  }
+  int64_t* counts = out_.buffer->log2_histograms()
+                        ? HistogramOf(storage, out_.buffer->slots(), out_.slot)
+                        : nullptr;
+  if (counts != nullptr) std::fill_n(counts, kLog2Bins, 0);
+  for (const Exact& e : per_thread_) {
+    slot.nan += e.nan;
+    slot.inf += e.inf;
+    slot.zeros += e.zeros;
+    slot.saturated += e.saturated;
+    slot.min = std::min(slot.min, e.min);
+    slot.max = std::max(slot.max, e.max);
+    for (size_t b = 0; b < e.histogram.size(); ++b) counts[b] += e.histogram[b];
+  }
+  SlotsOf(storage)[out_.slot] = slot;
+}
+
+namespace {
+
+// Chunks spread over the threads by ParallelFor: each chunk is summarized by one thread.
+void Summarize(Backend& backend, const Tensor& t, const StatsOut& out) {
+  const int64_t n = t.size();
+  const float* x = t.data();
+  const int threads = static_cast<CpuBackend&>(backend).num_threads();
+  TensorSummary summary(n, n > 0 ? ShiftOf(x[0]) : 0.0f, out, threads);
+  ParallelFor(TensorSummary::Chunks(n), threads, 1, n, [&](int64_t begin, int64_t end) {
+    const int thread = omp_get_thread_num();
+    for (int64_t c = begin; c < end; ++c) {
+      const int64_t start = c * TensorSummary::kChunk;
+      summary.Add(thread, c, x + start, std::min(TensorSummary::kChunk, n - start));
+    }
+  });
+  summary.Finish();
+}
 
 // Tensors are independent, so they are spread over the threads whole: each tensor's
 // statistics are computed by one thread in one fixed order, the same bits on any count.
@@ -294,7 +418,8 @@ std::vector<TensorStats> Stats(Backend& backend, std::span<const Tensor* const> 
   return all;
 }
 
-const bool kRegistered = Kernels<StatsOp>::Register<CpuBackend>(Stats);
+const bool kRegistered = Kernels<StatsOp>::Register<CpuBackend>(Stats) &&
+                         Kernels<SummarizeOp>::Register<CpuBackend>(Summarize);
 
 }  // namespace
 }  // namespace fanin::ops::internal
