@@ -25,8 +25,13 @@ const Tensor& ActivationLayer::Forward(const Tensor& x) {
   CheckLayerInput(Describe(), x, features_);
   input_ = x;
   a_ = BatchView(a_storage_, backend_, x.rows(), features_);
-  ops::ActivationForward(activation_, x, a_);
+  ops::ActivationForward(activation_, x, a_, stats_ ? &*stats_ : nullptr);
   return a_;
+}
+
+bool ActivationLayer::CollectForwardStats(const ForwardStats* stats) {
+  stats_ = WithSaturationBand(stats, activation_);
+  return true;
 }
 
 // Backward: dx = dy * act'(x), in place in dy.

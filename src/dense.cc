@@ -65,8 +65,13 @@ const Tensor& Dense::Forward(const Tensor& x) {
   z_ = BatchView(z_storage_, backend_, x.rows(), units_);
   a_ = activation_.kind == Activation::kLinear ? z_
                                                : BatchView(a_storage_, backend_, x.rows(), units_);
-  ops::DenseForward(x, kernel_, bias_, activation_, z_, a_);
+  ops::DenseForward(x, kernel_, bias_, activation_, z_, a_, stats_ ? &*stats_ : nullptr);
   return a_;
+}
+
+bool Dense::CollectForwardStats(const ForwardStats* stats) {
+  stats_ = WithSaturationBand(stats, activation_);
+  return true;
 }
 
 // Backward: dz = dy * act'(z) (in place in dy), db = sum over rows of dz (same pass),

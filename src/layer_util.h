@@ -3,10 +3,13 @@
 #pragma once
 
 #include <memory>
+#include <optional>
 #include <stdexcept>
 #include <string>
 
+#include "fanin/activation.h"
 #include "fanin/backend.h"
+#include "fanin/ops.h"
 #include "fanin/tensor.h"
 
 namespace fanin {
@@ -27,6 +30,17 @@ inline void CheckLayerInput(const std::string& layer, const Tensor& x, int64_t f
                                 " does not match the expected [n x " + std::to_string(features) +
                                 "]");
   }
+}
+
+// `stats` with the activation's saturation band set as StatsHook documents it: tanh
+// |a| > 0.99, sigmoid a < 0.01 or a > 0.99; none for the other activations.
+inline std::optional<ForwardStats> WithSaturationBand(const ForwardStats* stats,
+                                                      ActivationSpec act) {
+  if (stats == nullptr) return std::nullopt;
+  ForwardStats s = *stats;
+  if (act.kind == Activation::kTanh) s.a.saturation = {-0.99f, 0.99f};
+  if (act.kind == Activation::kSigmoid) s.a.saturation = {0.01f, 0.99f};
+  return s;
 }
 
 }  // namespace fanin

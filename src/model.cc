@@ -4,6 +4,7 @@
 #include <cmath>
 #include <iomanip>
 #include <numeric>
+#include <optional>
 #include <sstream>
 #include <stdexcept>
 #include <string>
@@ -44,6 +45,8 @@ struct Sequential::State {
   struct Parameter {
     Tensor value, grad;
     bool is_kernel = false;
+    size_t layer = 0;  // the layer that declared it, and its name there ("kernel", "bias")
+    std::string name;
   };
   std::vector<Parameter> parameters;
   std::vector<ParameterExtent> extents;  // where each lies in the flat buffers
@@ -52,6 +55,12 @@ struct Sequential::State {
   Tensor velocity, adam_m, adam_v;  // allocated by the optimizer that needs them
 
   std::vector<std::shared_ptr<Hook>> hooks;
+  // Fused statistics, for the hooks with fused_stats() that want the current step: the
+  // buffer holds 2 slots per layer (z, activation), then 3 per parameter (ParameterStats).
+  std::vector<Hook*> fused_hooks;
+  StatsBuffer stats_buffer;
+  std::vector<ForwardStats> forward_stats;
+  std::vector<bool> layer_collects;  // whether layer i summarizes in its own Forward
   int64_t steps = 0;
   uint64_t seed = 0;
   int epochs_completed = 0;
@@ -81,12 +90,112 @@ struct Sequential::State {
 
   // Forward, loss, backward and (wanted) hooks; totals[2*slot..] get the loss sum and
   // correct count. Leaves the gradients in flat_grads.
+  // Hooks with fused statistics get them from FinishFusedStats, after the update.
   void ForwardBackward(const Tensor& x, const Tensor& y, Tensor& totals, int64_t slot,
                        const StepContext& context, const Sequential& model) {
+    BeginFusedStats(context.step);
     ForwardBackwardCalls(x, y, totals, slot);
+    SummarizeUncollected();
     for (const std::shared_ptr<Hook>& hook : hooks) {
-      if (hook->Wants(context.step)) hook->OnStep(context, model);
+      if (!hook->fused_stats() && hook->Wants(context.step)) hook->OnStep(context, model);
     }
+  }
+
+  // Finds the fused hooks that want `step` and, if any, points every layer's forward at its
+  // slots.
+  void BeginFusedStats(int64_t step) {
+    fused_hooks.clear();
+    bool log2_histograms = false;
+    for (const std::shared_ptr<Hook>& hook : hooks) {
+      const std::optional<FusedStatsOptions> options = hook->fused_stats();
+      if (!options || !hook->Wants(step)) continue;
+      fused_hooks.push_back(hook.get());
+      log2_histograms = log2_histograms || options->log2_histograms;
+    }
+    if (fused_hooks.empty()) return;
+    const auto slots = static_cast<int64_t>(2 * layers.size() + 3 * parameters.size());
+    if (stats_buffer.slots() != slots || stats_buffer.log2_histograms() != log2_histograms) {
+      stats_buffer = StatsBuffer(backend, slots, log2_histograms);
+    }
+    forward_stats.resize(layers.size());
+    layer_collects.resize(layers.size());
+    for (size_t i = 0; i < layers.size(); ++i) {
+      const auto z = static_cast<int64_t>(2 * i);
+      forward_stats[i] = {{&stats_buffer, z, {}}, {&stats_buffer, z + 1, {}}};
+      layer_collects[i] = layers[i]->CollectForwardStats(&forward_stats[i]);
+    }
+  }
+
+  // A layer that cannot summarize in its Forward is summarized now, before anything
+  // overwrites its z and activation.
+  void SummarizeUncollected() {
+    if (fused_hooks.empty()) return;
+    for (size_t i = 0; i < layers.size(); ++i) {
+      if (layer_collects[i]) continue;
+      const LayerTensors t = layers[i]->tensors();
+      if (t.z != nullptr && t.z->defined()) ops::Summarize(*t.z, forward_stats[i].z);
+      if (t.activation != nullptr && t.activation->defined()) {
+        ops::Summarize(*t.activation, forward_stats[i].a);
+      }
+    }
+  }
+
+  // The optimizer's summaries, when fused hooks want this step.
+  std::optional<ParameterStats> UpdateStats() {
+    if (fused_hooks.empty()) return std::nullopt;
+    return ParameterStats{&stats_buffer, extents, static_cast<int64_t>(2 * layers.size())};
+  }
+
+  // Reads the fused statistics (one copy, one wait) and hands them to the hooks that asked.
+  // `updated`: the step ran the optimizer, which summarized the parameters; without it (a
+  // pass with no update) they are summarized here, and there is no update to report.
+  void FinishFusedStats(const StepContext& context, bool updated) {
+    if (fused_hooks.empty()) return;
+    const auto first_parameter_slot = static_cast<int64_t>(2 * layers.size());
+    if (!updated) {
+      for (size_t k = 0; k < parameters.size(); ++k) {
+        const auto slot = first_parameter_slot + 3 * static_cast<int64_t>(k);
+        ops::Summarize(parameters[k].value, {&stats_buffer, slot, {}});
+        ops::Summarize(parameters[k].grad, {&stats_buffer, slot + 1, {}});
+      }
+    }
+    std::vector<TensorStats> all = stats_buffer.Read();
+    StepStats step;
+    step.context = context;
+    step.layers.resize(layers.size());
+    const auto put = [&](size_t layer, TensorRole role, int64_t slot) {
+      TensorStats& t = all[static_cast<size_t>(slot)];
+      if (t.count > 0) step.layers[layer].tensors[static_cast<size_t>(role)] = std::move(t);
+    };
+    for (size_t i = 0; i < layers.size(); ++i) {
+      step.layers[i].name = "layer" + std::to_string(i);
+      put(i, TensorRole::kZ, static_cast<int64_t>(2 * i));
+      put(i, TensorRole::kActivation, static_cast<int64_t>(2 * i + 1));
+    }
+    for (size_t k = 0; k < parameters.size(); ++k) {
+      const Parameter& p = parameters[k];
+      const auto slot = first_parameter_slot + 3 * static_cast<int64_t>(k);
+      LayerStats& layer = step.layers[p.layer];
+      if (p.name == "kernel") {
+        put(p.layer, TensorRole::kKernel, slot);
+        put(p.layer, TensorRole::kKernelGrad, slot + 1);
+        if (updated) layer.kernel_update = std::move(all[static_cast<size_t>(slot + 2)]);
+      } else if (p.name == "bias") {
+        put(p.layer, TensorRole::kBiasGrad, slot + 1);
+      }
+    }
+    for (LayerStats& layer : step.layers) {
+      const auto& kernel = layer[TensorRole::kKernel];
+      const auto& grad = layer[TensorRole::kKernelGrad];
+      if (kernel && grad) layer.grad_ratio = grad->std / kernel->std;
+      if (kernel && layer.kernel_update) {
+        layer.update_ratio = layer.kernel_update->Norm() / kernel->Norm();
+      }
+    }
+    for (size_t i = 0; i < layers.size(); ++i) layers[i]->CollectForwardStats(nullptr);
+    std::vector<Hook*> receivers;
+    receivers.swap(fused_hooks);
+    for (Hook* hook : receivers) hook->OnStepStats(step);
   }
 
   // Where the step's per-batch buffers live: recorded calls write there, so a recorded step
@@ -148,22 +257,27 @@ struct Sequential::State {
     return p.l2 * sum_squares;
   }
 
-  void Update() {
+  // The update, then the fused statistics of the step (`context`) when hooks want them.
+  void Update(const StepContext& context) {
     ++steps;
-    EnqueueUpdate();
+    const std::optional<ParameterStats> stats = UpdateStats();
+    EnqueueUpdate(stats ? &*stats : nullptr);
+    FinishFusedStats(context, true);
   }
 
   // The update's backend calls for step number `steps` (already counted): no host state
-  // changes, so RecordTrainStep can record it.
-  void EnqueueUpdate() {
+  // changes, so RecordTrainStep can record it. With `stats`, the gradients summarized are
+  // those the optimizer applies, the L2 penalty's gradient included.
+  void EnqueueUpdate(const ParameterStats* stats) {
     AddPenaltyGradient();
     if (const Sgd* sgd = std::get_if<Sgd>(&optimizer)) {
       const SgdStep step{sgd->learning_rate, sgd->momentum, sgd->nesterov};
-      ops::SgdUpdate(step, flat_params, flat_grads, sgd->momentum != 0.0f ? &velocity : nullptr);
+      ops::SgdUpdate(step, flat_params, flat_grads, sgd->momentum != 0.0f ? &velocity : nullptr,
+                     stats);
     } else {
       const Adam& adam = std::get<Adam>(optimizer);
       const AdamStep step{adam.learning_rate, adam.beta1, adam.beta2, adam.epsilon, steps};
-      ops::AdamUpdate(step, flat_params, flat_grads, adam_m, adam_v);
+      ops::AdamUpdate(step, flat_params, flat_grads, adam_m, adam_v, stats);
     }
   }
 
@@ -334,7 +448,7 @@ void Sequential::Build(int64_t input_features, uint64_t seed) {
       Tensor value = s.flat_params.View(offset, p.shape);
       Tensor grad = s.flat_grads.View(offset, p.shape);
       p.initializer.Apply(value, ComputeFans(p.shape), seed, stream++);
-      s.parameters.push_back({value, grad, p.is_kernel});
+      s.parameters.push_back({value, grad, p.is_kernel, l, p.name});
       values.push_back(value);
       grads.push_back(grad);
     }
@@ -353,7 +467,7 @@ void Sequential::TrainStep(const Tensor& x, const Tensor& y) {
   s.RequireReady("TrainStep");
   const StepContext context{s.steps, -1, 0};
   s.ForwardBackward(x, y, s.step_totals, 0, context, *this);
-  s.Update();
+  s.Update(context);
 }
 
 struct RecordedTrainStep::Target {
@@ -394,7 +508,7 @@ RecordedTrainStep Sequential::RecordTrainStep(const Tensor& x, const Tensor& y) 
   // The state, not the Sequential, is captured: it stays put when the model is moved.
   std::unique_ptr<RecordedWork> work = s.backend->Record([&s, x, y] {
     s.ForwardBackwardCalls(x, y, s.step_totals, 0);
-    s.EnqueueUpdate();
+    s.EnqueueUpdate(nullptr);
   });
   return RecordedTrainStep(std::make_unique<RecordedTrainStep::Target>(
       RecordedTrainStep::Target{&s, s.BufferAddresses(), std::move(work)}));
@@ -402,7 +516,7 @@ RecordedTrainStep Sequential::RecordTrainStep(const Tensor& x, const Tensor& y) 
 
 void Sequential::ApplyGradients() {
   state_->RequireReady("ApplyGradients");
-  state_->Update();
+  state_->Update({state_->steps, -1, 0});  // no forward pass began: no fused statistics
 }
 
 double Sequential::ComputeGradients(const Tensor& x, const Tensor& y) {
@@ -411,6 +525,7 @@ double Sequential::ComputeGradients(const Tensor& x, const Tensor& y) {
   auto [xd, yd] = s.PrepareData("ComputeGradients", x, y);
   const StepContext context{s.steps, -1, 0};
   s.ForwardBackward(xd, yd, s.step_totals, 0, context, *this);
+  s.FinishFusedStats(context, false);
   return s.step_totals.ToHost()[0] / static_cast<double>(xd.rows());
 }
 
@@ -465,7 +580,7 @@ History Sequential::Fit(const Tensor& x, const Tensor& y, const FitOptions& opti
       const StepContext context{s.steps, epoch, b};
       s.ForwardBackward(xe->Rows(begin, end), ye->Rows(begin, end), totals, b, context, *this);
       if (options.check_finite) s.CheckFinite(totals, b, epoch);
-      s.Update();
+      s.Update(context);
       if (options.on_batch_end) options.on_batch_end({epoch, b, s.steps, end - begin});
     }
     const std::vector<float> t = totals.ToHost();

@@ -107,7 +107,29 @@ StatsHook::StatsHook(StatsHookOptions options) : options_(std::move(options)) {
 bool StatsHook::Wants(int64_t step) const { return options_.schedule.Contains(step); }
 
 void StatsHook::OnStep(const StepContext& context, const Sequential& model) {
-  StepStats step = ComputeStepStats(model, context, options_.layer_names, options_.histogram_bins);
+  Deliver(ComputeStepStats(model, context, options_.layer_names, options_.histogram_bins));
+}
+
+std::optional<FusedStatsOptions> StatsHook::fused_stats() const {
+  if (options_.mode != StatsMode::kFused) return std::nullopt;
+  return FusedStatsOptions{.log2_histograms = options_.log2_histograms};
+}
+
+void StatsHook::OnStepStats(const StepStats& stats) {
+  StepStats step = stats;
+  const std::vector<std::string>& names = options_.layer_names;
+  if (!names.empty()) {
+    if (names.size() != step.layers.size()) {
+      throw std::invalid_argument("StatsHook: " + std::to_string(names.size()) +
+                                  " layer names for a model of " +
+                                  std::to_string(step.layers.size()) + " layers");
+    }
+    for (size_t i = 0; i < names.size(); ++i) step.layers[i].name = names[i];
+  }
+  Deliver(std::move(step));
+}
+
+void StatsHook::Deliver(StepStats step) {
   if (options_.sink) options_.sink(step);
   if (options_.keep_in_memory) steps_.push_back(std::move(step));
 }

@@ -2,15 +2,17 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
+
+#include "fanin/step_stats.h"
 
 namespace fanin {
 
 class Sequential;
 
-struct StepContext {
-  int64_t step = 0;   // optimizer steps taken before this one (0 at initialization)
-  int epoch = 0;      // 0-based; -1 for a pass outside Fit (Sequential::ComputeGradients)
-  int64_t batch = 0;  // batch index within the epoch
+// What a hook asks the step to compute in its own passes (Hook::fused_stats).
+struct FusedStatsOptions {
+  bool log2_histograms = true;  // kLog2Bins counts per tensor (fanin/ops.h)
 };
 
 class Hook {
@@ -23,6 +25,13 @@ class Hook {
   // each layer's z, activations and kernel are those its gradients were computed from
   // (Sequential::layer(i).tensors()).
   virtual void OnStep(const StepContext& context, const Sequential& model) = 0;
+
+  // A hook that returns options here observes through the step's own passes instead: on the
+  // steps it Wants, each pass that writes a tensor also summarizes it (the forward activation
+  // z and a, the optimizer the parameters, gradients and updates), and OnStepStats gets the
+  // results once the update is done, after one wait for the device; OnStep is not called.
+  virtual std::optional<FusedStatsOptions> fused_stats() const { return std::nullopt; }
+  virtual void OnStepStats(const StepStats& stats) { (void)stats; }
 };
 
 }  // namespace fanin

@@ -11,6 +11,7 @@
 
 #include "fanin/backend.h"
 #include "fanin/initializers.h"
+#include "fanin/ops.h"
 #include "fanin/tensor.h"
 
 namespace fanin {
@@ -60,6 +61,14 @@ class Layer {
   // parameter gradients and, when need_input_grad, returns dLoss/dx (owned by the layer);
   // else returns null.
   virtual Tensor* Backward(Tensor& dy, bool need_input_grad) = 0;
+
+  // Asks the next Forwards to summarize the z and activation they write into `stats`
+  // (null: stop). Returns false when the layer cannot, and the model then summarizes its
+  // tensors() after Forward instead. A layer sets the activation's saturation band itself.
+  virtual bool CollectForwardStats(const ForwardStats* stats) {
+    (void)stats;
+    return false;
+  }
 
   virtual LayerTensors tensors() const = 0;
   virtual int64_t output_features() const = 0;

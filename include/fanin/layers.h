@@ -3,6 +3,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -32,6 +33,7 @@ class Dense : public Layer {
   void BindParameters(std::span<const Tensor> values, std::span<const Tensor> grads) override;
   const Tensor& Forward(const Tensor& x) override;
   Tensor* Backward(Tensor& dy, bool need_input_grad) override;
+  bool CollectForwardStats(const ForwardStats* stats) override;
   LayerTensors tensors() const override;
   int64_t output_features() const override { return units_; }
 
@@ -48,6 +50,7 @@ class Dense : public Layer {
   Tensor input_;                               // handle to the last x
   Tensor z_storage_, a_storage_, dx_storage_;  // grown to the largest batch seen
   Tensor z_, a_, dx_;                          // views of the current batch's rows
+  std::optional<ForwardStats> stats_;          // what the next Forwards summarize
 };
 
 // y = act(x), element-wise.
@@ -60,6 +63,7 @@ class ActivationLayer : public Layer {
   int64_t Build(std::shared_ptr<Backend> backend, int64_t input_features) override;
   const Tensor& Forward(const Tensor& x) override;
   Tensor* Backward(Tensor& dy, bool need_input_grad) override;
+  bool CollectForwardStats(const ForwardStats* stats) override;
   LayerTensors tensors() const override;
   int64_t output_features() const override { return features_; }
 
@@ -71,6 +75,7 @@ class ActivationLayer : public Layer {
   int64_t features_ = 0;
   Tensor input_;
   Tensor a_storage_, a_;
+  std::optional<ForwardStats> stats_;
 };
 
 }  // namespace fanin

@@ -24,20 +24,12 @@
 
 #include "fanin/backend.h"
 #include "fanin/hook.h"
+#include "fanin/step_stats.h"
 #include "fanin/layer.h"
 #include "fanin/ops.h"
 
 namespace fanin {
 
-// The tensors of a layer that StatsHook summarizes, in the order they are stored.
-enum class TensorRole { kZ, kActivation, kKernel, kKernelGrad, kBiasGrad };
-inline constexpr int kNumTensorRoles = 5;
-inline constexpr std::array<TensorRole, kNumTensorRoles> kAllTensorRoles = {
-    TensorRole::kZ, TensorRole::kActivation, TensorRole::kKernel, TensorRole::kKernelGrad,
-    TensorRole::kBiasGrad};
-
-// "z", "activation", "kernel", "kernel_grad", "bias_grad".
-std::string_view TensorRoleName(TensorRole role);
 // The role's tensor in `tensors`, or null when the layer has none.
 const Tensor* TensorOfRole(const LayerTensors& tensors, TensorRole role);
 
@@ -52,26 +44,6 @@ struct StepSchedule {
   bool Contains(int64_t step) const;
 };
 
-// One layer's statistics at one step.
-struct LayerStats {
-  std::string name;
-  // Indexed by TensorRole; empty where the layer has no such tensor (an activation layer
-  // has no kernel).
-  std::array<std::optional<TensorStats>, kNumTensorRoles> tensors;
-  // std(kernel gradient) / std(kernel): how far one SGD step moves the kernel relative to
-  // its own scale, per unit of learning rate. NaN for a layer without a kernel.
-  double grad_ratio = std::numeric_limits<double>::quiet_NaN();
-
-  const std::optional<TensorStats>& operator[](TensorRole role) const {
-    return tensors[static_cast<size_t>(role)];
-  }
-};
-
-struct StepStats {
-  StepContext context;
-  std::vector<LayerStats> layers;  // one per layer of the model, in order
-};
-
 // Statistics of every layer of `model` as they are now (after a forward and backward pass),
 // from one ops::Stats call. `layer_names` names the layers (empty: "layer0",
 // "layer1", ...); `histogram_bins` = 0 skips the histograms. Throws std::invalid_argument
@@ -79,9 +51,26 @@ struct StepStats {
 StepStats ComputeStepStats(const Sequential& model, const StepContext& context,
                            const std::vector<std::string>& layer_names, int histogram_bins);
 
+// How StatsHook computes its statistics.
+enum class StatsMode {
+  // After the backward pass, one ops::Stats call reads every tensor again: two passes for a
+  // variance exact to double rounding, and `histogram_bins` linear bins over each tensor's
+  // own [min, max], which need its range before the first count (the studies' violin plots).
+  kExact,
+  // In the passes that write the tensors (the forward activation, the optimizer update), at
+  // close to no cost per step (docs/benchmarks.md): counts, min, max, shifted double sums for
+  // mean and std, exact zeros, saturated activations, the kernel's update and
+  // ||update|| / ||kernel||, and log2-magnitude histograms when `log2_histograms`. The
+  // statistics arrive after the update; the gradients are those the optimizer applied (with
+  // an L2 penalty's gradient, where there is one).
+  kFused,
+};
+
 struct StatsHookOptions {
   StepSchedule schedule = StepSchedule::EveryStep();
-  // Equal bins over each tensor's own [min, max]: enough for a violin plot per layer.
+  StatsMode mode = StatsMode::kExact;
+  bool log2_histograms = true;  // kFused only
+  // kExact only. Equal bins over each tensor's own [min, max]: enough for a violin plot per layer.
   // In [0, kMaxHistogramBins] (0: no histograms); StatsHook's constructor throws
   // std::invalid_argument otherwise.
   int histogram_bins = 64;
@@ -99,11 +88,15 @@ class StatsHook : public Hook {
 
   bool Wants(int64_t step) const override;
   void OnStep(const StepContext& context, const Sequential& model) override;
+  std::optional<FusedStatsOptions> fused_stats() const override;
+  void OnStepStats(const StepStats& stats) override;
 
   const std::vector<StepStats>& steps() const { return steps_; }
   void Clear() { steps_.clear(); }
 
  private:
+  void Deliver(StepStats step);
+
   StatsHookOptions options_;
   std::vector<StepStats> steps_;
 };

@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <cstring>
 #include <limits>
 #include <string>
 #include <vector>
@@ -107,6 +108,70 @@ inline void ExpectStatsEquivalent(const TensorStats& s, const std::vector<float>
   const double n = static_cast<double>(x.size());
   const double mean_tolerance = finite > 0 ? 2 * Gamma(n + 1) * abs_sum / finite : 0.0;
   const double std_tolerance = mean_tolerance + 2 * Gamma(n + 4) * ref.std;
+  EXPECT_NEAR(s.mean, ref.mean, mean_tolerance);
+  EXPECT_NEAR(s.std, ref.std, std_tolerance);
+}
+
+// The fused statistics (ops::Summarize and the ops that take a StatsOut) of x against the
+// reference: counts, zeros, saturated values, min, max and log2 bins exact; mean and std within
+// the bounds of a one-pass shifted sum. With d = v - shift over the n finite values, S1 =
+// sum(d) and S2 = sum(d^2) each err by gamma(n + 2) times the sum of their terms' magnitudes
+// (one rounding for the subtraction, one for the square, the sum's), so
+//   mean = shift + S1 / n   errs by gamma(n + 3) mean(|d|) + u |mean|,
+//   var = S2 / n - (S1 / n)^2 errs by gamma(n + 3) (var + (mean - shift)^2)
+//                             + 2 |mean - shift| gamma(n + 3) mean(|d|) + gamma(3) var,
+// and the std by that over 2 std (sqrt's derivative), or its square root when std is 0; the
+// reference's own error (above) is added to both.
+inline void ExpectSummaryEquivalent(const TensorStats& s, const std::vector<float>& x,
+                                    SaturationBand band, bool log2_histogram,
+                                    const std::string& what) {
+  SCOPED_TRACE(what + ", n=" + std::to_string(x.size()));
+  const TensorStats ref = RefStats(x, {});
+  EXPECT_EQ(s.count, ref.count);
+  EXPECT_EQ(s.nan_count, ref.nan_count);
+  EXPECT_EQ(s.inf_count, ref.inf_count);
+  EXPECT_EQ(s.min, ref.min);
+  EXPECT_EQ(s.max, ref.max);
+  int64_t zeros = 0, saturated = 0;
+  std::vector<int64_t> bins(kLog2Bins, 0);
+  for (float v : x) {
+    zeros += v == 0.0f;
+    saturated += v < band.lo || v > band.hi;
+    uint32_t bits;
+    std::memcpy(&bits, &v, sizeof bits);
+    ++bins[bits >> 23];
+  }
+  EXPECT_EQ(s.zero_count, zeros);
+  EXPECT_EQ(s.saturated_count, saturated);
+  if (log2_histogram) {
+    EXPECT_EQ(s.log2_histogram, bins);
+  } else {
+    EXPECT_TRUE(s.log2_histogram.empty());
+  }
+  const int64_t finite = ref.count - ref.nan_count - ref.inf_count;
+  if (finite == 0) {
+    EXPECT_EQ(s.mean, 0.0);
+    EXPECT_EQ(s.std, 0.0);
+    return;
+  }
+  const float first = x.front();
+  const double shift = std::isfinite(first) ? first : 0.0;
+  double abs_d = 0.0, abs_v = 0.0;
+  for (float v : x) {
+    if (!std::isfinite(v)) continue;
+    abs_d += std::fabs(v - shift);
+    abs_v += std::fabs(v);
+  }
+  const double n = static_cast<double>(finite);
+  const double u = std::ldexp(1.0, -53);
+  const double ref_mean_error = Gamma(n + 1) * abs_v / n;
+  const double offset = std::fabs(ref.mean - shift);
+  const double var = ref.std * ref.std;
+  const double mean_tolerance = Gamma(n + 3) * abs_d / n + u * std::fabs(ref.mean) + ref_mean_error;
+  const double var_error = Gamma(n + 3) * (var + offset * offset) +
+                           2 * offset * Gamma(n + 3) * abs_d / n + Gamma(3) * var;
+  const double std_error = ref.std > 0 ? var_error / (2 * ref.std) : std::sqrt(var_error);
+  const double std_tolerance = std_error + ref_mean_error + Gamma(n + 4) * ref.std;
   EXPECT_NEAR(s.mean, ref.mean, mean_tolerance);
   EXPECT_NEAR(s.std, ref.std, std_tolerance);
 }

@@ -140,6 +140,55 @@ void AddHandpicked() {
             .timed = false});
 }
 
+// ops::Summarize (the fused statistics' one-pass code) on the same kinds of inputs as Stats,
+// plus a large mean over a small spread, where an unshifted sum of squares would lose the
+// variance, and zeros, saturated values, subnormals and both signs for the counts and bins.
+void AddSummarize(bool log2_histograms, int64_t rows) {
+  Register({.name = std::string("stats.summarize/") + (log2_histograms ? "log2" : "moments") +
+                    "/" + RowsName(rows),
+            .family = "stats",
+            .value = [=](Context& c) -> Instance {
+              const int64_t n = rows * 17;
+              std::vector<float> mixed = c.Uniform(n, -2.0f, 3.0f);
+              const std::vector<float> where = c.Uniform(1 + n / 20, 0.0f, 1.0f);
+              const float specials[] = {kNaN, kInf, -kInf, 0.0f, -0.0f, 1e-40f, -1e-39f};
+              for (size_t k = 0; k < where.size() && n > 0; ++k) {
+                mixed[static_cast<size_t>(where[k] * static_cast<float>(n - 1))] = specials[k % 7];
+              }
+              std::vector<float> offset = c.Uniform(n, -1e-3f, 1e-3f);
+              for (float& v : offset) v += 1000.0f;
+              std::vector<float> first_nan = c.Uniform(n, 0.0f, 1.0f);
+              if (n > 0) first_nan.front() = kNaN;
+              const std::vector<std::vector<float>> inputs = {mixed, offset, first_nan,
+                                                              std::vector<float>(rows, kNaN)};
+              const SaturationBand band{-0.99f, 0.99f};
+              auto buffer = std::make_shared<StatsBuffer>(
+                  c.backend(), static_cast<int64_t>(inputs.size()), log2_histograms);
+              std::vector<Tensor> tensors;
+              for (const std::vector<float>& x : inputs) {
+                tensors.push_back(c.Make({static_cast<int64_t>(x.size())}, x));
+              }
+              auto result = std::make_shared<std::vector<TensorStats>>();
+              return {.op =
+                          [=] {
+                            for (size_t t = 0; t < tensors.size(); ++t) {
+                              ops::Summarize(tensors[t],
+                                             {buffer.get(), static_cast<int64_t>(t), band});
+                            }
+                            *result = buffer->Read();
+                          },
+                      .check =
+                          [=] {
+                            ASSERT_EQ(result->size(), inputs.size());
+                            for (size_t t = 0; t < inputs.size(); ++t) {
+                              testing::ExpectSummaryEquivalent((*result)[t], inputs[t], band,
+                                                               log2_histograms,
+                                                               "tensor " + std::to_string(t));
+                            }
+                          }};
+            }});
+}
+
 // A negative bin count reached the histogram's allocation (issue 12, item 13).
 void AddValidation() {
   Register({.name = "stats.validation", .family = "stats", .validation = [](Context& c) {
@@ -154,12 +203,25 @@ void AddValidation() {
                 testing::ExpectThrowsWith<std::invalid_argument>([&] { ops::Stats(tensors, spec); },
                                                                  {"Stats", "histogram"});
               }
+              StatsBuffer buffer(c.backend(), 2, false);
+              testing::ExpectThrowsWith<std::invalid_argument>(
+                  [&] { ops::Summarize(t, {&buffer, 2, {}}); }, {"Summarize", "slot 2", "2 slots"});
+              testing::ExpectThrowsWith<std::invalid_argument>(
+                  [&] { ops::Summarize(t, {nullptr, 0, {}}); }, {"Summarize", "no StatsBuffer"});
+              testing::ExpectThrowsWith<std::invalid_argument>(
+                  [&] { ops::Summarize(t, {&buffer, 0, {kNaN, 1.0f}}); },
+                  {"Summarize", "saturation", "NaN"});
+              testing::ExpectThrowsWith<std::invalid_argument>(
+                  [&] { StatsBuffer(c.backend(), 0, true); }, {"StatsBuffer", "slots", "0"});
             }});
 }
 
 const Registrar kCases([] {
   for (const NamedSpec& s : kSpecs) {
     for (const int64_t rows : kRows) AddStats(s, rows);
+  }
+  for (const bool log2 : {false, true}) {
+    for (const int64_t rows : kRows) AddSummarize(log2, rows);
   }
   AddHandpicked();
   AddValidation();

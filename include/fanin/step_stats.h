@@ -1,0 +1,58 @@
+// What statistics hooks report: per-layer statistics of a model's tensors at one step.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <limits>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "fanin/ops.h"
+
+namespace fanin {
+
+// Where a step is (optimizer steps, epoch, batch).
+struct StepContext {
+  int64_t step = 0;   // optimizer steps taken before this one (0 at initialization)
+  int epoch = 0;      // 0-based; -1 for a pass outside Fit (Sequential::ComputeGradients)
+  int64_t batch = 0;  // batch index within the epoch
+};
+
+// The tensors of a layer that StatsHook summarizes, in the order they are stored.
+enum class TensorRole { kZ, kActivation, kKernel, kKernelGrad, kBiasGrad };
+inline constexpr int kNumTensorRoles = 5;
+inline constexpr std::array<TensorRole, kNumTensorRoles> kAllTensorRoles = {
+    TensorRole::kZ, TensorRole::kActivation, TensorRole::kKernel, TensorRole::kKernelGrad,
+    TensorRole::kBiasGrad};
+
+// "z", "activation", "kernel", "kernel_grad", "bias_grad".
+std::string_view TensorRoleName(TensorRole role);
+
+// One layer's statistics at one step.
+struct LayerStats {
+  std::string name;
+  // Indexed by TensorRole; empty where the layer has no such tensor (an activation layer
+  // has no kernel).
+  std::array<std::optional<TensorStats>, kNumTensorRoles> tensors;
+  // std(kernel gradient) / std(kernel): how far one SGD step moves the kernel relative to
+  // its own scale, per unit of learning rate. NaN for a layer without a kernel.
+  double grad_ratio = std::numeric_limits<double>::quiet_NaN();
+  // Fused statistics only (they see the update): the update the optimizer applied to the
+  // kernel (new - old), and ||update|| / ||kernel||, NaN where there is none (exact mode, a
+  // pass without an update, a layer without a kernel).
+  std::optional<TensorStats> kernel_update;
+  double update_ratio = std::numeric_limits<double>::quiet_NaN();
+
+  const std::optional<TensorStats>& operator[](TensorRole role) const {
+    return tensors[static_cast<size_t>(role)];
+  }
+};
+
+struct StepStats {
+  StepContext context;
+  std::vector<LayerStats> layers;  // one per layer of the model, in order
+};
+
+}  // namespace fanin
