@@ -1,5 +1,6 @@
 // Whole training steps of W1 and W2 (forward, fused BCE, backward, SGD) built from
-// WORKLOADS.md's data and weights, and what a StatsHook recording every step adds to W1.
+// WORKLOADS.md's data and weights, and what a StatsHook adds to them: each mode recording
+// every step and every 10th step (the step itself: Step/W1/cpu2).
 #include <string>
 
 #include "bench/bench_util.h"
@@ -31,16 +32,34 @@ void RegisterStep(const Device& device, const MlpWorkload& workload) {
       ->Unit(benchmark::kMillisecond);
 }
 
-// The hook records every step (z, activation, kernel and both gradients of each layer,
-// 64-bin histograms) and streams nowhere, so what is timed is the statistics themselves.
-void RegisterStatsHookStep(const Device& device, const MlpWorkload& workload) {
-  const std::string name = "Step/" + workload.name + "_stats_hook_every_step/" + device.label;
+// A StatsHook that streams nowhere, so that what is timed is the statistics themselves:
+// "exact" is StatsMode::kExact with its 64-bin linear histograms (the studies' mode), "fused"
+// StatsMode::kFused with log2 histograms, "fused_moments" without them.
+struct StatsVariant {
+  const char* name;
+  StatsMode mode;
+  bool log2_histograms;
+};
+constexpr StatsVariant kStatsVariants[] = {
+    {"exact", StatsMode::kExact, false},
+    {"fused", StatsMode::kFused, true},
+    {"fused_moments", StatsMode::kFused, false},
+};
+
+// Step/W1_stats_fused_every_10/cpu2: the step with `variant` recording every `every`-th step.
+void RegisterStatsStep(const Device& device, const MlpWorkload& workload,
+                       const StatsVariant& variant, int64_t every) {
+  const std::string name = "Step/" + workload.name + "_stats_" + variant.name + "_every_" +
+                           std::to_string(every) + "/" + device.label;
   benchmark::RegisterBenchmark(
       name.c_str(),
-      [device, &workload](benchmark::State& state) {
+      [device, &workload, variant, every](benchmark::State& state) {
         MlpInstance w = Instantiate(workload, device.backend);
         w.model.AddHook(std::make_shared<StatsHook>(
-            StatsHookOptions{.schedule = StepSchedule::EveryStep(), .keep_in_memory = false}));
+            StatsHookOptions{.schedule = StepSchedule::Every(every),
+                             .mode = variant.mode,
+                             .log2_histograms = variant.log2_histograms,
+                             .keep_in_memory = false}));
         RunSteps(state, w, workload);
       })
       ->UseRealTime()
@@ -51,9 +70,12 @@ void RegisterStatsHookStep(const Device& device, const MlpWorkload& workload) {
 
 void RegisterStepBenchmarks(const std::vector<Device>& devices) {
   for (const Device& d : devices) {
-    RegisterStep(d, W1());
-    RegisterStatsHookStep(d, W1());
-    RegisterStep(d, W2());
+    for (const MlpWorkload* w : {&W1(), &W2()}) {
+      RegisterStep(d, *w);
+      for (const StatsVariant& v : kStatsVariants) {
+        for (const int64_t every : {1, 10}) RegisterStatsStep(d, *w, v, every);
+      }
+    }
   }
 }
 

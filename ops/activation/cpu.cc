@@ -109,7 +109,8 @@ void SummarizeForward(int threads, ActivationSpec act, const float* zs, float* a
   std::optional<TensorSummary> z_summary, a_summary;
   if (z_out != nullptr) z_summary.emplace(n, z_shift, *z_out, threads);
   if (a_out != nullptr) a_summary.emplace(n, ShiftOf(first_a), *a_out, threads);
-  ParallelFor(TensorSummary::Chunks(n), threads, 1, n, [&](int64_t begin, int64_t end) {
+  ParallelFor(TensorSummary::Chunks(n), threads, 1, n * TensorSummary::kWorkPerValue,
+              [&](int64_t begin, int64_t end) {
     const int thread = omp_get_thread_num();
     for (int64_t c = begin; c < end; ++c) {
       const int64_t start = c * TensorSummary::kChunk;

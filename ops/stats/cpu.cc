@@ -283,10 +283,53 @@ struct ChunkMoments {
   float min, max;
 };
 
-// One branch-free pass over a chunk: every value's NaN/Inf/zero/saturation tests and its
-// deviation from the shift (0 for NaN and Inf, so they add nothing), in double lanes.
-FANIN_ISA_CLONES ChunkMoments SummarizeChunk(const float* x, int64_t n, float shift,
-                                             SaturationBand band) {
+// The common case, every value finite: sums of deviations from the shift, their squares, min,
+// max, zeros and (kBand) saturated values, with no NaN/Inf tests. The two halves of the chunk
+// are summed side by side, so that the loop waits on two adder chains, not one. One NaN or Inf
+// makes a sum NaN or Inf (finite floats cannot overflow these double sums: |d|^2 < 5e77), and
+// the caller then takes the masked pass instead.
+template <bool kBand>
+[[gnu::always_inline]] inline ChunkMoments FiniteChunk(const float* x, int64_t n, float shift,
+                                                      SaturationBand band) {
+  const int64_t half = n / 2;
+  const float* y = x + half;
+  const double s = shift;
+  double sum_x = 0.0, sum_y = 0.0, sq_x = 0.0, sq_y = 0.0;
+  int32_t zeros = 0, saturated = 0;
+  float lo = kInf, hi = -kInf;
+#pragma omp simd reduction(+ : sum_x, sum_y, sq_x, sq_y, zeros, saturated) reduction(min : lo) \
+    reduction(max : hi)
+  for (int64_t i = 0; i < half; ++i) {
+    const float a = x[i], b = y[i];
+    const double da = a - s, db = b - s;
+    sum_x += da;
+    sum_y += db;
+    sq_x += da * da;
+    sq_y += db * db;
+    zeros += (a == 0.0f) + (b == 0.0f);
+    if constexpr (kBand) saturated += ((a < band.lo) | (a > band.hi)) + ((b < band.lo) | (b > band.hi));
+    const float low = b < a ? b : a, high = b > a ? b : a;
+    lo = low < lo ? low : lo;
+    hi = high > hi ? high : hi;
+  }
+  ChunkMoments m{sum_x + sum_y, sq_x + sq_y, 0, 0, zeros, saturated, lo, hi};
+  if (n % 2 != 0) {
+    const float v = x[n - 1];
+    const double d = v - s;
+    m.sum += d;
+    m.sum_sq += d * d;
+    m.zeros += v == 0.0f;
+    if constexpr (kBand) m.saturated += (v < band.lo) | (v > band.hi);
+    m.min = std::min(m.min, v);
+    m.max = std::max(m.max, v);
+  }
+  return m;
+}
+
+// The exact pass when some value is NaN or Inf: each value's tests, and a deviation of 0 for
+// NaN and Inf, so that they add nothing.
+FANIN_ISA_CLONES ChunkMoments MaskedChunk(const float* x, int64_t n, float shift,
+                                          SaturationBand band) {
   double sum = 0.0, sum_sq = 0.0;
   int32_t nan = 0, inf = 0, zeros = 0, saturated = 0;
   float lo = kInf, hi = -kInf;
@@ -311,22 +354,35 @@ FANIN_ISA_CLONES ChunkMoments SummarizeChunk(const float* x, int64_t n, float sh
   return {sum, sum_sq, nan, inf, zeros, saturated, lo, hi};
 }
 
-// Adds the log2-magnitude bins of x to counts. Four copies of the counts in turn, so that
-// consecutive values in one bin (the common case: a layer's values span a few octaves) do
-// not wait on each other's increment.
-FANIN_ISA_CLONES void Log2Histogram(const float* x, int64_t n, int64_t* counts) {
-  int64_t copies[4][kLog2Bins] = {};
+// Most tensors have no saturation band (only tanh's and sigmoid's activations do), so its
+// tests are compiled out of their loop.
+FANIN_ISA_CLONES ChunkMoments FiniteChunkNoBand(const float* x, int64_t n, float shift) {
+  return FiniteChunk<false>(x, n, shift, {});
+}
+FANIN_ISA_CLONES ChunkMoments FiniteChunkBand(const float* x, int64_t n, float shift,
+                                              SaturationBand band) {
+  return FiniteChunk<true>(x, n, shift, band);
+}
+
+ChunkMoments SummarizeChunk(const float* x, int64_t n, float shift, SaturationBand band) {
+  const bool has_band = band.lo != -kInf || band.hi != kInf;
+  const ChunkMoments m =
+      has_band ? FiniteChunkBand(x, n, shift, band) : FiniteChunkNoBand(x, n, shift);
+  if (std::isfinite(m.sum) && std::isfinite(m.sum_sq)) return m;
+  return MaskedChunk(x, n, shift, band);
+}
+
+// Adds the log2-magnitude bins of x to kCopies copies of the counts in turn, so that
+// consecutive values in one bin (the common case: a layer's values span a few octaves) do not
+// wait on each other's increment: each increment is a load and a store that the next one to
+// the same counter must wait for.
+FANIN_ISA_CLONES void Log2Histogram(const float* x, int64_t n, uint32_t* copies) {
+  constexpr int kCopies = TensorSummary::kHistogramCopies;
   int64_t i = 0;
-  for (; i + 4 <= n; i += 4) {
-    ++copies[0][Log2Bin(x[i])];
-    ++copies[1][Log2Bin(x[i + 1])];
-    ++copies[2][Log2Bin(x[i + 2])];
-    ++copies[3][Log2Bin(x[i + 3])];
+  for (; i + kCopies <= n; i += kCopies) {
+    for (int c = 0; c < kCopies; ++c) ++copies[c * kLog2Bins + Log2Bin(x[i + c])];
   }
-  for (; i < n; ++i) ++copies[0][Log2Bin(x[i])];
-  for (int b = 0; b < kLog2Bins; ++b) {
-    counts[b] += copies[0][b] + copies[1][b] + copies[2][b] + copies[3][b];
-  }
+  for (; i < n; ++i) ++copies[Log2Bin(x[i])];
 }
 
 }  // namespace
@@ -337,7 +393,6 @@ TensorSummary::TensorSummary(int64_t n, float shift, const StatsOut& out, int th
   for (Exact& e : per_thread_) {
     e.min = kInf;
     e.max = -kInf;
-    if (out.buffer->log2_histograms()) e.histogram.assign(kLog2Bins, 0);
   }
 }
 
@@ -351,10 +406,29 @@ void TensorSummary::Add(int thread, int64_t chunk, const float* x, int64_t lengt
   e.saturated += m.saturated;
   e.min = std::min(e.min, m.min);
   e.max = std::max(e.max, m.max);
-  if (!e.histogram.empty()) Log2Histogram(x, length, e.histogram.data());
+  if (out_.buffer->log2_histograms()) {
+    // Allocated by the first chunk a thread takes: a thread that takes none costs nothing.
+    // uint32 copies halve the memory the increments touch; flushed to int64 long before a
+    // copy could reach 2^32.
+    if (e.copies.empty()) e.copies.assign(kHistogramCopies * kLog2Bins, 0);
+    if (e.histogram.empty()) e.histogram.assign(kLog2Bins, 0);
+    Log2Histogram(x, length, e.copies.data());
+    e.pending += length;
+    if (e.pending > (int64_t{1} << 33)) Flush(e);
+  }
 }
 
-void TensorSummary::Finish() const {
+void TensorSummary::Flush(Exact& e) {
+  for (int b = 0; b < kLog2Bins; ++b) {
+    for (int c = 0; c < kHistogramCopies; ++c) {
+      e.histogram[b] += e.copies[c * kLog2Bins + b];
+      e.copies[c * kLog2Bins + b] = 0;
+    }
+  }
+  e.pending = 0;
+}
+
+void TensorSummary::Finish() {
   float* storage = out_.buffer->storage().data();
   StatsSlot slot{};
   slot.count = n_;
@@ -369,7 +443,8 @@ void TensorSummary::Finish() const {
                         ? HistogramOf(storage, out_.buffer->slots(), out_.slot)
                         : nullptr;
   if (counts != nullptr) std::fill_n(counts, kLog2Bins, 0);
-  for (const Exact& e : per_thread_) {
+  for (Exact& e : per_thread_) {
+    if (!e.copies.empty()) Flush(e);
     slot.nan += e.nan;
     slot.inf += e.inf;
     slot.zeros += e.zeros;
@@ -389,7 +464,8 @@ void Summarize(Backend& backend, const Tensor& t, const StatsOut& out) {
   const float* x = t.data();
   const int threads = static_cast<CpuBackend&>(backend).num_threads();
   TensorSummary summary(n, n > 0 ? ShiftOf(x[0]) : 0.0f, out, threads);
-  ParallelFor(TensorSummary::Chunks(n), threads, 1, n, [&](int64_t begin, int64_t end) {
+  ParallelFor(TensorSummary::Chunks(n), threads, 1, n * TensorSummary::kWorkPerValue,
+              [&](int64_t begin, int64_t end) {
     const int thread = omp_get_thread_num();
     for (int64_t c = begin; c < end; ++c) {
       const int64_t start = c * TensorSummary::kChunk;
