@@ -23,6 +23,7 @@
 #include <bit>
 #include <cmath>
 #include <cstdint>
+#include <functional>
 #include <limits>
 #include <vector>
 
@@ -454,6 +455,63 @@ void TensorSummary::Finish() {
     for (size_t b = 0; b < e.histogram.size(); ++b) counts[b] += e.histogram[b];
   }
   SlotsOf(storage)[out_.slot] = slot;
+}
+
+void SummarizedUpdate(int threads, const ParameterStats& stats, const float* p, const float* g,
+                      int64_t n, const std::function<void(int64_t, int64_t, float*)>& update) {
+  struct Item {
+    size_t extent;
+    int64_t chunk;
+  };
+  std::vector<TensorSummary> summaries;
+  std::vector<Item> items;
+  summaries.reserve(3 * stats.extents.size());
+  for (size_t e = 0; e < stats.extents.size(); ++e) {
+    const ParameterExtent& x = stats.extents[e];
+    const int64_t slot = stats.first_slot + 3 * static_cast<int64_t>(e);
+    const bool empty = x.size == 0;
+    summaries.emplace_back(x.size, empty ? 0.0f : ShiftOf(p[x.offset]),
+                           StatsOut{stats.buffer, slot, {}}, threads);
+    summaries.emplace_back(x.size, empty ? 0.0f : ShiftOf(g[x.offset]),
+                           StatsOut{stats.buffer, slot + 1, {}}, threads);
+    // An update's mean is small against its spread; about 0 its sums lose nothing.
+    summaries.emplace_back(x.size, 0.0f, StatsOut{stats.buffer, slot + 2, {}}, threads);
+    for (int64_t c = 0; c < TensorSummary::Chunks(x.size); ++c) items.push_back({e, c});
+  }
+  int64_t summarized = 0;
+  for (const ParameterExtent& x : stats.extents) summarized += x.size;
+  ParallelFor(static_cast<int64_t>(items.size()), threads, 1,
+              summarized * TensorSummary::kWorkPerValue,
+              [&](int64_t begin, int64_t end) {
+                const int thread = omp_get_thread_num();
+                float delta[TensorSummary::kChunk];
+                for (int64_t i = begin; i < end; ++i) {
+                  const Item item = items[static_cast<size_t>(i)];
+                  const ParameterExtent& x = stats.extents[item.extent];
+                  const int64_t start = x.offset + item.chunk * TensorSummary::kChunk;
+                  const int64_t length =
+                      std::min(TensorSummary::kChunk, x.offset + x.size - start);
+                  TensorSummary* three = &summaries[3 * item.extent];
+                  three[0].Add(thread, item.chunk, p + start, length);
+                  three[1].Add(thread, item.chunk, g + start, length);
+                  update(start, start + length, delta);
+                  three[2].Add(thread, item.chunk, delta, length);
+                }
+              });
+  // The padding between extents, and after the last.
+  float discarded[TensorSummary::kChunk];
+  int64_t done = 0;
+  const auto update_gap = [&](int64_t begin, int64_t end) {
+    for (int64_t start = begin; start < end; start += TensorSummary::kChunk) {
+      update(start, std::min(end, start + TensorSummary::kChunk), discarded);
+    }
+  };
+  for (const ParameterExtent& x : stats.extents) {
+    update_gap(done, x.offset);
+    done = x.offset + x.size;
+  }
+  update_gap(done, n);
+  for (TensorSummary& summary : summaries) summary.Finish();
 }
 
 namespace {
