@@ -8,8 +8,14 @@
 //   double ratio = stats->steps()[0].layers[0].grad_ratio;  // std(dL/dW) / std(W) of h1
 //
 // For each recorded step, StatsHook summarizes every layer's z (pre-activation),
-// activation, kernel, kernel gradient and bias gradient with one ops::Stats call for
-// all of them, so on a GPU the reductions run there and a step waits for the device once.
+// activation, kernel, kernel gradient and bias gradient. StatsMode::kExact (the default)
+// reads them again with one ops::Stats call after the backward pass; StatsMode::kFused has
+// the step's own passes summarize them as they write them, cheap enough for every step:
+//
+//   auto every_step = std::make_shared<fanin::StatsHook>(fanin::StatsHookOptions{
+//       .schedule = fanin::StepSchedule::EveryStep(), .mode = fanin::StatsMode::kFused});
+//
+// Either way a recorded step waits for the device once.
 #pragma once
 
 #include <array>
