@@ -8,12 +8,7 @@
 #include <cstring>
 
 #include "fanin/ops.h"
-
-#if defined(__CUDACC__)
-#define FANIN_HOST_DEVICE __host__ __device__
-#else
-#define FANIN_HOST_DEVICE
-#endif
+#include "fanin/random.h"  // FANIN_HOST_DEVICE
 
 namespace fanin::ops::internal {
 
