@@ -96,15 +96,56 @@ std::string TypeName(const toml::node& node) {
   }
 }
 
-// The statistics a measurement can keep: grad_ratio and, per tensor role, its moments.
+// What a statistic may say of a tensor role ("ROLE_WHAT"): its moments, its norm, and the
+// fractions that only the fused statistics count (exact zeros: dead ReLU units; values in the
+// saturated band of tanh or sigmoid, fanin/stats_hook.h).
+struct Reading {
+  std::string_view what;
+  double (*of)(const TensorStats&);
+  bool fused;
+};
+constexpr Reading kReadings[] = {
+    {"mean", [](const TensorStats& t) { return t.mean; }, false},
+    {"std", [](const TensorStats& t) { return t.std; }, false},
+    {"min", [](const TensorStats& t) { return t.min; }, false},
+    {"max", [](const TensorStats& t) { return t.max; }, false},
+    {"norm", [](const TensorStats& t) { return t.Norm(); }, false},
+    {"zero_fraction",
+     [](const TensorStats& t) {
+       return static_cast<double>(t.zero_count) / static_cast<double>(t.count);
+     },
+     true},
+    {"saturated_fraction",
+     [](const TensorStats& t) {
+       return static_cast<double>(t.saturated_count) / static_cast<double>(t.count);
+     },
+     true},
+};
+
+// The role and reading a statistic names; null reading for grad_ratio.
+std::pair<TensorRole, const Reading*> ParseStatistic(const std::string& name) {
+  for (TensorRole role : kAllTensorRoles) {
+    for (const Reading& r : kReadings) {
+      if (name == std::string(TensorRoleName(role)) + "_" + std::string(r.what)) return {role, &r};
+    }
+  }
+  return {TensorRole::kZ, nullptr};
+}
+
+// The statistics a measurement can keep: grad_ratio and every role's readings.
 std::vector<std::string> StatisticNames() {
   std::vector<std::string> names = {"grad_ratio"};
   for (TensorRole role : kAllTensorRoles) {
-    for (const char* moment : {"_mean", "_std", "_min", "_max"}) {
-      names.push_back(std::string(TensorRoleName(role)) + moment);
+    for (const Reading& r : kReadings) {
+      names.push_back(std::string(TensorRoleName(role)) + "_" + std::string(r.what));
     }
   }
   return names;
+}
+
+bool NeedsFusedStats(const std::string& statistic) {
+  const Reading* reading = ParseStatistic(statistic).second;
+  return reading != nullptr && reading->fused;
 }
 
 std::vector<std::string> ActivationNames() {
@@ -652,10 +693,33 @@ RunResult RunOne(const std::shared_ptr<Backend>& backend, const Spec& spec, cons
   Sequential model = BuildModel(backend, spec, c, s);
   const std::vector<std::string> names = LayerNames(c);
   RunResult result{.device = backend->Describe()};
+  bool fused = NeedsFusedStats(spec.compare.statistic);
+  for (const std::string& statistic : spec.measure.statistics) {
+    fused = fused || NeedsFusedStats(statistic);
+  }
   const auto measure = [&](int epochs_trained) {
+    // The zero and saturation counts come from a fused hook on the same pass, for this pass
+    // only (training steps then run without it); everything else from the exact statistics.
+    auto counts = std::make_shared<StatsHook>(
+        StatsHookOptions{.mode = StatsMode::kFused, .log2_histograms = false});
+    if (fused) model.AddHook(counts);
     model.ComputeGradients(mx, my);
-    result.measurements.push_back(ComputeStepStats(model, {model.steps_taken(), epochs_trained, 0},
-                                                   names, spec.measure.histogram_bins));
+    model.ClearHooks();
+    StepStats step = ComputeStepStats(model, {model.steps_taken(), epochs_trained, 0}, names,
+                                      spec.measure.histogram_bins);
+    if (fused) {
+      const StepStats& from = counts->steps().at(0);
+      for (size_t l = 0; l < step.layers.size(); ++l) {
+        for (size_t r = 0; r < step.layers[l].tensors.size(); ++r) {
+          std::optional<TensorStats>& to = step.layers[l].tensors[r];
+          const std::optional<TensorStats>& f = from.layers[l].tensors[r];
+          if (!to || !f) continue;
+          to->zero_count = f->zero_count;
+          to->saturated_count = f->saturated_count;
+        }
+      }
+    }
+    result.measurements.push_back(std::move(step));
   };
   if (spec.measure.init) measure(0);
   if (c.epochs == 0) return result;
@@ -680,18 +744,11 @@ RunResult RunOne(const std::shared_ptr<Backend>& backend, const Spec& spec, cons
 // output layer has no activation apart from its z).
 std::optional<double> Statistic(const LayerStats& layer, const std::string& name) {
   if (name == "grad_ratio") return layer.grad_ratio;
-  for (TensorRole role : kAllTensorRoles) {
-    const std::string prefix = std::string(TensorRoleName(role)) + "_";
-    if (name.rfind(prefix, 0) != 0) continue;
-    const std::string moment = name.substr(prefix.size());
-    if (moment != "mean" && moment != "std" && moment != "min" && moment != "max") continue;
-    const std::optional<TensorStats>& stats = layer[role];
-    if (!stats) return std::nullopt;
-    if (moment == "mean") return stats->mean;
-    if (moment == "std") return stats->std;
-    return moment == "min" ? stats->min : stats->max;
-  }
-  throw std::logic_error("experiment: no statistic " + name);
+  const auto [role, reading] = ParseStatistic(name);
+  if (reading == nullptr) throw std::logic_error("experiment: no statistic " + name);
+  const std::optional<TensorStats>& t = layer[role];
+  if (!t) return std::nullopt;
+  return reading->of(*t);
 }
 
 // Nine significant digits: every float the statistics summarize, back exactly.
@@ -829,14 +886,13 @@ std::string When(int epoch) {
 // "std(dL/dW) / std(W)", "std(z)", "mean(dL/db)": a statistic as a chart names it.
 std::string StatisticLabel(const std::string& statistic) {
   if (statistic == "grad_ratio") return "std(dL/dW) / std(W)";
-  const size_t split = statistic.rfind('_');
-  const std::string role = statistic.substr(0, split), moment = statistic.substr(split + 1);
-  const std::map<std::string, std::string> roles = {{"z", "z"},
-                                                    {"activation", "activation"},
-                                                    {"kernel", "W"},
-                                                    {"kernel_grad", "dL/dW"},
-                                                    {"bias_grad", "dL/db"}};
-  return moment + "(" + roles.at(role) + ")";
+  const auto [role, reading] = ParseStatistic(statistic);
+  const std::map<TensorRole, std::string> symbols = {{TensorRole::kZ, "z"},
+                                                     {TensorRole::kActivation, "activation"},
+                                                     {TensorRole::kKernel, "W"},
+                                                     {TensorRole::kKernelGrad, "dL/dW"},
+                                                     {TensorRole::kBiasGrad, "dL/db"}};
+  return std::string(reading->what) + "(" + symbols.at(role) + ")";
 }
 
 // The layer names of the deepest configuration, h1 to hD then out: the ratio chart's bars.

@@ -9,6 +9,7 @@
 #include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <memory>
 #include <sstream>
 #include <stdexcept>
@@ -77,10 +78,18 @@ TEST(ExperimentSpecTest, ErrorsNameTheFileLineColumnAndProblem) {
             "one logit");
   EXPECT_EQ(SpecErrorOf("[measure]\nstatistics = [\"grad_raito\"]\n"),
             "spec.toml:2:15: measure.statistics: unknown statistic \"grad_raito\"; did you mean "
-            "\"grad_ratio\"? (valid: grad_ratio z_mean z_std z_min z_max activation_mean "
-            "activation_std activation_min activation_max kernel_mean kernel_std kernel_min "
-            "kernel_max kernel_grad_mean kernel_grad_std kernel_grad_min kernel_grad_max "
-            "bias_grad_mean bias_grad_std bias_grad_min bias_grad_max)");
+            "\"grad_ratio\"? (valid: grad_ratio " +
+                [] {
+                  std::string all;
+                  for (const char* role : {"z", "activation", "kernel", "kernel_grad", "bias_grad"}) {
+                    for (const char* what : {"mean", "std", "min", "max", "norm", "zero_fraction",
+                                             "saturated_fraction"}) {
+                      all += std::string(all.empty() ? "" : " ") + role + "_" + what;
+                    }
+                  }
+                  return all;
+                }() +
+                ")");
   EXPECT_EQ(SpecErrorOf("[grid]\nactivation = [\"tanh\"]\n[[config]]\nname = \"a\"\n"),
             "spec.toml:3:1: give either [grid] or [[config]] tables, not both");
   EXPECT_EQ(SpecErrorOf("[[config]]\nname = \"a\"\n[[config]]\nname = \"a\"\n"),
@@ -291,6 +300,44 @@ TEST_F(ExperimentRunTest, ATinyRunWritesTidyResults) {
                          0),
             0u)
       << ratios;
+}
+
+// The fractions only fused statistics count reach results.csv: ReLU's dead units are exact
+// zeros (a fraction > 0 at initialization with zero biases), tanh's saturated share is in
+// [0, 1], and a norm is positive.
+TEST_F(ExperimentRunTest, DeadSaturatedAndNormStatisticsReachTheResults) {
+  std::string text = kTinySpec;
+  const std::string old_statistics = R"(statistics = ["grad_ratio", "z_std", "activation_std"])";
+  text.replace(text.find(old_statistics), old_statistics.size(),
+               R"(statistics = ["activation_zero_fraction", "activation_saturated_fraction",
+                                "kernel_grad_norm"])");
+  const Spec spec = ParseSpec(text, "tiny.toml");
+  RunExperiment(world_, spec, {.out = dir_ / "out", .device = "cpu"});
+  std::istringstream results(ReadFile(dir_ / "out" / "results.csv"));
+  std::string line;
+  std::map<std::string, std::vector<double>> values;  // "config statistic" -> values
+  while (std::getline(results, line)) {
+    std::vector<std::string> cells;
+    std::stringstream row(line);
+    for (std::string cell; std::getline(row, cell, ',');) cells.push_back(cell);
+    if (cells.size() != 7 || cells[0] == "config" || cells[4].empty()) continue;
+    values[cells[0] + " " + cells[5]].push_back(std::stod(cells[6]));
+  }
+  ASSERT_EQ(values.size(), 6u);
+  for (const auto& [key, list] : values) {
+    for (double v : list) {
+      EXPECT_GE(v, 0.0) << key;
+      if (key.find("fraction") != std::string::npos) EXPECT_LE(v, 1.0) << key;
+      if (key.find("norm") != std::string::npos) EXPECT_GT(v, 0.0) << key;
+    }
+  }
+  double relu_dead = 0.0, tanh_dead = 0.0;
+  for (double v : values["relu activation_zero_fraction"]) relu_dead = std::max(relu_dead, v);
+  for (double v : values["tanh activation_zero_fraction"]) tanh_dead = std::max(tanh_dead, v);
+  EXPECT_GT(relu_dead, 0.1);
+  EXPECT_EQ(tanh_dead, 0.0);
+  EXPECT_EQ(values["relu activation_saturated_fraction"], std::vector<double>(
+                                                              values["relu activation_saturated_fraction"].size(), 0.0));
 }
 
 // Every element and attribute of a written document, for a check that nothing in it points

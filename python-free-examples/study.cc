@@ -91,8 +91,11 @@ int StudyMain(int argc, char** argv, const char* program, const Options& default
 }
 
 std::string ResultKey(const std::string& program, const Options& options, const Backend& backend) {
+  // The encoding's number too: results encoded before a field was added (the fused
+  // statistics' counts) must be recomputed, not misread.
   return program + " --seeds " + std::to_string(options.seeds) + " --epochs " +
-         std::to_string(options.epochs) + " on " + backend.Describe() + ", fanin " FANIN_VERSION;
+         std::to_string(options.epochs) + " on " + backend.Describe() + ", fanin " FANIN_VERSION +
+         ", encoding " + std::to_string(kEncodingVersion);
 }
 
 std::string FormatNumber(double value, int digits) {
@@ -268,6 +271,9 @@ void Encoder::Put(const TensorStats& stats) {
   Put(stats.hist_lo);
   Put(stats.hist_hi);
   Put(stats.histogram);
+  Put(stats.zero_count);
+  Put(stats.saturated_count);
+  Put(stats.log2_histogram);
 }
 
 void Encoder::Put(const StepStats& step) {
@@ -321,6 +327,9 @@ void Decoder::Get(TensorStats& stats) {
   Get(stats.hist_lo);
   Get(stats.hist_hi);
   Get(stats.histogram);
+  Get(stats.zero_count);
+  Get(stats.saturated_count);
+  Get(stats.log2_histogram);
 }
 
 void Decoder::Get(StepStats& step) {

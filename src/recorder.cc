@@ -128,6 +128,7 @@ void Check(herr_t status, const std::string& path, const std::string& what) {
 struct RoleRecord {
   int64_t count, nan_count, inf_count;
   double mean, std, min, max, hist_lo, hist_hi;
+  int64_t zero_count, saturated_count;  // 0 where not counted (exact statistics, older files)
 };
 
 struct StepRecord {
@@ -151,6 +152,8 @@ Handle RoleType() {
   H5Tinsert(t.get(), "max", HOFFSET(RoleRecord, max), H5T_NATIVE_DOUBLE);
   H5Tinsert(t.get(), "hist_lo", HOFFSET(RoleRecord, hist_lo), H5T_NATIVE_DOUBLE);
   H5Tinsert(t.get(), "hist_hi", HOFFSET(RoleRecord, hist_hi), H5T_NATIVE_DOUBLE);
+  H5Tinsert(t.get(), "zero_count", HOFFSET(RoleRecord, zero_count), H5T_NATIVE_INT64);
+  H5Tinsert(t.get(), "saturated_count", HOFFSET(RoleRecord, saturated_count), H5T_NATIVE_INT64);
   return t;
 }
 
@@ -457,6 +460,9 @@ Handle OpenDataset(hid_t group, const std::string& name, std::vector<hsize_t>& d
   return dataset;
 }
 
+// Members of `type` that the file's type lacks (a field added since the file was written:
+// RoleRecord's zero_count) keep what `data` holds (HDF5 preserves the destination's other
+// compound members), so callers pass value-initialized buffers: zeros for old files.
 void ReadAll(hid_t dataset, hid_t type, void* data, const std::string& path,
              const std::string& name) {
   Check(H5Dread(dataset, type, H5S_ALL, H5S_ALL, H5P_DEFAULT, data), path,
@@ -619,8 +625,9 @@ LayerRows RowsOf(const LayerStats& layer, const std::string& path) {
     const std::optional<TensorStats>& s = layer[role];
     if (!s) continue;
     rows.roles.push_back(role);
-    const RoleRecord r{s->count, s->nan_count, s->inf_count, s->mean,   s->std,
-                       s->min,   s->max,       s->hist_lo,   s->hist_hi};
+    const RoleRecord r{s->count,   s->nan_count, s->inf_count,  s->mean,
+                       s->std,     s->min,       s->max,        s->hist_lo,
+                       s->hist_hi, s->zero_count, s->saturated_count};
     const auto* bytes = reinterpret_cast<const uint8_t*>(&r);
     rows.stats.insert(rows.stats.end(), bytes, bytes + sizeof(r));
     if (rows.roles.size() == 1) rows.bins = s->histogram.size();
@@ -851,7 +858,9 @@ void ReadStats(hid_t run, const std::vector<std::string>& names, RecordedRun& re
                       .max = r.max,
                       .hist_lo = static_cast<float>(r.hist_lo),
                       .hist_hi = static_cast<float>(r.hist_hi),
-                      .histogram = {}};
+                      .histogram = {},
+                      .zero_count = r.zero_count,
+                      .saturated_count = r.saturated_count};
         if (data.bins > 0) {
           const auto first = data.histograms.begin() +
                              static_cast<ptrdiff_t>((s * data.roles.size() + k) * data.bins);
