@@ -1,6 +1,7 @@
 // Whole training steps of W1 and W2 (forward, fused BCE, backward, SGD) built from
 // WORKLOADS.md's data and weights, and what a StatsHook adds to them: each mode recording
 // every step and every 10th step (the step itself: Step/W1/cpu2).
+#include <optional>
 #include <string>
 
 #include "bench/bench_util.h"
@@ -34,16 +35,18 @@ void RegisterStep(const Device& device, const MlpWorkload& workload) {
 
 // A StatsHook that streams nowhere, so that what is timed is the statistics themselves:
 // "exact" is StatsMode::kExact with its 64-bin linear histograms (the studies' mode), "fused"
-// StatsMode::kFused with log2 histograms, "fused_moments" without them.
+// StatsMode::kFused as it comes (log2 histograms on every 10th step), "fused_hist" with log2
+// histograms on every recorded step, "fused_moments" with none.
 struct StatsVariant {
   const char* name;
   StatsMode mode;
-  bool log2_histograms;
+  std::optional<StepSchedule> log2_histograms;
 };
-constexpr StatsVariant kStatsVariants[] = {
-    {"exact", StatsMode::kExact, false},
-    {"fused", StatsMode::kFused, true},
-    {"fused_moments", StatsMode::kFused, false},
+const StatsVariant kStatsVariants[] = {
+    {"exact", StatsMode::kExact, std::nullopt},
+    {"fused", StatsMode::kFused, StepSchedule::Every(10)},
+    {"fused_hist", StatsMode::kFused, StepSchedule::EveryStep()},
+    {"fused_moments", StatsMode::kFused, std::nullopt},
 };
 
 // Step/W1_stats_fused_every_10/cpu2: the step with `variant` recording every `every`-th step.

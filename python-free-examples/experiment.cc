@@ -701,7 +701,7 @@ RunResult RunOne(const std::shared_ptr<Backend>& backend, const Spec& spec, cons
     // The zero and saturation counts come from a fused hook on the same pass, for this pass
     // only (training steps then run without it); everything else from the exact statistics.
     auto counts = std::make_shared<StatsHook>(
-        StatsHookOptions{.mode = StatsMode::kFused, .log2_histograms = false});
+        StatsHookOptions{.mode = StatsMode::kFused, .log2_histograms = std::nullopt});
     if (fused) model.AddHook(counts);
     model.ComputeGradients(mx, my);
     model.ClearHooks();

@@ -58,7 +58,8 @@ struct Sequential::State {
   // Fused statistics, for the hooks with fused_stats() that want the current step: the
   // buffer holds 2 slots per layer (z, activation), then 3 per parameter (ParameterStats).
   std::vector<Hook*> fused_hooks;
-  StatsBuffer stats_buffer;
+  StatsBuffer stats_buffers[2];      // [log2 histograms]
+  StatsBuffer* stats_buffer = nullptr;  // the one this step writes
   std::vector<ForwardStats> forward_stats;
   std::vector<bool> layer_collects;  // whether layer i summarizes in its own Forward
   int64_t steps = 0;
@@ -110,18 +111,21 @@ struct Sequential::State {
       const std::optional<FusedStatsOptions> options = hook->fused_stats();
       if (!options || !hook->Wants(step)) continue;
       fused_hooks.push_back(hook.get());
-      log2_histograms = log2_histograms || options->log2_histograms;
+      log2_histograms =
+          log2_histograms || (options->log2_histograms && options->log2_histograms->Contains(step));
     }
     if (fused_hooks.empty()) return;
+    // One buffer with histograms and one without, each made once: steps with and without
+    // histograms may alternate.
+    StatsBuffer& buffer = stats_buffers[log2_histograms ? 1 : 0];
     const auto slots = static_cast<int64_t>(2 * layers.size() + 3 * parameters.size());
-    if (stats_buffer.slots() != slots || stats_buffer.log2_histograms() != log2_histograms) {
-      stats_buffer = StatsBuffer(backend, slots, log2_histograms);
-    }
+    if (buffer.slots() != slots) buffer = StatsBuffer(backend, slots, log2_histograms);
+    stats_buffer = &buffer;
     forward_stats.resize(layers.size());
     layer_collects.resize(layers.size());
     for (size_t i = 0; i < layers.size(); ++i) {
       const auto z = static_cast<int64_t>(2 * i);
-      forward_stats[i] = {{&stats_buffer, z, {}}, {&stats_buffer, z + 1, {}}};
+      forward_stats[i] = {{stats_buffer, z, {}}, {stats_buffer, z + 1, {}}};
       layer_collects[i] = layers[i]->CollectForwardStats(&forward_stats[i]);
     }
   }
@@ -143,7 +147,7 @@ struct Sequential::State {
   // The optimizer's summaries, when fused hooks want this step.
   std::optional<ParameterStats> UpdateStats() {
     if (fused_hooks.empty()) return std::nullopt;
-    return ParameterStats{&stats_buffer, extents, static_cast<int64_t>(2 * layers.size())};
+    return ParameterStats{stats_buffer, extents, static_cast<int64_t>(2 * layers.size())};
   }
 
   // Reads the fused statistics (one copy, one wait) and hands them to the hooks that asked.
@@ -155,11 +159,11 @@ struct Sequential::State {
     if (!updated) {
       for (size_t k = 0; k < parameters.size(); ++k) {
         const auto slot = first_parameter_slot + 3 * static_cast<int64_t>(k);
-        ops::Summarize(parameters[k].value, {&stats_buffer, slot, {}});
-        ops::Summarize(parameters[k].grad, {&stats_buffer, slot + 1, {}});
+        ops::Summarize(parameters[k].value, {stats_buffer, slot, {}});
+        ops::Summarize(parameters[k].grad, {stats_buffer, slot + 1, {}});
       }
     }
-    std::vector<TensorStats> all = stats_buffer.Read();
+    std::vector<TensorStats> all = stats_buffer->Read();
     StepStats step;
     step.context = context;
     step.layers.resize(layers.size());

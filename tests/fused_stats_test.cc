@@ -48,8 +48,11 @@ Sequential MakeModel(std::shared_ptr<Backend> backend, Optimizer optimizer, int6
 }
 
 std::shared_ptr<StatsHook> FusedHook(bool log2 = true) {
-  return std::make_shared<StatsHook>(StatsHookOptions{
-      .schedule = StepSchedule::EveryStep(), .mode = StatsMode::kFused, .log2_histograms = log2});
+  return std::make_shared<StatsHook>(
+      StatsHookOptions{.schedule = StepSchedule::EveryStep(),
+                       .mode = StatsMode::kFused,
+                       .log2_histograms = log2 ? std::optional(StepSchedule::EveryStep())
+                                               : std::nullopt});
 }
 
 TEST(FusedStatsTest, AgreeWithTheExactStatisticsOfTheSameStep) {
@@ -220,6 +223,23 @@ TEST(FusedStatsTest, ComputeGradientsReportsParametersButNoUpdate) {
   EXPECT_TRUE(f[TensorRole::kKernelGrad].has_value());
   EXPECT_TRUE(f[TensorRole::kKernelGrad]->log2_histogram.empty());
   EXPECT_NEAR(f.grad_ratio, e.grad_ratio, 1e-9 * e.grad_ratio);
+}
+
+// The default: moments at every recorded step, log2 histograms at steps 0, 10, 20, ...
+TEST(FusedStatsTest, HistogramsFollowTheirOwnSchedule) {
+  const Data d = MakeData(20, 4, 7);
+  Sequential model = MakeModel(Cpu(), Sgd{});
+  auto hook = std::make_shared<StatsHook>(StatsHookOptions{.mode = StatsMode::kFused});
+  model.AddHook(hook);
+  for (int step = 0; step < 12; ++step) model.TrainStep(d.x, d.y);
+  ASSERT_EQ(hook->steps().size(), 12u);
+  for (const StepStats& step : hook->steps()) {
+    const bool histogram = step.context.step % 10 == 0;
+    for (const LayerStats& layer : step.layers) {
+      EXPECT_EQ(layer[TensorRole::kZ]->log2_histogram.size(), histogram ? kLog2Bins : 0u)
+          << "step " << step.context.step;
+    }
+  }
 }
 
 TEST(FusedStatsTest, ScheduleAndLayerNamesApply) {

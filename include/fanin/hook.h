@@ -12,7 +12,9 @@ class Sequential;
 
 // What a hook asks the step to compute in its own passes (Hook::fused_stats).
 struct FusedStatsOptions {
-  bool log2_histograms = true;  // kLog2Bins counts per tensor (fanin/ops.h)
+  // The steps that also count kLog2Bins log2-magnitude bins per tensor (fanin/ops.h);
+  // nullopt: none.
+  std::optional<StepSchedule> log2_histograms = StepSchedule::EveryStep();
 };
 
 class Hook {

@@ -39,17 +39,6 @@ namespace fanin {
 // The role's tensor in `tensors`, or null when the layer has none.
 const Tensor* TensorOfRole(const LayerTensors& tensors, TensorRole role);
 
-// Which optimizer steps a hook observes: step 0 and then every `every`-th step; every == 0
-// means step 0 only (the model at initialization).
-struct StepSchedule {
-  int64_t every = 1;
-
-  static StepSchedule EveryStep() { return {1}; }
-  static StepSchedule Every(int64_t k) { return {k}; }
-  static StepSchedule InitializationOnly() { return {0}; }
-  bool Contains(int64_t step) const;
-};
-
 // Statistics of every layer of `model` as they are now (after a forward and backward pass),
 // from one ops::Stats call. `layer_names` names the layers (empty: "layer0",
 // "layer1", ...); `histogram_bins` = 0 skips the histograms. Throws std::invalid_argument
@@ -75,7 +64,10 @@ enum class StatsMode {
 struct StatsHookOptions {
   StepSchedule schedule = StepSchedule::EveryStep();
   StatsMode mode = StatsMode::kExact;
-  bool log2_histograms = true;  // kFused only
+  // kFused only: the recorded steps that also get log2-magnitude histograms (nullopt: none).
+  // A histogram costs an increment per value, more than the moments' pass (docs/benchmarks.md),
+  // so by default every 10th step, from step 0, has one.
+  std::optional<StepSchedule> log2_histograms = StepSchedule::Every(10);
   // kExact only. Equal bins over each tensor's own [min, max]: enough for a violin plot per layer.
   // In [0, kMaxHistogramBins] (0: no histograms); StatsHook's constructor throws
   // std::invalid_argument otherwise.

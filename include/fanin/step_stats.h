@@ -20,6 +20,17 @@ struct StepContext {
   int64_t batch = 0;  // batch index within the epoch
 };
 
+// Which optimizer steps a hook observes: step 0 and then every `every`-th step; every == 0
+// means step 0 only (the model at initialization).
+struct StepSchedule {
+  int64_t every = 1;
+
+  static StepSchedule EveryStep() { return {1}; }
+  static StepSchedule Every(int64_t k) { return {k}; }
+  static StepSchedule InitializationOnly() { return {0}; }
+  bool Contains(int64_t step) const;
+};
+
 // The tensors of a layer that StatsHook summarizes, in the order they are stored.
 enum class TensorRole { kZ, kActivation, kKernel, kKernelGrad, kBiasGrad };
 inline constexpr int kNumTensorRoles = 5;
