@@ -1,5 +1,8 @@
 // Statistics of a batch of tensors (ops::Stats), computed on the device with one wait.
 //
+// (ops::Summarize, the fused statistics' standalone pass, is at the end: one pass per tensor,
+// ops/stats/summary.cuh.)
+//
 // Per tensor, three passes, all enqueued before anything is read back:
 //   1. a CUB device-wide reduction of per-element Moments (finite/NaN/Inf counts, sum,
 //      min and max of the finite values) into device memory;
@@ -25,6 +28,7 @@
 #include "cuda/launch.cuh"
 #include "ops/dispatch.h"
 #include "ops/stats/op.h"
+#include "ops/stats/summary.cuh"
 
 namespace fanin::gpu {
 namespace {
@@ -222,7 +226,58 @@ std::vector<TensorStats> Stats(Backend& backend, std::span<const Tensor* const> 
 
 using ops::internal::Kernels;
 using ops::internal::StatsOp;
-const bool kRegistered = Kernels<StatsOp>::Register<CudaBackend>(Stats);
+// ---- The fused statistics' standalone pass (ops::Summarize; ops/stats/summary.cuh) ----------
+
+__global__ void SummarizeKernel(const float* __restrict__ x, int64_t n, int64_t span,
+                                SaturationBand band, SummaryPartial* partials,
+                                unsigned long long* bins) {
+  extern __shared__ unsigned char shared_raw[];
+  auto* shared = reinterpret_cast<SummaryPartial*>(shared_raw);
+  unsigned* block_bins = reinterpret_cast<unsigned*>(shared + kThreads);
+  if (bins != nullptr) {
+    for (int b = threadIdx.x; b < kLog2Bins; b += kThreads) block_bins[b] = 0;
+  }
+  __syncthreads();
+  const float shift = ops::internal::ShiftOf(x[0]);
+  SummaryPartial mine = EmptyPartial();
+  const int64_t begin = static_cast<int64_t>(blockIdx.x) * span;
+  const int64_t end = begin + span < n ? begin + span : n;
+  for (int64_t i = begin + threadIdx.x; i < end; i += kThreads) {
+    const float v = x[i];
+    Accumulate(mine, v, shift, band);
+    if (bins != nullptr) CountBin(block_bins, v);
+  }
+  const SummaryPartial total = BlockReduce(mine, shared);
+  if (threadIdx.x == 0) partials[blockIdx.x] = total;
+  if (bins != nullptr) FlushHistogram(block_bins, bins);
+}
+
+void Summarize(Backend& backend, const Tensor& t, const StatsOut& out) {
+  auto& cuda = static_cast<CudaBackend&>(backend);
+  cuda.Activate();
+  const cudaStream_t stream = cuda.stream();
+  const SlotAddress address = AddressOf(out);
+  if (address.bins != nullptr) {
+    FANIN_CUDA_CHECK(
+        cudaMemsetAsync(address.bins, 0, sizeof(unsigned long long) * kLog2Bins, stream));
+  }
+  const int64_t n = t.size();
+  const int64_t blocks = n == 0 ? 0 : SummaryBlocks(n);
+  ScratchBuffer partials(cuda.allocator(), sizeof(SummaryPartial) * (blocks + 1));
+  if (blocks > 0) {
+    SummarizeKernel<<<static_cast<unsigned>(blocks), kThreads,
+                      SummarySharedBytes(1, address.bins != nullptr), stream>>>(
+        t.data(), n, BlockSpan(n), out.saturation, partials.as<SummaryPartial>(), address.bins);
+    FANIN_CUDA_CHECK_LAUNCH();
+  }
+  CombineSummaryKernel<<<1, 1, 0, stream>>>(partials.as<SummaryPartial>(), blocks, 1, 0, n,
+                                            n > 0 ? t.data() : nullptr, address.slot);
+  FANIN_CUDA_CHECK_LAUNCH();
+}
+
+using ops::internal::SummarizeOp;
+const bool kRegistered = Kernels<StatsOp>::Register<CudaBackend>(Stats) &&
+                         Kernels<SummarizeOp>::Register<CudaBackend>(Summarize);
 
 }  // namespace
 }  // namespace fanin::gpu
