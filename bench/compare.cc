@@ -2,8 +2,12 @@
 // has here, next to the bare GEMM calls of the same step through fanin's backends and through
 // OpenBLAS on 1 and 2 threads (the floor of a BLAS-based step)
 // and, where a Python with `torch` is found, the same step in PyTorch eager (and, on a GPU,
-// torch.compile reduce-overhead) built from the same arrays. Every row first proves it
-// computes the same thing: its mean BCE after 0, 1 and 10 steps against WORKLOADS.md.
+// torch.compile reduce-overhead) built from the same arrays, at its best: 20 warm-up steps,
+// at least 20 timed, the faster way of zeroing gradients, and a `torch-best` row, the faster
+// of its 1- and 2-thread rows; the peers run before fanin has started a thread. fanin's rows
+// include `fanin-stats-*`, the step with fused statistics recorded at every step. Every row
+// first proves it computes the same thing: its mean BCE after 0, 1 and 10 steps against
+// WORKLOADS.md.
 //
 //   build/bin/fanin_compare                      # W1 and W2, every device, torch if found
 //   build/bin/fanin_compare --workloads=W1 --torch=off --w1-steps=500
@@ -34,17 +38,22 @@
 #include <sstream>
 #include <string>
 #include <thread>
+#include <tuple>
 #include <vector>
 
 #include "bench/openblas_gemm.h"
 #include "bench/workloads.h"
 #include "fanin/command_line.h"
 #include "fanin/ops.h"
+#include "fanin/stats_hook.h"
 
 namespace fanin::bench {
 namespace {
 
 constexpr double kLossTolerance = 1e-5;
+// The peer's timed steps: at least 20 (and as many as fanin's where those are more), so that a
+// median of PyTorch's first, slower steps does not understate it.
+constexpr int kMinPeerSteps = 20;
 
 struct Options {
   std::vector<std::string> workloads = {"W1", "W2"};
@@ -83,14 +92,24 @@ int StepsFor(const MlpWorkload& w, const Options& o) {
   return w.name == "W1" ? o.w1_steps : o.w2_steps;
 }
 
+enum class StepKind {
+  kPlain,
+  kRecorded,    // recorded once (Sequential::RecordTrainStep: one CUDA graph on a GPU), replayed
+  kFusedStats,  // with a StatsHook recording every step (StatsMode::kFused, as it comes)
+};
+
 // fanin's own step: reference losses first (those 10 steps double as warm-up), then timed
-// steps, each synchronized. With `recorded`, the step is recorded once
-// (Sequential::RecordTrainStep: one CUDA graph on a GPU) and replayed, losses included.
+// steps, each synchronized.
 Row TimeFaninStep(const MlpWorkload& workload, const std::string& device_id,
-                  const std::shared_ptr<Backend>& backend, int steps, bool recorded = false) {
+                  const std::shared_ptr<Backend>& backend, int steps,
+                  StepKind kind = StepKind::kPlain) {
   MlpInstance w = Instantiate(workload, backend);
   std::optional<RecordedTrainStep> replay;
-  if (recorded) replay.emplace(w.model.RecordTrainStep(w.x, w.y));
+  if (kind == StepKind::kRecorded) replay.emplace(w.model.RecordTrainStep(w.x, w.y));
+  if (kind == StepKind::kFusedStats) {
+    w.model.AddHook(std::make_shared<StatsHook>(
+        StatsHookOptions{.mode = StatsMode::kFused, .keep_in_memory = false}));
+  }
   auto step = [&] { replay ? replay->Run() : w.model.TrainStep(w.x, w.y); };
   std::array<double, 3> losses{};
   int taken = 0;
@@ -100,12 +119,12 @@ Row TimeFaninStep(const MlpWorkload& workload, const std::string& device_id,
   }
   step();
   backend->Synchronize();
-  Row row{workload.name,
-          (recorded ? "fanin-graph-" : "fanin-") + device_id,
-          std::string(recorded ? "fanin step recorded once, replayed, " : "fanin step, ") +
-              backend->Describe(),
-          {},
-          losses};
+  const char* prefix[] = {"fanin-", "fanin-graph-", "fanin-stats-"};
+  const char* what[] = {"fanin step, ", "fanin step recorded once, replayed, ",
+                        "fanin step with fused statistics of every layer at every step (log2 "
+                        "histograms every 10th), "};
+  const auto k = static_cast<size_t>(kind);
+  Row row{workload.name, prefix[k] + device_id, what[k] + backend->Describe(), {}, losses};
   for (int i = 0; i < steps; ++i) {
     const Clock::time_point start = Clock::now();
     step();
@@ -234,7 +253,7 @@ std::optional<Row> TimeTorch(const MlpWorkload& w, const std::string& python,
       << " --features " << w.input_features << " --units " << units.str() << " --activation "
       << ActivationName(w.hidden_activation) << " --lr " << w.learning_rate << " --device "
       << device << " --threads " << threads << " --mode " << mode << " --steps " << steps
-      << " --warmup " << (mode == "compile" ? 20 : 3);
+      << " --warmup 20";
   int status = 0;
   const std::string output = RunCommand(cmd.str(), &status);
   Row row{w.name, mode == "compile" ? "torch-compile-" + device : "torch-" + device, "", {}, {}};
@@ -260,6 +279,63 @@ std::optional<Row> TimeTorch(const MlpWorkload& w, const std::string& python,
     return std::nullopt;
   }
   return row;
+}
+
+// PyTorch's best on the CPU: a copy of the faster (by median) of its 1- and 2-thread rows.
+std::optional<Row> FasterCpuPeer(const std::vector<Row>& peers) {
+  const Row* best = nullptr;
+  for (const Row& r : peers) {
+    if (r.id != "torch-cpu1" && r.id != "torch-cpu2") continue;
+    if (best == nullptr || Median(r.times_ms) < Median(best->times_ms)) best = &r;
+  }
+  if (best == nullptr) return std::nullopt;
+  Row row = *best;
+  row.id = "torch-best";
+  row.what = "the faster of torch-cpu1 and torch-cpu2 (" + best->id + "): " + best->what;
+  return row;
+}
+
+// This process's threads other than the caller (Linux): "name (state)" each, and whether
+// all of them sleep. The one expected is OpenBLAS's worker, started when the library loads,
+// which yields in a loop for a while before it sleeps.
+std::pair<std::string, bool> OtherThreads() {
+  std::error_code error;
+  std::string list;
+  bool all_asleep = true;
+  const std::string self = std::to_string(gettid());
+  for (auto it = std::filesystem::directory_iterator("/proc/self/task", error);
+       !error && it != std::filesystem::directory_iterator(); it.increment(error)) {
+    if (it->path().filename() == self) continue;
+    std::ifstream stat(it->path() / "stat");
+    std::string line;
+    std::getline(stat, line);
+    // pid (comm) state ...: the state follows the last ')'.
+    const size_t close = line.rfind(')');
+    const char state = close != std::string::npos && close + 2 < line.size() ? line[close + 2] : '?';
+    all_asleep = all_asleep && (state == 'S' || state == 'D');
+    list += (list.empty() ? "" : ", ") + std::string("thread ") + it->path().filename().string() +
+            " (" + state + ")";
+  }
+  return {list.empty() ? "none" : list, all_asleep};
+}
+
+// Waits (up to 5 s) until every other thread of this process sleeps, and says what it saw.
+void WaitForOtherThreadsToSleep() {
+  auto [list, asleep] = OtherThreads();
+  for (int i = 0; i < 50 && !asleep; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    std::tie(list, asleep) = OtherThreads();
+  }
+  std::cerr << "other threads of this process while the peers run: " << list
+            << (asleep ? "" : " (still running after 5 s)") << "\n";
+}
+
+std::vector<std::pair<std::string, std::shared_ptr<Backend>>> MakeBackends() {
+  std::vector<std::pair<std::string, std::shared_ptr<Backend>>> backends = {
+      {"cpu1", MakeBackend("cpu", BackendOptions{.num_threads = 1})},
+      {"cpu2", MakeBackend("cpu", BackendOptions{.num_threads = 2})}};
+  if (CudaAvailable()) backends.emplace_back("cuda", MakeBackend("cuda"));
+  return backends;
 }
 
 // ---- Report ------------------------------------------------------------------------------
@@ -379,10 +455,6 @@ Options ParseOptions(int argc, char** argv) {
 
 int Main(int argc, char** argv) {
   const Options options = ParseOptions(argc, argv);
-  std::vector<std::pair<std::string, std::shared_ptr<Backend>>> backends = {
-      {"cpu1", MakeBackend("cpu", BackendOptions{.num_threads = 1})},
-      {"cpu2", MakeBackend("cpu", BackendOptions{.num_threads = 2})}};
-  if (CudaAvailable()) backends.emplace_back("cuda", MakeBackend("cuda"));
 
   const std::string python = options.torch == "off" ? "" : FindTorchPython(options);
   const bool torch_cuda = !python.empty() && CudaAvailable() &&
@@ -404,24 +476,15 @@ int Main(int argc, char** argv) {
   PrintSkipped(skipped);
   std::cout << "\n";
 
-  std::vector<Row> rows;
+  // The peers run first, for every workload, while this process is one thread blocked in
+  // popen: fanin has not yet entered an OpenMP region or a oneDNN primitive, so none of its
+  // threads exists to spin, or to wake, while PyTorch is timed.
+  std::map<std::string, std::vector<Row>> peer_rows;
+  if (!python.empty()) WaitForOtherThreadsToSleep();
   for (const std::string& name : options.workloads) {
+    if (python.empty()) break;
     const MlpWorkload& w = WorkloadNamed(name);
-    const int steps = StepsFor(w, options);
-    for (const auto& [id, backend] : backends) {
-      std::cerr << name << ": fanin " << id << "...\n";
-      rows.push_back(TimeFaninStep(w, id, backend, steps));
-      if (backend->name() == "cuda") rows.push_back(TimeFaninStep(w, id, backend, steps, true));
-      rows.push_back(TimeBareGemms(w, id, backend, steps));
-    }
-    for (int threads : {1, 2}) {
-      std::cerr << name << ": OpenBLAS, " << threads << " thread(s)...\n";
-      rows.push_back(
-          TimeBareGemms(w, "cpu" + std::to_string(threads), HostBackend(), steps, threads));
-      // Let OpenBLAS's spinning workers sleep before the next row is timed.
-      std::this_thread::sleep_for(std::chrono::milliseconds(300));
-    }
-    if (python.empty()) continue;
+    const int steps = std::max(StepsFor(w, options), kMinPeerSteps);
     const std::filesystem::path dir =
         std::filesystem::temp_directory_path() / ("fanin_compare_" + std::to_string(getpid()));
     std::filesystem::create_directories(dir);
@@ -434,9 +497,35 @@ int Main(int argc, char** argv) {
     if (torch_cuda) peers.push_back(TimeTorch(w, python, dir, "cuda", 0, "eager", steps));
     if (torch_compile) peers.push_back(TimeTorch(w, python, dir, "cuda", 0, "compile", steps));
     std::filesystem::remove_all(dir);
+    std::vector<Row>& out = peer_rows[name];
     for (std::optional<Row>& peer : peers) {
-      if (peer) rows.push_back(std::move(*peer));
+      if (peer) out.push_back(std::move(*peer));
     }
+    if (std::optional<Row> best = FasterCpuPeer(out)) out.push_back(std::move(*best));
+  }
+
+  const std::vector<std::pair<std::string, std::shared_ptr<Backend>>> backends = MakeBackends();
+  std::vector<Row> rows;
+  for (const std::string& name : options.workloads) {
+    const MlpWorkload& w = WorkloadNamed(name);
+    const int steps = StepsFor(w, options);
+    for (const auto& [id, backend] : backends) {
+      std::cerr << name << ": fanin " << id << "...\n";
+      rows.push_back(TimeFaninStep(w, id, backend, steps));
+      rows.push_back(TimeFaninStep(w, id, backend, steps, StepKind::kFusedStats));
+      if (backend->name() == "cuda") {
+        rows.push_back(TimeFaninStep(w, id, backend, steps, StepKind::kRecorded));
+      }
+      rows.push_back(TimeBareGemms(w, id, backend, steps));
+    }
+    for (int threads : {1, 2}) {
+      std::cerr << name << ": OpenBLAS, " << threads << " thread(s)...\n";
+      rows.push_back(
+          TimeBareGemms(w, "cpu" + std::to_string(threads), HostBackend(), steps, threads));
+      // Let OpenBLAS's spinning workers sleep before the next row is timed.
+      std::this_thread::sleep_for(std::chrono::milliseconds(300));
+    }
+    for (Row& peer : peer_rows[name]) rows.push_back(std::move(peer));
   }
   PrintTable(rows, skipped);
   bool all_match = true;
