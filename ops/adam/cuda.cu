@@ -1,6 +1,7 @@
 // The Adam update on the GPU: one element-wise launch over the model's whole flat parameter
-// buffer, as the SGD update (ops/sgd/cuda.cu). Keras's update rule; see AdamStep in
-// fanin/ops.h.
+// buffer, as the SGD update (ops/sgd/cuda.cu), and with fused statistics the same summarized
+// update as SGD's (ops/stats/summary.cuh's LaunchRule), the rule being Adam's. Keras's update
+// rule; see AdamStep in fanin/ops.h.
 #include <cmath>
 
 #include "cuda/check.h"

@@ -1,6 +1,10 @@
 // The SGD update on the GPU: one element-wise launch over the model's whole flat parameter
 // buffer (every layer's kernel and bias are views into it), so a step is one launch whatever
-// the depth of the model; with fused statistics, one summarized launch per parameter tensor.
+// the depth of the model. With fused statistics (ParameterStats), the update itself is the
+// summarizing pass: one launch updates the whole buffer and leaves per-block partials of each
+// parameter tensor as found, its gradient and its delta, and one more adds them into the
+// slots, plus a one-thread launch that saves the shifts and the bins' memset
+// (ops/stats/summary.cuh's LaunchRule; up to 16 parameter tensors per group of launches).
 // Keras's update rule; see SgdStep in fanin/ops.h.
 #include "cuda/check.h"
 #include "cuda/cuda_backend.h"

@@ -1,7 +1,6 @@
-// Statistics of a batch of tensors (ops::Stats), computed on the device with one wait.
-//
-// (ops::Summarize, the fused statistics' standalone pass, is at the end: one pass per tensor,
-// ops/stats/summary.cuh.)
+// Statistics of a batch of tensors (ops::Stats), computed on the device with one wait; and,
+// at the end, ops::Summarize, the fused statistics' standalone pass (one read of the tensor,
+// per-block partials combined in a fixed order, no wait: ops/stats/summary.cuh).
 //
 // Per tensor, three passes, all enqueued before anything is read back:
 //   1. a CUB device-wide reduction of per-element Moments (finite/NaN/Inf counts, sum,
@@ -226,53 +225,56 @@ std::vector<TensorStats> Stats(Backend& backend, std::span<const Tensor* const> 
 
 using ops::internal::Kernels;
 using ops::internal::StatsOp;
-// ---- The fused statistics' standalone pass (ops::Summarize; ops/stats/summary.cuh) ----------
+// ---- ops::Summarize: the fused statistics' standalone pass (ops/stats/summary.cuh) -----------
+// For a tensor that no summarizing pass writes (the parameters of a step without an update,
+// z and a after cuDNN's activations). One read of x: SummarizeKernel on the n-only grid of
+// summary.cuh, then CombineSummariesKernel; x is only read, so every block takes the shift
+// from x[0] itself.
 
-__global__ void SummarizeKernel(const float* __restrict__ x, int64_t n, int64_t span,
-                                SaturationBand band, SummaryPartial* partials,
-                                unsigned long long* bins) {
-  extern __shared__ unsigned char shared_raw[];
-  auto* shared = reinterpret_cast<SummaryPartial*>(shared_raw);
-  unsigned* block_bins = reinterpret_cast<unsigned*>(shared + kThreads);
-  if (bins != nullptr) {
-    for (int b = threadIdx.x; b < kLog2Bins; b += kThreads) block_bins[b] = 0;
+__global__ void SummarizeKernel(const float* __restrict__ x, int64_t n, SaturationBand band,
+                                SummaryPartial* __restrict__ partials, unsigned long long* bins) {
+  __shared__ SummaryPartial warp_totals[kSummaryWarps];
+  __shared__ unsigned block_bins[kLog2Bins];
+  const bool histograms = bins != nullptr;
+  if (histograms) {
+    ClearBins(block_bins, kLog2Bins);
+    __syncthreads();
   }
-  __syncthreads();
-  const float shift = ops::internal::ShiftOf(x[0]);
-  SummaryPartial mine = EmptyPartial();
+  const double shift = ops::internal::ShiftOf(x[0]);
+  const int64_t span = SummarySpan(n);
   const int64_t begin = static_cast<int64_t>(blockIdx.x) * span;
   const int64_t end = begin + span < n ? begin + span : n;
-  for (int64_t i = begin + threadIdx.x; i < end; i += kThreads) {
-    const float v = x[i];
-    Accumulate(mine, v, shift, band);
-    if (bins != nullptr) CountBin(block_bins, v);
+  SummaryPartial mine = EmptyPartial();
+  for (int64_t base = begin; base < end; base += kThreads) {  // warp-uniform, for CountBin
+    const int64_t i = base + threadIdx.x;
+    const bool valid = i < end;
+    const float v = valid ? x[i] : 0.0f;
+    if (valid) Accumulate(mine, v, shift, band);
+    if (histograms) CountBin(block_bins, v, valid);
   }
-  const SummaryPartial total = BlockReduce(mine, shared);
+  const SummaryPartial total = BlockReduce(mine, warp_totals);  // ends the counting too
   if (threadIdx.x == 0) partials[blockIdx.x] = total;
-  if (bins != nullptr) FlushHistogram(block_bins, bins);
+  if (histograms) FlushBins(block_bins, bins);
 }
 
 void Summarize(Backend& backend, const Tensor& t, const StatsOut& out) {
   auto& cuda = static_cast<CudaBackend&>(backend);
   cuda.Activate();
   const cudaStream_t stream = cuda.stream();
-  const SlotAddress address = AddressOf(out);
-  if (address.bins != nullptr) {
-    FANIN_CUDA_CHECK(
-        cudaMemsetAsync(address.bins, 0, sizeof(unsigned long long) * kLog2Bins, stream));
-  }
   const int64_t n = t.size();
-  const int64_t blocks = n == 0 ? 0 : SummaryBlocks(n);
+  const auto blocks = static_cast<uint32_t>(SummaryBlocks(n));
+  unsigned long long* bins = BinsAt(out.buffer, out.slot);
+  ClearSlotBins(out.buffer, out.slot, 1, stream);
   ScratchBuffer partials(cuda.allocator(), sizeof(SummaryPartial) * (blocks + 1));
   if (blocks > 0) {
-    SummarizeKernel<<<static_cast<unsigned>(blocks), kThreads,
-                      SummarySharedBytes(1, address.bins != nullptr), stream>>>(
-        t.data(), n, BlockSpan(n), out.saturation, partials.as<SummaryPartial>(), address.bins);
+    SummarizeKernel<<<blocks, kThreads, 0, stream>>>(t.data(), n, out.saturation,
+                                                     partials.as<SummaryPartial>(), bins);
     FANIN_CUDA_CHECK_LAUNCH();
   }
-  CombineSummaryKernel<<<1, 1, 0, stream>>>(partials.as<SummaryPartial>(), blocks, 1, 0, n,
-                                            n > 0 ? t.data() : nullptr, address.slot);
-  FANIN_CUDA_CHECK_LAUNCH();
+  SummaryTargets targets;
+  targets.target[targets.count++] = {SlotAt(out.buffer, out.slot), n > 0 ? t.data() : nullptr,
+                                     n, 0, blocks, 1, 0};
+  CombineSummaries(partials.as<SummaryPartial>(), targets, stream);
 }
 
 using ops::internal::SummarizeOp;
