@@ -1,7 +1,10 @@
 // Activations: bias + activation forward, and activation backward fused with the bias
 // gradient. Both are memory-bound, so fusing is the whole optimisation: the forward reads
 // z once and writes a (and z + bias) once; the backward reads da (and z or a) once, writes
-// dz once and reduces the bias gradient from registers instead of re-reading dz.
+// dz once and reduces the bias gradient from registers instead of re-reading dz. With fused
+// statistics the forward kernel also summarizes z and a from its registers (per-block partials
+// combined in a fixed order, ops/stats/summary.cuh), still one read of z; only cuDNN's
+// activations need ops::Summarize's passes after them.
 #include <algorithm>
 #include <type_traits>
 
@@ -9,10 +12,11 @@
 #include "cuda/cuda_backend.h"
 #include "cuda/launch.cuh"
 #include "ops/activation/cudnn.h"
-#include "ops/stats/op.h"
 #include "ops/activation/math.h"
 #include "ops/activation/op.h"
 #include "ops/dispatch.h"
+#include "ops/stats/op.h"
+#include "ops/stats/summary.cuh"
 
 namespace fanin::gpu {
 namespace {
@@ -53,6 +57,93 @@ __global__ void BiasActivationForwardKernel(float alpha, const float* bias, cons
     if (z_out != nullptr) z_out[i] = v;
     a[i] = Activate<kAct>(v, alpha);
   }
+}
+
+// ---- Forward with fused statistics (ForwardStats) ----------------------------------------
+// The same values as BiasActivationForwardKernel (the same per-element code), and while each
+// value is in a register the statistics of z + bias and of a, on the n-only grid of
+// ops/stats/summary.cuh: block b owns [b span, (b + 1) span) and writes partials[2 b] (z)
+// and partials[2 b + 1] (a); CombineSummariesKernel then writes the two slots. So a
+// summarized step reads z once, as an unsummarized one does, and z is summarized before an
+// in-place activation overwrites it (the CPU's order).
+//
+// The shifts are z's first value (after the bias) and a's, f of it. When the pass writes z
+// (the bias added in place, or a aliasing z) block 0 would overwrite z[0] while other blocks
+// still read it, so ForwardShiftsKernel saves both first; otherwise every block computes them
+// from z[0] (the same instructions on the same bits, so the same values) and block 0 saves
+// them for the combine. bias is a run-time argument here (one instantiation per activation).
+struct ForwardSummaries {
+  SaturationBand z_band, a_band;
+  bool z, a;                       // which are summarized
+  unsigned long long *z_bins, *a_bins;  // null without histograms (or when not summarized)
+  SummaryPartial* partials;        // 2 per block
+  float* shifts;                   // z's and a's first values
+  bool shifts_saved;               // by ForwardShiftsKernel
+};
+
+template <Activation kAct>
+__global__ void ForwardShiftsKernel(float alpha, const float* bias, const float* z,
+                                    float* shifts) {
+  if (blockIdx.x != 0 || threadIdx.x != 0) return;
+  const float v = bias != nullptr ? z[0] + bias[0] : z[0];
+  shifts[0] = v;
+  shifts[1] = Activate<kAct>(v, alpha);
+}
+
+// z_out and a may be null (not written); as in BiasActivationForwardKernel, a may alias z.
+template <Activation kAct>
+__global__ void SummarizedForwardKernel(float alpha, const float* bias, const float* z,
+                                        float* z_out, float* a, int64_t n, int64_t cols,
+                                        ForwardSummaries s) {
+  __shared__ SummaryPartial warp_totals[kSummaryWarps];
+  __shared__ unsigned block_bins[2 * kLog2Bins];
+  const bool z_bins = s.z_bins != nullptr, a_bins = s.a_bins != nullptr;
+  if (z_bins || a_bins) {
+    ClearBins(block_bins, 2 * kLog2Bins);
+    __syncthreads();
+  }
+  float z_first, a_first;
+  if (s.shifts_saved) {
+    z_first = s.shifts[0];
+    a_first = s.shifts[1];
+  } else {
+    z_first = bias != nullptr ? z[0] + bias[0] : z[0];
+    a_first = Activate<kAct>(z_first, alpha);
+    if (blockIdx.x == 0 && threadIdx.x == 0) {
+      s.shifts[0] = z_first;
+      s.shifts[1] = a_first;
+    }
+  }
+  const double z_shift = ops::internal::ShiftOf(z_first);
+  const double a_shift = ops::internal::ShiftOf(a_first);
+  const int64_t span = SummarySpan(n);
+  const int64_t begin = static_cast<int64_t>(blockIdx.x) * span;
+  const int64_t end = begin + span < n ? begin + span : n;
+  SummaryPartial zp = EmptyPartial(), ap = EmptyPartial();
+  for (int64_t base = begin; base < end; base += kThreads) {  // warp-uniform, for CountBin
+    const int64_t i = base + threadIdx.x;
+    const bool valid = i < end;
+    float v = 0.0f, out = 0.0f;
+    if (valid) {
+      v = z[i];
+      if (bias != nullptr) v += bias[i % cols];
+      if (z_out != nullptr) z_out[i] = v;
+      out = Activate<kAct>(v, alpha);
+      if (a != nullptr) a[i] = out;
+      if (s.z) Accumulate(zp, v, z_shift, s.z_band);
+      if (s.a) Accumulate(ap, out, a_shift, s.a_band);
+    }
+    if (z_bins) CountBin(block_bins, v, valid);
+    if (a_bins) CountBin(block_bins + kLog2Bins, out, valid);
+  }
+  const SummaryPartial z_total = BlockReduce(zp, warp_totals);  // ends the counting too
+  const SummaryPartial a_total = BlockReduce(ap, warp_totals);
+  if (threadIdx.x == 0) {
+    s.partials[2 * static_cast<int64_t>(blockIdx.x)] = z_total;
+    s.partials[2 * static_cast<int64_t>(blockIdx.x) + 1] = a_total;
+  }
+  if (z_bins) FlushBins(block_bins, s.z_bins);
+  if (a_bins) FlushBins(block_bins + kLog2Bins, s.a_bins);
 }
 
 // ---- Backward --------------------------------------------------------------------------
@@ -216,6 +307,55 @@ void LaunchBiasActivationForward(ActivationSpec act, const float* bias, const fl
   FANIN_CUDA_CHECK_LAUNCH();
 }
 
+// BiasActivationForward's or ActivationForward's pass with the statistics of `stats`: the
+// bins' memsets, ForwardShiftsKernel when the pass writes z, SummarizedForwardKernel, and one
+// CombineSummariesKernel for both slots. With one slot for z and a (a aliasing z), a's
+// statistics are the ones it keeps, as after the CPU's passes (z's, then a's).
+void LaunchSummarizedForward(CudaBackend& cuda, ActivationSpec act, const float* bias,
+                             const float* z, float* z_out, float* a, int64_t rows, int64_t cols,
+                             const ForwardStats& stats) {
+  const cudaStream_t stream = cuda.stream();
+  const int64_t n = rows * cols;
+  if (z_out == a) z_out = nullptr;  // a's value is the one that must stay
+  if (act.kind == Activation::kLinear && bias == nullptr && z == a) a = nullptr;  // a is z
+  const bool z_on = stats.z.buffer != stats.a.buffer || stats.z.slot != stats.a.slot;
+  const auto blocks = static_cast<uint32_t>(SummaryBlocks(n));
+  if (z_on) ClearSlotBins(stats.z.buffer, stats.z.slot, 1, stream);
+  ClearSlotBins(stats.a.buffer, stats.a.slot, 1, stream);
+  ScratchBuffer shifts(cuda.allocator(), 2 * sizeof(float));
+  ScratchBuffer partials(cuda.allocator(), sizeof(SummaryPartial) * 2 * (blocks + 1));
+  if (blocks > 0) {
+    const bool writes_z = z_out != nullptr || (a != nullptr && a == z);
+    const ForwardSummaries s{stats.z.saturation,
+                             stats.a.saturation,
+                             z_on,
+                             true,
+                             z_on ? BinsAt(stats.z.buffer, stats.z.slot) : nullptr,
+                             BinsAt(stats.a.buffer, stats.a.slot),
+                             partials.as<SummaryPartial>(),
+                             shifts.as<float>(),
+                             writes_z};
+    DispatchActivation(act.kind, [&](auto tag) {
+      constexpr Activation kAct = decltype(tag)::value;
+      if (writes_z) {
+        ForwardShiftsKernel<kAct><<<1, 1, 0, stream>>>(act.alpha, bias, z, shifts.as<float>());
+        FANIN_CUDA_CHECK_LAUNCH();
+      }
+      SummarizedForwardKernel<kAct>
+          <<<blocks, kThreads, 0, stream>>>(act.alpha, bias, z, z_out, a, n, cols, s);
+      FANIN_CUDA_CHECK_LAUNCH();
+    });
+  }
+  SummaryTargets targets;
+  if (z_on) {
+    targets.target[targets.count++] = {SlotAt(stats.z.buffer, stats.z.slot),
+                                       n > 0 ? shifts.as<float>() : nullptr, n, 0, blocks, 2, 0};
+  }
+  targets.target[targets.count++] = {SlotAt(stats.a.buffer, stats.a.slot),
+                                     n > 0 ? shifts.as<float>() + 1 : nullptr, n, 0, blocks, 2, 1};
+  CombineSummaries(partials.as<SummaryPartial>(), targets, stream);
+}
+
 void LaunchActivationBackward(ActivationSpec act, const float* z, const float* a, const float* da,
                               float* dz, int64_t rows, int64_t cols, float* bias_grad, int sm_count,
                               CachingAllocator& allocator, cudaStream_t stream) {
@@ -233,15 +373,22 @@ void LaunchColumnSums(const float* x, int64_t rows, int64_t cols, float* sums, i
 
 // ---- The ops: fanin's kernels, or cuDNN's with BackendOptions::cudnn_activations -------------
 
-// The statistics of z and a, from the summary kernels, after the pass that wrote them (on the
-// stream, so nothing waits).
-void SummarizeForward(Backend& backend, const Tensor& z, const Tensor& a,
-                      const ForwardStats& stats) {
+// cuDNN's activation, and its statistics as ops::Summarize passes after it (cuDNN's kernels
+// cannot summarize): z's before an in-place activation overwrites it, a's last (so a slot
+// shared by both keeps a's, as on the CPU).
+void CudnnForward(Backend& backend, CudnnActivations& cudnn, ActivationSpec act, const Tensor& z,
+                  Tensor& a, const ForwardStats* stats) {
   const auto& summarize = ops::internal::Kernels<ops::internal::SummarizeOp>::For(backend);
-  summarize(backend, z, stats.z);
-  summarize(backend, a, stats.a);
+  const bool in_place = a.data() == z.data();
+  if (stats != nullptr && in_place) summarize(backend, z, stats->z);
+  cudnn.Forward(act, z.data(), a.data(), z.rows(), z.cols());
+  if (stats == nullptr) return;
+  if (!in_place) summarize(backend, z, stats->z);
+  summarize(backend, a, stats->a);
 }
 
+// With `stats`, fanin's kernel summarizes z (after the bias) and a as it writes them
+// (LaunchSummarizedForward).
 void BiasActivationForward(Backend& backend, ActivationSpec act, const Tensor& bias, Tensor& z,
                            Tensor& a, const ForwardStats* stats) {
   auto& cuda = static_cast<CudaBackend&>(backend);
@@ -249,12 +396,14 @@ void BiasActivationForward(Backend& backend, ActivationSpec act, const Tensor& b
   CudnnActivations* cudnn = CudnnActivationsFor(cuda, act);
   if (cudnn != nullptr && z.size() > 0) {
     cudnn->AddBias(bias.data(), z.data(), z.rows(), z.cols());
-    cudnn->Forward(act, z.data(), a.data(), z.rows(), z.cols());
+    CudnnForward(backend, *cudnn, act, z, a, stats);
+  } else if (stats != nullptr) {
+    LaunchSummarizedForward(cuda, act, bias.data(), z.data(), z.data(), a.data(), z.rows(),
+                            z.cols(), *stats);
   } else {
     LaunchBiasActivationForward(act, bias.data(), z.data(), z.data(), a.data(), z.rows(), z.cols(),
                                 cuda.stream());
   }
-  if (stats != nullptr) SummarizeForward(backend, z, a, *stats);
 }
 
 void ActivationForward(Backend& backend, ActivationSpec act, const Tensor& z, Tensor& a,
@@ -263,12 +412,14 @@ void ActivationForward(Backend& backend, ActivationSpec act, const Tensor& z, Te
   cuda.Activate();
   CudnnActivations* cudnn = CudnnActivationsFor(cuda, act);
   if (cudnn != nullptr && z.size() > 0) {
-    cudnn->Forward(act, z.data(), a.data(), z.rows(), z.cols());
+    CudnnForward(backend, *cudnn, act, z, a, stats);
+  } else if (stats != nullptr) {
+    LaunchSummarizedForward(cuda, act, nullptr, z.data(), nullptr, a.data(), z.rows(), z.cols(),
+                            *stats);
   } else {
     LaunchBiasActivationForward(act, nullptr, z.data(), nullptr, a.data(), z.rows(), z.cols(),
                                 cuda.stream());
   }
-  if (stats != nullptr) SummarizeForward(backend, z, a, *stats);
 }
 
 // With cuDNN the bias gradient still comes from fanin's deterministic column sums, so that

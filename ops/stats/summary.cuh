@@ -20,8 +20,9 @@
 //   2. CombineSummariesKernel: one block per slot; thread t adds the partials t, t + 256, ...
 //      in that order, the block's threads are added by the same fixed tree, and thread 0
 //      writes the whole slot.
-// Every double addition thus happens in an order fixed by n, so the same input gives the same
-// bits on every run and on every GPU that rounds IEEE double addition correctly (all of them).
+// Every double addition thus happens in an order fixed by n, and the one multiply-add is an
+// explicit fma (nothing is left to the compiler's contraction, which could differ between the
+// sm_80 and sm_90 code), so the same input gives the same bits on every run and every GPU.
 // The bits differ from the CPU's, which adds in another (equally fixed) order: counts, min,
 // max and bins are equal, the sums agree to the rounding of their order, a few n 2^-53 of
 // sum |d| (docs/design.md's bound). (Which zero is the min or max when both signs occur may
@@ -99,7 +100,7 @@ __device__ __forceinline__ void Accumulate(SummaryPartial& p, float v, double sh
   p.saturated += (v < band.lo) | (v > band.hi);
   const double d = finite ? static_cast<double>(v) - shift : 0.0;
   p.sum += d;
-  p.sum_sq += d * d;
+  p.sum_sq = fma(d, d, p.sum_sq);  // fused by name: no contraction left to the compiler
   p.min = finite ? fminf(p.min, v) : p.min;
   p.max = finite ? fmaxf(p.max, v) : p.max;
 }
