@@ -284,14 +284,16 @@ std::optional<Row> TimeTorch(const MlpWorkload& w, const std::string& python,
   return row;
 }
 
-// The OpenBLAS kernels PyTorch's CPU rows are tried with: as OpenBLAS detects the processor,
-// and, where OPENBLAS_CORETYPE is unset and the processor has AVX-512, SkylakeX's kernels.
+// The OpenBLAS kernels PyTorch's CPU rows are tried with: those of the environment (what
+// OPENBLAS_CORETYPE says, or OpenBLAS's own detection), and, where the processor has AVX-512,
+// SkylakeX's. (This machine's environment sets OPENBLAS_CORETYPE=Haswell.)
 // Debian's OpenBLAS 0.3.21 takes an AMD Zen 4 for Haswell (AVX2), which made W2's PyTorch
 // step 1.7x slower here (164 against 97 ms, 2026-12-07), and an Intel Xeon model 207 for
 // Prescott (docs/benchmarks.md).
 std::vector<std::string> PeerCoretypes() {
   std::vector<std::string> coretypes = {""};
-  if (std::getenv("OPENBLAS_CORETYPE") != nullptr) return coretypes;
+  const char* set = std::getenv("OPENBLAS_CORETYPE");
+  if (set != nullptr && std::string(set) == "SkylakeX") return coretypes;
   std::ifstream cpuinfo("/proc/cpuinfo");
   std::string line;
   while (std::getline(cpuinfo, line)) {
