@@ -20,7 +20,6 @@ import torch
 import torch.nn.functional as F
 
 REFERENCE_STEPS = (0, 1, 10)
-ZEROINGS = {"zeroed in place": False, "set to None": True}  # zero_grad's set_to_none
 
 
 def build_model(flat, features, units, activation):
