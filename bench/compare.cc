@@ -286,10 +286,10 @@ std::optional<Row> TimeTorch(const MlpWorkload& w, const std::string& python,
 
 // The OpenBLAS kernels PyTorch's CPU rows are tried with: those of the environment (what
 // OPENBLAS_CORETYPE says, or OpenBLAS's own detection), and, where the processor has AVX-512,
-// SkylakeX's. (This machine's environment sets OPENBLAS_CORETYPE=Haswell.)
-// Debian's OpenBLAS 0.3.21 takes an AMD Zen 4 for Haswell (AVX2), which made W2's PyTorch
-// step 1.7x slower here (164 against 97 ms, 2026-12-07), and an Intel Xeon model 207 for
-// Prescott (docs/benchmarks.md).
+// SkylakeX's. An environment can name slower kernels than the processor has: this machine's
+// sets OPENBLAS_CORETYPE=Haswell (AVX2) on an AVX-512 AMD EPYC that OpenBLAS alone detects
+// as Cooperlake, which made W2's PyTorch step 1.7x slower (164 against 97 ms, 2026-12-07);
+// and OpenBLAS 0.3.21 alone takes an Intel Xeon model 207 for Prescott (docs/benchmarks.md).
 std::vector<std::string> PeerCoretypes() {
   std::vector<std::string> coretypes = {""};
   const char* set = std::getenv("OPENBLAS_CORETYPE");
