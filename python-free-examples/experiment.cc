@@ -34,15 +34,20 @@ using study::FormatNumber;
 // also the Cartesian product's: the last one varies fastest.
 const std::vector<std::string> kTopKeys = {"name", "seeds",  "data",    "model",  "train",
                                            "grid", "config", "measure", "compare"};
-const std::vector<std::string> kDataKeys = {"kind", "dims", "points", "radius_fraction"};
+const std::vector<std::string> kDataKeys = {"kind", "dims",        "points",
+                                            "path", "label_column", "radius_fraction"};
 const std::vector<std::string> kModelKeys = {"widths",     "shape",       "depth",        "width",
                                              "activation", "initializer", "output_units", "loss"};
 const std::vector<std::string> kTrainKeys = {"optimizer", "learning_rate", "batch_size", "epochs"};
 const std::vector<std::string> kGridKeys = {"activation",    "initializer", "shape",
                                             "depth",         "width",       "batch_size",
                                             "learning_rate", "epochs",      "radius_fraction"};
-const std::vector<std::string> kMeasureKeys = {"init", "every_epochs", "on", "statistics",
-                                               "histogram_bins"};
+const std::vector<std::string> kMeasureKeys = {
+    "init",           "every_epochs", "on",     "statistics", "histogram_bins",
+    "evaluate",       "target_accuracy",        "target_loss"};
+// Run-level statistics: one value per run, from the end-of-epoch evaluations.
+const std::vector<std::string> kOutcomes = {"final_loss", "final_accuracy", "epochs_to_accuracy",
+                                            "epochs_to_loss"};
 constexpr int64_t kMaxCount = 1000000;
 
 size_t EditDistance(std::string_view a, std::string_view b) {
@@ -158,6 +163,7 @@ std::vector<std::string> ActivationNames() {
 class Reader {
  public:
   explicit Reader(std::string path) : path_(std::move(path)) {}
+  const std::string& path() const { return path_; }
 
   [[noreturn]] void Fail(const toml::source_region& where, const std::string& message) const {
     std::string place = path_;
@@ -233,6 +239,7 @@ struct Params {
   std::string shape = "block";
   int64_t depth = 5;
   int64_t width = 100;
+  bool ball = true;  // data.kind is "ball", the only one with a radius_fraction
 };
 
 std::string CheckedActivation(const Reader& reader, const toml::node& node,
@@ -311,6 +318,7 @@ std::string Apply(const Reader& reader, const std::string& key, const toml::node
     return "lr" + FormatNumber(p.config.learning_rate, 6);
   }
   if (key == "radius_fraction") {
+    if (!p.ball) reader.Fail(node.source(), what + " applies to data.kind \"ball\" only");
     p.config.radius_fraction = reader.Number(node, what, 0, /*open=*/false);
     return "radius" + FormatNumber(p.config.radius_fraction, 6);
   }
@@ -330,6 +338,30 @@ Config Resolve(Params p) {
   return p.config;
 }
 
+// Reads data.path's CSV once while parsing, so that `check` finds an unreadable or malformed
+// file, and takes its features and rows. The path is relative to the spec's folder.
+void LoadCsvData(const Reader& reader, const toml::node& node, DataSpec& data) {
+  std::filesystem::path file = data.path;
+  if (file.is_relative()) file = std::filesystem::path(reader.path()).parent_path() / file;
+  data.path = file.lexically_normal().string();
+  try {
+    const Dataset d = LoadCsv(data.path, data.label_column);
+    data.dims = d.x.cols();
+    data.points = d.x.rows();
+  } catch (const std::invalid_argument& e) {
+    reader.Fail(node.source(), "data.path: " + std::string(e.what()));
+  }
+  if (data.points < 2) {
+    reader.Fail(node.source(), "data.path: " + data.path + " has " +
+                                   std::to_string(data.points) + " rows; at least 2 are needed");
+  }
+  std::ifstream in(data.path, std::ios::binary);
+  std::ostringstream bytes;
+  bytes << in.rdbuf();
+  // std::hash is the same in every process of one build, which is all a resume needs.
+  data.content_hash = std::hash<std::string>{}(bytes.str());
+}
+
 Params ReadBase(const Reader& reader, const toml::table& root, DataSpec& data) {
   Params p;
   if (const toml::node* node = root.get("data")) {
@@ -337,20 +369,51 @@ Params ReadBase(const Reader& reader, const toml::table& root, DataSpec& data) {
     reader.CheckKeys(t, "data.", kDataKeys);
     if (const toml::node* kind = t.get("kind")) {
       data.kind = reader.String(*kind, "data.kind");
-      if (data.kind != "ball") {
-        reader.Fail(kind->source(),
-                    "data.kind \"" + data.kind +
-                        "\" is not supported (supported: \"ball\"; parabola, blobs, regression and "
-                        "CSV files are planned)");
+      if (data.kind == "blobs" || data.kind == "regression") {
+        reader.Fail(kind->source(), "data.kind \"" + data.kind +
+                                        "\" is not supported yet: it needs a multi-class or "
+                                        "regression loss (supported: ball, parabola, csv)");
+      }
+      if (data.kind != "ball" && data.kind != "parabola" && data.kind != "csv") {
+        reader.Fail(kind->source(), "data.kind: unknown kind \"" + data.kind + "\"" +
+                                        Suggestion(data.kind, {"ball", "parabola", "csv"}));
       }
     }
-    if (const toml::node* n = t.get("dims"))
+    p.ball = data.kind == "ball";
+    // Keys that only some kinds read are refused by the others, never ignored.
+    const auto only_for = [&](const char* key, const std::vector<std::string>& kinds) {
+      const toml::node* n = t.get(key);
+      if (n == nullptr || std::find(kinds.begin(), kinds.end(), data.kind) != kinds.end()) {
+        return n;
+      }
+      reader.Fail(n->source(), "data." + std::string(key) + " does not apply to data.kind \"" +
+                                   data.kind + "\"" +
+                                   (data.kind == "csv" ? " (the file gives its features and rows)"
+                                    : data.kind == "parabola" ? " (its points have 2 features)"
+                                                              : ""));
+    };
+    if (const toml::node* n = only_for("dims", {"ball"})) {
       data.dims = reader.Integer(*n, "data.dims", 1, kMaxCount);
-    if (const toml::node* n = t.get("points")) {
-      data.points = reader.Integer(*n, "data.points", 2, kMaxCount * 100);
     }
-    if (const toml::node* n = t.get("radius_fraction")) {
+    if (const toml::node* n = only_for("points", {"ball", "parabola"})) {
+      data.points = reader.Integer(*n, "data.points", 2, kMaxCount * 100);
+      if (data.kind == "parabola" && data.points % 2 != 0) {
+        reader.Fail(n->source(), "data.points must be even for the parabolas (half on each), not " +
+                                     std::to_string(data.points));
+      }
+    }
+    if (const toml::node* n = only_for("radius_fraction", {"ball"})) {
       Apply(reader, "radius_fraction", *n, "data.radius_fraction", p);
+    }
+    if (const toml::node* n = only_for("label_column", {"csv"})) {
+      data.label_column = reader.String(*n, "data.label_column");
+    }
+    if (data.kind == "parabola") data.dims = 2;
+    if (const toml::node* n = only_for("path", {"csv"})) {
+      data.path = reader.String(*n, "data.path");
+      LoadCsvData(reader, *n, data);
+    } else if (data.kind == "csv") {
+      reader.Fail(node->source(), "data.kind \"csv\" needs data.path, the CSV file");
     }
   }
   if (const toml::node* node = root.get("model")) {
@@ -437,9 +500,23 @@ MeasureSpec ReadMeasure(const Reader& reader, const toml::table& root) {
     m.histogram_bins =
         static_cast<int>(reader.Integer(*n, "measure.histogram_bins", 0, kMaxHistogramBins));
   }
-  if (!m.init && m.every_epochs == 0) {
+  if (const toml::node* n = t.get("evaluate")) m.evaluate = reader.Bool(*n, "measure.evaluate");
+  if (const toml::node* n = t.get("target_accuracy")) {
+    m.target_accuracy = reader.Number(*n, "measure.target_accuracy", 0.0, true);
+    if (*m.target_accuracy > 1.0) {
+      reader.Fail(n->source(), "measure.target_accuracy is a fraction in (0, 1], not " +
+                                   FormatNumber(*m.target_accuracy));
+    }
+    m.evaluate = true;
+  }
+  if (const toml::node* n = t.get("target_loss")) {
+    m.target_loss = reader.Number(*n, "measure.target_loss", 0.0, true);
+    m.evaluate = true;
+  }
+  if (!m.init && m.every_epochs == 0 && !m.evaluate) {
     reader.Fail(node->source(),
-                "measure: nothing is measured; set init = true or every_epochs >= 1");
+                "measure: nothing is measured; set init = true, every_epochs >= 1 or "
+                "evaluate = true");
   }
   return m;
 }
@@ -529,7 +606,59 @@ std::vector<Config> ReadConfigs(const Reader& reader, const toml::node& node, co
 
 // [compare]: `pairs` of configuration names, or a `baseline` every other one is compared
 // with.
-CompareSpec ReadCompare(const Reader& reader, const toml::table& root,
+std::string ConfigText(const Config& c);
+
+// compare.baseline = { KEY = VALUE }: each configuration whose KEY differs is compared with
+// the one that differs from it in KEY alone, KEY having VALUE (he_normal_depth10 with
+// he_uniform_depth10, not with he_uniform_depth5).
+std::vector<std::pair<std::string, std::string>> PairsWithinGroups(
+    const Reader& reader, const toml::node& node, const std::vector<Config>& configs) {
+  const toml::table& t = *node.as_table();
+  const std::vector<std::string> keys = {"activation", "initializer",   "batch_size",
+                                         "epochs",     "learning_rate", "radius_fraction"};
+  reader.CheckKeys(t, "compare.baseline.", keys);
+  if (t.size() != 1) {
+    reader.Fail(node.source(), "compare.baseline as a table names one grid key and its "
+                               "baseline value, e.g. { initializer = \"he_uniform\" }");
+  }
+  const std::string key(t.begin()->first.str());
+  const toml::node& value = t.begin()->second;
+  Params parsed;
+  const std::string what = "compare.baseline." + key;
+  Apply(reader, key, value, what, parsed);
+  const auto with_baseline_value = [&key](Config c, const Config& from) {
+    if (key == "activation") c.activation = from.activation;
+    if (key == "initializer") c.initializer = from.initializer;
+    if (key == "batch_size") c.batch_size = from.batch_size;
+    if (key == "epochs") c.epochs = from.epochs;
+    if (key == "learning_rate") c.learning_rate = from.learning_rate;
+    if (key == "radius_fraction") c.radius_fraction = from.radius_fraction;
+    return c;
+  };
+  std::vector<std::pair<std::string, std::string>> pairs;
+  for (const Config& a : configs) {
+    const std::string target = ConfigText(with_baseline_value(a, parsed.config));
+    if (target == ConfigText(a)) continue;  // a baseline itself
+    const auto b = std::find_if(configs.begin(), configs.end(),
+                                [&target](const Config& c) { return ConfigText(c) == target; });
+    if (b == configs.end()) {
+      reader.Fail(value.source(), what + ": configuration \"" + a.name +
+                                      "\" has no counterpart that differs from it in " + key +
+                                      " alone");
+    }
+    pairs.emplace_back(a.name, b->name);
+  }
+  if (pairs.empty()) {
+    reader.Fail(value.source(), what + ": every configuration has this value; nothing to compare");
+  }
+  return pairs;
+}
+
+bool IsOutcome(const std::string& statistic) {
+  return std::find(kOutcomes.begin(), kOutcomes.end(), statistic) != kOutcomes.end();
+}
+
+CompareSpec ReadCompare(const Reader& reader, const toml::table& root, const MeasureSpec& measure,
                         const std::vector<Config>& configs) {
   CompareSpec compare;
   const toml::node* node = root.get("compare");
@@ -538,10 +667,32 @@ CompareSpec ReadCompare(const Reader& reader, const toml::table& root,
   reader.CheckKeys(t, "compare.", {"statistic", "pairs", "baseline"});
   if (const toml::node* n = t.get("statistic")) {
     compare.statistic = reader.String(*n, "compare.statistic");
-    const std::vector<std::string> valid = StatisticNames();
+    std::vector<std::string> valid = StatisticNames();
+    valid.insert(valid.end(), kOutcomes.begin(), kOutcomes.end());
     if (std::find(valid.begin(), valid.end(), compare.statistic) == valid.end()) {
       reader.Fail(n->source(), "compare.statistic: unknown statistic \"" + compare.statistic +
                                    "\"" + Suggestion(compare.statistic, valid));
+    }
+    const std::string& outcome = compare.statistic;
+    if (IsOutcome(outcome)) {
+      if (!measure.evaluate) {
+        reader.Fail(n->source(), "compare.statistic " + outcome +
+                                     " is a training outcome: set measure.evaluate = true (or "
+                                     "a measure.target_...)");
+      }
+      if (outcome == "epochs_to_accuracy" && !measure.target_accuracy) {
+        reader.Fail(n->source(), "compare.statistic epochs_to_accuracy needs "
+                                 "measure.target_accuracy");
+      }
+      if (outcome == "epochs_to_loss" && !measure.target_loss) {
+        reader.Fail(n->source(), "compare.statistic epochs_to_loss needs measure.target_loss");
+      }
+      for (const Config& c : configs) {
+        if (c.epochs == 0) {
+          reader.Fail(n->source(), "compare.statistic " + outcome + " needs training, but "
+                                   "configuration \"" + c.name + "\" has epochs = 0");
+        }
+      }
     }
   }
   std::vector<std::string> names;
@@ -558,6 +709,10 @@ CompareSpec ReadCompare(const Reader& reader, const toml::table& root,
   const toml::node* baseline = t.get("baseline");
   if ((pairs == nullptr) == (baseline == nullptr)) {
     reader.Fail(node->source(), "[compare] needs either pairs or baseline");
+  }
+  if (baseline != nullptr && baseline->is_table()) {
+    compare.pairs = PairsWithinGroups(reader, *baseline, configs);
+    return compare;
   }
   if (baseline != nullptr) {
     const std::string b = config_name(*baseline, "compare.baseline");
@@ -633,14 +788,42 @@ int64_t MeasuredPoints(const Spec& spec, const Config& c) {
   return spec.measure.full ? spec.data.points : std::min(c.batch_size, spec.data.points);
 }
 
+// The data of run seed `seed`: the ball from the seed, the parabolas and the CSV file as
+// they are.
+Dataset MakeData(const Spec& spec, const Config& c, uint64_t seed) {
+  if (spec.data.kind == "parabola") return Parabola(spec.data.points / 2);
+  if (spec.data.kind == "csv") return LoadCsv(spec.data.path, spec.data.label_column);
+  return Ball(spec.data.dims, spec.data.points, c.radius_fraction, seed);
+}
+
+// How MakeData makes it, for runs.h5 and check.
+std::string DataText(const Spec& spec, const Config& c, const std::string& seed) {
+  if (spec.data.kind == "parabola") {
+    return "Parabola(n=" + std::to_string(spec.data.points / 2) + "), the same for every seed";
+  }
+  if (spec.data.kind == "csv") {
+    return "LoadCsv(" + spec.data.path + ", label_column=" + spec.data.label_column + "), " +
+           std::to_string(spec.data.points) + " rows, " + std::to_string(spec.data.dims) +
+           " features, the same for every seed";
+  }
+  return "Ball(n_dims=" + std::to_string(spec.data.dims) +
+         ", n_points=" + std::to_string(spec.data.points) +
+         ", radius_fraction=" + FormatNumber(c.radius_fraction, 6) + ", seed=" + seed + ")";
+}
+
 // What the results depend on besides the seeds and the backend: RunStore's key.
 std::string Fingerprint(const Spec& spec) {
   std::string text =
       "fanin_experiment data " + spec.data.kind + " dims " + std::to_string(spec.data.dims) +
-      " points " + std::to_string(spec.data.points) + "; measure init " +
+      " points " + std::to_string(spec.data.points) +
+      (spec.data.kind == "csv" ? " file " + spec.data.path + " label " + spec.data.label_column +
+                                     " hash " + std::to_string(spec.data.content_hash)
+                               : "") +
+      "; measure init " +
       std::to_string(spec.measure.init) + " every " + std::to_string(spec.measure.every_epochs) +
       " on " + (spec.measure.full ? "full" : "batch") + " bins " +
-      std::to_string(spec.measure.histogram_bins) + ";";
+      std::to_string(spec.measure.histogram_bins) + (spec.measure.evaluate ? " evaluate" : "") +
+      ";";
   for (const Config& c : spec.configs) text += " " + c.name + ": " + ConfigText(c) + ";";
   return text;
 }
@@ -686,7 +869,7 @@ Sequential BuildModel(const std::shared_ptr<Backend>& backend, const Spec& spec,
 RunResult RunOne(const std::shared_ptr<Backend>& backend, const Spec& spec, const Config& c,
                  int seed) {
   const auto s = static_cast<uint64_t>(seed);
-  const Dataset data = Ball(spec.data.dims, spec.data.points, c.radius_fraction, s);
+  const Dataset data = MakeData(spec, c, s);
   const Tensor x = data.x.To(backend), y = data.y.To(backend);
   const int64_t m = MeasuredPoints(spec, c);
   const Tensor mx = m == x.rows() ? x : x.Rows(0, m), my = m == y.rows() ? y : y.Rows(0, m);
@@ -725,7 +908,15 @@ RunResult RunOne(const std::shared_ptr<Backend>& backend, const Spec& spec, cons
   if (c.epochs == 0) return result;
   FitOptions fit{.epochs = c.epochs, .batch_size = c.batch_size, .shuffle_seed = s};
   fit.on_epoch_end = [&](const EpochLogs& logs) {
-    result.epochs.push_back(logs);
+    EpochLogs recorded = logs;
+    if (spec.measure.evaluate) {
+      // The end-of-epoch weights on all points: the running training loss mixes the weights
+      // of the whole epoch and lags behind.
+      const Evaluation e = model.Evaluate(x, y);
+      recorded.val_loss = e.loss;
+      recorded.val_accuracy = e.accuracy;
+    }
+    result.epochs.push_back(recorded);
     // Checked once per epoch, not per step, since reading the loss makes a GPU wait.
     if (!std::isfinite(logs.loss)) {
       result.diverged_step = model.steps_taken();
@@ -751,6 +942,41 @@ std::optional<double> Statistic(const LayerStats& layer, const std::string& name
   return reading->of(*t);
 }
 
+// A run-level statistic (kOutcomes) from the end-of-epoch evaluations. A run that diverged
+// or never reached a target counts as the worst: an infinite loss or number of epochs.
+double Outcome(const Spec& spec, const RunResult& r, const std::string& name) {
+  constexpr double kInf = std::numeric_limits<double>::infinity();
+  const auto finite_or_worst = [](double v, double worst) { return std::isfinite(v) ? v : worst; };
+  if (name == "final_loss") {
+    return r.diverged_step >= 0 || r.epochs.empty() ? kInf
+                                                    : finite_or_worst(r.epochs.back().val_loss, kInf);
+  }
+  if (name == "final_accuracy") {
+    return r.diverged_step >= 0 || r.epochs.empty()
+               ? 0.0
+               : finite_or_worst(r.epochs.back().val_accuracy, 0.0);
+  }
+  const bool accuracy = name == "epochs_to_accuracy";
+  if (!accuracy && name != "epochs_to_loss") {
+    throw std::logic_error("experiment: no outcome " + name);
+  }
+  for (const EpochLogs& logs : r.epochs) {
+    const bool reached = accuracy ? logs.val_accuracy >= *spec.measure.target_accuracy
+                                  : logs.val_loss <= *spec.measure.target_loss;
+    if (reached) return logs.epoch + 1;
+  }
+  return kInf;
+}
+
+// The outcomes a spec asks for: the final ones when it evaluates, each target's epochs.
+std::vector<std::string> Outcomes(const Spec& spec) {
+  if (!spec.measure.evaluate) return {};
+  std::vector<std::string> names = {"final_loss", "final_accuracy"};
+  if (spec.measure.target_accuracy) names.push_back("epochs_to_accuracy");
+  if (spec.measure.target_loss) names.push_back("epochs_to_loss");
+  return names;
+}
+
 // Nine significant digits: every float the statistics summarize, back exactly.
 std::string Value(double value) { return FormatNumber(value, 9); }
 
@@ -773,6 +999,20 @@ void AddRunRows(study::CsvTable& table, const Spec& spec, const Config& c, int s
     const std::string step = std::to_string((logs.epoch + 1) * steps_per_epoch);
     table.AddRow({c.name, seed_text, epoch, step, "", "loss", Value(logs.loss)});
     table.AddRow({c.name, seed_text, epoch, step, "", "accuracy", Value(logs.accuracy)});
+    if (spec.measure.evaluate) {
+      table.AddRow({c.name, seed_text, epoch, step, "", "eval_loss", Value(logs.val_loss)});
+      table.AddRow(
+          {c.name, seed_text, epoch, step, "", "eval_accuracy", Value(logs.val_accuracy)});
+    }
+  }
+  if (c.epochs > 0) {
+    const std::string epochs = std::to_string(r.epochs.size());
+    const std::string steps = std::to_string(
+        r.diverged_step >= 0 ? r.diverged_step
+                             : static_cast<int64_t>(r.epochs.size()) * steps_per_epoch);
+    for (const std::string& outcome : Outcomes(spec)) {
+      table.AddRow({c.name, seed_text, epochs, steps, "", outcome, Value(Outcome(spec, r, outcome))});
+    }
   }
   if (r.diverged_step >= 0) {
     table.AddRow({c.name, seed_text, std::to_string(r.epochs.size()),
@@ -831,6 +1071,16 @@ std::vector<int> MeasuredEpochs(const std::vector<RunResult>& runs) {
   return epochs;
 }
 
+// The median of values that may be infinite (a target not reached): the middle one, or the
+// mean of the two middle ones (infinite when either is), so that runs that never reached a
+// target are counted rather than dropped.
+double OrderMedian(std::vector<double> values) {
+  std::sort(values.begin(), values.end());
+  const size_t n = values.size();
+  if (n == 0) return std::numeric_limits<double>::quiet_NaN();
+  return n % 2 == 1 ? values[n / 2] : 0.5 * (values[n / 2 - 1] + values[n / 2]);
+}
+
 const std::vector<std::string> kComparisonHeader = {
     "a",   "b",        "epoch",    "layer",        "statistic",  "n_a",
     "n_b", "median_a", "median_b", "median_ratio", "p_a_greater"};
@@ -847,6 +1097,17 @@ std::vector<std::vector<std::string>> ComparisonRows(
   const std::string& statistic = spec.compare.statistic;
   for (const auto& [a, b] : spec.compare.pairs) {
     const size_t ia = index(a), ib = index(b);
+    if (IsOutcome(statistic)) {
+      std::vector<double> va, vb;
+      for (const RunResult& r : runs[ia]) va.push_back(Outcome(spec, r, statistic));
+      for (const RunResult& r : runs[ib]) vb.push_back(Outcome(spec, r, statistic));
+      const double ma = OrderMedian(va), mb = OrderMedian(vb);
+      rows.push_back({a, b, "end", "", statistic, std::to_string(va.size()),
+                      std::to_string(vb.size()), FormatNumber(ma, 6), FormatNumber(mb, 6),
+                      FormatNumber(ma / mb, 6),
+                      FormatNumber(study::ProbabilityGreater(va, vb), 3)});
+      continue;
+    }
     for (int epoch : MeasuredEpochs(runs[ia])) {
       for (const std::string& layer : LayerNames(spec.configs[ia])) {
         const std::vector<double> va = OverSeeds(runs[ia], epoch, layer, statistic);
@@ -886,6 +1147,12 @@ std::string When(int epoch) {
 // "std(dL/dW) / std(W)", "std(z)", "mean(dL/db)": a statistic as a chart names it.
 std::string StatisticLabel(const std::string& statistic) {
   if (statistic == "grad_ratio") return "std(dL/dW) / std(W)";
+  const std::map<std::string, std::string> outcomes = {
+      {"final_loss", "final loss"},
+      {"final_accuracy", "final accuracy"},
+      {"epochs_to_accuracy", "epochs to the target accuracy"},
+      {"epochs_to_loss", "epochs to the target loss"}};
+  if (const auto it = outcomes.find(statistic); it != outcomes.end()) return it->second;
   const auto [role, reading] = ParseStatistic(statistic);
   const std::map<TensorRole, std::string> symbols = {{TensorRole::kZ, "z"},
                                                      {TensorRole::kActivation, "activation"},
@@ -1041,6 +1308,7 @@ std::string MeasuredOnText(const Spec& spec) {
     when += std::string(when.empty() ? "" : " and ") + "after every " +
             std::to_string(spec.measure.every_epochs) + " epochs";
   }
+  if (when.empty()) return "No statistics measured: the spec asks for training outcomes only.";
   const std::string pass = ": one forward and backward pass without an update, " + when + ".";
   if (spec.measure.full) {
     return "Statistics measured on the full data set, all " + std::to_string(spec.data.points) +
@@ -1055,6 +1323,89 @@ std::string MeasuredOnText(const Spec& spec) {
          std::to_string(spec.data.points) + " points" + pass +
          " Ratios on a mini-batch can differ from the full data set's by several times, in "
          "the first layer most.";
+}
+
+// The training outcomes per configuration: the median over seeds with the 10th-90th
+// percentiles, and for each target how many runs reached it.
+void WriteOutcomes(plot::Report& report, const Spec& spec, const Runs& runs) {
+  report.Heading("Training outcomes");
+  std::string text =
+      "After every epoch the end-of-epoch weights are evaluated on all points. Final: after "
+      "the last epoch (a diverged run counts as an infinite loss and accuracy 0).";
+  if (spec.measure.target_accuracy) {
+    text += " Epochs to accuracy " + FormatNumber(*spec.measure.target_accuracy) +
+            ": the first epoch whose evaluation reaches it.";
+  }
+  if (spec.measure.target_loss) {
+    text += " Epochs to loss " + FormatNumber(*spec.measure.target_loss) +
+            ": the first epoch whose evaluated loss is at most that.";
+  }
+  report.Paragraph(text + " Medians over seeds, [10th, 90th] percentiles; a run that never "
+                          "reaches a target counts as infinitely many epochs.");
+  const std::vector<std::string> outcomes = Outcomes(spec);
+  std::vector<std::string> header = {"configuration", "seeds"};
+  for (const std::string& outcome : outcomes) header.push_back(outcome);
+  std::vector<std::vector<std::string>> table = {header};
+  for (size_t c = 0; c < spec.configs.size(); ++c) {
+    std::vector<std::string> row = {spec.configs[c].name, std::to_string(runs[c].size())};
+    for (const std::string& outcome : outcomes) {
+      std::vector<double> values;
+      for (const RunResult& r : runs[c]) values.push_back(Outcome(spec, r, outcome));
+      const auto finite = std::count_if(values.begin(), values.end(),
+                                        [](double v) { return std::isfinite(v); });
+      std::sort(values.begin(), values.end());
+      const auto at = [&values](double level) {
+        return FormatNumber(values[static_cast<size_t>(level * static_cast<double>(values.size() - 1))],
+                            4);
+      };
+      std::string cell = FormatNumber(OrderMedian(values), 4) + " [" + at(0.1) + ", " + at(0.9) + "]";
+      if (outcome.rfind("epochs_to_", 0) == 0) {
+        cell += ", reached by " + std::to_string(finite) + "/" + std::to_string(values.size());
+      }
+      row.push_back(cell);
+    }
+    table.push_back(row);
+  }
+  report.Table(table);
+}
+
+// Each configuration's four panels (init_study's figure) at its first measurement.
+void WritePanels(plot::Report& report, const Spec& spec, const Runs& runs, const std::string& out) {
+  report.Heading("Each configuration: the post's four panels");
+  if (spec.measure.histogram_bins == 0) {
+    report.Paragraph("Not drawn: measure.histogram_bins is 0, so no histograms were kept.");
+  } else {
+    report.Paragraph(
+        "Violins: the distribution of one seed (the one whose ratios are closest to the "
+        "medians) at the configuration's first measurement. Dashed line and band: the "
+        "tensor's std over all seeds (median, 10th-90th percentile). Z-values and "
+        "activations exclude the output layer, as in the post.");
+    for (size_t c = 0; c < spec.configs.size(); ++c) {
+      const Config& config = spec.configs[c];
+      report.Heading(config.name, 3);
+      const std::vector<int> measured = MeasuredEpochs(runs[c]);
+      if (measured.empty()) {
+        report.Paragraph("No measurement: every run diverged before its first.");
+        continue;
+      }
+      std::vector<study::SeedStats> seeds;
+      for (size_t s = 0; s < runs[c].size(); ++s) {
+        for (const StepStats& m : runs[c][s].measurements) {
+          if (m.context.epoch == measured.front()) {
+            seeds.push_back({.seed = static_cast<int>(s), .stats = &m});
+          }
+        }
+      }
+      const size_t representative = study::RepresentativeSeed(seeds);
+      const std::string file = "panels_" + std::to_string(c) + ".svg";
+      study::FourPanelFigure(seeds, representative,
+                             config.name + ": " + When(measured.front()) + ", seed " +
+                                 std::to_string(seeds[representative].seed) +
+                                 " (the most typical of " + std::to_string(seeds.size()) + ")")
+          .Save(out + file);
+      report.Image(file, config.name + ": " + ConfigText(config));
+    }
+  }
 }
 
 // index.html, with the SVGs it shows, into `out`: the configurations, the ratio chart
@@ -1093,9 +1444,11 @@ void WriteReport(const Spec& spec, const Runs& runs,
   std::sort(epochs.begin(), epochs.end());
   epochs.erase(std::unique(epochs.begin(), epochs.end()), epochs.end());
   if (epochs.empty()) {
-    report.Paragraph(
-        "No run made a measurement (every run diverged before its first), so "
-        "there is nothing to chart.");
+    report.Paragraph(spec.measure.init || spec.measure.every_epochs > 0
+                         ? "No run made a measurement (every run diverged before its first), "
+                           "so there is no statistic to chart."
+                         : "No statistic was measured (measure.init is false and "
+                           "measure.every_epochs 0): the spec asks for outcomes only.");
   } else {
     report.Heading("How big are the gradients? The ratio across configurations");
     SaveRatioChart(spec, runs, epochs.front(), out + "ratios.svg");
@@ -1129,13 +1482,15 @@ void WriteReport(const Spec& spec, const Runs& runs,
     report.Image("training.svg",
                  "Loss and accuracy on the training batches, the means over each epoch.");
   }
+  if (!Outcomes(spec).empty()) WriteOutcomes(report, spec, runs);
 
   if (!spec.compare.pairs.empty()) {
     report.Heading("Comparisons");
     report.Paragraph(
-        "Per measurement and layer: the medians over seeds, their ratio a / b, and P(a > b) "
-        "over all pairs of seeds, ties counting half (0.5: alike; >= 0.75 or <= 0.25: three "
-        "draws in four order the same way).");
+        "Per measurement and layer (for a training outcome, once per run: epoch \"end\"): "
+        "the medians over seeds, their ratio a / b, and P(a > b) over all pairs of seeds, "
+        "ties counting half (0.5: alike; >= 0.75 or <= 0.25: three draws in four order the "
+        "same way). For losses and epochs to a target, lower is better.");
     for (const auto& [a, b] : spec.compare.pairs) {
       report.Heading(a + " against " + b + ": " + StatisticLabel(spec.compare.statistic), 3);
       std::vector<std::vector<std::string>> rows = {
@@ -1148,41 +1503,7 @@ void WriteReport(const Spec& spec, const Runs& runs,
     }
   }
 
-  report.Heading("Each configuration: the post's four panels");
-  if (spec.measure.histogram_bins == 0) {
-    report.Paragraph("Not drawn: measure.histogram_bins is 0, so no histograms were kept.");
-  } else {
-    report.Paragraph(
-        "Violins: the distribution of one seed (the one whose ratios are closest to the "
-        "medians) at the configuration's first measurement. Dashed line and band: the "
-        "tensor's std over all seeds (median, 10th-90th percentile). Z-values and "
-        "activations exclude the output layer, as in the post.");
-    for (size_t c = 0; c < spec.configs.size(); ++c) {
-      const Config& config = spec.configs[c];
-      report.Heading(config.name, 3);
-      const std::vector<int> measured = MeasuredEpochs(runs[c]);
-      if (measured.empty()) {
-        report.Paragraph("No measurement: every run diverged before its first.");
-        continue;
-      }
-      std::vector<study::SeedStats> seeds;
-      for (size_t s = 0; s < runs[c].size(); ++s) {
-        for (const StepStats& m : runs[c][s].measurements) {
-          if (m.context.epoch == measured.front()) {
-            seeds.push_back({.seed = static_cast<int>(s), .stats = &m});
-          }
-        }
-      }
-      const size_t representative = study::RepresentativeSeed(seeds);
-      const std::string file = "panels_" + std::to_string(c) + ".svg";
-      study::FourPanelFigure(seeds, representative,
-                             config.name + ": " + When(measured.front()) + ", seed " +
-                                 std::to_string(seeds[representative].seed) +
-                                 " (the most typical of " + std::to_string(seeds.size()) + ")")
-          .Save(out + file);
-      report.Image(file, config.name + ": " + ConfigText(config));
-    }
-  }
+  if (!epochs.empty()) WritePanels(report, spec, runs, out);
 
   report.Heading("The spec");
   report.Paragraph(spec.path + ", run with " + std::to_string(spec.seeds) + " seeds:");
@@ -1197,9 +1518,7 @@ void RecordRun(Recorder& recorder, const std::shared_ptr<Backend>& backend, cons
       {{"activation", c.activation},
        {"initializer", Initializer::FromName(c.initializer).name()},
        {"seed", int64_t{seed}},
-       {"data", "Ball(n_dims=" + std::to_string(spec.data.dims) +
-                    ", n_points=" + std::to_string(spec.data.points) + ", radius_fraction=" +
-                    FormatNumber(c.radius_fraction, 6) + ", seed=" + std::to_string(seed) + ")"},
+       {"data", DataText(spec, c, std::to_string(seed))},
        {"loss", "binary cross-entropy from logits, mean over the batch"},
        {"measurement_batch", MeasuredPoints(spec, c)},
        {"epochs", int64_t{c.epochs}},
@@ -1281,7 +1600,7 @@ Spec ParseSpec(std::string_view text, const std::string& path) {
     p.config.name = p.config.activation + "_" + p.config.initializer;
     spec.configs.push_back(Resolve(p));
   }
-  spec.compare = ReadCompare(reader, root, spec.configs);
+  spec.compare = ReadCompare(reader, root, spec.measure, spec.configs);
   return spec;
 }
 
@@ -1297,7 +1616,10 @@ double RunFlops(const Spec& spec, const Config& c) {
   weights += static_cast<double>(in);
   const double samples = static_cast<double>(Measurements(spec, c) * MeasuredPoints(spec, c)) +
                          static_cast<double>(c.epochs) * static_cast<double>(spec.data.points);
-  return 6 * weights * samples;
+  const double evaluated = spec.measure.evaluate ? static_cast<double>(c.epochs) *
+                                                       static_cast<double>(spec.data.points)
+                                                 : 0.0;
+  return 6 * weights * samples + 2 * weights * evaluated;
 }
 
 std::string CheckText(const Spec& spec) {
@@ -1305,8 +1627,12 @@ std::string CheckText(const Spec& spec) {
   std::string text = spec.path + ": " + std::to_string(configs) + " configurations x " +
                      std::to_string(spec.seeds) +
                      " seeds = " + std::to_string(configs * spec.seeds) + " runs\n";
-  text += "data: ball, " + std::to_string(spec.data.dims) + " dimensions, " +
-          std::to_string(spec.data.points) + " points (seed s draws the points of run seed s)\n";
+  if (spec.data.kind == "ball") {
+    text += "data: ball, " + std::to_string(spec.data.dims) + " dimensions, " +
+            std::to_string(spec.data.points) + " points (seed s draws the points of run seed s)\n";
+  } else {
+    text += "data: " + DataText(spec, spec.configs.front(), "") + "\n";
+  }
   text += "measure:";
   if (spec.measure.init) text += " at initialization";
   if (spec.measure.every_epochs > 0) {
@@ -1316,6 +1642,10 @@ std::string CheckText(const Spec& spec) {
   text += std::string(", on ") +
           (spec.measure.full ? "all points" : "the first batch_size points") + ":";
   for (const std::string& s : spec.measure.statistics) text += " " + s;
+  if (spec.measure.evaluate) {
+    text += "\noutcomes: the end-of-epoch weights evaluated on all points after every epoch:";
+    for (const std::string& o : Outcomes(spec)) text += " " + o;
+  }
   text += "\nconfigurations:\n";
   double flops = 0;
   int64_t passes = 0;

@@ -13,6 +13,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <string_view>
@@ -30,10 +31,15 @@ class SpecError : public std::invalid_argument {
   using std::invalid_argument::invalid_argument;
 };
 
+// The data set. "ball" is drawn from each run's seed; "parabola" and "csv" are the same
+// for every seed (the seed still draws the weights and the shuffles).
 struct DataSpec {
-  std::string kind = "ball";
-  int64_t dims = 10;
-  int64_t points = 1000;
+  std::string kind = "ball";  // "ball", "parabola" or "csv"
+  int64_t dims = 10;          // parabola: 2; csv: the file's features
+  int64_t points = 1000;      // csv: the file's rows
+  std::string path;           // csv: the file, relative to the spec's folder unless absolute
+  std::string label_column = "label";  // csv
+  size_t content_hash = 0;             // csv: of the file's bytes, in the results' key
 };
 
 // How a configuration's statistics are measured.
@@ -44,6 +50,12 @@ struct MeasureSpec {
   std::vector<std::string> statistics = {"grad_ratio", "z_std", "activation_std", "kernel_std",
                                          "kernel_grad_std"};
   int histogram_bins = 64;  // kept in runs.h5
+  // Training outcomes: after every epoch, the end-of-epoch weights evaluated on all points
+  // (loss and accuracy); a target implies it. Epochs to a target count from 1 and are
+  // infinite where a run does not reach it.
+  bool evaluate = false;
+  std::optional<double> target_accuracy;  // epochs_to_accuracy: accuracy >= this
+  std::optional<double> target_loss;      // epochs_to_loss: loss <= this
 };
 
 // One configuration: everything a run needs besides its seed.
@@ -93,8 +105,8 @@ std::vector<int64_t> ShapeWidths(std::string_view shape, int64_t depth, int64_t 
 // every configuration, and an estimate of the work.
 std::string CheckText(const Spec& spec);
 // Floating-point operations of one run: 6 per weight and sample for a forward and backward
-// pass (2 forward, 4 backward), over the measurements and the training steps. An upper
-// bound for a run that diverges.
+// pass (2 forward, 4 backward), over the measurements and the training steps, and 2 per
+// weight and sample for the end-of-epoch evaluations. An upper bound for a run that diverges.
 double RunFlops(const Spec& spec, const Config& config);
 
 struct RunOptions {

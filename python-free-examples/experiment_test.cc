@@ -7,8 +7,10 @@
 #include <stdlib.h>
 
 #include <cmath>
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <limits>
 #include <map>
 #include <memory>
 #include <sstream>
@@ -16,6 +18,7 @@
 #include <string>
 #include <vector>
 
+#include "fanin/fanin.h"
 #include "fanin/run_store.h"
 #include "tests/xml_util.h"
 
@@ -67,9 +70,31 @@ TEST(ExperimentSpecTest, ErrorsNameTheFileLineColumnAndProblem) {
   EXPECT_EQ(initializer.rfind("spec.toml:2:29: grid.initializer[1]: unknown initializer ", 0), 0u)
       << initializer;
   EXPECT_NE(initializer.find("he_nromal"), std::string::npos) << initializer;
+  EXPECT_EQ(SpecErrorOf("[data]\nkind = \"blobs\"\n"),
+            "spec.toml:2:8: data.kind \"blobs\" is not supported yet: it needs a multi-class or "
+            "regression loss (supported: ball, parabola, csv)");
+  EXPECT_EQ(SpecErrorOf("[data]\nkind = \"bal\"\n"),
+            "spec.toml:2:8: data.kind: unknown kind \"bal\"; did you mean \"ball\"? (valid: ball "
+            "parabola csv)");
   EXPECT_EQ(SpecErrorOf("[data]\nkind = \"csv\"\n"),
-            "spec.toml:2:8: data.kind \"csv\" is not supported (supported: \"ball\"; parabola, "
-            "blobs, regression and CSV files are planned)");
+            "spec.toml:1:1: data.kind \"csv\" needs data.path, the CSV file");
+  EXPECT_EQ(SpecErrorOf("[data]\nkind = \"csv\"\npath = \"no-such.csv\"\n"),
+            "spec.toml:3:8: data.path: LoadCsv: cannot open 'no-such.csv'");
+  EXPECT_EQ(SpecErrorOf("[data]\nkind = \"parabola\"\ndims = 3\n"),
+            "spec.toml:3:8: data.dims does not apply to data.kind \"parabola\" (its points have 2 "
+            "features)");
+  EXPECT_EQ(SpecErrorOf("[data]\nkind = \"parabola\"\npoints = 7\n"),
+            "spec.toml:3:10: data.points must be even for the parabolas (half on each), not 7");
+  EXPECT_EQ(SpecErrorOf("[data]\nkind = \"parabola\"\n[grid]\nradius_fraction = [0.5, 1]\n"),
+            "spec.toml:4:20: grid.radius_fraction[0] applies to data.kind \"ball\" only");
+  EXPECT_EQ(SpecErrorOf("[grid]\ninitializer = [\"he_uniform\", \"he_normal\"]\n[compare]\n"
+                        "baseline = { initializer = \"glorot_normal\" }\n"),
+            "spec.toml:4:28: compare.baseline.initializer: configuration \"he_uniform\" has no "
+            "counterpart that differs from it in initializer alone");
+  EXPECT_EQ(SpecErrorOf("[grid]\ninitializer = [\"he_uniform\", \"he_normal\"]\n[compare]\n"
+                        "baseline = { depth = 3 }\n"),
+            "spec.toml:4:14: unknown key \"compare.baseline.depth\" (valid: activation initializer "
+            "batch_size epochs learning_rate radius_fraction)");
   EXPECT_EQ(SpecErrorOf("[model]\nwidths = [10]\ndepth = 3\n"),
             "spec.toml:3:9: model.depth conflicts with model.widths: give the widths, or a shape "
             "with depth and width");
@@ -96,6 +121,24 @@ TEST(ExperimentSpecTest, ErrorsNameTheFileLineColumnAndProblem) {
             "spec.toml:4:8: config[1].name \"a\" is already taken");
   EXPECT_EQ(SpecErrorOf("[train]\nlearning_rate = -1\n"),
             "spec.toml:2:17: train.learning_rate must be a finite number above 0, not -1");
+  EXPECT_EQ(SpecErrorOf("[measure]\ntarget_accuracy = 1.5\n"),
+            "spec.toml:2:19: measure.target_accuracy is a fraction in (0, 1], not 1.5");
+  EXPECT_EQ(SpecErrorOf("[measure]\ninit = false\n"),
+            "spec.toml:1:1: measure: nothing is measured; set init = true, every_epochs >= 1 or "
+            "evaluate = true");
+  EXPECT_EQ(SpecErrorOf("[train]\nepochs = 2\n[measure]\nevaluate = true\n[grid]\n"
+                        "initializer = [\"he_uniform\", \"he_normal\"]\n[compare]\n"
+                        "statistic = \"epochs_to_accuracy\"\nbaseline = \"he_normal\"\n"),
+            "spec.toml:8:13: compare.statistic epochs_to_accuracy needs measure.target_accuracy");
+  EXPECT_EQ(SpecErrorOf("[grid]\ninitializer = [\"he_uniform\", \"he_normal\"]\n[compare]\n"
+                        "statistic = \"final_loss\"\nbaseline = \"he_normal\"\n"),
+            "spec.toml:4:13: compare.statistic final_loss is a training outcome: set "
+            "measure.evaluate = true (or a measure.target_...)");
+  EXPECT_EQ(SpecErrorOf("[measure]\nevaluate = true\n[grid]\n"
+                        "initializer = [\"he_uniform\", \"he_normal\"]\n[compare]\n"
+                        "statistic = \"final_loss\"\nbaseline = \"he_normal\"\n"),
+            "spec.toml:6:13: compare.statistic final_loss needs training, but configuration "
+            "\"he_uniform\" has epochs = 0");
   EXPECT_EQ(SpecErrorOf("seeds = [1\n"),
             "spec.toml:1:12: TOML syntax: Error while parsing array: encountered end-of-file");
 }
@@ -120,6 +163,25 @@ TEST(ExperimentSpecTest, ComparisonsNameConfigurationsOfTheGrid) {
   EXPECT_EQ(pairs.compare.statistic, "z_std");
   EXPECT_EQ(pairs.compare.pairs,
             (std::vector<std::pair<std::string, std::string>>{{"he_uniform", "glorot_normal"}}));
+}
+
+// compare.baseline = { KEY = VALUE } pairs each configuration with the one that differs from
+// it in KEY alone.
+TEST(ExperimentSpecTest, ABaselineValueIsComparedWithinEachGroup) {
+  const Spec spec = ParseSpec(R"toml(
+[grid]
+initializer = ["he_uniform", "he_normal", "glorot_normal"]
+epochs = [1, 2]
+[compare]
+baseline = { initializer = "he_uniform" }
+)toml",
+                              "spec.toml");
+  const std::vector<std::pair<std::string, std::string>> expected = {
+      {"he_normal_epochs1", "he_uniform_epochs1"},
+      {"he_normal_epochs2", "he_uniform_epochs2"},
+      {"glorot_normal_epochs1", "he_uniform_epochs1"},
+      {"glorot_normal_epochs2", "he_uniform_epochs2"}};
+  EXPECT_EQ(spec.compare.pairs, expected);
 }
 
 TEST(ExperimentSpecTest, AnUnknownActivationGetsTheClosestName) {
@@ -327,8 +389,12 @@ TEST_F(ExperimentRunTest, DeadSaturatedAndNormStatisticsReachTheResults) {
   for (const auto& [key, list] : values) {
     for (double v : list) {
       EXPECT_GE(v, 0.0) << key;
-      if (key.find("fraction") != std::string::npos) EXPECT_LE(v, 1.0) << key;
-      if (key.find("norm") != std::string::npos) EXPECT_GT(v, 0.0) << key;
+      if (key.find("fraction") != std::string::npos) {
+        EXPECT_LE(v, 1.0) << key;
+      }
+      if (key.find("norm") != std::string::npos) {
+        EXPECT_GT(v, 0.0) << key;
+      }
     }
   }
   double relu_dead = 0.0, tanh_dead = 0.0;
@@ -487,6 +553,156 @@ epochs = 5
   // Four steps per epoch: the first epoch's loss is already infinite or NaN.
   EXPECT_NE(results.find("\"relu_normal(0,1)\",0,1,4,,diverged_at_step,4\n"), std::string::npos)
       << results;
+}
+
+// The training outcomes: the end-of-epoch evaluations equal a model trained by hand with the
+// same seed and evaluated after each epoch (so evaluating does not change the training),
+// epochs to a target are the first epoch whose evaluation reaches it, a target never reached
+// is infinite, and the comparison of an outcome is one row per pair.
+TEST_F(ExperimentRunTest, TrainingOutcomesAreTheEndOfEpochEvaluations) {
+  const Spec spec = ParseSpec(R"toml(
+seeds = 2
+[data]
+dims = 4
+points = 64
+[model]
+widths = [12, 12]
+activation = "tanh"
+[train]
+learning_rate = 0.5
+batch_size = 8
+epochs = 6
+[grid]
+initializer = ["glorot_uniform", "glorot_normal"]
+[measure]
+init = false
+target_accuracy = 0.7
+target_loss = 1e-9
+[compare]
+statistic = "epochs_to_accuracy"
+pairs = [["glorot_uniform", "glorot_normal"]]
+)toml",
+                              "outcomes.toml");
+  RunExperiment(world_, spec, {.out = dir_ / "out", .device = "cpu"});
+  std::map<std::string, std::vector<double>> rows;  // "config seed statistic" -> per epoch
+  std::istringstream results(ReadFile(dir_ / "out" / "results.csv"));
+  std::string line;
+  std::getline(results, line);
+  while (std::getline(results, line)) {
+    std::vector<std::string> cells;
+    std::istringstream fields(line);
+    for (std::string cell; std::getline(fields, cell, ',');) cells.push_back(cell);
+    ASSERT_EQ(cells.size(), 7u) << line;
+    rows[cells[0] + " " + cells[1] + " " + cells[5]].push_back(std::stod(cells[6]));
+  }
+  for (const char* init : {"glorot_uniform", "glorot_normal"}) {
+    for (int seed = 0; seed < 2; ++seed) {
+      const std::string run = std::string(init) + " " + std::to_string(seed) + " ";
+      const auto s = static_cast<uint64_t>(seed);
+      Sequential model(MakeBackend("cpu"));
+      for (int i = 0; i < 2; ++i) model.Add(Dense(12, "tanh", init));
+      model.Add(Dense(1, "linear", init));
+      model.Compile(BinaryCrossEntropy{}, Sgd{.learning_rate = 0.5f});
+      model.Build(4, s);
+      const Dataset data = Ball(4, 64, 0.5, s);
+      std::vector<double> loss, accuracy;
+      FitOptions fit{.epochs = 6, .batch_size = 8, .shuffle_seed = s};
+      fit.on_epoch_end = [&](const EpochLogs&) {
+        const Evaluation e = model.Evaluate(data.x, data.y);
+        loss.push_back(e.loss);
+        accuracy.push_back(e.accuracy);
+        return true;
+      };
+      model.Fit(data.x, data.y, fit);
+      ASSERT_EQ(rows[run + "eval_loss"].size(), 6u) << run;
+      for (size_t e = 0; e < 6; ++e) {
+        EXPECT_FLOAT_EQ(rows[run + "eval_loss"][e], loss[e]) << run << e;
+        EXPECT_FLOAT_EQ(rows[run + "eval_accuracy"][e], accuracy[e]) << run << e;
+      }
+      EXPECT_EQ(rows[run + "final_loss"], std::vector<double>{rows[run + "eval_loss"].back()});
+      double first = std::numeric_limits<double>::infinity();
+      for (size_t e = 0; e < 6 && std::isinf(first); ++e) {
+        if (accuracy[e] >= 0.7) first = static_cast<double>(e + 1);
+      }
+      EXPECT_EQ(rows[run + "epochs_to_accuracy"], std::vector<double>{first}) << run;
+      EXPECT_EQ(rows[run + "epochs_to_loss"],
+                std::vector<double>{std::numeric_limits<double>::infinity()});
+    }
+  }
+  std::istringstream table(ReadFile(dir_ / "out" / "comparisons.csv"));
+  std::getline(table, line);
+  std::getline(table, line);
+  EXPECT_EQ(line.rfind("glorot_uniform,glorot_normal,end,,epochs_to_accuracy,2,2,", 0), 0u)
+      << line;
+  EXPECT_FALSE(std::getline(table, line)) << line;
+  const std::string report = ReadFile(dir_ / "out" / "index.html");
+  EXPECT_NE(report.find("Training outcomes"), std::string::npos);
+  EXPECT_NE(report.find("reached by"), std::string::npos);
+}
+
+// A CSV file holding the ball of seed 0 gives the ball's results for seed 0, byte for byte:
+// the file's path is read relative to the spec, its features and rows taken from it.
+TEST_F(ExperimentRunTest, ACsvFileOfTheBallGivesTheBallsResults) {
+  const Dataset ball = Ball(3, 40, 0.5, 0);
+  {
+    std::ofstream csv(dir_ / "ball.csv");
+    csv << "a,b,c,label\n";
+    for (int64_t i = 0; i < 40; ++i) {
+      for (int64_t j = 0; j < 3; ++j) {
+        char cell[32];
+        std::snprintf(cell, sizeof cell, "%.9g,", ball.x.data()[i * 3 + j]);
+        csv << cell;
+      }
+      csv << ball.y.data()[i] << "\n";
+    }
+  }
+  const std::string rest = R"toml(
+[model]
+widths = [6, 5]
+activation = "tanh"
+[train]
+batch_size = 16
+epochs = 2
+[measure]
+every_epochs = 1
+evaluate = true
+)toml";
+  const Spec from_ball =
+      ParseSpec("seeds = 1\n[data]\ndims = 3\npoints = 40\n" + rest, "ball.toml");
+  {
+    std::ofstream file(dir_ / "csv.toml");
+    file << "seeds = 1\n[data]\nkind = \"csv\"\npath = \"ball.csv\"\n" << rest;
+  }
+  const Spec from_csv = LoadSpec((dir_ / "csv.toml").string());
+  EXPECT_EQ(from_csv.data.dims, 3);
+  EXPECT_EQ(from_csv.data.points, 40);
+  EXPECT_NE(CheckText(from_csv).find("data: LoadCsv(" + (dir_ / "ball.csv").string() +
+                                     ", label_column=label), 40 rows, 3 features"),
+            std::string::npos)
+      << CheckText(from_csv);
+  RunExperiment(world_, from_ball, {.out = dir_ / "ball", .device = "cpu"});
+  RunExperiment(world_, from_csv, {.out = dir_ / "csv", .device = "cpu"});
+  EXPECT_EQ(ReadFile(dir_ / "csv" / "results.csv"), ReadFile(dir_ / "ball" / "results.csv"));
+}
+
+// The parabolas: 2 features, the same points for every seed.
+TEST_F(ExperimentRunTest, TheParabolasRun) {
+  const Spec spec = ParseSpec(R"toml(
+seeds = 2
+[data]
+kind = "parabola"
+points = 40
+[model]
+widths = [4]
+)toml",
+                              "parabola.toml");
+  EXPECT_EQ(spec.data.dims, 2);
+  EXPECT_EQ(CheckText(spec).find("data: Parabola(n=20), the same for every seed\n"),
+            CheckText(spec).find('\n') + 1);
+  const RunSummary summary = RunExperiment(world_, spec, {.out = dir_ / "out", .device = "cpu"});
+  EXPECT_EQ(summary.runs, 2);
+  EXPECT_NE(ReadFile(dir_ / "out" / "results.csv").find("relu_glorot_uniform,1,0,0,h1,grad_ratio,"),
+            std::string::npos);
 }
 
 TEST_F(ExperimentRunTest, AnInterruptedRunResumesToTheSameResults) {
