@@ -223,35 +223,47 @@ void WriteTextFile(const std::string& path, const std::string& text) {
 Progress::Progress(std::string label, int64_t total)
     : label_(std::move(label)),
       total_(total),
-      enabled_(isatty(STDERR_FILENO) == 1),
+      terminal_(isatty(STDERR_FILENO) == 1),
       start_(std::chrono::steady_clock::now()) {
-  Draw();
+  if (terminal_) Draw();
 }
 
 Progress::~Progress() {
-  if (!enabled_) return;
-  last_draw_ = {};  // force the final count
-  Draw();
-  std::fputc('\n', stderr);
+  if (terminal_) {
+    last_draw_ = {};  // force the final count
+    Draw();
+    std::fputc('\n', stderr);
+  } else if (logged_ != done_) {
+    Draw();
+  }
 }
 
 void Progress::Advance(int64_t count) {
   done_ += count;
-  if (std::chrono::steady_clock::now() - last_draw_ > std::chrono::milliseconds(100)) Draw();
+  const auto now = std::chrono::steady_clock::now();
+  if (terminal_) {
+    if (now - last_draw_ > std::chrono::milliseconds(100)) Draw();
+    return;
+  }
+  // A line when the count crosses a tenth of the total, or 30 s after the last one.
+  const bool next_tenth = done_ * 10 / std::max<int64_t>(total_, 1) >
+                          std::max<int64_t>(logged_, 0) * 10 / std::max<int64_t>(total_, 1);
+  if (next_tenth || now - last_draw_ > std::chrono::seconds(30)) Draw();
 }
 
 void Progress::Draw() {
-  if (!enabled_) return;
   last_draw_ = std::chrono::steady_clock::now();
+  logged_ = done_;
   const double elapsed = std::chrono::duration<double>(last_draw_ - start_).count();
-  std::fprintf(stderr, "\r%s: %lld/%lld, %.1f s", label_.c_str(), static_cast<long long>(done_),
-               static_cast<long long>(total_), elapsed);
+  std::fprintf(stderr, "%s%s: %lld/%lld, %.1f s", terminal_ ? "\r" : "", label_.c_str(),
+               static_cast<long long>(done_), static_cast<long long>(total_), elapsed);
   // Runs of one study cost alike, so the pace so far predicts the rest.
   if (done_ > 0 && done_ < total_) {
     std::fprintf(stderr, ", about %.0f s left",
                  elapsed / static_cast<double>(done_) * static_cast<double>(total_ - done_));
   }
-  std::fputs("\033[K", stderr);  // erases what a longer line drew before (a terminal's)
+  // On a terminal, erase what a longer line drew before.
+  std::fputs(terminal_ ? "\033[K" : "\n", stderr);
   std::fflush(stderr);
 }
 

@@ -103,8 +103,9 @@ class CsvTable {
 // Writes `text` to `path` atomically; throws std::runtime_error naming the path.
 void WriteTextFile(const std::string& path, const std::string& text);
 
-// A one-line "label: done/total, elapsed, about R s left" counter on stderr, redrawn at most ten
-// times a second, and only when stderr is a terminal (a log file or a pipe gets nothing).
+// A "label: done/total, elapsed, about R s left" counter on stderr: on a terminal one line
+// redrawn at most ten times a second; in a log file or a pipe a line at every tenth of the
+// runs and at least every 30 s, so that a long run in the background shows its pace too.
 class Progress {
  public:
   Progress(std::string label, int64_t total);
@@ -119,7 +120,8 @@ class Progress {
 
   std::string label_;
   int64_t total_, done_ = 0;
-  bool enabled_;
+  bool terminal_;
+  int64_t logged_ = -1;  // off a terminal: the count of the last line written
   std::chrono::steady_clock::time_point start_, last_draw_;
 };
 
