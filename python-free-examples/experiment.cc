@@ -521,16 +521,20 @@ MeasureSpec ReadMeasure(const Reader& reader, const toml::table& root) {
   return m;
 }
 
-// The Cartesian product of [grid]'s lists over the base parameters.
-std::vector<Config> ExpandGrid(const Reader& reader, const toml::node& node, const Params& base) {
+// The Cartesian product of [grid]'s lists over `base`; the names join `prefix` (a
+// [[config]]'s name, or none) and the values of the keys with more than one value.
+std::vector<Config> ExpandGrid(const Reader& reader, const toml::node& node, const Params& base,
+                               const std::string& prefix = "") {
   const toml::table& grid = reader.Table(node, "grid");
   reader.CheckKeys(grid, "grid.", kGridKeys);
   if (grid.empty())
     reader.Fail(node.source(), "[grid] is empty: give at least one key with a list of values");
   if (base.widths && (grid.contains("shape") || grid.contains("depth") || grid.contains("width"))) {
     reader.Fail(node.source(),
-                "[grid] varies the shape, depth or width, but model.widths fixes "
-                "the widths: give model.shape, depth and width instead");
+                "[grid] varies the shape, depth or width, but " +
+                    (prefix.empty() ? std::string("model.widths fixes")
+                                    : "configuration \"" + prefix + "\" gives") +
+                    " the widths: give a shape, depth and width instead");
   }
   std::vector<std::pair<std::string, const toml::array*>> axes;
   for (const std::string& key : kGridKeys) {
@@ -559,18 +563,22 @@ std::vector<Config> ExpandGrid(const Reader& reader, const toml::node& node, con
                                       "grid." + key + "[" + std::to_string(picks[a]) + "]", p);
       if (array->size() > 1) name += (name.empty() ? "" : "_") + label;
     }
+    if (!prefix.empty()) name = name.empty() ? prefix : prefix + "_" + name;
     p.config.name = name.empty() ? p.config.activation + "_" + p.config.initializer : name;
     configs.push_back(Resolve(p));
   }
   return configs;
 }
 
-std::vector<Config> ReadConfigs(const Reader& reader, const toml::node& node, const Params& base) {
+// The [[config]] tables over `base`; with a [grid] too, each crossed with the grid's product.
+std::vector<Config> ReadConfigs(const Reader& reader, const toml::node& node, const Params& base,
+                                const toml::node* grid) {
   const toml::array& tables = reader.Array(node, "config");
   if (tables.empty()) reader.Fail(node.source(), "config is empty: give at least one [[config]]");
   std::vector<std::string> keys = {"name", "widths"};
   keys.insert(keys.end(), kGridKeys.begin(), kGridKeys.end());
   std::vector<Config> configs;
+  std::vector<std::string> names;  // of the tables, before any grid
   for (size_t i = 0; i < tables.size(); ++i) {
     const std::string what = "config[" + std::to_string(i) + "]";
     const toml::table& t = reader.Table(*tables.get(i), what);
@@ -582,11 +590,10 @@ std::vector<Config> ReadConfigs(const Reader& reader, const toml::node& node, co
     if (p.config.name.empty() || p.config.name.find('/') != std::string::npos) {
       reader.Fail(name->source(), what + ".name must be non-empty and hold no '/'");
     }
-    for (const Config& other : configs) {
-      if (other.name == p.config.name) {
-        reader.Fail(name->source(), what + ".name \"" + p.config.name + "\" is already taken");
-      }
+    if (std::find(names.begin(), names.end(), p.config.name) != names.end()) {
+      reader.Fail(name->source(), what + ".name \"" + p.config.name + "\" is already taken");
     }
+    names.push_back(p.config.name);
     for (size_t k = 1; k < keys.size(); ++k) {
       if (const toml::node* n = t.get(keys[k])) Apply(reader, keys[k], *n, what + "." + keys[k], p);
     }
@@ -599,7 +606,17 @@ std::vector<Config> ReadConfigs(const Reader& reader, const toml::node& node, co
         (t.contains("shape") || t.contains("depth") || t.contains("width"))) {
       p.widths.reset();
     }
-    configs.push_back(Resolve(p));
+    if (grid == nullptr) {
+      configs.push_back(Resolve(p));
+      continue;
+    }
+    for (const std::string& key : kGridKeys) {
+      if (t.contains(key) && reader.Table(*grid, "grid").contains(key)) {
+        reader.Fail(t.get(key)->source(), what + "." + key + " is also a [grid] key: give it in "
+                                          "one place");
+      }
+    }
+    for (Config& c : ExpandGrid(reader, *grid, p, p.config.name)) configs.push_back(std::move(c));
   }
   return configs;
 }
@@ -1588,13 +1605,10 @@ Spec ParseSpec(std::string_view text, const std::string& path) {
   spec.measure = ReadMeasure(reader, root);
   const toml::node* grid = root.get("grid");
   const toml::node* configs = root.get("config");
-  if (grid != nullptr && configs != nullptr) {
-    reader.Fail(configs->source(), "give either [grid] or [[config]] tables, not both");
-  }
-  if (grid != nullptr) {
+  if (configs != nullptr) {
+    spec.configs = ReadConfigs(reader, *configs, base, grid);
+  } else if (grid != nullptr) {
     spec.configs = ExpandGrid(reader, *grid, base);
-  } else if (configs != nullptr) {
-    spec.configs = ReadConfigs(reader, *configs, base);
   } else {
     Params p = base;
     p.config.name = p.config.activation + "_" + p.config.initializer;

@@ -115,8 +115,12 @@ TEST(ExperimentSpecTest, ErrorsNameTheFileLineColumnAndProblem) {
                   return all;
                 }() +
                 ")");
-  EXPECT_EQ(SpecErrorOf("[grid]\nactivation = [\"tanh\"]\n[[config]]\nname = \"a\"\n"),
-            "spec.toml:3:1: give either [grid] or [[config]] tables, not both");
+  EXPECT_EQ(SpecErrorOf("[grid]\nactivation = [\"tanh\"]\n[[config]]\nname = \"a\"\n"
+                        "activation = \"relu\"\n"),
+            "spec.toml:5:14: config[0].activation is also a [grid] key: give it in one place");
+  EXPECT_EQ(SpecErrorOf("[grid]\ndepth = [2, 3]\n[[config]]\nname = \"a\"\nwidths = [4]\n"),
+            "spec.toml:1:1: [grid] varies the shape, depth or width, but configuration \"a\" "
+            "gives the widths: give a shape, depth and width instead");
   EXPECT_EQ(SpecErrorOf("[[config]]\nname = \"a\"\n[[config]]\nname = \"a\"\n"),
             "spec.toml:4:8: config[1].name \"a\" is already taken");
   EXPECT_EQ(SpecErrorOf("[train]\nlearning_rate = -1\n"),
@@ -182,6 +186,33 @@ baseline = { initializer = "he_uniform" }
       {"glorot_normal_epochs1", "he_uniform_epochs1"},
       {"glorot_normal_epochs2", "he_uniform_epochs2"}};
   EXPECT_EQ(spec.compare.pairs, expected);
+}
+
+// [[config]] tables with a [grid]: each configuration crossed with the grid's product.
+TEST(ExperimentSpecTest, NamedConfigurationsCrossTheGrid) {
+  const Spec spec = ParseSpec(R"toml(
+[grid]
+depth = [2, 3]
+[[config]]
+name = "tanh_glorot"
+activation = "tanh"
+initializer = "glorot_normal"
+[[config]]
+name = "relu_he"
+activation = "relu"
+initializer = "he_normal"
+)toml",
+                              "spec.toml");
+  std::vector<std::string> names;
+  for (const Config& c : spec.configs) names.push_back(c.name);
+  EXPECT_EQ(names, (std::vector<std::string>{"tanh_glorot_depth2", "tanh_glorot_depth3",
+                                             "relu_he_depth2", "relu_he_depth3"}));
+  EXPECT_EQ(spec.configs[1].widths, (std::vector<int64_t>{100, 100, 100}));
+  EXPECT_EQ(spec.configs[1].activation, "tanh");
+  EXPECT_EQ(spec.configs[2].initializer, "he_normal");
+  EXPECT_EQ(SpecErrorOf("[grid]\ndepth = [2]\n[[config]]\nname = \"a\"\n[[config]]\nname = "
+                        "\"a\"\n"),
+            "spec.toml:6:8: config[1].name \"a\" is already taken");
 }
 
 TEST(ExperimentSpecTest, AnUnknownActivationGetsTheClosestName) {
