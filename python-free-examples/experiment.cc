@@ -43,8 +43,8 @@ const std::vector<std::string> kGridKeys = {"activation",    "initializer", "sha
                                             "depth",         "width",       "batch_size",
                                             "learning_rate", "epochs",      "radius_fraction"};
 const std::vector<std::string> kMeasureKeys = {
-    "init",           "every_epochs", "on",     "statistics", "histogram_bins",
-    "evaluate",       "target_accuracy",        "target_loss"};
+    "init",     "every_epochs",    "every_steps", "on",
+    "statistics", "histogram_bins", "evaluate", "target_accuracy", "target_loss"};
 // Run-level statistics: one value per run, from the end-of-epoch evaluations.
 const std::vector<std::string> kOutcomes = {"final_loss", "final_accuracy", "epochs_to_accuracy",
                                             "epochs_to_loss"};
@@ -139,7 +139,7 @@ std::pair<TensorRole, const Reading*> ParseStatistic(const std::string& name) {
 
 // The statistics a measurement can keep: grad_ratio and every role's readings.
 std::vector<std::string> StatisticNames() {
-  std::vector<std::string> names = {"grad_ratio"};
+  std::vector<std::string> names = {"grad_ratio", "update_ratio"};
   for (TensorRole role : kAllTensorRoles) {
     for (const Reading& r : kReadings) {
       names.push_back(std::string(TensorRoleName(role)) + "_" + std::string(r.what));
@@ -473,6 +473,9 @@ MeasureSpec ReadMeasure(const Reader& reader, const toml::table& root) {
   if (const toml::node* n = t.get("every_epochs")) {
     m.every_epochs = static_cast<int>(reader.Integer(*n, "measure.every_epochs", 0, kMaxCount));
   }
+  if (const toml::node* n = t.get("every_steps")) {
+    m.every_steps = reader.Integer(*n, "measure.every_steps", 0, kMaxCount * 100);
+  }
   if (const toml::node* n = t.get("on")) {
     const std::string on = reader.String(*n, "measure.on");
     if (on != "full" && on != "batch") {
@@ -492,6 +495,11 @@ MeasureSpec ReadMeasure(const Reader& reader, const toml::table& root) {
       if (std::find(valid.begin(), valid.end(), name) == valid.end()) {
         reader.Fail(array.get(i)->source(), "measure.statistics: unknown statistic \"" + name +
                                                 "\"" + Suggestion(name, valid));
+      }
+      if (name == "update_ratio" && m.every_steps == 0) {
+        reader.Fail(array.get(i)->source(),
+                    "measure.statistics: update_ratio is measured on training steps only; set "
+                    "measure.every_steps");
       }
       m.statistics.push_back(name);
     }
@@ -513,10 +521,10 @@ MeasureSpec ReadMeasure(const Reader& reader, const toml::table& root) {
     m.target_loss = reader.Number(*n, "measure.target_loss", 0.0, true);
     m.evaluate = true;
   }
-  if (!m.init && m.every_epochs == 0 && !m.evaluate) {
+  if (!m.init && m.every_epochs == 0 && m.every_steps == 0 && !m.evaluate) {
     reader.Fail(node->source(),
-                "measure: nothing is measured; set init = true, every_epochs >= 1 or "
-                "evaluate = true");
+                "measure: nothing is measured; set init = true, every_epochs >= 1, "
+                "every_steps >= 1 or evaluate = true");
   }
   return m;
 }
@@ -690,6 +698,11 @@ CompareSpec ReadCompare(const Reader& reader, const toml::table& root, const Mea
       reader.Fail(n->source(), "compare.statistic: unknown statistic \"" + compare.statistic +
                                    "\"" + Suggestion(compare.statistic, valid));
     }
+    if (compare.statistic == "update_ratio") {
+      reader.Fail(n->source(), "compare.statistic update_ratio: comparisons are of the "
+                               "measurements at initialization and after epochs, which have "
+                               "no update; compare it in results.csv's @train_step rows");
+    }
     const std::string& outcome = compare.statistic;
     if (IsOutcome(outcome)) {
       if (!measure.evaluate) {
@@ -838,6 +851,7 @@ std::string Fingerprint(const Spec& spec) {
                                : "") +
       "; measure init " +
       std::to_string(spec.measure.init) + " every " + std::to_string(spec.measure.every_epochs) +
+      (spec.measure.every_steps > 0 ? " steps " + std::to_string(spec.measure.every_steps) : "") +
       " on " + (spec.measure.full ? "full" : "batch") + " bins " +
       std::to_string(spec.measure.histogram_bins) + (spec.measure.evaluate ? " evaluate" : "") +
       ";";
@@ -850,6 +864,7 @@ std::string Fingerprint(const Spec& spec) {
 struct RunResult {
   std::string device;
   std::vector<StepStats> measurements;  // context.epoch: epochs trained before it
+  std::vector<StepStats> step_measurements;  // measure.every_steps: training steps, 0-based epoch
   std::vector<EpochLogs> epochs;
   int64_t diverged_step = -1;  // the step whose epoch ended with a non-finite loss
 };
@@ -858,6 +873,7 @@ std::string Encode(const RunResult& r) {
   study::Encoder encoder;
   encoder.Put(r.device);
   encoder.Put(r.measurements);
+  encoder.Put(r.step_measurements);
   encoder.Put(r.epochs);
   encoder.Put(r.diverged_step);
   return encoder.bytes();
@@ -868,6 +884,7 @@ RunResult Decode(const std::string& bytes) {
   RunResult r;
   decoder.Get(r.device);
   decoder.Get(r.measurements);
+  decoder.Get(r.step_measurements);
   decoder.Get(r.epochs);
   decoder.Get(r.diverged_step);
   return r;
@@ -897,14 +914,24 @@ RunResult RunOne(const std::shared_ptr<Backend>& backend, const Spec& spec, cons
   for (const std::string& statistic : spec.measure.statistics) {
     fused = fused || NeedsFusedStats(statistic);
   }
+  // measure.every_steps: a fused hook on the training steps, which sees their updates.
+  std::shared_ptr<StatsHook> steps;
+  if (spec.measure.every_steps > 0 && c.epochs > 0) {
+    steps = std::make_shared<StatsHook>(
+        StatsHookOptions{.schedule = StepSchedule::Every(spec.measure.every_steps),
+                         .mode = StatsMode::kFused,
+                         .log2_histograms = std::nullopt});
+  }
   const auto measure = [&](int epochs_trained) {
     // The zero and saturation counts come from a fused hook on the same pass, for this pass
-    // only (training steps then run without it); everything else from the exact statistics.
+    // only; everything else from the exact statistics.
     auto counts = std::make_shared<StatsHook>(
         StatsHookOptions{.mode = StatsMode::kFused, .log2_histograms = std::nullopt});
+    model.ClearHooks();
     if (fused) model.AddHook(counts);
     model.ComputeGradients(mx, my);
     model.ClearHooks();
+    if (steps) model.AddHook(steps);
     StepStats step = ComputeStepStats(model, {model.steps_taken(), epochs_trained, 0}, names,
                                       spec.measure.histogram_bins);
     if (fused) {
@@ -944,7 +971,14 @@ RunResult RunOne(const std::shared_ptr<Backend>& backend, const Spec& spec, cons
     }
     return true;
   };
+  if (steps) model.AddHook(steps);
   model.Fit(x, y, fit);
+  if (steps) {
+    result.step_measurements = steps->steps();
+    for (StepStats& step : result.step_measurements) {
+      for (size_t l = 0; l < step.layers.size(); ++l) step.layers[l].name = names[l];
+    }
+  }
   return result;
 }
 
@@ -952,6 +986,10 @@ RunResult RunOne(const std::shared_ptr<Backend>& backend, const Spec& spec, cons
 // output layer has no activation apart from its z).
 std::optional<double> Statistic(const LayerStats& layer, const std::string& name) {
   if (name == "grad_ratio") return layer.grad_ratio;
+  if (name == "update_ratio") {
+    if (std::isnan(layer.update_ratio)) return std::nullopt;
+    return layer.update_ratio;
+  }
   const auto [role, reading] = ParseStatistic(name);
   if (reading == nullptr) throw std::logic_error("experiment: no statistic " + name);
   const std::optional<TensorStats>& t = layer[role];
@@ -1007,6 +1045,17 @@ void AddRunRows(study::CsvTable& table, const Spec& spec, const Config& c, int s
         if (!value) continue;
         table.AddRow({c.name, seed_text, std::to_string(m.context.epoch),
                       std::to_string(m.context.step), layer.name, statistic, Value(*value)});
+      }
+    }
+  }
+  for (const StepStats& m : r.step_measurements) {
+    for (const LayerStats& layer : m.layers) {
+      for (const std::string& statistic : spec.measure.statistics) {
+        const std::optional<double> value = Statistic(layer, statistic);
+        if (!value) continue;
+        table.AddRow({c.name, seed_text, std::to_string(m.context.epoch),
+                      std::to_string(m.context.step), layer.name, statistic + "@train_step",
+                      Value(*value)});
       }
     }
   }
@@ -1164,6 +1213,7 @@ std::string When(int epoch) {
 // "std(dL/dW) / std(W)", "std(z)", "mean(dL/db)": a statistic as a chart names it.
 std::string StatisticLabel(const std::string& statistic) {
   if (statistic == "grad_ratio") return "std(dL/dW) / std(W)";
+  if (statistic == "update_ratio") return "||update of W|| / ||W||";
   const std::map<std::string, std::string> outcomes = {
       {"final_loss", "final loss"},
       {"final_accuracy", "final accuracy"},
@@ -1312,6 +1362,51 @@ void SaveTrainingCurves(const Spec& spec, const Runs& runs, const std::string& p
       ax.Add(band).Add(median);
     }
     if (panel == 0) ax.y_scale = plot::ScaleFor(all);
+  }
+  figure.Save(path);
+}
+
+// measure.every_steps: `statistic` against the training step, a panel per configuration and
+// a line per layer (the median over seeds, with its 10th-90th percentile band).
+void SaveStepChart(const Spec& spec, const Runs& runs, const std::string& statistic,
+                   const std::string& path) {
+  plot::Figure figure({.cols = std::min<int>(2, static_cast<int>(spec.configs.size())),
+                       .title = StatisticLabel(statistic) +
+                                " on the training steps: median and 10th-90th percentile over "
+                                "seeds",
+                       .plot_width = 380,
+                       .plot_height = 240});
+  for (size_t c = 0; c < spec.configs.size(); ++c) {
+    plot::Axes& ax = figure.At(static_cast<int>(c / 2), static_cast<int>(c % 2));
+    ax.title = spec.configs[c].name;
+    ax.x_label = "step";
+    ax.y_label = statistic;
+    std::vector<double> all;
+    const std::vector<std::string> names = LayerNames(spec.configs[c]);
+    for (size_t l = 0; l < names.size(); ++l) {
+      const plot::Color color = plot::PaletteColor(l);
+      plot::Band band{.color = color, .opacity = 0.15};
+      plot::Line median{.label = names[l], .color = color};
+      const size_t measured = runs[c].empty() ? 0 : runs[c][0].step_measurements.size();
+      for (size_t m = 0; m < measured; ++m) {
+        std::vector<double> values;
+        int64_t step = 0;
+        for (const RunResult& r : runs[c]) {
+          if (r.step_measurements.size() <= m) continue;
+          step = r.step_measurements[m].context.step;
+          const std::optional<double> v = Statistic(r.step_measurements[m].layers[l], statistic);
+          if (v) values.push_back(*v);
+        }
+        if (!values.empty()) {
+          plot::AppendPercentiles(static_cast<double>(step), plot::QuantilesOf(values), band,
+                                  median);
+        }
+      }
+      all.insert(all.end(), band.lower.begin(), band.lower.end());
+      all.insert(all.end(), band.upper.begin(), band.upper.end());
+      ax.Add(band).Add(median);
+    }
+    ax.y_scale = plot::ScaleFor(all);
   }
   figure.Save(path);
 }
@@ -1484,6 +1579,7 @@ void WriteReport(const Spec& spec, const Runs& runs,
                        " measurements are shown; results.csv has them all.");
     }
     std::vector<std::string> charted = statistics;
+    std::erase(charted, "update_ratio");  // training steps only: charted against the step
     if (!grad_ratio_listed) charted.insert(charted.begin(), "grad_ratio");
     for (const std::string& statistic : charted) {
       report.Heading(StatisticLabel(statistic) + " (" + statistic + ")", 3);
@@ -1498,6 +1594,21 @@ void WriteReport(const Spec& spec, const Runs& runs,
     SaveTrainingCurves(spec, runs, out + "training.svg");
     report.Image("training.svg",
                  "Loss and accuracy on the training batches, the means over each epoch.");
+  }
+  if (spec.measure.every_steps > 0 &&
+      std::any_of(spec.configs.begin(), spec.configs.end(),
+                  [](const Config& c) { return c.epochs > 0; })) {
+    report.Heading("During training: every " + std::to_string(spec.measure.every_steps) +
+                   "th step");
+    report.Paragraph(
+        "Measured by the training step itself on its mini-batch (fused statistics), before "
+        "its update, which update_ratio (||update of W|| / ||W||) describes. results.csv "
+        "has these rows with statistic names ending in @train_step.");
+    for (const std::string& statistic : statistics) {
+      const std::string file = "steps_" + statistic + ".svg";
+      SaveStepChart(spec, runs, statistic, out + file);
+      report.Image(file, StatisticLabel(statistic) + " against the step");
+    }
   }
   if (!Outcomes(spec).empty()) WriteOutcomes(report, spec, runs);
 
@@ -1655,6 +1766,10 @@ std::string CheckText(const Spec& spec) {
   }
   text += std::string(", on ") +
           (spec.measure.full ? "all points" : "the first batch_size points") + ":";
+  if (spec.measure.every_steps > 0) {
+    text = text.substr(0, text.size() - 1) + "; training steps 0, " +
+           std::to_string(spec.measure.every_steps) + ", ... on their mini-batches (fused):";
+  }
   for (const std::string& s : spec.measure.statistics) text += " " + s;
   if (spec.measure.evaluate) {
     text += "\noutcomes: the end-of-epoch weights evaluated on all points after every epoch:";

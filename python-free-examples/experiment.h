@@ -46,6 +46,9 @@ struct DataSpec {
 struct MeasureSpec {
   bool init = true;      // before any update
   int every_epochs = 0;  // also after every N-th epoch (0: never)
+  // Training steps 0, N, 2N, ... measured by the step itself (fused statistics of its
+  // mini-batch, with the update: update_ratio); 0: none.
+  int64_t every_steps = 0;
   bool full = true;      // on all points (else on the first batch_size points)
   std::vector<std::string> statistics = {"grad_ratio", "z_std", "activation_std", "kernel_std",
                                          "kernel_grad_std"};

@@ -103,7 +103,7 @@ TEST(ExperimentSpecTest, ErrorsNameTheFileLineColumnAndProblem) {
             "one logit");
   EXPECT_EQ(SpecErrorOf("[measure]\nstatistics = [\"grad_raito\"]\n"),
             "spec.toml:2:15: measure.statistics: unknown statistic \"grad_raito\"; did you mean "
-            "\"grad_ratio\"? (valid: grad_ratio " +
+            "\"grad_ratio\"? (valid: grad_ratio update_ratio " +
                 [] {
                   std::string all;
                   for (const char* role : {"z", "activation", "kernel", "kernel_grad", "bias_grad"}) {
@@ -128,8 +128,8 @@ TEST(ExperimentSpecTest, ErrorsNameTheFileLineColumnAndProblem) {
   EXPECT_EQ(SpecErrorOf("[measure]\ntarget_accuracy = 1.5\n"),
             "spec.toml:2:19: measure.target_accuracy is a fraction in (0, 1], not 1.5");
   EXPECT_EQ(SpecErrorOf("[measure]\ninit = false\n"),
-            "spec.toml:1:1: measure: nothing is measured; set init = true, every_epochs >= 1 or "
-            "evaluate = true");
+            "spec.toml:1:1: measure: nothing is measured; set init = true, every_epochs >= 1, "
+            "every_steps >= 1 or evaluate = true");
   EXPECT_EQ(SpecErrorOf("[train]\nepochs = 2\n[measure]\nevaluate = true\n[grid]\n"
                         "initializer = [\"he_uniform\", \"he_normal\"]\n[compare]\n"
                         "statistic = \"epochs_to_accuracy\"\nbaseline = \"he_normal\"\n"),
@@ -344,6 +344,20 @@ std::string ReadFile(const fs::path& path) {
   return text.str();
 }
 
+// The rows of a CSV file without quoted cells, split at the commas, the header left out.
+std::vector<std::vector<std::string>> CsvRows(const fs::path& path) {
+  std::istringstream text(ReadFile(path));
+  std::vector<std::vector<std::string>> rows;
+  std::string line;
+  std::getline(text, line);
+  while (std::getline(text, line)) {
+    std::vector<std::string>& cells = rows.emplace_back();
+    std::istringstream fields(line);
+    for (std::string cell; std::getline(fields, cell, ',');) cells.push_back(cell);
+  }
+  return rows;
+}
+
 class ExperimentRunTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -406,14 +420,9 @@ TEST_F(ExperimentRunTest, DeadSaturatedAndNormStatisticsReachTheResults) {
                                 "kernel_grad_norm"])");
   const Spec spec = ParseSpec(text, "tiny.toml");
   RunExperiment(world_, spec, {.out = dir_ / "out", .device = "cpu"});
-  std::istringstream results(ReadFile(dir_ / "out" / "results.csv"));
-  std::string line;
   std::map<std::string, std::vector<double>> values;  // "config statistic" -> values
-  while (std::getline(results, line)) {
-    std::vector<std::string> cells;
-    std::stringstream row(line);
-    for (std::string cell; std::getline(row, cell, ',');) cells.push_back(cell);
-    if (cells.size() != 7 || cells[0] == "config" || cells[4].empty()) continue;
+  for (const std::vector<std::string>& cells : CsvRows(dir_ / "out" / "results.csv")) {
+    if (cells.size() != 7 || cells[4].empty()) continue;
     values[cells[0] + " " + cells[5]].push_back(std::stod(cells[6]));
   }
   ASSERT_EQ(values.size(), 6u);
@@ -616,14 +625,8 @@ pairs = [["glorot_uniform", "glorot_normal"]]
                               "outcomes.toml");
   RunExperiment(world_, spec, {.out = dir_ / "out", .device = "cpu"});
   std::map<std::string, std::vector<double>> rows;  // "config seed statistic" -> per epoch
-  std::istringstream results(ReadFile(dir_ / "out" / "results.csv"));
-  std::string line;
-  std::getline(results, line);
-  while (std::getline(results, line)) {
-    std::vector<std::string> cells;
-    std::istringstream fields(line);
-    for (std::string cell; std::getline(fields, cell, ',');) cells.push_back(cell);
-    ASSERT_EQ(cells.size(), 7u) << line;
+  for (const std::vector<std::string>& cells : CsvRows(dir_ / "out" / "results.csv")) {
+    ASSERT_EQ(cells.size(), 7u);
     rows[cells[0] + " " + cells[1] + " " + cells[5]].push_back(std::stod(cells[6]));
   }
   for (const char* init : {"glorot_uniform", "glorot_normal"}) {
@@ -660,15 +663,59 @@ pairs = [["glorot_uniform", "glorot_normal"]]
                 std::vector<double>{std::numeric_limits<double>::infinity()});
     }
   }
-  std::istringstream table(ReadFile(dir_ / "out" / "comparisons.csv"));
-  std::getline(table, line);
-  std::getline(table, line);
-  EXPECT_EQ(line.rfind("glorot_uniform,glorot_normal,end,,epochs_to_accuracy,2,2,", 0), 0u)
-      << line;
-  EXPECT_FALSE(std::getline(table, line)) << line;
+  const std::vector<std::vector<std::string>> comparisons =
+      CsvRows(dir_ / "out" / "comparisons.csv");
+  ASSERT_EQ(comparisons.size(), 1u);
+  EXPECT_EQ(std::vector<std::string>(comparisons[0].begin(), comparisons[0].begin() + 7),
+            (std::vector<std::string>{"glorot_uniform", "glorot_normal", "end", "",
+                                      "epochs_to_accuracy", "2", "2"}));
   const std::string report = ReadFile(dir_ / "out" / "index.html");
   EXPECT_NE(report.find("Training outcomes"), std::string::npos);
   EXPECT_NE(report.find("reached by"), std::string::npos);
+}
+
+// measure.every_steps: the training steps' own statistics, with the update: for plain SGD
+// ||update|| / ||W|| is the learning rate times ||dL/dW|| / ||W|| of the same step.
+TEST_F(ExperimentRunTest, TrainingStepsAreMeasuredWithTheirUpdates) {
+  const Spec spec = ParseSpec(R"toml(
+seeds = 2
+[data]
+dims = 3
+points = 32
+[model]
+widths = [6, 5]
+activation = "tanh"
+[train]
+learning_rate = 0.5
+batch_size = 8
+epochs = 2
+[measure]
+init = false
+every_steps = 2
+statistics = ["update_ratio", "kernel_norm", "kernel_grad_norm"]
+)toml",
+                              "steps.toml");
+  RunExperiment(world_, spec, {.out = dir_ / "out", .device = "cpu"});
+  // "seed step layer" -> statistic -> value
+  std::map<std::string, std::map<std::string, double>> rows;
+  for (const std::vector<std::string>& cells : CsvRows(dir_ / "out" / "results.csv")) {
+    ASSERT_EQ(cells.size(), 7u);
+    if (cells[4].empty()) continue;  // loss and accuracy
+    rows[cells[1] + " " + cells[3] + " " + cells[4]][cells[5]] = std::stod(cells[6]);
+  }
+  // 2 seeds x steps 0, 2, 4, 6 (4 steps an epoch) x 3 layers.
+  EXPECT_EQ(rows.size(), 2u * 4 * 3);
+  for (const auto& [where, values] : rows) {
+    ASSERT_EQ(values.size(), 3u) << where;
+    const double expected = 0.5 * values.at("kernel_grad_norm@train_step") /
+                            values.at("kernel_norm@train_step");
+    EXPECT_NEAR(values.at("update_ratio@train_step"), expected, 1e-5 * expected) << where;
+  }
+  EXPECT_TRUE(rows.contains("1 6 out"));
+  EXPECT_TRUE(fs::exists(dir_ / "out" / "steps_update_ratio.svg"));
+  EXPECT_EQ(SpecErrorOf("[measure]\nstatistics = [\"update_ratio\"]\n"),
+            "spec.toml:2:15: measure.statistics: update_ratio is measured on training steps only; "
+            "set measure.every_steps");
 }
 
 // A CSV file holding the ball of seed 0 gives the ball's results for seed 0, byte for byte:

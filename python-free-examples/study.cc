@@ -300,6 +300,9 @@ void Encoder::Put(const StepStats& step) {
       if (stats) Put(*stats);
     }
     Put(layer.grad_ratio);
+    Put(static_cast<uint8_t>(layer.kernel_update.has_value()));
+    if (layer.kernel_update) Put(*layer.kernel_update);
+    Put(layer.update_ratio);
   }
 }
 
@@ -356,6 +359,9 @@ void Decoder::Get(StepStats& step) {
       if (Next<uint8_t>() != 0) Get(stats.emplace());
     }
     Get(layer.grad_ratio);
+    layer.kernel_update.reset();
+    if (Next<uint8_t>() != 0) Get(layer.kernel_update.emplace());
+    Get(layer.update_ratio);
   }
 }
 
