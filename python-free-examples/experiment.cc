@@ -1148,8 +1148,16 @@ double OrderMedian(std::vector<double> values) {
 }
 
 const std::vector<std::string> kComparisonHeader = {
-    "a",   "b",        "epoch",    "layer",        "statistic",  "n_a",
-    "n_b", "median_a", "median_b", "median_ratio", "p_a_greater"};
+    "a",        "b",        "epoch",        "layer",       "statistic", "n_a", "n_b",
+    "median_a", "median_b", "median_ratio", "p_a_greater", "verdict"};
+
+// The init study's reading of P(a > b): three draws in four ordering the same way is a
+// clear difference.
+std::string Verdict(double p_a_greater) {
+  if (p_a_greater >= 0.75) return "a > b";
+  if (p_a_greater <= 0.25) return "a < b";
+  return "alike";
+}
 
 // comparisons.csv's rows (kComparisonHeader): per compared pair, measurement and layer.
 std::vector<std::vector<std::string>> ComparisonRows(
@@ -1161,17 +1169,21 @@ std::vector<std::vector<std::string>> ComparisonRows(
                                spec.configs.begin());
   };
   const std::string& statistic = spec.compare.statistic;
+  const auto add = [&](const std::string& a, const std::string& b, const std::string& epoch,
+                       const std::string& layer, const std::vector<double>& va,
+                       const std::vector<double>& vb, double ma, double mb) {
+    const double p = study::ProbabilityGreater(va, vb);
+    rows.push_back({a, b, epoch, layer, statistic, std::to_string(va.size()),
+                    std::to_string(vb.size()), FormatNumber(ma, 6), FormatNumber(mb, 6),
+                    FormatNumber(ma / mb, 6), FormatNumber(p, 3), Verdict(p)});
+  };
   for (const auto& [a, b] : spec.compare.pairs) {
     const size_t ia = index(a), ib = index(b);
     if (IsOutcome(statistic)) {
       std::vector<double> va, vb;
       for (const RunResult& r : runs[ia]) va.push_back(Outcome(spec, r, statistic));
       for (const RunResult& r : runs[ib]) vb.push_back(Outcome(spec, r, statistic));
-      const double ma = OrderMedian(va), mb = OrderMedian(vb);
-      rows.push_back({a, b, "end", "", statistic, std::to_string(va.size()),
-                      std::to_string(vb.size()), FormatNumber(ma, 6), FormatNumber(mb, 6),
-                      FormatNumber(ma / mb, 6),
-                      FormatNumber(study::ProbabilityGreater(va, vb), 3)});
+      add(a, b, "end", "", va, vb, OrderMedian(va), OrderMedian(vb));
       continue;
     }
     for (int epoch : MeasuredEpochs(runs[ia])) {
@@ -1179,11 +1191,8 @@ std::vector<std::vector<std::string>> ComparisonRows(
         const std::vector<double> va = OverSeeds(runs[ia], epoch, layer, statistic);
         const std::vector<double> vb = OverSeeds(runs[ib], epoch, layer, statistic);
         if (va.empty() || vb.empty()) continue;
-        const double ma = plot::QuantilesOf(va).median, mb = plot::QuantilesOf(vb).median;
-        rows.push_back({a, b, std::to_string(epoch), layer, statistic, std::to_string(va.size()),
-                        std::to_string(vb.size()), FormatNumber(ma, 6), FormatNumber(mb, 6),
-                        FormatNumber(ma / mb, 6),
-                        FormatNumber(study::ProbabilityGreater(va, vb), 3)});
+        add(a, b, std::to_string(epoch), layer, va, vb, plot::QuantilesOf(va).median,
+            plot::QuantilesOf(vb).median);
       }
     }
   }
@@ -1622,10 +1631,12 @@ void WriteReport(const Spec& spec, const Runs& runs,
     for (const auto& [a, b] : spec.compare.pairs) {
       report.Heading(a + " against " + b + ": " + StatisticLabel(spec.compare.statistic), 3);
       std::vector<std::vector<std::string>> rows = {
-          {"epoch", "layer", "seeds a", "seeds b", "median a", "median b", "a / b", "P(a > b)"}};
+          {"epoch", "layer", "seeds a", "seeds b", "median a", "median b", "a / b", "P(a > b)",
+           "verdict"}};
       for (const std::vector<std::string>& row : comparisons) {
         if (row[0] != a || row[1] != b) continue;
-        rows.push_back({row[2], row[3], row[5], row[6], row[7], row[8], row[9], row[10]});
+        rows.push_back(
+            {row[2], row[3], row[5], row[6], row[7], row[8], row[9], row[10], row[11]});
       }
       report.Table(rows);
     }

@@ -496,9 +496,14 @@ TEST_F(ExperimentRunTest, ATinyRunWritesAReport) {
     std::vector<std::string> cells;
     std::istringstream fields(line);
     for (std::string cell; std::getline(fields, cell, ',');) cells.push_back(cell);
+    std::string html_verdict = cells[11];  // "a > b", escaped in the page
+    if (const size_t angle = html_verdict.find_first_of("<>"); angle != std::string::npos) {
+      html_verdict.replace(angle, 1, html_verdict[angle] == '<' ? "&lt;" : "&gt;");
+    }
     EXPECT_NE(rows.find("<tr><td>" + cells[2] + "</td><td>" + cells[3] +
                         "</td><td>3</td><td>3</td><td>" + cells[7] + "</td><td>" + cells[8] +
-                        "</td><td>" + cells[9] + "</td><td>" + cells[10] + "</td></tr>"),
+                        "</td><td>" + cells[9] + "</td><td>" + cells[10] + "</td><td>" + html_verdict +
+                        "</td></tr>"),
               std::string::npos)
         << line;
   }
@@ -553,20 +558,23 @@ TEST_F(ExperimentRunTest, ComparisonsGiveTheRatioOfMediansAndPOfAGreater) {
   std::istringstream table(ReadFile(dir_ / "out" / "comparisons.csv"));
   std::string line;
   std::getline(table, line);
-  EXPECT_EQ(line, "a,b,epoch,layer,statistic,n_a,n_b,median_a,median_b,median_ratio,p_a_greater");
+  EXPECT_EQ(line,
+            "a,b,epoch,layer,statistic,n_a,n_b,median_a,median_b,median_ratio,p_a_greater,"
+            "verdict");
   int rows = 0;
   while (std::getline(table, line)) {
     ++rows;
     std::vector<std::string> cells;
     std::istringstream fields(line);
     for (std::string cell; std::getline(fields, cell, ',');) cells.push_back(cell);
-    ASSERT_EQ(cells.size(), 11u) << line;
+    ASSERT_EQ(cells.size(), 12u) << line;
     EXPECT_EQ(cells[0] + "," + cells[1], "tanh,relu");
     EXPECT_EQ(cells[5] + "," + cells[6], "3,3");
     EXPECT_NEAR(std::stod(cells[9]), std::stod(cells[7]) / std::stod(cells[8]),
                 1e-5 * std::stod(cells[9]));
     const double p = std::stod(cells[10]) * 18;  // 9 pairs of seeds, ties counting half
     EXPECT_NEAR(p, std::round(p), 1e-2) << line;
+    EXPECT_EQ(cells[11], p >= 0.75 * 18 ? "a > b" : p <= 0.25 * 18 ? "a < b" : "alike") << line;
   }
   EXPECT_EQ(rows, 3 * 3);  // 3 measurements x 3 layers
 }
