@@ -94,25 +94,25 @@ struct Sequential::State {
   // Hooks with fused statistics get them from FinishFusedStats, after the update.
   void ForwardBackward(const Tensor& x, const Tensor& y, Tensor& totals, int64_t slot,
                        const StepContext& context, const Sequential& model) {
-    BeginFusedStats(context.step);
+    BeginFusedStats(context);
     ForwardBackwardCalls(x, y, totals, slot);
     SummarizeUncollected();
     for (const std::shared_ptr<Hook>& hook : hooks) {
-      if (!hook->fused_stats() && hook->Wants(context.step)) hook->OnStep(context, model);
+      if (!hook->fused_stats() && hook->Wants(context)) hook->OnStep(context, model);
     }
   }
 
   // Finds the fused hooks that want `step` and, if any, points every layer's forward at its
   // slots.
-  void BeginFusedStats(int64_t step) {
+  void BeginFusedStats(const StepContext& context) {
     fused_hooks.clear();
     bool log2_histograms = false;
     for (const std::shared_ptr<Hook>& hook : hooks) {
       const std::optional<FusedStatsOptions> options = hook->fused_stats();
-      if (!options || !hook->Wants(step)) continue;
+      if (!options || !hook->Wants(context)) continue;
       fused_hooks.push_back(hook.get());
-      log2_histograms =
-          log2_histograms || (options->log2_histograms && options->log2_histograms->Contains(step));
+      log2_histograms = log2_histograms ||
+                        (options->log2_histograms && options->log2_histograms->Contains(context));
     }
     if (fused_hooks.empty()) return;
     // One buffer with histograms and one without, each made once: steps with and without

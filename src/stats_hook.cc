@@ -52,9 +52,12 @@ const Tensor* TensorOfRole(const LayerTensors& tensors, TensorRole role) {
   throw std::invalid_argument("TensorOfRole: unknown role");
 }
 
-bool StepSchedule::Contains(int64_t step) const {
-  if (every <= 0) return step == 0;
-  return step % every == 0;
+bool StepSchedule::Contains(const StepContext& context) const {
+  if (every_epochs > 0) {
+    return context.epoch >= 0 && context.batch == 0 && context.epoch % every_epochs == 0;
+  }
+  if (every <= 0) return context.step == 0;
+  return context.step % every == 0;
 }
 
 StepStats ComputeStepStats(const Sequential& model, const StepContext& context,
@@ -104,7 +107,9 @@ StatsHook::StatsHook(StatsHookOptions options) : options_(std::move(options)) {
   CheckHistogramBins("StatsHook", options_.histogram_bins);
 }
 
-bool StatsHook::Wants(int64_t step) const { return options_.schedule.Contains(step); }
+bool StatsHook::Wants(const StepContext& context) const {
+  return options_.schedule.Contains(context);
+}
 
 void StatsHook::OnStep(const StepContext& context, const Sequential& model) {
   Deliver(ComputeStepStats(model, context, options_.layer_names, options_.histogram_bins));

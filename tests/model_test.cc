@@ -305,7 +305,7 @@ TEST(ModelTest, L2PenaltyGradientOnKernelsOnly) {
 
 class RecordingHook : public Hook {
  public:
-  bool Wants(int64_t step) const override { return step % 2 == 0; }
+  bool Wants(const StepContext& context) const override { return context.step % 2 == 0; }
   void OnStep(const StepContext& context, const Sequential& model) override {
     contexts.push_back(context);
     kernels.push_back(model.layer(0).tensors().kernel->ToHost());

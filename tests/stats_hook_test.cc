@@ -98,12 +98,16 @@ TEST(StatsHookTest, StatisticsMatchAPlainComputationOverTheSameTensors) {
 }
 
 TEST(StatsHookTest, ScheduleChoosesTheSteps) {
-  EXPECT_TRUE(StepSchedule::EveryStep().Contains(0));
-  EXPECT_TRUE(StepSchedule::EveryStep().Contains(7));
-  EXPECT_TRUE(StepSchedule::Every(3).Contains(6));
-  EXPECT_FALSE(StepSchedule::Every(3).Contains(7));
-  EXPECT_TRUE(StepSchedule::InitializationOnly().Contains(0));
-  EXPECT_FALSE(StepSchedule::InitializationOnly().Contains(5));
+  EXPECT_TRUE(StepSchedule::EveryStep().Contains({.step = 0}));
+  EXPECT_TRUE(StepSchedule::EveryStep().Contains({.step = 7}));
+  EXPECT_TRUE(StepSchedule::Every(3).Contains({.step = 6}));
+  EXPECT_FALSE(StepSchedule::Every(3).Contains({.step = 7}));
+  EXPECT_TRUE(StepSchedule::InitializationOnly().Contains({.step = 0}));
+  EXPECT_FALSE(StepSchedule::InitializationOnly().Contains({.step = 5}));
+  EXPECT_TRUE(StepSchedule::EveryEpochs(2).Contains({.step = 10, .epoch = 2, .batch = 0}));
+  EXPECT_FALSE(StepSchedule::EveryEpochs(2).Contains({.step = 11, .epoch = 2, .batch = 1}));
+  EXPECT_FALSE(StepSchedule::EveryEpochs(2).Contains({.step = 5, .epoch = 1, .batch = 0}));
+  EXPECT_FALSE(StepSchedule::EveryEpochs(2).Contains({.step = 0, .epoch = -1, .batch = 0}));
 
   Fixture f;
   auto every_third = std::make_shared<StatsHook>(
@@ -122,6 +126,21 @@ TEST(StatsHookTest, ScheduleChoosesTheSteps) {
   EXPECT_EQ(every_third->steps()[2].context.batch, 1);
   ASSERT_EQ(first_only->steps().size(), 1u);
   EXPECT_TRUE(first_only->steps()[0].layers[0][TensorRole::kZ]->histogram.empty());
+}
+
+// A per-epoch schedule: the first step of every k-th epoch, whatever the steps per epoch,
+// and not a pass outside Fit.
+TEST(StatsHookTest, AnEpochScheduleTakesTheFirstStepOfEveryKthEpoch) {
+  Fixture f;
+  auto hook = std::make_shared<StatsHook>(
+      StatsHookOptions{.schedule = StepSchedule::EveryEpochs(2), .histogram_bins = 0});
+  f.model.AddHook(hook);
+  f.model.ComputeGradients(f.x, f.y);
+  // 50 samples in batches of 20: 3 steps per epoch (the last of 10 samples).
+  f.model.Fit(f.x, f.y, {.epochs = 5, .batch_size = 20});
+  std::vector<std::pair<int64_t, int>> seen;
+  for (const StepStats& s : hook->steps()) seen.emplace_back(s.context.step, s.context.epoch);
+  EXPECT_EQ(seen, (std::vector<std::pair<int64_t, int>>{{0, 0}, {6, 2}, {12, 4}}));
 }
 
 TEST(StatsHookTest, SinkReceivesEveryRecordedStep) {
@@ -223,7 +242,7 @@ class OpCallCounter {
 // A hook that wants no step: attaching it must not change what a step does.
 class NeverHook : public Hook {
  public:
-  bool Wants(int64_t) const override { return false; }
+  bool Wants(const StepContext&) const override { return false; }
   void OnStep(const StepContext&, const Sequential&) override { ADD_FAILURE() << "not wanted"; }
 };
 

@@ -20,9 +20,9 @@ struct FusedStatsOptions {
 class Hook {
  public:
   virtual ~Hook() = default;
-  // Whether this hook observes `step`. When no hook wants a step, that step does no
-  // extra work at all.
-  virtual bool Wants(int64_t step) const = 0;
+  // Whether this hook observes the step at `context`. When no hook wants a step, that step
+  // does no extra work at all.
+  virtual bool Wants(const StepContext& context) const = 0;
   // Called after the backward pass of a wanted step and before the optimizer update, so
   // each layer's z, activations and kernel are those its gradients were computed from
   // (Sequential::layer(i).tensors()).

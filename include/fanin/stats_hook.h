@@ -84,7 +84,7 @@ class StatsHook : public Hook {
  public:
   explicit StatsHook(StatsHookOptions options = {});
 
-  bool Wants(int64_t step) const override;
+  bool Wants(const StepContext& context) const override;
   void OnStep(const StepContext& context, const Sequential& model) override;
   std::optional<FusedStatsOptions> fused_stats() const override;
   void OnStepStats(const StepStats& stats) override;
@@ -109,7 +109,7 @@ class LayerCallbackHook : public Hook {
  public:
   LayerCallbackHook(StepSchedule schedule, std::optional<size_t> layer, LayerCallback callback);
 
-  bool Wants(int64_t step) const override { return schedule_.Contains(step); }
+  bool Wants(const StepContext& context) const override { return schedule_.Contains(context); }
   void OnStep(const StepContext& context, const Sequential& model) override;
 
  private:

@@ -20,15 +20,19 @@ struct StepContext {
   int64_t batch = 0;  // batch index within the epoch
 };
 
-// Which optimizer steps a hook observes: step 0 and then every `every`-th step; every == 0
-// means step 0 only (the model at initialization).
+// Which steps a hook observes: step 0 and then every `every`-th optimizer step (every == 0:
+// step 0 only, the model at initialization); or, with every_epochs = k > 0, the first step
+// of epochs 0, k, 2k, ... of Fit (what the weights are after k epochs), and no pass outside
+// Fit.
 struct StepSchedule {
   int64_t every = 1;
+  int64_t every_epochs = 0;
 
   static StepSchedule EveryStep() { return {1}; }
   static StepSchedule Every(int64_t k) { return {k}; }
+  static StepSchedule EveryEpochs(int64_t k) { return {0, k}; }
   static StepSchedule InitializationOnly() { return {0}; }
-  bool Contains(int64_t step) const;
+  bool Contains(const StepContext& context) const;
 };
 
 // The tensors of a layer that StatsHook summarizes, in the order they are stored.
