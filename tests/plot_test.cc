@@ -590,5 +590,23 @@ TEST(PlotReport, WritesWellFormedSelfContainedHtml) {
   std::filesystem::remove(path);
 }
 
+// A scripted block: its fallback text escaped, its scripts local files in order.
+TEST(PlotReport, ScriptedBlocksLoadLocalScriptsInOrder) {
+  Report report("Replay");
+  report.Scripted("replay & co", {"data <1>.js", "player.js"}, "Needs scripts: 1 < 2");
+  const std::string html = report.ToHtml();
+  std::unique_ptr<Node> root;
+  ASSERT_NO_THROW(root = ParseXml(html)) << html;
+  const auto divs = Find(*root, "div");
+  ASSERT_EQ(divs.size(), 1u);
+  EXPECT_EQ(divs[0]->attributes.at("id"), "replay & co");
+  EXPECT_EQ(Find(*divs[0], "p")[0]->text, "Needs scripts: 1 < 2");
+  const auto scripts = Find(*root, "script");
+  ASSERT_EQ(scripts.size(), 2u);
+  EXPECT_EQ(scripts[0]->attributes.at("src"), "data <1>.js");
+  EXPECT_EQ(scripts[1]->attributes.at("src"), "player.js");
+  EXPECT_EQ(html.find("http"), std::string::npos);
+}
+
 }  // namespace
 }  // namespace fanin::plot

@@ -263,6 +263,12 @@ class Report {
   Report& Table(const std::vector<std::vector<std::string>>& rows, bool header_row = true);
   // An image (e.g. an SVG written next to the page) at a path relative to the page.
   Report& Image(const std::string& relative_path, const std::string& caption = "");
+  // A block a script fills in (an animation, a player): <div id="ID"> holding `fallback` as
+  // a paragraph (what a page without scripts shows), then a <script src> for each path,
+  // relative to the page, in order. The scripts are files written next to the page: nothing
+  // is fetched from the network.
+  Report& Scripted(const std::string& id, const std::vector<std::string>& scripts,
+                   const std::string& fallback);
 
   std::string ToHtml() const;
   // Atomic like Figure::Save.

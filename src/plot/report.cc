@@ -81,6 +81,15 @@ Report& Report::Image(const std::string& relative_path, const std::string& capti
   return *this;
 }
 
+Report& Report::Scripted(const std::string& id, const std::vector<std::string>& scripts,
+                         const std::string& fallback) {
+  body_ += "<div id=\"" + EscapeXml(id) + "\"><p>" + EscapeXml(fallback) + "</p></div>\n";
+  for (const std::string& script : scripts) {
+    body_ += "<script src=\"" + EscapeXml(script) + "\"></script>\n";
+  }
+  return *this;
+}
+
 std::string Report::ToHtml() const {
   return "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\"/>\n<title>" +
          EscapeXml(title_) + "</title>\n<style>" + kStyle + "</style>\n</head>\n<body>\n<h1>" +
