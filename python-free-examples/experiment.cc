@@ -37,7 +37,8 @@ const std::vector<std::string> kTopKeys = {"name", "seeds",  "data",    "model",
 const std::vector<std::string> kDataKeys = {"kind", "dims",        "points",
                                             "path", "label_column", "radius_fraction"};
 const std::vector<std::string> kModelKeys = {"widths",     "shape",       "depth",        "width",
-                                             "activation", "initializer", "output_units", "loss"};
+                                             "activation", "initializer", "output_initializer",
+                                             "output_units", "loss"};
 const std::vector<std::string> kTrainKeys = {"optimizer", "learning_rate", "batch_size", "epochs"};
 const std::vector<std::string> kGridKeys = {"activation",    "initializer", "shape",
                                             "depth",         "width",       "batch_size",
@@ -431,6 +432,9 @@ Params ReadBase(const Reader& reader, const toml::table& root, DataSpec& data) {
         }
       }
     }
+    if (const toml::node* n = t.get("output_initializer")) {
+      p.config.output_initializer = CheckedInitializer(reader, *n, "model.output_initializer");
+    }
     if (const toml::node* n = t.get("output_units"); n != nullptr) {
       if (reader.Integer(*n, "model.output_units", 1, kMaxCount) != 1) {
         reader.Fail(n->source(),
@@ -800,13 +804,20 @@ std::string WidthsText(const std::vector<int64_t>& widths) {
   return text;
 }
 
+std::string OutputInitializer(const Config& c) {
+  return c.output_initializer.empty() ? c.initializer : c.output_initializer;
+}
+
 // Every parameter of a configuration, as configs.csv and check show it.
 std::string ConfigText(const Config& c) {
   return c.activation + ", " + Initializer::FromName(c.initializer).name() + ", widths [" +
          WidthsText(c.widths) + "]" + (c.shape.empty() ? "" : " (" + c.shape + ")") +
          ", radius_fraction " + FormatNumber(c.radius_fraction, 6) + ", sgd lr " +
          FormatNumber(c.learning_rate, 6) + ", batch " + std::to_string(c.batch_size) + ", " +
-         std::to_string(c.epochs) + " epochs";
+         std::to_string(c.epochs) + " epochs" +
+         (c.output_initializer.empty()
+              ? ""
+              : ", output layer " + Initializer::FromName(c.output_initializer).name());
 }
 
 int64_t Measurements(const Spec& spec, const Config& c) {
@@ -894,7 +905,7 @@ Sequential BuildModel(const std::shared_ptr<Backend>& backend, const Spec& spec,
                       uint64_t seed) {
   Sequential model(backend);
   for (int64_t width : c.widths) model.Add(Dense(width, c.activation, c.initializer));
-  model.Add(Dense(1, "linear", c.initializer));
+  model.Add(Dense(1, "linear", OutputInitializer(c)));
   model.Compile(BinaryCrossEntropy{}, Sgd{.learning_rate = static_cast<float>(c.learning_rate)});
   model.Build(spec.data.dims, seed);
   return model;
@@ -1201,12 +1212,13 @@ std::vector<std::vector<std::string>> ComparisonRows(
 
 void WriteConfigsCsv(const Spec& spec, const std::string& path) {
   study::CsvTable table({"config", "activation", "initializer", "widths", "shape",
-                         "radius_fraction", "learning_rate", "batch_size", "epochs"});
+                         "radius_fraction", "learning_rate", "batch_size", "epochs",
+                         "output_initializer"});
   for (const Config& c : spec.configs) {
     table.AddRow({c.name, c.activation, Initializer::FromName(c.initializer).name(),
                   WidthsText(c.widths), c.shape, FormatNumber(c.radius_fraction, 6),
                   FormatNumber(c.learning_rate, 6), std::to_string(c.batch_size),
-                  std::to_string(c.epochs)});
+                  std::to_string(c.epochs), Initializer::FromName(OutputInitializer(c)).name()});
   }
   table.Save(path);
 }
@@ -1656,6 +1668,7 @@ void RecordRun(Recorder& recorder, const std::shared_ptr<Backend>& backend, cons
       c.name + "/seed_" + std::to_string(seed),
       {{"activation", c.activation},
        {"initializer", Initializer::FromName(c.initializer).name()},
+       {"output_initializer", Initializer::FromName(OutputInitializer(c)).name()},
        {"seed", int64_t{seed}},
        {"data", DataText(spec, c, std::to_string(seed))},
        {"loss", "binary cross-entropy from logits, mean over the batch"},

@@ -66,6 +66,7 @@ struct Config {
   std::string name;
   std::string activation = "relu";
   std::string initializer = "glorot_uniform";  // as Initializer::FromName reads it
+  std::string output_initializer;              // of the output layer; "": `initializer`
   std::vector<int64_t> widths;                 // the hidden layers; one output unit follows
   std::string shape;                           // how the widths were made ("" when explicit)
   double radius_fraction = 0.5;

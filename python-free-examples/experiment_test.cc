@@ -47,7 +47,7 @@ TEST(ExperimentSpecTest, ErrorsNameTheFileLineColumnAndProblem) {
   // Far from every valid key: no guess, only the list.
   EXPECT_EQ(SpecErrorOf("[model]\ncolour = 1\n"),
             "spec.toml:2:1: unknown key \"model.colour\" (valid: widths shape depth width "
-            "activation initializer output_units loss)");
+            "activation initializer output_initializer output_units loss)");
   EXPECT_EQ(SpecErrorOf("seeds = \"ten\"\n"),
             "spec.toml:1:9: seeds must be an integer, not a string");
   EXPECT_EQ(SpecErrorOf("[train]\nbatch_size = 32.0\n"),
@@ -399,8 +399,8 @@ TEST_F(ExperimentRunTest, ATinyRunWritesTidyResults) {
   EXPECT_GE(rows, 6 * (3 * 3 * 2 + 3 * 2 + 4));
   EXPECT_EQ(ReadFile(dir_ / "out" / "configs.csv"),
             "config,activation,initializer,widths,shape,radius_fraction,learning_rate,batch_size,"
-            "epochs\ntanh,tanh,glorot_uniform,6 5,,0.5,0.01,16,2\n"
-            "relu,relu,glorot_uniform,6 5,,0.5,0.01,16,2\n");
+            "epochs,output_initializer\ntanh,tanh,glorot_uniform,6 5,,0.5,0.01,16,2,glorot_uniform\n"
+            "relu,relu,glorot_uniform,6 5,,0.5,0.01,16,2,glorot_uniform\n");
   const std::string ratios = ReadFile(dir_ / "out" / "ratios.csv");
   EXPECT_EQ(ratios.rfind("config,activation,initializer,layer,n_seeds,ratio_median,ratio_p10,"
                          "ratio_p90\ntanh,tanh,glorot_uniform,h1,3,",
