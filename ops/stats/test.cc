@@ -33,12 +33,18 @@ const NamedSpec kSpecs[] = {
     {"many_bins", {.bins = 10000}},  // more bins than CUDA's shared memory holds
 };
 
-// Stats over `inputs` (one tensor each, one call) against the reference, tensor by tensor.
-Instance StatsInstance(Context& c, std::vector<std::vector<float>> inputs, HistogramSpec spec) {
+// One 1-D tensor per input on the case's backend.
+std::vector<Tensor> MakeTensors(Context& c, const std::vector<std::vector<float>>& inputs) {
   std::vector<Tensor> tensors;
   for (const std::vector<float>& x : inputs) {
     tensors.push_back(c.Make({static_cast<int64_t>(x.size())}, x));
   }
+  return tensors;
+}
+
+// Stats over `inputs` (one tensor each, one call) against the reference, tensor by tensor.
+Instance StatsInstance(Context& c, std::vector<std::vector<float>> inputs, HistogramSpec spec) {
+  const std::vector<Tensor> tensors = MakeTensors(c, inputs);
   auto result = std::make_shared<std::vector<TensorStats>>();
   return {.op =
               [=] {
@@ -164,10 +170,7 @@ void AddSummarize(bool log2_histograms, int64_t rows) {
               const SaturationBand band{-0.99f, 0.99f};
               auto buffer = std::make_shared<StatsBuffer>(
                   c.backend(), static_cast<int64_t>(inputs.size()), log2_histograms);
-              std::vector<Tensor> tensors;
-              for (const std::vector<float>& x : inputs) {
-                tensors.push_back(c.Make({static_cast<int64_t>(x.size())}, x));
-              }
+              const std::vector<Tensor> tensors = MakeTensors(c, inputs);
               auto result = std::make_shared<std::vector<TensorStats>>();
               return {.op =
                           [=] {
