@@ -34,6 +34,7 @@ struct Options {
   int64_t batch = 16;
   float learning_rate = 0.01f;
   uint64_t seed = 42;
+  int verbose = 0;
 };
 
 Options Parse(int argc, char** argv) {
@@ -56,6 +57,10 @@ Options Parse(int argc, char** argv) {
   app.add_option("--lr", o.learning_rate, "learning rate")
       ->check(fanin::cli::PositiveReal<float>(std::numeric_limits<float>::max()));
   app.add_option("--optimizer", o.optimizer, "optimizer")->check(CLI::IsMember({"sgd", "adam"}));
+  app.add_option("--verbose", o.verbose,
+                 "0: a line per epoch of its own; 1: Fit's progress bar (on a terminal; "
+                 "else as 2); 2: Fit's line per epoch")
+      ->check(CLI::Range(0, 2));
   app.add_option("--seed", o.seed, "seed of the data, the weights and the shuffles")
       ->transform(fanin::cli::Integer<uint64_t>(0, std::numeric_limits<uint64_t>::max()));
   app.add_option("--device", o.device,
@@ -84,7 +89,8 @@ void TrainOn(const std::string& device, const Options& o, const fanin::Dataset& 
   Clock::time_point epoch_start = Clock::now();
   Clock::duration timed{};
   int64_t warmup_steps = 0;
-  fanin::FitOptions fit{.epochs = o.epochs, .batch_size = o.batch, .shuffle_seed = o.seed};
+  fanin::FitOptions fit{
+      .epochs = o.epochs, .batch_size = o.batch, .shuffle_seed = o.seed, .verbose = o.verbose};
   fit.on_epoch_end = [&](const fanin::EpochLogs& logs) {
     const Clock::time_point end = Clock::now();
     if (logs.epoch < o.warmup_epochs) {
@@ -92,8 +98,10 @@ void TrainOn(const std::string& device, const Options& o, const fanin::Dataset& 
     } else {
       timed += end - epoch_start;
     }
-    std::printf("epoch %3d  loss %.4f  accuracy %.3f%s\n", logs.epoch + 1, logs.loss, logs.accuracy,
-                logs.epoch < o.warmup_epochs ? "  (warm-up, not timed)" : "");
+    if (o.verbose == 0) {
+      std::printf("epoch %3d  loss %.4f  accuracy %.3f%s\n", logs.epoch + 1, logs.loss,
+                  logs.accuracy, logs.epoch < o.warmup_epochs ? "  (warm-up, not timed)" : "");
+    }
     epoch_start = Clock::now();
     return true;
   };

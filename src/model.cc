@@ -12,6 +12,7 @@
 
 #include "fanin/ops.h"
 #include "fanin/random.h"
+#include "src/fit_progress.h"
 
 namespace fanin {
 namespace {
@@ -545,6 +546,14 @@ History Sequential::Fit(const Tensor& x, const Tensor& y, const FitOptions& opti
                                 "; pass a positive size, or FitOptions::kFullBatch for the "
                                 "whole data set at once");
   }
+  if (options.verbose < 0 || options.verbose > 2) {
+    throw std::invalid_argument("Fit: verbose is " + std::to_string(options.verbose) +
+                                "; 0 (silent), 1 (a progress bar) or 2 (a line per epoch)");
+  }
+  if (options.verbose > 0 && options.progress_stream == nullptr) {
+    throw std::invalid_argument("Fit: verbose " + std::to_string(options.verbose) +
+                                " needs a progress_stream");
+  }
   if (options.initial_epoch < 0 || options.initial_epoch > options.epochs) {
     throw std::invalid_argument("Fit: initial_epoch " + std::to_string(options.initial_epoch) +
                                 " is outside [0, epochs = " + std::to_string(options.epochs) +
@@ -562,7 +571,9 @@ History Sequential::Fit(const Tensor& x, const Tensor& y, const FitOptions& opti
   }
   std::vector<int64_t> order(static_cast<size_t>(n));
   History history;
+  FitProgress progress(options.verbose, options.progress_stream, options.epochs, num_batches);
   for (int epoch = options.initial_epoch; epoch < options.epochs; ++epoch) {
+    progress.BeginEpoch(epoch);
     const Tensor* xe = &xd;
     const Tensor* ye = &yd;
     if (options.shuffle) {
@@ -586,6 +597,7 @@ History Sequential::Fit(const Tensor& x, const Tensor& y, const FitOptions& opti
       if (options.check_finite) s.CheckFinite(totals, b, epoch);
       s.Update(context);
       if (options.on_batch_end) options.on_batch_end({epoch, b, s.steps, end - begin});
+      progress.Batch(b + 1);
     }
     const std::vector<float> t = totals.ToHost();
     EpochLogs logs;
@@ -603,6 +615,7 @@ History Sequential::Fit(const Tensor& x, const Tensor& y, const FitOptions& opti
       logs.val_loss = v.loss;
       logs.val_accuracy = v.accuracy;
     }
+    progress.EndEpoch(logs);
     history.epochs.push_back(logs);
     s.epochs_completed = epoch + 1;
     if (options.on_epoch_end && !options.on_epoch_end(logs)) break;

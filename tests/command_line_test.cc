@@ -94,6 +94,7 @@ TEST(CommandLineTest, TrainBallRefusesMalformedValuesNamingTheFlag) {
   ExpectRefused("train_ball", "--optimizer rmsprop", "--optimizer", "rmsprop");
   ExpectRefused("train_ball", "--device tpu", "--device", "tpu");
   ExpectRefused("train_ball", "--bogus 1", "--bogus", "--bogus");
+  ExpectRefused("train_ball", "--verbose 3", "--verbose", "3");
   ExpectRefused("train_ball", "--epochs", "--epochs", "--epochs");  // value missing
 }
 
@@ -106,6 +107,7 @@ TEST(CommandLineTest, TrainBallHelpListsEveryFlagWithItsDefault) {
                                          {"--batch", "16"},
                                          {"--lr", "0.01"},
                                          {"--optimizer", "sgd"},
+                                         {"--verbose", "0"},
                                          {"--seed", "42"},
                                          {"--device", "auto"}});
 }

@@ -7,8 +7,10 @@
 
 #include <chrono>
 #include <cmath>
+#include <cstdio>
 #include <memory>
 #include <regex>
+#include <sstream>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -411,6 +413,52 @@ TEST(ModelTest, ProbabilityOutputModelTrainsAndMoves) {
   Sequential moved = std::move(model);
   const std::vector<float> p = moved.Predict(data.x).ToHost();
   EXPECT_EQ(p.size(), 200u);
+}
+
+// What `verbose` makes Fit write to a stream that is not a terminal (a file here).
+std::string FitOutput(int verbose, bool validation, History* history) {
+  const Dataset data = Ball(10, 100, 0.5, 5);
+  Sequential model = SmallModel(Sgd{.learning_rate = 0.1f});
+  std::FILE* file = std::tmpfile();
+  FitOptions options{.epochs = 3, .batch_size = 25, .verbose = verbose, .progress_stream = file};
+  if (validation) {
+    options.validation_x = &data.x;
+    options.validation_y = &data.y;
+  }
+  *history = model.Fit(data.x, data.y, options);
+  std::rewind(file);
+  std::string text;
+  for (int c = std::fgetc(file); c != EOF; c = std::fgetc(file)) text += static_cast<char>(c);
+  std::fclose(file);
+  return text;
+}
+
+// verbose 2, and 1 off a terminal: one line per epoch with the epoch's batches, time, loss
+// and accuracy (and the validation's), as Keras prints it; 0: nothing.
+TEST(ModelTest, VerboseFitWritesALinePerEpoch) {
+  History history;
+  EXPECT_EQ(FitOutput(0, false, &history), "");
+  for (int verbose : {1, 2}) {
+    const std::string text = FitOutput(verbose, true, &history);
+    EXPECT_EQ(text.find('\r'), std::string::npos) << "no bar off a terminal: " << text;
+    std::istringstream lines(text);
+    std::string line;
+    for (int e = 0; e < 3; ++e) {
+      ASSERT_TRUE(std::getline(lines, line)) << text;
+      const EpochLogs& logs = history.epochs[static_cast<size_t>(e)];
+      char loss[64];
+      std::snprintf(loss, sizeof loss, " - loss: %.4f - accuracy: %.4f - val_loss: %.4f - ",
+                    logs.loss, logs.accuracy, logs.val_loss);
+      EXPECT_EQ(line.rfind("Epoch " + std::to_string(e + 1) + "/3 4/4 - ", 0), 0u) << line;
+      EXPECT_NE(line.find(loss), std::string::npos) << line;
+    }
+    EXPECT_FALSE(std::getline(lines, line)) << line;
+  }
+  const Dataset data = Ball(10, 20, 0.5, 5);
+  Sequential model = SmallModel(Sgd{});
+  EXPECT_THROW(model.Fit(data.x, data.y, {.verbose = 3}), std::invalid_argument);
+  EXPECT_THROW(model.Fit(data.x, data.y, {.verbose = 2, .progress_stream = nullptr}),
+               std::invalid_argument);
 }
 
 }  // namespace

@@ -10,6 +10,7 @@
 
 #include <concepts>
 #include <cstdint>
+#include <cstdio>
 #include <functional>
 #include <limits>
 #include <memory>
@@ -79,6 +80,12 @@ struct FitOptions {
   // stops training with a std::runtime_error naming the step, the layer and the tensor,
   // leaving the parameters as they were before that step. Costs a wait per batch.
   bool check_finite = false;
+  // Progress, as Keras's fit(verbose=...): 0 silent; 1 a bar per epoch that advances as
+  // batches finish (their count, elapsed time, ETA), on a terminal only (elsewhere as 2),
+  // completed with the loss and accuracy when the epoch ends; 2 one line per epoch. The
+  // bar reads no loss, so it adds no wait for an asynchronous backend.
+  int verbose = 0;
+  std::FILE* progress_stream = stdout;
 };
 
 struct Evaluation {
