@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <charconv>
 #include <cmath>
+#include <cstdio>
 #include <fstream>
 #include <stdexcept>
 #include <string>
@@ -11,6 +12,7 @@
 
 #include "fanin/backend.h"
 #include "fanin/random.h"
+#include "src/permutation.h"
 
 namespace fanin {
 namespace {
@@ -83,6 +85,86 @@ Dataset Ball(int64_t n_dims, int64_t n_points, double radius_fraction, uint64_t 
     y[static_cast<size_t>(i)] = std::fabs(sum) > radius * radius_fraction ? 1.0f : 0.0f;
   }
   return MakeDataset(std::move(xf), std::move(y), n_dims, NumberedNames(n_dims));
+}
+
+namespace {
+
+// A label as the CSV had it: "1", "0.25".
+std::string FormatLabel(float v) {
+  char text[32];
+  std::snprintf(text, sizeof text, "%g", static_cast<double>(v));
+  return text;
+}
+
+}  // namespace
+
+Split TrainTestSplit(const Dataset& data, double test_fraction, uint64_t seed, bool stratify) {
+  const int64_t n = data.x.rows();
+  const auto where = [&] {
+    return "TrainTestSplit: test_fraction " + std::to_string(test_fraction) + " of " +
+           std::to_string(n) + " rows";
+  };
+  if (!(test_fraction > 0.0 && test_fraction < 1.0)) {
+    throw std::invalid_argument(where() + ": the fraction must be in (0, 1)");
+  }
+  if (data.y.rows() != n) {
+    throw std::invalid_argument("TrainTestSplit: x has " + std::to_string(n) + " rows, y " +
+                                std::to_string(data.y.rows()));
+  }
+  const std::vector<float> x = data.x.ToHost(), y = data.y.ToHost();
+  const int64_t features = data.x.cols(), outputs = data.y.cols();
+  std::vector<int64_t> order(static_cast<size_t>(n));
+  SeededPermutation(order, seed, 0);
+  // The rows of each group (one label value when stratified, all rows else), in the
+  // permutation's order; the first round(fraction * size) of each go to the test side.
+  std::vector<float> keys;
+  std::vector<size_t> group_of(static_cast<size_t>(n));
+  std::vector<int64_t> sizes;
+  for (int64_t row : order) {
+    const float key = stratify ? y[static_cast<size_t>(row * outputs)] : 0.0f;
+    const auto g = static_cast<size_t>(std::find(keys.begin(), keys.end(), key) - keys.begin());
+    if (g == keys.size()) {
+      keys.push_back(key);
+      sizes.push_back(0);
+    }
+    ++sizes[g];
+    group_of[static_cast<size_t>(row)] = g;
+  }
+  std::vector<int64_t> quotas;
+  for (size_t g = 0; g < keys.size(); ++g) {
+    quotas.push_back(std::lround(test_fraction * static_cast<double>(sizes[g])));
+    if (quotas[g] == 0 || quotas[g] == sizes[g]) {
+      throw std::invalid_argument(
+          where() + ": " + (stratify ? "label " + FormatLabel(keys[g]) + "'s " : "") +
+          std::to_string(sizes[g]) + " rows give " + std::to_string(quotas[g]) +
+          " to the test side, which leaves one side empty");
+    }
+  }
+  std::vector<bool> test(static_cast<size_t>(n), false);
+  for (int64_t row : order) {
+    const size_t g = group_of[static_cast<size_t>(row)];
+    if (quotas[g] > 0) {
+      test[static_cast<size_t>(row)] = true;
+      --quotas[g];
+    }
+  }
+  std::vector<float> side_x[2], side_y[2];
+  for (int64_t row : order) {
+    const int side = test[static_cast<size_t>(row)] ? 1 : 0;
+    side_x[side].insert(side_x[side].end(), x.begin() + row * features,
+                        x.begin() + (row + 1) * features);
+    side_y[side].insert(side_y[side].end(), y.begin() + row * outputs,
+                        y.begin() + (row + 1) * outputs);
+  }
+  Split split;
+  for (int side = 0; side < 2; ++side) {
+    Dataset& d = side == 0 ? split.train : split.test;
+    const auto rows = static_cast<int64_t>(side_y[side].size()) / outputs;
+    d.x = Tensor::FromHost(data.x.backend_ptr(), {rows, features}, side_x[side]);
+    d.y = Tensor::FromHost(data.y.backend_ptr(), {rows, outputs}, side_y[side]);
+    d.feature_names = data.feature_names;
+  }
+  return split;
 }
 
 Dataset Parabola(int64_t n) {

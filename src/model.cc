@@ -3,7 +3,6 @@
 #include <algorithm>
 #include <cmath>
 #include <iomanip>
-#include <numeric>
 #include <optional>
 #include <sstream>
 #include <stdexcept>
@@ -11,8 +10,8 @@
 #include <variant>
 
 #include "fanin/ops.h"
-#include "fanin/random.h"
 #include "src/fit_progress.h"
+#include "src/permutation.h"
 
 namespace fanin {
 namespace {
@@ -541,6 +540,34 @@ History Sequential::Fit(const Tensor& x, const Tensor& y, const FitOptions& opti
   if ((options.validation_x == nullptr) != (options.validation_y == nullptr)) {
     throw std::invalid_argument("Fit: give both validation_x and validation_y, or neither");
   }
+  const Tensor* validation_x = options.validation_x;
+  const Tensor* validation_y = options.validation_y;
+  Tensor held_out_x, held_out_y;
+  if (options.validation_split != 0.0) {
+    const double split = options.validation_split;
+    if (!(split > 0.0 && split < 1.0)) {
+      throw std::invalid_argument("Fit: validation_split is " + std::to_string(split) +
+                                  "; it must be in [0, 1)");
+    }
+    if (validation_x != nullptr) {
+      throw std::invalid_argument(
+          "Fit: give validation_split or validation_x/validation_y, not both");
+    }
+    const int64_t rows = xd.rows();
+    const auto train_rows = static_cast<int64_t>(std::floor(static_cast<double>(rows) * (1 - split)));
+    if (train_rows == 0 || train_rows == rows) {
+      throw std::invalid_argument("Fit: validation_split " + std::to_string(split) + " of " +
+                                  std::to_string(rows) + " rows leaves " +
+                                  std::to_string(train_rows) + " to train on and " +
+                                  std::to_string(rows - train_rows) + " to validate");
+    }
+    held_out_x = xd.Rows(train_rows, rows);
+    held_out_y = yd.Rows(train_rows, rows);
+    xd = xd.Rows(0, train_rows);
+    yd = yd.Rows(0, train_rows);
+    validation_x = &held_out_x;
+    validation_y = &held_out_y;
+  }
   if (options.batch_size < 1 && options.batch_size != FitOptions::kFullBatch) {
     throw std::invalid_argument("Fit: batch_size is " + std::to_string(options.batch_size) +
                                 "; pass a positive size, or FitOptions::kFullBatch for the "
@@ -577,14 +604,7 @@ History Sequential::Fit(const Tensor& x, const Tensor& y, const FitOptions& opti
     const Tensor* xe = &xd;
     const Tensor* ye = &yd;
     if (options.shuffle) {
-      // Fisher-Yates driven by the Philox stream (shuffle_seed, epoch): the same order on
-      // every backend and thread count.
-      std::iota(order.begin(), order.end(), int64_t{0});
-      for (int64_t i = n - 1; i > 0; --i) {
-        const uint64_t bits = RandomBits64(options.shuffle_seed, static_cast<uint32_t>(epoch),
-                                           static_cast<uint64_t>(i));
-        std::swap(order[static_cast<size_t>(i)], order[bits % static_cast<uint64_t>(i + 1)]);
-      }
+      SeededPermutation(order, options.shuffle_seed, static_cast<uint32_t>(epoch));
       ops::GatherRows(xd, order, x_shuffled);
       ops::GatherRows(yd, order, y_shuffled);
       xe = &x_shuffled;
@@ -610,8 +630,8 @@ History Sequential::Fit(const Tensor& x, const Tensor& y, const FitOptions& opti
     logs.loss = loss_sum / static_cast<double>(n);
     logs.accuracy = correct / static_cast<double>(n);
     logs.penalty = s.PenaltyValue();
-    if (options.validation_x != nullptr) {
-      const Evaluation v = Evaluate(*options.validation_x, *options.validation_y, batch);
+    if (validation_x != nullptr) {
+      const Evaluation v = Evaluate(*validation_x, *validation_y, batch);
       logs.val_loss = v.loss;
       logs.val_accuracy = v.accuracy;
     }

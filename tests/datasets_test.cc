@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 #include <stdlib.h>
 
+#include <algorithm>
 #include <cmath>
 #include <filesystem>
 #include <fstream>
@@ -257,6 +258,68 @@ TEST_F(LoadCsvTest, OutOfFloatRangeIsNotCalledNotANumber) {
       LoadCsv(Write("edges.csv", "alpha,label\n1.5e-45,0\n3.4028234e38,1\n"), "label");
   EXPECT_EQ(d.x.ToHost(), (std::vector<float>{std::numeric_limits<float>::denorm_min(),
                                               std::numeric_limits<float>::max()}));
+}
+
+// ---- TrainTestSplit ---------------------------------------------------------------------
+
+// Rows as (features..., label) tuples, sorted: a multiset to compare splits with.
+std::vector<std::vector<float>> SortedRows(const std::vector<const Dataset*>& parts) {
+  std::vector<std::vector<float>> rows;
+  for (const Dataset* d : parts) {
+    const std::vector<float> x = d->x.ToHost(), y = d->y.ToHost();
+    for (int64_t r = 0; r < d->x.rows(); ++r) {
+      std::vector<float> row(x.begin() + r * d->x.cols(), x.begin() + (r + 1) * d->x.cols());
+      row.push_back(y[static_cast<size_t>(r)]);
+      rows.push_back(row);
+    }
+  }
+  std::sort(rows.begin(), rows.end());
+  return rows;
+}
+
+double Positives(const Dataset& d) {
+  double sum = 0;
+  for (float v : d.y.ToHost()) sum += v;
+  return sum;
+}
+
+TEST(TrainTestSplitTest, SplitsEveryRowOnceKeepingEachLabelsShare) {
+  const Dataset data = Ball(3, 1000, 1.2, 4);  // about 20% positives
+  const double positives = Positives(data);
+  const Split split = TrainTestSplit(data, 0.25, 7);
+  EXPECT_EQ(split.test.x.rows(), 250);
+  EXPECT_EQ(split.train.x.rows(), 750);
+  EXPECT_EQ(split.test.x.cols(), 3);
+  EXPECT_EQ(split.train.feature_names, data.feature_names);
+  // Stratified: each label's rows split 1:3 (round(0.25 * count) to test).
+  EXPECT_EQ(Positives(split.test), std::round(0.25 * positives));
+  EXPECT_EQ(Positives(split.train), positives - std::round(0.25 * positives));
+  EXPECT_EQ(SortedRows({&split.train, &split.test}), SortedRows({&data}));
+  // Seeded: the same seed gives the same split, another seed another one.
+  const Split again = TrainTestSplit(data, 0.25, 7), other = TrainTestSplit(data, 0.25, 8);
+  EXPECT_EQ(again.test.x.ToHost(), split.test.x.ToHost());
+  EXPECT_NE(other.test.x.ToHost(), split.test.x.ToHost());
+  // Shuffled, not the first rows.
+  EXPECT_NE(split.test.x.ToHost(), data.x.Rows(0, 250).ToHost());
+  // Unstratified: round(0.25 * n) rows, whatever their labels.
+  const Split plain = TrainTestSplit(data, 0.25, 7, /*stratify=*/false);
+  EXPECT_EQ(plain.test.x.rows(), 250);
+  EXPECT_EQ(SortedRows({&plain.train, &plain.test}), SortedRows({&data}));
+}
+
+TEST(TrainTestSplitTest, RefusesAFractionThatLeavesASideEmpty) {
+  const Dataset data = Ball(3, 10, 0.5, 4);
+  testing::ExpectThrowsWith<std::invalid_argument>(
+      [&] { TrainTestSplit(data, 1.0, 0); }, {"TrainTestSplit", "test_fraction 1", "(0, 1)"});
+  testing::ExpectThrowsWith<std::invalid_argument>(
+      [&] { TrainTestSplit(data, 0.01, 0, false); }, {"10 rows give 0 to the test side"});
+  // Stratified, a label with 2 rows cannot give 0.1 of them.
+  std::vector<float> x(10, 0.0f), y(10, 0.0f);
+  y[0] = y[1] = 1.0f;
+  const Dataset few{Tensor::FromHost(HostBackend(), {10, 1}, x),
+                    Tensor::FromHost(HostBackend(), {10, 1}, y), {"x"}};
+  testing::ExpectThrowsWith<std::invalid_argument>([&] { TrainTestSplit(few, 0.1, 0); },
+                                                   {"label 1's 2 rows give 0"});
 }
 
 }  // namespace

@@ -415,6 +415,38 @@ TEST(ModelTest, ProbabilityOutputModelTrainsAndMoves) {
   EXPECT_EQ(p.size(), 200u);
 }
 
+// validation_split holds out the last rows before any shuffle, as Keras does: the same
+// history as training on the first rows with the last ones as validation data.
+TEST(ModelTest, ValidationSplitHoldsOutTheLastRows) {
+  const Dataset data = Ball(10, 100, 0.5, 6);
+  Sequential split_model = SmallModel(Sgd{.learning_rate = 0.1f});
+  const History split = split_model.Fit(
+      data.x, data.y, {.epochs = 3, .batch_size = 16, .shuffle_seed = 2, .validation_split = 0.3});
+  Sequential explicit_model = SmallModel(Sgd{.learning_rate = 0.1f});
+  const Tensor train_x = data.x.Rows(0, 70), train_y = data.y.Rows(0, 70);
+  const Tensor val_x = data.x.Rows(70, 100), val_y = data.y.Rows(70, 100);
+  const History expected = explicit_model.Fit(train_x, train_y,
+                                              {.epochs = 3,
+                                               .batch_size = 16,
+                                               .shuffle_seed = 2,
+                                               .validation_x = &val_x,
+                                               .validation_y = &val_y});
+  ASSERT_EQ(split.epochs.size(), 3u);
+  for (size_t e = 0; e < 3; ++e) {
+    EXPECT_EQ(split.epochs[e].loss, expected.epochs[e].loss) << e;
+    EXPECT_EQ(split.epochs[e].val_loss, expected.epochs[e].val_loss) << e;
+    EXPECT_EQ(split.epochs[e].val_accuracy, expected.epochs[e].val_accuracy) << e;
+  }
+  EXPECT_EQ(split_model.parameters().ToHost(), explicit_model.parameters().ToHost());
+  EXPECT_THROW(split_model.Fit(data.x, data.y, {.validation_split = 1.0}), std::invalid_argument);
+  EXPECT_THROW(split_model.Fit(data.x, data.y, {.validation_split = 0.995}),
+               std::invalid_argument);  // 100 rows: nothing left to train on
+  EXPECT_THROW(split_model.Fit(data.x, data.y,
+                               {.validation_x = &val_x, .validation_y = &val_y,
+                                .validation_split = 0.2}),
+               std::invalid_argument);
+}
+
 // What `verbose` makes Fit write to a stream that is not a terminal (a file here).
 std::string FitOutput(int verbose, bool validation, History* history) {
   const Dataset data = Ball(10, 100, 0.5, 5);

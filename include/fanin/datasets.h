@@ -36,4 +36,16 @@ Dataset Parabola(int64_t n = 1000);
 // file and, where they apply, the row and column.
 Dataset LoadCsv(const std::string& path, std::string_view label_column);
 
+struct Split {
+  Dataset train, test;
+};
+
+// A seeded shuffled split: round(test_fraction * n) rows go to `test`, the rest to
+// `train`, each in the order of one permutation of the rows (Philox stream (seed, 0), as
+// Fit shuffles). With `stratify`, every label value keeps its share: round(test_fraction *
+// count) of its rows go to `test`. Throws std::invalid_argument for a fraction outside
+// (0, 1) or one that leaves either side (or, stratified, a label's share of it) empty.
+Split TrainTestSplit(const Dataset& data, double test_fraction, uint64_t seed,
+                     bool stratify = true);
+
 }  // namespace fanin

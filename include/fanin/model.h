@@ -70,6 +70,10 @@ struct FitOptions {
   uint64_t shuffle_seed = 0;
   const Tensor* validation_x = nullptr;
   const Tensor* validation_y = nullptr;
+  // As Keras: the last floor(n * validation_split) rows, before any shuffle, are held out
+  // and evaluated after each epoch (val_loss, val_accuracy) instead of trained on. In
+  // [0, 1); not with validation_x. A seeded, stratified split: TrainTestSplit.
+  double validation_split = 0.0;
   // Called after each batch's update. It receives no loss, since reading one would make
   // an asynchronous backend wait; per-batch values belong in a Hook.
   std::function<void(const BatchLogs&)> on_batch_end;
