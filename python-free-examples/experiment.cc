@@ -872,15 +872,7 @@ std::string Fingerprint(const Spec& spec) {
 
 // ---- Runs ---------------------------------------------------------------------------------
 
-struct RunResult {
-  std::string device;
-  std::vector<StepStats> measurements;  // context.epoch: epochs trained before it
-  std::vector<StepStats> step_measurements;  // measure.every_steps: training steps, 0-based epoch
-  std::vector<EpochLogs> epochs;
-  int64_t diverged_step = -1;  // the step whose epoch ended with a non-finite loss
-};
-
-std::string Encode(const RunResult& r) {
+std::string Encode(const RunRecord& r) {
   study::Encoder encoder;
   encoder.Put(r.device);
   encoder.Put(r.measurements);
@@ -890,9 +882,9 @@ std::string Encode(const RunResult& r) {
   return encoder.bytes();
 }
 
-RunResult Decode(const std::string& bytes) {
+RunRecord Decode(const std::string& bytes) {
   study::Decoder decoder(bytes);
-  RunResult r;
+  RunRecord r;
   decoder.Get(r.device);
   decoder.Get(r.measurements);
   decoder.Get(r.step_measurements);
@@ -901,17 +893,8 @@ RunResult Decode(const std::string& bytes) {
   return r;
 }
 
-Sequential BuildModel(const std::shared_ptr<Backend>& backend, const Spec& spec, const Config& c,
-                      uint64_t seed) {
-  Sequential model(backend);
-  for (int64_t width : c.widths) model.Add(Dense(width, c.activation, c.initializer));
-  model.Add(Dense(1, "linear", OutputInitializer(c)));
-  model.Compile(BinaryCrossEntropy{}, Sgd{.learning_rate = static_cast<float>(c.learning_rate)});
-  model.Build(spec.data.dims, seed);
-  return model;
-}
 
-RunResult RunOne(const std::shared_ptr<Backend>& backend, const Spec& spec, const Config& c,
+RunRecord RunOne(const std::shared_ptr<Backend>& backend, const Spec& spec, const Config& c,
                  int seed) {
   const auto s = static_cast<uint64_t>(seed);
   const Dataset data = MakeData(spec, c, s);
@@ -920,7 +903,7 @@ RunResult RunOne(const std::shared_ptr<Backend>& backend, const Spec& spec, cons
   const Tensor mx = m == x.rows() ? x : x.Rows(0, m), my = m == y.rows() ? y : y.Rows(0, m);
   Sequential model = BuildModel(backend, spec, c, s);
   const std::vector<std::string> names = LayerNames(c);
-  RunResult result{.device = backend->Describe()};
+  RunRecord result{.device = backend->Describe()};
   bool fused = NeedsFusedStats(spec.compare.statistic);
   for (const std::string& statistic : spec.measure.statistics) {
     fused = fused || NeedsFusedStats(statistic);
@@ -1010,7 +993,7 @@ std::optional<double> Statistic(const LayerStats& layer, const std::string& name
 
 // A run-level statistic (kOutcomes) from the end-of-epoch evaluations. A run that diverged
 // or never reached a target counts as the worst: an infinite loss or number of epochs.
-double Outcome(const Spec& spec, const RunResult& r, const std::string& name) {
+double Outcome(const Spec& spec, const RunRecord& r, const std::string& name) {
   constexpr double kInf = std::numeric_limits<double>::infinity();
   const auto finite_or_worst = [](double v, double worst) { return std::isfinite(v) ? v : worst; };
   if (name == "final_loss") {
@@ -1047,7 +1030,7 @@ std::vector<std::string> Outcomes(const Spec& spec) {
 std::string Value(double value) { return FormatNumber(value, 9); }
 
 void AddRunRows(study::CsvTable& table, const Spec& spec, const Config& c, int seed,
-                const RunResult& r) {
+                const RunRecord& r) {
   const std::string seed_text = std::to_string(seed);
   for (const StepStats& m : r.measurements) {
     for (const LayerStats& layer : m.layers) {
@@ -1100,7 +1083,7 @@ void AddRunRows(study::CsvTable& table, const Spec& spec, const Config& c, int s
 
 // init_study's ratios.csv: per configuration and layer, the quantiles over seeds of
 // std(dL/dW) / std(W) at initialization.
-void WriteRatiosCsv(const Spec& spec, const std::vector<std::vector<RunResult>>& runs,
+void WriteRatiosCsv(const Spec& spec, const std::vector<std::vector<RunRecord>>& runs,
                     const std::string& path) {
   study::CsvTable table({"config", "activation", "initializer", "layer", "n_seeds", "ratio_median",
                          "ratio_p10", "ratio_p90"});
@@ -1109,7 +1092,7 @@ void WriteRatiosCsv(const Spec& spec, const std::vector<std::vector<RunResult>>&
     const std::vector<std::string> names = LayerNames(config);
     for (size_t l = 0; l < names.size(); ++l) {
       std::vector<double> ratios;
-      for (const RunResult& r : runs[c]) ratios.push_back(r.measurements[0].layers[l].grad_ratio);
+      for (const RunRecord& r : runs[c]) ratios.push_back(r.measurements[0].layers[l].grad_ratio);
       const plot::Quantiles q = plot::QuantilesOf(ratios);
       table.AddRow({config.name, config.activation,
                     Initializer::FromName(config.initializer).name(), names[l],
@@ -1122,10 +1105,10 @@ void WriteRatiosCsv(const Spec& spec, const std::vector<std::vector<RunResult>>&
 
 // One value per seed of `statistic` in `layer` at the measurement after `epoch` epochs,
 // from the runs that have it (a diverged run stops measuring).
-std::vector<double> OverSeeds(const std::vector<RunResult>& runs, int epoch,
+std::vector<double> OverSeeds(const std::vector<RunRecord>& runs, int epoch,
                               const std::string& layer, const std::string& statistic) {
   std::vector<double> values;
-  for (const RunResult& r : runs) {
+  for (const RunRecord& r : runs) {
     for (const StepStats& m : r.measurements) {
       if (m.context.epoch != epoch) continue;
       for (const LayerStats& l : m.layers) {
@@ -1138,9 +1121,9 @@ std::vector<double> OverSeeds(const std::vector<RunResult>& runs, int epoch,
 }
 
 // The epochs after which `runs` were measured (0: at initialization), in order.
-std::vector<int> MeasuredEpochs(const std::vector<RunResult>& runs) {
+std::vector<int> MeasuredEpochs(const std::vector<RunRecord>& runs) {
   std::vector<int> epochs;
-  for (const RunResult& r : runs) {
+  for (const RunRecord& r : runs) {
     for (const StepStats& m : r.measurements) epochs.push_back(m.context.epoch);
   }
   std::sort(epochs.begin(), epochs.end());
@@ -1172,7 +1155,7 @@ std::string Verdict(double p_a_greater) {
 
 // comparisons.csv's rows (kComparisonHeader): per compared pair, measurement and layer.
 std::vector<std::vector<std::string>> ComparisonRows(
-    const Spec& spec, const std::vector<std::vector<RunResult>>& runs) {
+    const Spec& spec, const std::vector<std::vector<RunRecord>>& runs) {
   std::vector<std::vector<std::string>> rows;
   const auto index = [&spec](const std::string& name) {
     return static_cast<size_t>(std::find_if(spec.configs.begin(), spec.configs.end(),
@@ -1192,8 +1175,8 @@ std::vector<std::vector<std::string>> ComparisonRows(
     const size_t ia = index(a), ib = index(b);
     if (IsOutcome(statistic)) {
       std::vector<double> va, vb;
-      for (const RunResult& r : runs[ia]) va.push_back(Outcome(spec, r, statistic));
-      for (const RunResult& r : runs[ib]) vb.push_back(Outcome(spec, r, statistic));
+      for (const RunRecord& r : runs[ia]) va.push_back(Outcome(spec, r, statistic));
+      for (const RunRecord& r : runs[ib]) vb.push_back(Outcome(spec, r, statistic));
       add(a, b, "end", "", va, vb, OrderMedian(va), OrderMedian(vb));
       continue;
     }
@@ -1225,7 +1208,7 @@ void WriteConfigsCsv(const Spec& spec, const std::string& path) {
 
 // ---- The report: index.html and its charts ------------------------------------------------
 
-using Runs = std::vector<std::vector<RunResult>>;
+using Runs = std::vector<std::vector<RunRecord>>;
 
 std::string When(int epoch) {
   return epoch == 0 ? "at initialization" : "after " + std::to_string(epoch) + " epochs";
@@ -1276,7 +1259,7 @@ void SaveRatioChart(const Spec& spec, const Runs& runs, int epoch, const std::st
   std::vector<double> all;
   for (const std::string& layer : layers) {
     plot::Bars series{.label = layer};
-    for (const std::vector<RunResult>& config_runs : runs) {
+    for (const std::vector<RunRecord>& config_runs : runs) {
       const plot::Quantiles q =
           plot::QuantilesOf(OverSeeds(config_runs, epoch, layer, "grad_ratio"));
       series.values.push_back(q.median);
@@ -1371,7 +1354,7 @@ void SaveTrainingCurves(const Spec& spec, const Runs& runs, const std::string& p
       plot::Line median{.label = spec.configs[c].name, .color = color};
       for (int e = 1; e <= spec.configs[c].epochs; ++e) {
         std::vector<double> values;
-        for (const RunResult& r : runs[c]) {
+        for (const RunRecord& r : runs[c]) {
           if (std::ssize(r.epochs) < e) continue;
           const EpochLogs& logs = r.epochs[static_cast<size_t>(e - 1)];
           values.push_back(panel == 0 ? logs.loss : logs.accuracy);
@@ -1412,7 +1395,7 @@ void SaveStepChart(const Spec& spec, const Runs& runs, const std::string& statis
       for (size_t m = 0; m < measured; ++m) {
         std::vector<double> values;
         int64_t step = 0;
-        for (const RunResult& r : runs[c]) {
+        for (const RunRecord& r : runs[c]) {
           if (r.step_measurements.size() <= m) continue;
           step = r.step_measurements[m].context.step;
           const std::optional<double> v = Statistic(r.step_measurements[m].layers[l], statistic);
@@ -1483,7 +1466,7 @@ void WriteOutcomes(plot::Report& report, const Spec& spec, const Runs& runs) {
     std::vector<std::string> row = {spec.configs[c].name, std::to_string(runs[c].size())};
     for (const std::string& outcome : outcomes) {
       std::vector<double> values;
-      for (const RunResult& r : runs[c]) values.push_back(Outcome(spec, r, outcome));
+      for (const RunRecord& r : runs[c]) values.push_back(Outcome(spec, r, outcome));
       const auto finite = std::count_if(values.begin(), values.end(),
                                         [](double v) { return std::isfinite(v); });
       std::sort(values.begin(), values.end());
@@ -1570,7 +1553,7 @@ void WriteReport(const Spec& spec, const Runs& runs,
   report.Table(table);
 
   std::vector<int> epochs;
-  for (const std::vector<RunResult>& config_runs : runs) {
+  for (const std::vector<RunRecord>& config_runs : runs) {
     const std::vector<int> measured = MeasuredEpochs(config_runs);
     epochs.insert(epochs.end(), measured.begin(), measured.end());
   }
@@ -1663,7 +1646,7 @@ void WriteReport(const Spec& spec, const Runs& runs,
 }
 
 void RecordRun(Recorder& recorder, const std::shared_ptr<Backend>& backend, const Spec& spec,
-               const Config& c, int seed, const RunResult& r) {
+               const Config& c, int seed, const RunRecord& r) {
   RunWriter run = recorder.CreateRun(
       c.name + "/seed_" + std::to_string(seed),
       {{"activation", c.activation},
@@ -1817,6 +1800,39 @@ std::string CheckText(const Spec& spec) {
   return text;
 }
 
+Sequential BuildModel(const std::shared_ptr<Backend>& backend, const Spec& spec, const Config& c,
+                      uint64_t seed) {
+  Sequential model(backend);
+  for (int64_t width : c.widths) model.Add(Dense(width, c.activation, c.initializer));
+  model.Add(Dense(1, "linear", OutputInitializer(c)));
+  model.Compile(BinaryCrossEntropy{}, Sgd{.learning_rate = static_cast<float>(c.learning_rate)});
+  model.Build(spec.data.dims, seed);
+  return model;
+}
+
+std::vector<std::vector<RunRecord>> RunAll(const distributed::World& world, const Spec& spec,
+                                           const std::shared_ptr<Backend>& backend,
+                                           RunStore* store, const std::string& label,
+                                           const std::function<void(int64_t)>& before_run) {
+  const auto num_configs = static_cast<int64_t>(spec.configs.size());
+  const std::vector<std::string> encoded = study::RunOverRanks(
+      world, spec.seeds * num_configs, label,
+      [&](int64_t i) {
+        if (before_run) before_run(i);
+        return Encode(RunOne(backend, spec, spec.configs[static_cast<size_t>(i % num_configs)],
+                             static_cast<int>(i / num_configs)));
+      },
+      store);
+  if (!world.is_root()) return {};
+  std::vector<std::vector<RunRecord>> runs(
+      spec.configs.size(), std::vector<RunRecord>(static_cast<size_t>(spec.seeds)));
+  for (int64_t i = 0; i < std::ssize(encoded); ++i) {
+    runs[static_cast<size_t>(i % num_configs)][static_cast<size_t>(i / num_configs)] =
+        Decode(encoded[static_cast<size_t>(i)]);
+  }
+  return runs;
+}
+
 RunSummary RunExperiment(const distributed::World& world, const Spec& spec,
                          const RunOptions& options) {
   const int seeds = spec.seeds;
@@ -1829,30 +1845,23 @@ RunSummary RunExperiment(const distributed::World& world, const Spec& spec,
         study::ResultKey(Fingerprint(spec), {.seeds = seeds, .device = options.device}, *backend));
   }
   const auto num_configs = static_cast<int64_t>(spec.configs.size());
-  const std::vector<std::string> encoded = study::RunOverRanks(
-      world, seeds * num_configs, "fanin_experiment " + spec.name,
-      [&](int64_t i) {
-        if (options.before_run) options.before_run(i);
-        return Encode(RunOne(backend, spec, spec.configs[static_cast<size_t>(i % num_configs)],
-                             static_cast<int>(i / num_configs)));
-      },
-      store ? &*store : nullptr);
+  const std::vector<std::vector<RunRecord>> runs =
+      RunAll(world, spec, backend, store ? &*store : nullptr, "fanin_experiment " + spec.name,
+             options.before_run);
   if (!world.is_root()) return {};
 
   RunSummary summary{.runs = seeds * num_configs,
                      .reused = static_cast<int64_t>(store->completed().size())};
   const std::string out = store->dir() + "/";
-  std::vector<std::vector<RunResult>> runs(spec.configs.size(),
-                                           std::vector<RunResult>(static_cast<size_t>(seeds)));
   {
+    // In run order (seed by seed), as a process that records as it goes would.
     Recorder recorder(out + "runs.h5", FileMode::kTruncate);
-    for (int64_t i = 0; i < std::ssize(encoded); ++i) {
+    for (int64_t i = 0; i < seeds * num_configs; ++i) {
       const auto c = static_cast<size_t>(i % num_configs);
       const auto seed = static_cast<int>(i / num_configs);
-      RunResult r = Decode(encoded[static_cast<size_t>(i)]);
+      const RunRecord& r = runs[c][static_cast<size_t>(seed)];
       RecordRun(recorder, backend, spec, spec.configs[c], seed, r);
       if (r.diverged_step >= 0) ++summary.diverged;
-      runs[c][static_cast<size_t>(seed)] = std::move(r);
     }
   }  // closed before the swap
   study::CsvTable results({"config", "seed", "epoch", "step", "layer", "statistic", "value"});

@@ -13,6 +13,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <stdexcept>
 #include <string>
@@ -20,7 +21,11 @@
 #include <utility>
 #include <vector>
 
+#include "fanin/backend.h"
 #include "fanin/distributed.h"
+#include "fanin/model.h"
+#include "fanin/run_store.h"
+#include "fanin/step_stats.h"
 
 namespace fanin::experiment {
 
@@ -121,6 +126,32 @@ struct RunOptions {
   // tests use to interrupt one.
   std::function<void(int64_t)> before_run;
 };
+
+// One run's results: its measurements at initialization and after epochs (context.epoch:
+// the epochs trained before it), its training steps' (measure.every_steps), its epochs' logs
+// (with the end-of-epoch evaluation as val_* when measure.evaluate), and the optimizer steps
+// taken when its loss stopped being finite (-1: it did not).
+struct RunRecord {
+  std::string device;  // the backend that ran it
+  std::vector<StepStats> measurements;
+  std::vector<StepStats> step_measurements;
+  std::vector<EpochLogs> epochs;
+  int64_t diverged_step = -1;
+};
+
+// A configuration's model, built and compiled from `seed` (the weights of run seed `seed`).
+Sequential BuildModel(const std::shared_ptr<Backend>& backend, const Spec& spec, const Config& c,
+                      uint64_t seed);
+
+// Runs every (configuration, seed) of `spec` over the ranks of `world` (run i is
+// configuration i % C, seed i / C), journaled in `store` (root's; null elsewhere) so that
+// an interrupted attempt resumes; `label` names the progress line. On root returns
+// runs[configuration][seed]; elsewhere nothing. What RunExperiment writes its files from,
+// and what a program with its own report (init_study) builds on.
+std::vector<std::vector<RunRecord>> RunAll(const distributed::World& world, const Spec& spec,
+                                           const std::shared_ptr<Backend>& backend,
+                                           RunStore* store, const std::string& label,
+                                           const std::function<void(int64_t)>& before_run = {});
 
 struct RunSummary {
   int64_t runs = 0;

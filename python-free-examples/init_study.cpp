@@ -34,6 +34,8 @@
 #include "fanin/recorder.h"
 #include "fanin/run_store.h"
 #include "fanin/stats_hook.h"
+#include "init_study_spec.h"  // kInitStudySpec: experiments/init_study.toml, embedded by CMake
+#include "python-free-examples/experiment.h"
 #include "python-free-examples/study.h"
 
 namespace {
@@ -44,61 +46,26 @@ using fanin::plot::QuantilesOf;
 using fanin::study::FormatNumber;
 using fanin::study::ProbabilityGreater;
 
-constexpr int kHistogramBins = 64;
-constexpr double kLearningRate = 0.01;  // only with --epochs
-constexpr int64_t kBatchSize = 32;      // only with --epochs
+using fanin::experiment::Config;
 
-struct Config {
-  std::string name;  // file and group name
-  std::string activation;
-  std::string initializer;  // as Initializer::FromName reads it
-};
-
-// The post's figures, plus the truncated normals without the 0.8796 correction (Keras
-// before 2.2.0) to test whether the correction explains the post's Normal-vs-Uniform gap.
-const std::vector<Config> kConfigs = {
-    {"sigmoid_normal_0.01", "sigmoid", "normal(0,0.01)"},
-    {"sigmoid_normal_0.1", "sigmoid", "normal(0,0.1)"},
-    {"sigmoid_normal_1", "sigmoid", "normal(0,1)"},
-    {"tanh_normal_0.01", "tanh", "normal(0,0.01)"},
-    {"tanh_normal_0.1", "tanh", "normal(0,0.1)"},
-    {"tanh_normal_1", "tanh", "normal(0,1)"},
-    {"tanh_glorot_normal", "tanh", "glorot_normal"},
-    {"tanh_glorot_uniform", "tanh", "glorot_uniform"},
-    {"relu_glorot_normal", "relu", "glorot_normal"},
-    {"relu_he_normal", "relu", "he_normal"},
-    {"relu_he_uniform", "relu", "he_uniform"},
-    {"tanh_glorot_normal_uncorrected", "tanh", "glorot_normal_uncorrected"},
-    {"relu_he_normal_uncorrected", "relu", "he_normal_uncorrected"},
-};
+// The study's model, data, measurement and 13 configurations (the post's figures, plus the
+// truncated normals without the 0.8796 correction, Keras before 2.2.0, to test whether the
+// correction explains the post's Normal-vs-Uniform gap): experiments/init_study.toml, run by
+// fanin_experiment's runner. The verdicts below are what is specific to the post.
+const fanin::experiment::Spec& InitSpec() {
+  static const fanin::experiment::Spec spec =
+      fanin::experiment::ParseSpec(kInitStudySpec, "experiments/init_study.toml");
+  return spec;
+}
+const std::vector<Config>& Configs() { return InitSpec().configs; }
 const std::vector<std::string> kLayers = {"h1", "h2", "h3", "h4", "h5", "out"};
 constexpr size_t kHidden = 5;  // the hidden layers, h1..h5
 
 size_t ConfigIndex(const std::string& name) {
-  for (size_t c = 0; c < kConfigs.size(); ++c) {
-    if (kConfigs[c].name == name) return c;
+  for (size_t c = 0; c < Configs().size(); ++c) {
+    if (Configs()[c].name == name) return c;
   }
   throw std::logic_error("no configuration " + name);
-}
-
-fanin::Sequential BuildBlock(const std::shared_ptr<fanin::Backend>& backend, const Config& config,
-                             uint64_t seed) {
-  fanin::Sequential model(backend);
-  for (int i = 0; i < 5; ++i) model.Add(fanin::Dense(100, config.activation, config.initializer));
-  model.Add(fanin::Dense(1, "linear", config.initializer));
-  model.Compile(fanin::BinaryCrossEntropy{},
-                fanin::Sgd{.learning_rate = static_cast<float>(kLearningRate)});
-  model.Build(10, seed);
-  return model;
-}
-
-// The study's statistic: one forward and backward pass over the whole data set, no update.
-// The epoch field holds the epochs trained before the measurement.
-StepStats Measure(fanin::Sequential& model, const fanin::Tensor& x, const fanin::Tensor& y,
-                  int epochs_trained) {
-  model.ComputeGradients(x, y);
-  return fanin::ComputeStepStats(model, {model.steps_taken(), epochs_trained, 0}, kLayers,
-                                 kHistogramBins);
 }
 
 // results[config][seed][k]: the k-th measurement (k = epochs trained) of that run.
@@ -134,11 +101,11 @@ constexpr double kClear = 0.75;
 void WriteRatiosCsv(const Results& results, const std::string& path) {
   fanin::study::CsvTable table({"config", "activation", "initializer", "layer", "n_seeds",
                                 "ratio_median", "ratio_p10", "ratio_p90"});
-  for (size_t c = 0; c < kConfigs.size(); ++c) {
+  for (size_t c = 0; c < Configs().size(); ++c) {
     for (size_t l = 0; l < kLayers.size(); ++l) {
       const fanin::plot::Quantiles q = QuantilesOf(Ratios(results, c, l));
-      table.AddRow({kConfigs[c].name, kConfigs[c].activation,
-                    fanin::Initializer::FromName(kConfigs[c].initializer).name(), kLayers[l],
+      table.AddRow({Configs()[c].name, Configs()[c].activation,
+                    fanin::Initializer::FromName(Configs()[c].initializer).name(), kLayers[l],
                     std::to_string(results[c].size()), FormatNumber(q.median, 6),
                     FormatNumber(q.p10, 6), FormatNumber(q.p90, 6)});
     }
@@ -153,10 +120,10 @@ void WriteLayerStatsCsv(const Results& results, const std::string& path) {
     header.push_back(std::string(fanin::TensorRoleName(role)) + "_std");
   }
   fanin::study::CsvTable table(header);
-  for (size_t c = 0; c < kConfigs.size(); ++c) {
+  for (size_t c = 0; c < Configs().size(); ++c) {
     for (size_t l = 0; l < kLayers.size(); ++l) {
-      std::vector<std::string> row = {kConfigs[c].name, kConfigs[c].activation,
-                                      fanin::Initializer::FromName(kConfigs[c].initializer).name(),
+      std::vector<std::string> row = {Configs()[c].name, Configs()[c].activation,
+                                      fanin::Initializer::FromName(Configs()[c].initializer).name(),
                                       kLayers[l], std::to_string(results[c].size())};
       for (TensorRole role : fanin::kAllTensorRoles) {
         row.push_back(FormatNumber(
@@ -174,12 +141,12 @@ void WriteLayerStatsCsv(const Results& results, const std::string& path) {
 void WriteRatiosByEpochCsv(const Results& results, int epochs, const std::string& path) {
   fanin::study::CsvTable table({"config", "activation", "initializer", "layer", "epoch", "n_seeds",
                                 "ratio_median", "ratio_p10", "ratio_p90"});
-  for (size_t c = 0; c < kConfigs.size(); ++c) {
+  for (size_t c = 0; c < Configs().size(); ++c) {
     for (size_t l = 0; l < kLayers.size(); ++l) {
       for (int e = 0; e <= epochs; ++e) {
         const fanin::plot::Quantiles q = QuantilesOf(Ratios(results, c, l, e));
-        table.AddRow({kConfigs[c].name, kConfigs[c].activation,
-                      fanin::Initializer::FromName(kConfigs[c].initializer).name(), kLayers[l],
+        table.AddRow({Configs()[c].name, Configs()[c].activation,
+                      fanin::Initializer::FromName(Configs()[c].initializer).name(), kLayers[l],
                       std::to_string(e), std::to_string(results[c].size()),
                       FormatNumber(q.median, 6), FormatNumber(q.p10, 6), FormatNumber(q.p90, 6)});
       }
@@ -198,7 +165,7 @@ void SaveConfigFigure(const Results& results, size_t c, const std::string& path)
   const size_t seed = fanin::study::RepresentativeSeed(seeds);
   fanin::study::FourPanelFigure(
       seeds, seed,
-      kConfigs[c].activation + ", " + kConfigs[c].initializer + ": epoch 0, seed " +
+      Configs()[c].activation + ", " + Configs()[c].initializer + ": epoch 0, seed " +
           std::to_string(seed) + " (the most typical of " + std::to_string(results[c].size()) + ")")
       .Save(path);
 }
@@ -215,10 +182,10 @@ void SaveRatiosFigure(const Results& results, const std::string& path) {
   ax.y_scale = fanin::plot::Scale::kLog10;
   ax.y_label = "std(gradient) / std(weights)";
   ax.x_label = "configuration";
-  for (const Config& config : kConfigs) ax.categories.push_back(config.name);
+  for (const Config& config : Configs()) ax.categories.push_back(config.name);
   for (size_t l = 0; l < kLayers.size(); ++l) {
     fanin::plot::Bars bars{.label = kLayers[l]};
-    for (size_t c = 0; c < kConfigs.size(); ++c) {
+    for (size_t c = 0; c < Configs().size(); ++c) {
       const fanin::plot::Quantiles q = QuantilesOf(Ratios(results, c, l));
       bars.values.push_back(q.median);
       bars.lower.push_back(q.p10);
@@ -231,16 +198,16 @@ void SaveRatiosFigure(const Results& results, const std::string& path) {
 
 // With --epochs: per configuration, how each layer's ratio evolves while training.
 void SaveLearningSpeedFigure(const Results& results, int epochs, const std::string& path) {
-  const int cols = 3, rows = static_cast<int>((kConfigs.size() + cols - 1) / cols);
+  const int cols = 3, rows = static_cast<int>((Configs().size() + cols - 1) / cols);
   fanin::plot::Figure figure({.rows = rows,
                               .cols = cols,
                               .title = "std(dL/dW) / std(W) after each epoch (SGD, lr 0.01, "
                                        "batch 32): median and 10th-90th percentile",
                               .plot_width = 300,
                               .plot_height = 190});
-  for (size_t c = 0; c < kConfigs.size(); ++c) {
+  for (size_t c = 0; c < Configs().size(); ++c) {
     fanin::plot::Axes& ax = figure.At(static_cast<int>(c) / cols, static_cast<int>(c) % cols);
-    ax.title = kConfigs[c].name;
+    ax.title = Configs()[c].name;
     ax.x_label = "epoch";
     ax.y_label = "ratio";
     ax.y_scale = fanin::plot::Scale::kLog10;
@@ -597,8 +564,8 @@ void SaveIndex(const Results& results, const std::vector<Verdict>& verdicts, con
   }
   report.Heading("Ratios per layer (median [p10, p90])");
   std::vector<std::vector<std::string>> table = {LayerHeader("configuration")};
-  for (size_t c = 0; c < kConfigs.size(); ++c) {
-    std::vector<std::string> row = {kConfigs[c].name};
+  for (size_t c = 0; c < Configs().size(); ++c) {
+    std::vector<std::string> row = {Configs()[c].name};
     for (size_t l = 0; l < kLayers.size(); ++l) {
       const fanin::plot::Quantiles q = QuantilesOf(Ratios(results, c, l));
       row.push_back(FormatNumber(q.median, 3) + " [" + FormatNumber(q.p10, 2) + ", " +
@@ -617,61 +584,17 @@ void SaveIndex(const Results& results, const std::vector<Verdict>& verdicts, con
       "Violins: the distribution of one seed (the one whose ratios are closest to the "
       "medians). Dashed line and band: the tensor's std over all seeds (median, 10th-90th "
       "percentile). Z-values and activations exclude the output layer, as in the post.");
-  for (const Config& config : kConfigs) {
+  for (const Config& config : Configs()) {
     report.Heading(config.activation + ", " + config.initializer, 3);
     report.Image(config.name + ".svg", config.name);
   }
   report.Save(path);
 }
 
-// One run's results: the measurements (k-th after k epochs) and, with --epochs, each
-// epoch's training logs. Everything root needs to record the run and write the report.
-struct RunResult {
-  std::string device;  // the backend that ran it, which may be another rank's
-  std::vector<StepStats> measurements;
-  std::vector<fanin::EpochLogs> epochs;
-};
-
-std::string Encode(const RunResult& result) {
-  fanin::study::Encoder encoder;
-  encoder.Put(result.device);
-  encoder.Put(result.measurements);
-  encoder.Put(result.epochs);
-  return encoder.bytes();
-}
-
-RunResult Decode(const std::string& bytes) {
-  fanin::study::Decoder decoder(bytes);
-  RunResult result;
-  decoder.Get(result.device);
-  decoder.Get(result.measurements);
-  decoder.Get(result.epochs);
-  return result;
-}
-
-RunResult RunOne(const std::shared_ptr<fanin::Backend>& backend, const Config& config, int seed,
-                 int epochs) {
-  const fanin::Dataset data = fanin::Ball(10, 1000, 0.5, static_cast<uint64_t>(seed));
-  const fanin::Tensor x = data.x.To(backend), y = data.y.To(backend);
-  fanin::Sequential model = BuildBlock(backend, config, static_cast<uint64_t>(seed));
-  RunResult result{.device = backend->Describe()};
-  result.measurements.push_back(Measure(model, x, y, 0));
-  if (epochs > 0) {
-    fanin::FitOptions fit{
-        .epochs = epochs, .batch_size = kBatchSize, .shuffle_seed = static_cast<uint64_t>(seed)};
-    fit.on_epoch_end = [&](const fanin::EpochLogs& logs) {
-      result.epochs.push_back(logs);
-      result.measurements.push_back(Measure(model, x, y, logs.epoch + 1));
-      return true;
-    };
-    model.Fit(x, y, fit);
-  }
-  return result;
-}
-
 // Writes one run's group of runs.h5, in the order a run that records as it goes would.
 void RecordRun(fanin::Recorder& recorder, const std::shared_ptr<fanin::Backend>& backend,
-               const Config& config, int seed, int epochs, const RunResult& result) {
+               const fanin::experiment::Spec& spec, const Config& config, int seed,
+               const fanin::experiment::RunRecord& result) {
   fanin::RunWriter run = recorder.CreateRun(
       config.name + "/seed_" + std::to_string(seed),
       {{"activation", config.activation},
@@ -681,13 +604,14 @@ void RecordRun(fanin::Recorder& recorder, const std::shared_ptr<fanin::Backend>&
         "Ball(n_dims=10, n_points=1000, radius_fraction=0.5, seed=" + std::to_string(seed) + ")"},
        {"loss", "binary cross-entropy from logits, mean over the batch"},
        {"measurement_batch", int64_t{1000}},
-       {"epochs", int64_t{epochs}},
-       {"batch_size", kBatchSize},
-       {"learning_rate", kLearningRate},
+       {"epochs", int64_t{config.epochs}},
+       {"batch_size", config.batch_size},
+       {"learning_rate", config.learning_rate},
        {"device", result.device}},
-      {.expected_steps = epochs + 1});
+      {.expected_steps = config.epochs + 1});
   // The layers' description only: building the model again costs microseconds.
-  run.WriteModel(BuildBlock(backend, config, static_cast<uint64_t>(seed)), kLayers);
+  run.WriteModel(
+      fanin::experiment::BuildModel(backend, spec, config, static_cast<uint64_t>(seed)), kLayers);
   run.Append(result.measurements[0]);
   for (size_t e = 0; e < result.epochs.size(); ++e) {
     run.AppendEpoch(result.epochs[e]);
@@ -708,16 +632,17 @@ int Study(const fanin::distributed::World& world, const fanin::study::Options& o
     store.emplace(options.out, fanin::study::ResultKey("init_study", options, *backend));
   }
 
-  // Run i is seed i / configurations, configuration i % configurations: the order of a
-  // single process, which root records the runs in.
-  const int64_t num_configs = std::ssize(kConfigs);
-  const std::vector<std::string> encoded = fanin::study::RunOverRanks(
-      world, options.seeds * num_configs, "init_study",
-      [&](int64_t i) {
-        return Encode(RunOne(backend, kConfigs[static_cast<size_t>(i % num_configs)],
-                             static_cast<int>(i / num_configs), options.epochs));
-      },
-      store ? &*store : nullptr);
+  // The spec's runs with this command's seeds, and with --epochs E trained for E epochs and
+  // measured after each. Run i is seed i / configurations, configuration i % configurations.
+  fanin::experiment::Spec spec = InitSpec();
+  spec.seeds = options.seeds;
+  if (options.epochs > 0) {
+    for (Config& c : spec.configs) c.epochs = options.epochs;
+    spec.measure.every_epochs = 1;
+  }
+  const int64_t num_configs = std::ssize(spec.configs);
+  const std::vector<std::vector<fanin::experiment::RunRecord>> runs =
+      fanin::experiment::RunAll(world, spec, backend, store ? &*store : nullptr, "init_study");
   if (!world.is_root()) return 0;
   const std::string out = store->dir() + "/";
   // Written whole from the gathered runs, in index order, so that its bytes depend neither
@@ -725,13 +650,13 @@ int Study(const fanin::distributed::World& world, const fanin::study::Options& o
   std::optional<fanin::Recorder> recorder(std::in_place, out + "runs.h5",
                                           fanin::FileMode::kTruncate);
 
-  Results results(kConfigs.size(), std::vector<std::vector<StepStats>>(options.seeds));
-  for (int64_t i = 0; i < std::ssize(encoded); ++i) {
+  Results results(Configs().size(), std::vector<std::vector<StepStats>>(options.seeds));
+  for (int64_t i = 0; i < options.seeds * num_configs; ++i) {
     const size_t c = static_cast<size_t>(i % num_configs);
     const int seed = static_cast<int>(i / num_configs);
-    RunResult result = Decode(encoded[static_cast<size_t>(i)]);
-    RecordRun(*recorder, backend, kConfigs[c], seed, options.epochs, result);
-    results[c][static_cast<size_t>(seed)] = std::move(result.measurements);
+    const fanin::experiment::RunRecord& run = runs[c][static_cast<size_t>(seed)];
+    RecordRun(*recorder, backend, spec, spec.configs[c], seed, run);
+    results[c][static_cast<size_t>(seed)] = run.measurements;
   }
 
   WriteRatiosCsv(results, out + "ratios.csv");
@@ -740,8 +665,8 @@ int Study(const fanin::distributed::World& world, const fanin::study::Options& o
     WriteRatiosByEpochCsv(results, options.epochs, out + "ratios_by_epoch.csv");
     SaveLearningSpeedFigure(results, options.epochs, out + "learning_speed.svg");
   }
-  for (size_t c = 0; c < kConfigs.size(); ++c) {
-    SaveConfigFigure(results, c, out + kConfigs[c].name + ".svg");
+  for (size_t c = 0; c < Configs().size(); ++c) {
+    SaveConfigFigure(results, c, out + Configs()[c].name + ".svg");
   }
   SaveRatiosFigure(results, out + "ratios.svg");
 
@@ -754,7 +679,7 @@ int Study(const fanin::distributed::World& world, const fanin::study::Options& o
   // when it resumed): it goes to stdout.
   const RunSummary summary = {
       command,
-      std::to_string(options.seeds) + " seeds x " + std::to_string(kConfigs.size()) +
+      std::to_string(options.seeds) + " seeds x " + std::to_string(Configs().size()) +
           " configurations on " + backend->Describe() +
           (world.size() > 1 ? " x " + std::to_string(world.size()) + " MPI ranks" : "") +
           ". Seed s draws the weights and the ball data set. The "
@@ -769,7 +694,7 @@ int Study(const fanin::distributed::World& world, const fanin::study::Options& o
   std::printf(
       "init_study: %d seeds x %zu configurations in %.1f s (%zu runs reused); report in "
       "%s/index.html\n",
-      options.seeds, kConfigs.size(), seconds, store->completed().size(), options.out.c_str());
+      options.seeds, Configs().size(), seconds, store->completed().size(), options.out.c_str());
   return 0;
 }
 

@@ -55,8 +55,9 @@ int StudyMain(int argc, char** argv, const char* program, const Options& default
 // study reuses only the runs recorded under the same key.
 std::string ResultKey(const std::string& program, const Options& options, const Backend& backend);
 // The version of Encoder's format, part of ResultKey: 2 added the fused statistics' counts
-// and log2 histogram, 3 the kernel's update and the update-to-weight ratio.
-inline constexpr int kEncodingVersion = 3;
+// and log2 histogram, 3 the kernel's update and the update-to-weight ratio, 4 init_study's
+// runs recorded by the experiment runner.
+inline constexpr int kEncodingVersion = 4;
 
 // "0.0123", "1.5e-07": `digits` significant digits (printf's %g); "nan", "inf" as such.
 std::string FormatNumber(double value, int digits = 3);
