@@ -4,10 +4,10 @@
 // and, where a Python with `torch` is found, the same step in PyTorch eager (and, on a GPU,
 // torch.compile reduce-overhead) built from the same arrays, at its best: 20 warm-up steps,
 // at least 20 timed, the faster way of zeroing gradients and of OpenBLAS's kernels, and a
-// `torch-best` row, the faster of its 1- and 2-thread rows; the peers run before fanin has started a thread. fanin's rows
-// include `fanin-stats-*`, the step with fused statistics recorded at every step. Every row
-// first proves it computes the same thing: its mean BCE after 0, 1 and 10 steps against
-// WORKLOADS.md.
+// `torch-best` row, the faster of its 1- and 2-thread rows; the peers run before fanin has started
+// a thread. fanin's rows include `fanin-stats-*`, the step with fused statistics recorded at every
+// step. Every row first proves it computes the same thing: its mean BCE after 0, 1 and 10 steps
+// against WORKLOADS.md.
 //
 //   build/bin/fanin_compare                      # W1 and W2, every device, torch if found
 //   build/bin/fanin_compare --workloads=W1 --torch=off --w1-steps=500
@@ -346,7 +346,8 @@ std::pair<std::string, bool> OtherThreads() {
     std::getline(stat, line);
     // pid (comm) state ...: the state follows the last ')'.
     const size_t close = line.rfind(')');
-    const char state = close != std::string::npos && close + 2 < line.size() ? line[close + 2] : '?';
+    const char state =
+        close != std::string::npos && close + 2 < line.size() ? line[close + 2] : '?';
     all_asleep = all_asleep && (state == 'S' || state == 'D');
     list += (list.empty() ? "" : ", ") + std::string("thread ") + it->path().filename().string() +
             " (" + state + ")";

@@ -328,7 +328,7 @@ struct ActivationResult {
   std::vector<std::optional<int>> epoch_100;  // per seed; empty when never reached
   std::vector<double> final_loss;
   std::vector<Curves> curves;
-  std::vector<Snapshot> snapshots;  // the first seed's, at the view epochs
+  std::vector<Snapshot> snapshots;          // the first seed's, at the view epochs
   std::vector<std::vector<float>> weights;  // the first seed's, after every epoch
 };
 
@@ -543,10 +543,10 @@ std::string ReplayData(const std::string& activation, const fanin::Dataset& data
   std::string labels;
   for (size_t i = 0; i < y.size(); i += kStride) labels += y[i] > 0.5f ? '1' : '0';
   std::string text = "window.faninReplay = window.faninReplay || [];\nwindow.faninReplay.push({";
-  text += "activation: \"" + activation + "\", labels: \"" + labels + "\", inputs: " +
-          numbers(inputs, kStride) + ", input_region: [" + number(kX1Lo) + "," + number(kX1Hi) +
-          "," + number(kX2Lo) + "," + number(kX2Hi) + "], grid: [" + std::to_string(kGridCols) +
-          "," + std::to_string(kGridRows) + "],\nframes: [\n";
+  text += "activation: \"" + activation + "\", labels: \"" + labels +
+          "\", inputs: " + numbers(inputs, kStride) + ", input_region: [" + number(kX1Lo) + "," +
+          number(kX1Hi) + "," + number(kX2Lo) + "," + number(kX2Hi) + "], grid: [" +
+          std::to_string(kGridCols) + "," + std::to_string(kGridRows) + "],\nframes: [\n";
   fanin::Tensor parameters = model.parameters();
   for (size_t e = 0; e < weights.size(); ++e) {
     parameters.CopyFromHost(weights[e]);

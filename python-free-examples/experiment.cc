@@ -34,18 +34,18 @@ using study::FormatNumber;
 // also the Cartesian product's: the last one varies fastest.
 const std::vector<std::string> kTopKeys = {"name", "seeds",  "data",    "model",  "train",
                                            "grid", "config", "measure", "compare"};
-const std::vector<std::string> kDataKeys = {"kind", "dims",        "points",
+const std::vector<std::string> kDataKeys = {"kind", "dims",         "points",
                                             "path", "label_column", "radius_fraction"};
-const std::vector<std::string> kModelKeys = {"widths",     "shape",       "depth",        "width",
-                                             "activation", "initializer", "output_initializer",
-                                             "output_units", "loss"};
+const std::vector<std::string> kModelKeys = {
+    "widths",       "shape", "depth", "width", "activation", "initializer", "output_initializer",
+    "output_units", "loss"};
 const std::vector<std::string> kTrainKeys = {"optimizer", "learning_rate", "batch_size", "epochs"};
 const std::vector<std::string> kGridKeys = {"activation",    "initializer", "shape",
                                             "depth",         "width",       "batch_size",
                                             "learning_rate", "epochs",      "radius_fraction"};
-const std::vector<std::string> kMeasureKeys = {
-    "init",     "every_epochs",    "every_steps", "on",
-    "statistics", "histogram_bins", "evaluate", "target_accuracy", "target_loss"};
+const std::vector<std::string> kMeasureKeys = {"init",     "every_epochs",    "every_steps",
+                                               "on",       "statistics",      "histogram_bins",
+                                               "evaluate", "target_accuracy", "target_loss"};
 // Run-level statistics: one value per run, from the end-of-epoch evaluations.
 const std::vector<std::string> kOutcomes = {"final_loss", "final_accuracy", "epochs_to_accuracy",
                                             "epochs_to_loss"};
@@ -353,8 +353,8 @@ void LoadCsvData(const Reader& reader, const toml::node& node, DataSpec& data) {
     reader.Fail(node.source(), "data.path: " + std::string(e.what()));
   }
   if (data.points < 2) {
-    reader.Fail(node.source(), "data.path: " + data.path + " has " +
-                                   std::to_string(data.points) + " rows; at least 2 are needed");
+    reader.Fail(node.source(), "data.path: " + data.path + " has " + std::to_string(data.points) +
+                                   " rows; at least 2 are needed");
   }
   std::ifstream in(data.path, std::ios::binary);
   std::ostringstream bytes;
@@ -542,11 +542,10 @@ std::vector<Config> ExpandGrid(const Reader& reader, const toml::node& node, con
   if (grid.empty())
     reader.Fail(node.source(), "[grid] is empty: give at least one key with a list of values");
   if (base.widths && (grid.contains("shape") || grid.contains("depth") || grid.contains("width"))) {
-    reader.Fail(node.source(),
-                "[grid] varies the shape, depth or width, but " +
-                    (prefix.empty() ? std::string("model.widths fixes")
-                                    : "configuration \"" + prefix + "\" gives") +
-                    " the widths: give a shape, depth and width instead");
+    reader.Fail(node.source(), "[grid] varies the shape, depth or width, but " +
+                                   (prefix.empty() ? std::string("model.widths fixes")
+                                                   : "configuration \"" + prefix + "\" gives") +
+                                   " the widths: give a shape, depth and width instead");
   }
   std::vector<std::pair<std::string, const toml::array*>> axes;
   for (const std::string& key : kGridKeys) {
@@ -624,8 +623,9 @@ std::vector<Config> ReadConfigs(const Reader& reader, const toml::node& node, co
     }
     for (const std::string& key : kGridKeys) {
       if (t.contains(key) && reader.Table(*grid, "grid").contains(key)) {
-        reader.Fail(t.get(key)->source(), what + "." + key + " is also a [grid] key: give it in "
-                                          "one place");
+        reader.Fail(t.get(key)->source(), what + "." + key +
+                                              " is also a [grid] key: give it in "
+                                              "one place");
       }
     }
     for (Config& c : ExpandGrid(reader, *grid, p, p.config.name)) configs.push_back(std::move(c));
@@ -647,8 +647,9 @@ std::vector<std::pair<std::string, std::string>> PairsWithinGroups(
                                          "epochs",     "learning_rate", "radius_fraction"};
   reader.CheckKeys(t, "compare.baseline.", keys);
   if (t.size() != 1) {
-    reader.Fail(node.source(), "compare.baseline as a table names one grid key and its "
-                               "baseline value, e.g. { initializer = \"he_uniform\" }");
+    reader.Fail(node.source(),
+                "compare.baseline as a table names one grid key and its "
+                "baseline value, e.g. { initializer = \"he_uniform\" }");
   }
   const std::string key(t.begin()->first.str());
   const toml::node& value = t.begin()->second;
@@ -703,9 +704,10 @@ CompareSpec ReadCompare(const Reader& reader, const toml::table& root, const Mea
                                    "\"" + Suggestion(compare.statistic, valid));
     }
     if (compare.statistic == "update_ratio") {
-      reader.Fail(n->source(), "compare.statistic update_ratio: comparisons are of the "
-                               "measurements at initialization and after epochs, which have "
-                               "no update; compare it in results.csv's @train_step rows");
+      reader.Fail(n->source(),
+                  "compare.statistic update_ratio: comparisons are of the "
+                  "measurements at initialization and after epochs, which have "
+                  "no update; compare it in results.csv's @train_step rows");
     }
     const std::string& outcome = compare.statistic;
     if (IsOutcome(outcome)) {
@@ -715,16 +717,19 @@ CompareSpec ReadCompare(const Reader& reader, const toml::table& root, const Mea
                                      "a measure.target_...)");
       }
       if (outcome == "epochs_to_accuracy" && !measure.target_accuracy) {
-        reader.Fail(n->source(), "compare.statistic epochs_to_accuracy needs "
-                                 "measure.target_accuracy");
+        reader.Fail(n->source(),
+                    "compare.statistic epochs_to_accuracy needs "
+                    "measure.target_accuracy");
       }
       if (outcome == "epochs_to_loss" && !measure.target_loss) {
         reader.Fail(n->source(), "compare.statistic epochs_to_loss needs measure.target_loss");
       }
       for (const Config& c : configs) {
         if (c.epochs == 0) {
-          reader.Fail(n->source(), "compare.statistic " + outcome + " needs training, but "
-                                   "configuration \"" + c.name + "\" has epochs = 0");
+          reader.Fail(n->source(), "compare.statistic " + outcome +
+                                       " needs training, but "
+                                       "configuration \"" +
+                                       c.name + "\" has epochs = 0");
         }
       }
     }
@@ -860,8 +865,8 @@ std::string Fingerprint(const Spec& spec) {
       (spec.data.kind == "csv" ? " file " + spec.data.path + " label " + spec.data.label_column +
                                      " hash " + std::to_string(spec.data.content_hash)
                                : "") +
-      "; measure init " +
-      std::to_string(spec.measure.init) + " every " + std::to_string(spec.measure.every_epochs) +
+      "; measure init " + std::to_string(spec.measure.init) + " every " +
+      std::to_string(spec.measure.every_epochs) +
       (spec.measure.every_steps > 0 ? " steps " + std::to_string(spec.measure.every_steps) : "") +
       " on " + (spec.measure.full ? "full" : "batch") + " bins " +
       std::to_string(spec.measure.histogram_bins) + (spec.measure.evaluate ? " evaluate" : "") +
@@ -892,7 +897,6 @@ RunRecord Decode(const std::string& bytes) {
   decoder.Get(r.diverged_step);
   return r;
 }
-
 
 RunRecord RunOne(const std::shared_ptr<Backend>& backend, const Spec& spec, const Config& c,
                  int seed) {
@@ -997,8 +1001,9 @@ double Outcome(const Spec& spec, const RunRecord& r, const std::string& name) {
   constexpr double kInf = std::numeric_limits<double>::infinity();
   const auto finite_or_worst = [](double v, double worst) { return std::isfinite(v) ? v : worst; };
   if (name == "final_loss") {
-    return r.diverged_step >= 0 || r.epochs.empty() ? kInf
-                                                    : finite_or_worst(r.epochs.back().val_loss, kInf);
+    return r.diverged_step >= 0 || r.epochs.empty()
+               ? kInf
+               : finite_or_worst(r.epochs.back().val_loss, kInf);
   }
   if (name == "final_accuracy") {
     return r.diverged_step >= 0 || r.epochs.empty()
@@ -1061,8 +1066,7 @@ void AddRunRows(study::CsvTable& table, const Spec& spec, const Config& c, int s
     table.AddRow({c.name, seed_text, epoch, step, "", "accuracy", Value(logs.accuracy)});
     if (spec.measure.evaluate) {
       table.AddRow({c.name, seed_text, epoch, step, "", "eval_loss", Value(logs.val_loss)});
-      table.AddRow(
-          {c.name, seed_text, epoch, step, "", "eval_accuracy", Value(logs.val_accuracy)});
+      table.AddRow({c.name, seed_text, epoch, step, "", "eval_accuracy", Value(logs.val_accuracy)});
     }
   }
   if (c.epochs > 0) {
@@ -1071,7 +1075,8 @@ void AddRunRows(study::CsvTable& table, const Spec& spec, const Config& c, int s
         r.diverged_step >= 0 ? r.diverged_step
                              : static_cast<int64_t>(r.epochs.size()) * steps_per_epoch);
     for (const std::string& outcome : Outcomes(spec)) {
-      table.AddRow({c.name, seed_text, epochs, steps, "", outcome, Value(Outcome(spec, r, outcome))});
+      table.AddRow(
+          {c.name, seed_text, epochs, steps, "", outcome, Value(Outcome(spec, r, outcome))});
     }
   }
   if (r.diverged_step >= 0) {
@@ -1142,8 +1147,8 @@ double OrderMedian(std::vector<double> values) {
 }
 
 const std::vector<std::string> kComparisonHeader = {
-    "a",        "b",        "epoch",        "layer",       "statistic", "n_a", "n_b",
-    "median_a", "median_b", "median_ratio", "p_a_greater", "verdict"};
+    "a",   "b",        "epoch",    "layer",        "statistic",   "n_a",
+    "n_b", "median_a", "median_b", "median_ratio", "p_a_greater", "verdict"};
 
 // The init study's reading of P(a > b): three draws in four ordering the same way is a
 // clear difference.
@@ -1456,8 +1461,9 @@ void WriteOutcomes(plot::Report& report, const Spec& spec, const Runs& runs) {
     text += " Epochs to loss " + FormatNumber(*spec.measure.target_loss) +
             ": the first epoch whose evaluated loss is at most that.";
   }
-  report.Paragraph(text + " Medians over seeds, [10th, 90th] percentiles; a run that never "
-                          "reaches a target counts as infinitely many epochs.");
+  report.Paragraph(text +
+                   " Medians over seeds, [10th, 90th] percentiles; a run that never "
+                   "reaches a target counts as infinitely many epochs.");
   const std::vector<std::string> outcomes = Outcomes(spec);
   std::vector<std::string> header = {"configuration", "seeds"};
   for (const std::string& outcome : outcomes) header.push_back(outcome);
@@ -1467,14 +1473,15 @@ void WriteOutcomes(plot::Report& report, const Spec& spec, const Runs& runs) {
     for (const std::string& outcome : outcomes) {
       std::vector<double> values;
       for (const RunRecord& r : runs[c]) values.push_back(Outcome(spec, r, outcome));
-      const auto finite = std::count_if(values.begin(), values.end(),
-                                        [](double v) { return std::isfinite(v); });
+      const auto finite =
+          std::count_if(values.begin(), values.end(), [](double v) { return std::isfinite(v); });
       std::sort(values.begin(), values.end());
       const auto at = [&values](double level) {
-        return FormatNumber(values[static_cast<size_t>(level * static_cast<double>(values.size() - 1))],
-                            4);
+        return FormatNumber(
+            values[static_cast<size_t>(level * static_cast<double>(values.size() - 1))], 4);
       };
-      std::string cell = FormatNumber(OrderMedian(values), 4) + " [" + at(0.1) + ", " + at(0.9) + "]";
+      std::string cell =
+          FormatNumber(OrderMedian(values), 4) + " [" + at(0.1) + ", " + at(0.9) + "]";
       if (outcome.rfind("epochs_to_", 0) == 0) {
         cell += ", reached by " + std::to_string(finite) + "/" + std::to_string(values.size());
       }
@@ -1599,9 +1606,8 @@ void WriteReport(const Spec& spec, const Runs& runs,
     report.Image("training.svg",
                  "Loss and accuracy on the training batches, the means over each epoch.");
   }
-  if (spec.measure.every_steps > 0 &&
-      std::any_of(spec.configs.begin(), spec.configs.end(),
-                  [](const Config& c) { return c.epochs > 0; })) {
+  if (spec.measure.every_steps > 0 && std::any_of(spec.configs.begin(), spec.configs.end(),
+                                                  [](const Config& c) { return c.epochs > 0; })) {
     report.Heading("During training: every " + std::to_string(spec.measure.every_steps) +
                    "th step");
     report.Paragraph(
@@ -1625,13 +1631,12 @@ void WriteReport(const Spec& spec, const Runs& runs,
         "same way). For losses and epochs to a target, lower is better.");
     for (const auto& [a, b] : spec.compare.pairs) {
       report.Heading(a + " against " + b + ": " + StatisticLabel(spec.compare.statistic), 3);
-      std::vector<std::vector<std::string>> rows = {
-          {"epoch", "layer", "seeds a", "seeds b", "median a", "median b", "a / b", "P(a > b)",
-           "verdict"}};
+      std::vector<std::vector<std::string>> rows = {{"epoch", "layer", "seeds a", "seeds b",
+                                                     "median a", "median b", "a / b", "P(a > b)",
+                                                     "verdict"}};
       for (const std::vector<std::string>& row : comparisons) {
         if (row[0] != a || row[1] != b) continue;
-        rows.push_back(
-            {row[2], row[3], row[5], row[6], row[7], row[8], row[9], row[10], row[11]});
+        rows.push_back({row[2], row[3], row[5], row[6], row[7], row[8], row[9], row[10], row[11]});
       }
       report.Table(rows);
     }
@@ -1748,9 +1753,9 @@ double RunFlops(const Spec& spec, const Config& c) {
   weights += static_cast<double>(in);
   const double samples = static_cast<double>(Measurements(spec, c) * MeasuredPoints(spec, c)) +
                          static_cast<double>(c.epochs) * static_cast<double>(spec.data.points);
-  const double evaluated = spec.measure.evaluate ? static_cast<double>(c.epochs) *
-                                                       static_cast<double>(spec.data.points)
-                                                 : 0.0;
+  const double evaluated =
+      spec.measure.evaluate ? static_cast<double>(c.epochs) * static_cast<double>(spec.data.points)
+                            : 0.0;
   return 6 * weights * samples + 2 * weights * evaluated;
 }
 
@@ -1811,8 +1816,8 @@ Sequential BuildModel(const std::shared_ptr<Backend>& backend, const Spec& spec,
 }
 
 std::vector<std::vector<RunRecord>> RunAll(const distributed::World& world, const Spec& spec,
-                                           const std::shared_ptr<Backend>& backend,
-                                           RunStore* store, const std::string& label,
+                                           const std::shared_ptr<Backend>& backend, RunStore* store,
+                                           const std::string& label,
                                            const std::function<void(int64_t)>& before_run) {
   const auto num_configs = static_cast<int64_t>(spec.configs.size());
   const std::vector<std::string> encoded = study::RunOverRanks(
@@ -1824,8 +1829,8 @@ std::vector<std::vector<RunRecord>> RunAll(const distributed::World& world, cons
       },
       store);
   if (!world.is_root()) return {};
-  std::vector<std::vector<RunRecord>> runs(
-      spec.configs.size(), std::vector<RunRecord>(static_cast<size_t>(spec.seeds)));
+  std::vector<std::vector<RunRecord>> runs(spec.configs.size(),
+                                           std::vector<RunRecord>(static_cast<size_t>(spec.seeds)));
   for (int64_t i = 0; i < std::ssize(encoded); ++i) {
     runs[static_cast<size_t>(i % num_configs)][static_cast<size_t>(i / num_configs)] =
         Decode(encoded[static_cast<size_t>(i)]);

@@ -54,7 +54,7 @@ struct MeasureSpec {
   // Training steps 0, N, 2N, ... measured by the step itself (fused statistics of its
   // mini-batch, with the update: update_ratio); 0: none.
   int64_t every_steps = 0;
-  bool full = true;      // on all points (else on the first batch_size points)
+  bool full = true;  // on all points (else on the first batch_size points)
   std::vector<std::string> statistics = {"grad_ratio", "z_std", "activation_std", "kernel_std",
                                          "kernel_grad_std"};
   int histogram_bins = 64;  // kept in runs.h5
@@ -149,8 +149,8 @@ Sequential BuildModel(const std::shared_ptr<Backend>& backend, const Spec& spec,
 // runs[configuration][seed]; elsewhere nothing. What RunExperiment writes its files from,
 // and what a program with its own report (init_study) builds on.
 std::vector<std::vector<RunRecord>> RunAll(const distributed::World& world, const Spec& spec,
-                                           const std::shared_ptr<Backend>& backend,
-                                           RunStore* store, const std::string& label,
+                                           const std::shared_ptr<Backend>& backend, RunStore* store,
+                                           const std::string& label,
                                            const std::function<void(int64_t)>& before_run = {});
 
 struct RunSummary {

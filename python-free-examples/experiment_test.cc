@@ -101,20 +101,21 @@ TEST(ExperimentSpecTest, ErrorsNameTheFileLineColumnAndProblem) {
   EXPECT_EQ(SpecErrorOf("[model]\noutput_units = 2\n"),
             "spec.toml:2:16: model.output_units must be 1: the loss, binary cross-entropy, reads "
             "one logit");
-  EXPECT_EQ(SpecErrorOf("[measure]\nstatistics = [\"grad_raito\"]\n"),
-            "spec.toml:2:15: measure.statistics: unknown statistic \"grad_raito\"; did you mean "
-            "\"grad_ratio\"? (valid: grad_ratio update_ratio " +
-                [] {
-                  std::string all;
-                  for (const char* role : {"z", "activation", "kernel", "kernel_grad", "bias_grad"}) {
-                    for (const char* what : {"mean", "std", "min", "max", "norm", "zero_fraction",
-                                             "saturated_fraction"}) {
-                      all += std::string(all.empty() ? "" : " ") + role + "_" + what;
-                    }
-                  }
-                  return all;
-                }() +
-                ")");
+  EXPECT_EQ(
+      SpecErrorOf("[measure]\nstatistics = [\"grad_raito\"]\n"),
+      "spec.toml:2:15: measure.statistics: unknown statistic \"grad_raito\"; did you mean "
+      "\"grad_ratio\"? (valid: grad_ratio update_ratio " +
+          [] {
+            std::string all;
+            for (const char* role : {"z", "activation", "kernel", "kernel_grad", "bias_grad"}) {
+              for (const char* what :
+                   {"mean", "std", "min", "max", "norm", "zero_fraction", "saturated_fraction"}) {
+                all += std::string(all.empty() ? "" : " ") + role + "_" + what;
+              }
+            }
+            return all;
+          }() +
+          ")");
   EXPECT_EQ(SpecErrorOf("[grid]\nactivation = [\"tanh\"]\n[[config]]\nname = \"a\"\n"
                         "activation = \"relu\"\n"),
             "spec.toml:5:14: config[0].activation is also a [grid] key: give it in one place");
@@ -397,10 +398,11 @@ TEST_F(ExperimentRunTest, ATinyRunWritesTidyResults) {
   // activation where it has none, plus loss and accuracy per epoch.
   EXPECT_EQ(last.rfind("relu,2,2,6,,accuracy,", 0), 0u) << last;
   EXPECT_GE(rows, 6 * (3 * 3 * 2 + 3 * 2 + 4));
-  EXPECT_EQ(ReadFile(dir_ / "out" / "configs.csv"),
-            "config,activation,initializer,widths,shape,radius_fraction,learning_rate,batch_size,"
-            "epochs,output_initializer\ntanh,tanh,glorot_uniform,6 5,,0.5,0.01,16,2,glorot_uniform\n"
-            "relu,relu,glorot_uniform,6 5,,0.5,0.01,16,2,glorot_uniform\n");
+  EXPECT_EQ(
+      ReadFile(dir_ / "out" / "configs.csv"),
+      "config,activation,initializer,widths,shape,radius_fraction,learning_rate,batch_size,"
+      "epochs,output_initializer\ntanh,tanh,glorot_uniform,6 5,,0.5,0.01,16,2,glorot_uniform\n"
+      "relu,relu,glorot_uniform,6 5,,0.5,0.01,16,2,glorot_uniform\n");
   const std::string ratios = ReadFile(dir_ / "out" / "ratios.csv");
   EXPECT_EQ(ratios.rfind("config,activation,initializer,layer,n_seeds,ratio_median,ratio_p10,"
                          "ratio_p90\ntanh,tanh,glorot_uniform,h1,3,",
@@ -442,8 +444,8 @@ TEST_F(ExperimentRunTest, DeadSaturatedAndNormStatisticsReachTheResults) {
   for (double v : values["tanh activation_zero_fraction"]) tanh_dead = std::max(tanh_dead, v);
   EXPECT_GT(relu_dead, 0.1);
   EXPECT_EQ(tanh_dead, 0.0);
-  EXPECT_EQ(values["relu activation_saturated_fraction"], std::vector<double>(
-                                                              values["relu activation_saturated_fraction"].size(), 0.0));
+  EXPECT_EQ(values["relu activation_saturated_fraction"],
+            std::vector<double>(values["relu activation_saturated_fraction"].size(), 0.0));
 }
 
 // Every element and attribute of a written document, for a check that nothing in it points
@@ -500,11 +502,11 @@ TEST_F(ExperimentRunTest, ATinyRunWritesAReport) {
     if (const size_t angle = html_verdict.find_first_of("<>"); angle != std::string::npos) {
       html_verdict.replace(angle, 1, html_verdict[angle] == '<' ? "&lt;" : "&gt;");
     }
-    EXPECT_NE(rows.find("<tr><td>" + cells[2] + "</td><td>" + cells[3] +
-                        "</td><td>3</td><td>3</td><td>" + cells[7] + "</td><td>" + cells[8] +
-                        "</td><td>" + cells[9] + "</td><td>" + cells[10] + "</td><td>" + html_verdict +
-                        "</td></tr>"),
-              std::string::npos)
+    EXPECT_NE(
+        rows.find("<tr><td>" + cells[2] + "</td><td>" + cells[3] + "</td><td>3</td><td>3</td><td>" +
+                  cells[7] + "</td><td>" + cells[8] + "</td><td>" + cells[9] + "</td><td>" +
+                  cells[10] + "</td><td>" + html_verdict + "</td></tr>"),
+        std::string::npos)
         << line;
   }
   EXPECT_EQ(count, 9);
@@ -715,8 +717,8 @@ statistics = ["update_ratio", "kernel_norm", "kernel_grad_norm"]
   EXPECT_EQ(rows.size(), 2u * 4 * 3);
   for (const auto& [where, values] : rows) {
     ASSERT_EQ(values.size(), 3u) << where;
-    const double expected = 0.5 * values.at("kernel_grad_norm@train_step") /
-                            values.at("kernel_norm@train_step");
+    const double expected =
+        0.5 * values.at("kernel_grad_norm@train_step") / values.at("kernel_norm@train_step");
     EXPECT_NEAR(values.at("update_ratio@train_step"), expected, 1e-5 * expected) << where;
   }
   EXPECT_TRUE(rows.contains("1 6 out"));

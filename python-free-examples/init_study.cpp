@@ -610,8 +610,8 @@ void RecordRun(fanin::Recorder& recorder, const std::shared_ptr<fanin::Backend>&
        {"device", result.device}},
       {.expected_steps = config.epochs + 1});
   // The layers' description only: building the model again costs microseconds.
-  run.WriteModel(
-      fanin::experiment::BuildModel(backend, spec, config, static_cast<uint64_t>(seed)), kLayers);
+  run.WriteModel(fanin::experiment::BuildModel(backend, spec, config, static_cast<uint64_t>(seed)),
+                 kLayers);
   run.Append(result.measurements[0]);
   for (size_t e = 0; e < result.epochs.size(); ++e) {
     run.AppendEpoch(result.epochs[e]);

@@ -58,7 +58,7 @@ struct Sequential::State {
   // Fused statistics, for the hooks with fused_stats() that want the current step: the
   // buffer holds 2 slots per layer (z, activation), then 3 per parameter (ParameterStats).
   std::vector<Hook*> fused_hooks;
-  StatsBuffer stats_buffers[2];      // [log2 histograms]
+  StatsBuffer stats_buffers[2];         // [log2 histograms]
   StatsBuffer* stats_buffer = nullptr;  // the one this step writes
   std::vector<ForwardStats> forward_stats;
   std::vector<bool> layer_collects;  // whether layer i summarizes in its own Forward
@@ -554,7 +554,8 @@ History Sequential::Fit(const Tensor& x, const Tensor& y, const FitOptions& opti
           "Fit: give validation_split or validation_x/validation_y, not both");
     }
     const int64_t rows = xd.rows();
-    const auto train_rows = static_cast<int64_t>(std::floor(static_cast<double>(rows) * (1 - split)));
+    const auto train_rows =
+        static_cast<int64_t>(std::floor(static_cast<double>(rows) * (1 - split)));
     if (train_rows == 0 || train_rows == rows) {
       throw std::invalid_argument("Fit: validation_split " + std::to_string(split) + " of " +
                                   std::to_string(rows) + " rows leaves " +

@@ -309,15 +309,16 @@ TEST(TrainTestSplitTest, SplitsEveryRowOnceKeepingEachLabelsShare) {
 
 TEST(TrainTestSplitTest, RefusesAFractionThatLeavesASideEmpty) {
   const Dataset data = Ball(3, 10, 0.5, 4);
-  testing::ExpectThrowsWith<std::invalid_argument>(
-      [&] { TrainTestSplit(data, 1.0, 0); }, {"TrainTestSplit", "test_fraction 1", "(0, 1)"});
-  testing::ExpectThrowsWith<std::invalid_argument>(
-      [&] { TrainTestSplit(data, 0.01, 0, false); }, {"10 rows give 0 to the test side"});
+  testing::ExpectThrowsWith<std::invalid_argument>([&] { TrainTestSplit(data, 1.0, 0); },
+                                                   {"TrainTestSplit", "test_fraction 1", "(0, 1)"});
+  testing::ExpectThrowsWith<std::invalid_argument>([&] { TrainTestSplit(data, 0.01, 0, false); },
+                                                   {"10 rows give 0 to the test side"});
   // Stratified, a label with 2 rows cannot give 0.1 of them.
   std::vector<float> x(10, 0.0f), y(10, 0.0f);
   y[0] = y[1] = 1.0f;
   const Dataset few{Tensor::FromHost(HostBackend(), {10, 1}, x),
-                    Tensor::FromHost(HostBackend(), {10, 1}, y), {"x"}};
+                    Tensor::FromHost(HostBackend(), {10, 1}, y),
+                    {"x"}};
   testing::ExpectThrowsWith<std::invalid_argument>([&] { TrainTestSplit(few, 0.1, 0); },
                                                    {"label 1's 2 rows give 0"});
 }

@@ -441,10 +441,10 @@ TEST(ModelTest, ValidationSplitHoldsOutTheLastRows) {
   EXPECT_THROW(split_model.Fit(data.x, data.y, {.validation_split = 1.0}), std::invalid_argument);
   EXPECT_THROW(split_model.Fit(data.x, data.y, {.validation_split = 0.995}),
                std::invalid_argument);  // 100 rows: nothing left to train on
-  EXPECT_THROW(split_model.Fit(data.x, data.y,
-                               {.validation_x = &val_x, .validation_y = &val_y,
-                                .validation_split = 0.2}),
-               std::invalid_argument);
+  EXPECT_THROW(
+      split_model.Fit(data.x, data.y,
+                      {.validation_x = &val_x, .validation_y = &val_y, .validation_split = 0.2}),
+      std::invalid_argument);
 }
 
 // What `verbose` makes Fit write to a stream that is not a terminal (a file here).

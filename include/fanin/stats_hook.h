@@ -30,9 +30,9 @@
 
 #include "fanin/backend.h"
 #include "fanin/hook.h"
-#include "fanin/step_stats.h"
 #include "fanin/layer.h"
 #include "fanin/ops.h"
+#include "fanin/step_stats.h"
 
 namespace fanin {
 

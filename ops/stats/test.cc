@@ -150,8 +150,8 @@ void AddHandpicked() {
 // plus a large mean over a small spread, where an unshifted sum of squares would lose the
 // variance, and zeros, saturated values, subnormals and both signs for the counts and bins.
 void AddSummarize(bool log2_histograms, int64_t rows) {
-  Register({.name = std::string("stats.summarize/") + (log2_histograms ? "log2" : "moments") +
-                    "/" + RowsName(rows),
+  Register({.name = std::string("stats.summarize/") + (log2_histograms ? "log2" : "moments") + "/" +
+                    RowsName(rows),
             .family = "stats",
             .value = [=](Context& c) -> Instance {
               const int64_t n = rows * 17;
@@ -172,23 +172,23 @@ void AddSummarize(bool log2_histograms, int64_t rows) {
                   c.backend(), static_cast<int64_t>(inputs.size()), log2_histograms);
               const std::vector<Tensor> tensors = MakeTensors(c, inputs);
               auto result = std::make_shared<std::vector<TensorStats>>();
-              return {.op =
-                          [=] {
-                            for (size_t t = 0; t < tensors.size(); ++t) {
-                              ops::Summarize(tensors[t],
-                                             {buffer.get(), static_cast<int64_t>(t), band});
-                            }
-                            *result = buffer->Read();
-                          },
-                      .check =
-                          [=] {
-                            ASSERT_EQ(result->size(), inputs.size());
-                            for (size_t t = 0; t < inputs.size(); ++t) {
-                              testing::ExpectSummaryEquivalent((*result)[t], inputs[t], band,
-                                                               log2_histograms,
-                                                               "tensor " + std::to_string(t));
-                            }
-                          }};
+              return {
+                  .op =
+                      [=] {
+                        for (size_t t = 0; t < tensors.size(); ++t) {
+                          ops::Summarize(tensors[t], {buffer.get(), static_cast<int64_t>(t), band});
+                        }
+                        *result = buffer->Read();
+                      },
+                  .check =
+                      [=] {
+                        ASSERT_EQ(result->size(), inputs.size());
+                        for (size_t t = 0; t < inputs.size(); ++t) {
+                          testing::ExpectSummaryEquivalent((*result)[t], inputs[t], band,
+                                                           log2_histograms,
+                                                           "tensor " + std::to_string(t));
+                        }
+                      }};
             }});
 }
 
@@ -208,11 +208,19 @@ void AddValidation() {
               }
               StatsBuffer buffer(c.backend(), 2, false);
               testing::ExpectThrowsWith<std::invalid_argument>(
-                  [&] { ops::Summarize(t, {&buffer, 2, {}}); }, {"Summarize", "slot 2", "2 slots"});
+                  [&] {
+                    ops::Summarize(t, {&buffer, 2, {}});
+                  },
+                  {"Summarize", "slot 2", "2 slots"});
               testing::ExpectThrowsWith<std::invalid_argument>(
-                  [&] { ops::Summarize(t, {nullptr, 0, {}}); }, {"Summarize", "no StatsBuffer"});
+                  [&] {
+                    ops::Summarize(t, {nullptr, 0, {}});
+                  },
+                  {"Summarize", "no StatsBuffer"});
               testing::ExpectThrowsWith<std::invalid_argument>(
-                  [&] { ops::Summarize(t, {&buffer, 0, {kNaN, 1.0f}}); },
+                  [&] {
+                    ops::Summarize(t, {&buffer, 0, {kNaN, 1.0f}});
+                  },
                   {"Summarize", "saturation", "NaN"});
               testing::ExpectThrowsWith<std::invalid_argument>(
                   [&] { StatsBuffer(c.backend(), 0, true); }, {"StatsBuffer", "slots", "0"});
