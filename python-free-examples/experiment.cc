@@ -1037,27 +1037,23 @@ std::string Value(double value) { return FormatNumber(value, 9); }
 void AddRunRows(study::CsvTable& table, const Spec& spec, const Config& c, int seed,
                 const RunRecord& r) {
   const std::string seed_text = std::to_string(seed);
-  for (const StepStats& m : r.measurements) {
-    for (const LayerStats& layer : m.layers) {
-      for (const std::string& statistic : spec.measure.statistics) {
-        const std::optional<double> value = Statistic(layer, statistic);
-        if (!value) continue;
-        table.AddRow({c.name, seed_text, std::to_string(m.context.epoch),
-                      std::to_string(m.context.step), layer.name, statistic, Value(*value)});
+  // The measurements' rows; a training step's statistics carry the suffix @train_step.
+  const auto add_measurements = [&](const std::vector<StepStats>& measurements,
+                                    const std::string& suffix) {
+    for (const StepStats& m : measurements) {
+      for (const LayerStats& layer : m.layers) {
+        for (const std::string& statistic : spec.measure.statistics) {
+          const std::optional<double> value = Statistic(layer, statistic);
+          if (!value) continue;
+          table.AddRow({c.name, seed_text, std::to_string(m.context.epoch),
+                        std::to_string(m.context.step), layer.name, statistic + suffix,
+                        Value(*value)});
+        }
       }
     }
-  }
-  for (const StepStats& m : r.step_measurements) {
-    for (const LayerStats& layer : m.layers) {
-      for (const std::string& statistic : spec.measure.statistics) {
-        const std::optional<double> value = Statistic(layer, statistic);
-        if (!value) continue;
-        table.AddRow({c.name, seed_text, std::to_string(m.context.epoch),
-                      std::to_string(m.context.step), layer.name, statistic + "@train_step",
-                      Value(*value)});
-      }
-    }
-  }
+  };
+  add_measurements(r.measurements, "");
+  add_measurements(r.step_measurements, "@train_step");
   const int64_t steps_per_epoch = (spec.data.points + c.batch_size - 1) / c.batch_size;
   for (const EpochLogs& logs : r.epochs) {
     const std::string epoch = std::to_string(logs.epoch + 1);
