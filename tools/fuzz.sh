@@ -22,7 +22,7 @@ build() {  # name sources... [-- link flags...]
 }
 build safetensors_fuzzer tests/fuzz/safetensors_fuzzer.cc src/safetensors.cc src/tensor.cc \
   src/backend.cc
-build csv_fuzzer -fopenmp tests/fuzz/csv_fuzzer.cc src/datasets.cc src/tensor.cc \
+build csv_fuzzer -fopenmp tests/fuzz/csv_fuzzer.cc src/datasets.cc src/permutation.cc src/tensor.cc \
   src/backend.cc src/backend_factory.cc src/activation.cc cpu/*.cc -ldnnl -lpthread
 
 status=0
