@@ -133,7 +133,7 @@ void RegisterBce(const Device& device, int64_t n) {
         Tensor grad(device.backend, {n, 1});
         Tensor totals(device.backend, {2});
         for (auto _ : state) {
-          ops::BinaryCrossEntropy(BceInput::kLogits, logits, y, 1.0f / static_cast<float>(n), &grad,
+          ops::BinaryCrossEntropy(BceInput::kLogits, 0.0f, logits, y, 1.0f / static_cast<float>(n), &grad,
                                   totals, 0);
           device.backend->Synchronize();
         }

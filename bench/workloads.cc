@@ -107,7 +107,7 @@ MlpInstance Instantiate(const MlpWorkload& workload, std::shared_ptr<Backend> ba
     const bool output = l + 1 == workload.units.size();
     model.Add(Dense(workload.units[l], output ? Activation::kLinear : workload.hidden_activation));
   }
-  model.Compile(BinaryCrossEntropy{.from_logits = true},
+  model.Compile(BinaryCrossEntropy({.from_logits = true}),
                 Sgd{.learning_rate = workload.learning_rate});
   model.Build(workload.input_features);
   const std::vector<float> flat = FlatParameters(workload);

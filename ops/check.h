@@ -131,6 +131,21 @@ inline void CheckParameterStats(std::string_view op, const ParameterStats& stats
   }
 }
 
+// The arguments every loss op shares: totals holds slot `slot` (two floats), label_smoothing
+// is in [0, 1], and grad, when given, has the output's shape.
+inline void CheckLossArgs(std::string_view op, const Tensor& output, const Tensor* grad,
+                          const Tensor& totals, int64_t slot, float label_smoothing = 0.0f) {
+  if (slot < 0 || 2 * slot + 1 >= totals.size()) {
+    throw std::out_of_range(std::string(op) + ": slot " + std::to_string(slot) +
+                            " outside totals " + ShapeToString(totals.shape()));
+  }
+  if (!(label_smoothing >= 0.0f && label_smoothing <= 1.0f)) {
+    throw std::invalid_argument(std::string(op) + ": label_smoothing " +
+                                std::to_string(label_smoothing) + " is not in [0, 1]");
+  }
+  if (grad != nullptr) CheckSameSize(op, "output", output, "grad", *grad);
+}
+
 inline void CheckForwardStats(std::string_view op, const ForwardStats& stats,
                               const Backend& backend) {
   CheckStatsOut(op, "z stats", stats.z, backend);

@@ -462,7 +462,7 @@ RunResult RunOne(const std::shared_ptr<fanin::Backend>& backend, const fanin::Te
   result.weights.push_back(model.parameters().ToHost());
   const fanin::Evaluation initial = model.Evaluate(x, y);
   result.curves.loss.push_back(initial.loss);
-  result.curves.accuracy.push_back(initial.accuracy);
+  result.curves.accuracy.push_back(initial.metric);
   const bool views = seed == 0;
   const std::set<int> view_epochs(kViewEpochs.begin(), kViewEpochs.end());
   if (views) result.snapshots.push_back(TakeSnapshot(model, x, 0));
@@ -473,13 +473,13 @@ RunResult RunOne(const std::shared_ptr<fanin::Backend>& backend, const fanin::Te
     const int epoch = logs.epoch + 1;  // epochs trained so far
     const fanin::Evaluation e = model.Evaluate(x, y);
     result.curves.loss.push_back(e.loss);
-    result.curves.accuracy.push_back(e.accuracy);
+    result.curves.accuracy.push_back(e.metric);
     fanin::EpochLogs recorded = logs;
     recorded.val_loss = e.loss;
-    recorded.val_accuracy = e.accuracy;
+    recorded.val_metric = e.metric;
     result.epochs.push_back(recorded);
     result.weights.push_back(model.parameters().ToHost());
-    const bool first_100 = !result.epoch_100 && e.accuracy == 1.0;
+    const bool first_100 = !result.epoch_100 && e.metric == 1.0;
     if (first_100) result.epoch_100 = epoch;
     if (views && (first_100 || view_epochs.count(epoch))) {
       result.snapshots.push_back(TakeSnapshot(model, x, epoch));

@@ -51,38 +51,6 @@ const std::vector<std::string> kOutcomes = {"final_loss", "final_accuracy", "epo
                                             "epochs_to_loss"};
 constexpr int64_t kMaxCount = 1000000;
 
-size_t EditDistance(std::string_view a, std::string_view b) {
-  std::vector<size_t> row(b.size() + 1);
-  for (size_t j = 0; j <= b.size(); ++j) row[j] = j;
-  for (size_t i = 1; i <= a.size(); ++i) {
-    size_t diagonal = row[0];
-    row[0] = i;
-    for (size_t j = 1; j <= b.size(); ++j) {
-      const size_t substitution = diagonal + (a[i - 1] == b[j - 1] ? 0 : 1);
-      diagonal = row[j];
-      row[j] = std::min({row[j] + 1, row[j - 1] + 1, substitution});
-    }
-  }
-  return row[b.size()];
-}
-
-// " (did you mean "x"?)" when a valid name is near enough to be the intended one (a typo,
-// not another word), then the valid names.
-std::string Suggestion(std::string_view given, const std::vector<std::string>& valid) {
-  std::string text;
-  const auto closest = std::min_element(valid.begin(), valid.end(),
-                                        [given](const std::string& a, const std::string& b) {
-                                          return EditDistance(given, a) < EditDistance(given, b);
-                                        });
-  if (closest != valid.end() &&
-      EditDistance(given, *closest) <= std::max<size_t>(2, given.size() / 3)) {
-    text += "; did you mean \"" + *closest + "\"?";
-  }
-  text += " (valid:";
-  for (const std::string& name : valid) text += " " + name;
-  return text + ")";
-}
-
 std::string TypeName(const toml::node& node) {
   switch (node.type()) {
     case toml::node_type::string:
@@ -180,7 +148,7 @@ class Reader {
     for (const auto& [key, value] : table) {
       if (std::find(allowed.begin(), allowed.end(), key.str()) != allowed.end()) continue;
       Fail(key.source(), "unknown key \"" + prefix + std::string(key.str()) + "\"" +
-                             Suggestion(key.str(), allowed));
+                             SuggestName(key.str(), allowed));
     }
   }
 
@@ -250,7 +218,7 @@ std::string CheckedActivation(const Reader& reader, const toml::node& node,
     ParseActivation(name);
   } catch (const std::invalid_argument&) {
     reader.Fail(node.source(), what + ": unknown activation \"" + name + "\"" +
-                                   Suggestion(name, ActivationNames()));
+                                   SuggestName(name, ActivationNames()));
   }
   return name;
 }
@@ -271,7 +239,7 @@ std::string CheckedShape(const Reader& reader, const toml::node& node, const std
   const std::vector<std::string> shapes = {"block", "funnel", "hourglass"};
   if (std::find(shapes.begin(), shapes.end(), name) == shapes.end()) {
     reader.Fail(node.source(),
-                what + ": unknown shape \"" + name + "\"" + Suggestion(name, shapes));
+                what + ": unknown shape \"" + name + "\"" + SuggestName(name, shapes));
   }
   return name;
 }
@@ -377,7 +345,7 @@ Params ReadBase(const Reader& reader, const toml::table& root, DataSpec& data) {
       }
       if (data.kind != "ball" && data.kind != "parabola" && data.kind != "csv") {
         reader.Fail(kind->source(), "data.kind: unknown kind \"" + data.kind + "\"" +
-                                        Suggestion(data.kind, {"ball", "parabola", "csv"}));
+                                        SuggestName(data.kind, {"ball", "parabola", "csv"}));
       }
     }
     p.ball = data.kind == "ball";
@@ -484,7 +452,7 @@ MeasureSpec ReadMeasure(const Reader& reader, const toml::table& root) {
     const std::string on = reader.String(*n, "measure.on");
     if (on != "full" && on != "batch") {
       reader.Fail(n->source(),
-                  "measure.on: unknown value \"" + on + "\"" + Suggestion(on, {"full", "batch"}));
+                  "measure.on: unknown value \"" + on + "\"" + SuggestName(on, {"full", "batch"}));
     }
     m.full = on == "full";
   }
@@ -498,7 +466,7 @@ MeasureSpec ReadMeasure(const Reader& reader, const toml::table& root) {
           reader.String(*array.get(i), "measure.statistics[" + std::to_string(i) + "]");
       if (std::find(valid.begin(), valid.end(), name) == valid.end()) {
         reader.Fail(array.get(i)->source(), "measure.statistics: unknown statistic \"" + name +
-                                                "\"" + Suggestion(name, valid));
+                                                "\"" + SuggestName(name, valid));
       }
       if (name == "update_ratio" && m.every_steps == 0) {
         reader.Fail(array.get(i)->source(),
@@ -701,7 +669,7 @@ CompareSpec ReadCompare(const Reader& reader, const toml::table& root, const Mea
     valid.insert(valid.end(), kOutcomes.begin(), kOutcomes.end());
     if (std::find(valid.begin(), valid.end(), compare.statistic) == valid.end()) {
       reader.Fail(n->source(), "compare.statistic: unknown statistic \"" + compare.statistic +
-                                   "\"" + Suggestion(compare.statistic, valid));
+                                   "\"" + SuggestName(compare.statistic, valid));
     }
     if (compare.statistic == "update_ratio") {
       reader.Fail(n->source(),
@@ -740,7 +708,7 @@ CompareSpec ReadCompare(const Reader& reader, const toml::table& root, const Mea
     std::string name = reader.String(n, what);
     if (std::find(names.begin(), names.end(), name) == names.end()) {
       reader.Fail(n.source(),
-                  what + ": no configuration \"" + name + "\"" + Suggestion(name, names));
+                  what + ": no configuration \"" + name + "\"" + SuggestName(name, names));
     }
     return name;
   };
@@ -956,7 +924,7 @@ RunRecord RunOne(const std::shared_ptr<Backend>& backend, const Spec& spec, cons
       // of the whole epoch and lags behind.
       const Evaluation e = model.Evaluate(x, y);
       recorded.val_loss = e.loss;
-      recorded.val_accuracy = e.accuracy;
+      recorded.val_metric = e.metric;
     }
     result.epochs.push_back(recorded);
     // Checked once per epoch, not per step, since reading the loss makes a GPU wait.
@@ -1008,14 +976,14 @@ double Outcome(const Spec& spec, const RunRecord& r, const std::string& name) {
   if (name == "final_accuracy") {
     return r.diverged_step >= 0 || r.epochs.empty()
                ? 0.0
-               : finite_or_worst(r.epochs.back().val_accuracy, 0.0);
+               : finite_or_worst(r.epochs.back().val_metric, 0.0);
   }
   const bool accuracy = name == "epochs_to_accuracy";
   if (!accuracy && name != "epochs_to_loss") {
     throw std::logic_error("experiment: no outcome " + name);
   }
   for (const EpochLogs& logs : r.epochs) {
-    const bool reached = accuracy ? logs.val_accuracy >= *spec.measure.target_accuracy
+    const bool reached = accuracy ? logs.val_metric >= *spec.measure.target_accuracy
                                   : logs.val_loss <= *spec.measure.target_loss;
     if (reached) return logs.epoch + 1;
   }
@@ -1059,10 +1027,10 @@ void AddRunRows(study::CsvTable& table, const Spec& spec, const Config& c, int s
     const std::string epoch = std::to_string(logs.epoch + 1);
     const std::string step = std::to_string((logs.epoch + 1) * steps_per_epoch);
     table.AddRow({c.name, seed_text, epoch, step, "", "loss", Value(logs.loss)});
-    table.AddRow({c.name, seed_text, epoch, step, "", "accuracy", Value(logs.accuracy)});
+    table.AddRow({c.name, seed_text, epoch, step, "", "accuracy", Value(logs.metric)});
     if (spec.measure.evaluate) {
       table.AddRow({c.name, seed_text, epoch, step, "", "eval_loss", Value(logs.val_loss)});
-      table.AddRow({c.name, seed_text, epoch, step, "", "eval_accuracy", Value(logs.val_accuracy)});
+      table.AddRow({c.name, seed_text, epoch, step, "", "eval_accuracy", Value(logs.val_metric)});
     }
   }
   if (c.epochs > 0) {
@@ -1358,7 +1326,7 @@ void SaveTrainingCurves(const Spec& spec, const Runs& runs, const std::string& p
         for (const RunRecord& r : runs[c]) {
           if (std::ssize(r.epochs) < e) continue;
           const EpochLogs& logs = r.epochs[static_cast<size_t>(e - 1)];
-          values.push_back(panel == 0 ? logs.loss : logs.accuracy);
+          values.push_back(panel == 0 ? logs.loss : logs.metric);
         }
         if (!values.empty()) plot::AppendPercentiles(e, plot::QuantilesOf(values), band, median);
       }

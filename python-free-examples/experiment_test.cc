@@ -654,7 +654,7 @@ pairs = [["glorot_uniform", "glorot_normal"]]
       fit.on_epoch_end = [&](const EpochLogs&) {
         const Evaluation e = model.Evaluate(data.x, data.y);
         loss.push_back(e.loss);
-        accuracy.push_back(e.accuracy);
+        accuracy.push_back(e.metric);
         return true;
       };
       model.Fit(data.x, data.y, fit);

@@ -309,10 +309,10 @@ void Encoder::Put(const StepStats& step) {
 void Encoder::Put(const EpochLogs& logs) {
   Put(logs.epoch);
   Put(logs.loss);
-  Put(logs.accuracy);
+  Put(logs.metric);
   Put(logs.penalty);
   Put(logs.val_loss);
-  Put(logs.val_accuracy);
+  Put(logs.val_metric);
 }
 
 const char* Decoder::Take(size_t count) {
@@ -368,10 +368,10 @@ void Decoder::Get(StepStats& step) {
 void Decoder::Get(EpochLogs& logs) {
   Get(logs.epoch);
   Get(logs.loss);
-  Get(logs.accuracy);
+  Get(logs.metric);
   Get(logs.penalty);
   Get(logs.val_loss);
-  Get(logs.val_accuracy);
+  Get(logs.val_metric);
 }
 
 std::vector<std::string> RunOverRanks(const distributed::World& world, int64_t count,

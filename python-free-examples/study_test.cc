@@ -90,7 +90,7 @@ TEST(StudyEncodingTest, RoundTripsEveryBit) {
   step.layers[0].tensors[static_cast<size_t>(TensorRole::kZ)] = z;
   step.layers[0].grad_ratio = 0.1;
   step.layers[1].name = "act";  // no tensors, grad_ratio NaN
-  const EpochLogs logs{.epoch = 2, .loss = 0.3, .accuracy = 1.0 / 3};
+  const EpochLogs logs{.epoch = 2, .loss = 0.3, .metric = 1.0 / 3};
   const std::vector<std::vector<float>> weights = {{1e-40f, -0.0f}, {}};
 
   study::Encoder encoder;
@@ -129,7 +129,7 @@ TEST(StudyEncodingTest, RoundTripsEveryBit) {
   EXPECT_TRUE(std::isnan(back.layers[1].grad_ratio));
   for (TensorRole role : kAllTensorRoles) EXPECT_FALSE(back.layers[1][role].has_value());
   EXPECT_EQ(logs_back.epoch, 2);
-  EXPECT_EQ(bits(logs_back.accuracy), bits(logs.accuracy));
+  EXPECT_EQ(bits(logs_back.metric), bits(logs.metric));
   EXPECT_TRUE(std::isnan(logs_back.val_loss));
   ASSERT_EQ(weights_back.size(), 2u);
   EXPECT_EQ(std::bit_cast<uint32_t>(weights_back[0][0]), std::bit_cast<uint32_t>(1e-40f));

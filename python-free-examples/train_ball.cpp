@@ -100,7 +100,7 @@ void TrainOn(const std::string& device, const Options& o, const fanin::Dataset& 
     }
     if (o.verbose == 0) {
       std::printf("epoch %3d  loss %.4f  accuracy %.3f%s\n", logs.epoch + 1, logs.loss,
-                  logs.accuracy, logs.epoch < o.warmup_epochs ? "  (warm-up, not timed)" : "");
+                  logs.metric, logs.epoch < o.warmup_epochs ? "  (warm-up, not timed)" : "");
     }
     epoch_start = Clock::now();
     return true;

@@ -269,7 +269,7 @@ Optimizer MakeOptimizer(const Reader& reader, const json& config) {
 // Everything in a checkpoint but the optimizer state, checked; the layers are not built
 // and the parameters are the file's tensors in parameters() order.
 struct Decoded {
-  BinaryCrossEntropy loss;
+  std::shared_ptr<const Loss> loss;
   Optimizer optimizer;
   int64_t steps = 0;
   int epoch = 0;
@@ -286,13 +286,13 @@ Decoded Decode(Reader& reader) {
   Decoded d;
   const json architecture = reader.MetadataJson("architecture");
   reader.CheckFields(architecture, {"input_features", "layers"}, "the architecture");
-  const json loss_config = reader.MetadataJson("loss");
-  reader.CheckFields(loss_config, {"type", "from_logits"}, "loss");
-  const std::string loss_type = reader.Get<std::string>(loss_config, "type", "loss");
-  if (loss_type != "binary_crossentropy") {
-    reader.Fail("unknown loss \"" + loss_type + "\"; valid: binary_crossentropy");
+  // The loss's Config as JSON, built by the loss registry (fanin/loss.h), which names any
+  // unknown type or parameter.
+  try {
+    d.loss = MakeLoss(Config::FromJson(reader.Metadata("loss")));
+  } catch (const std::invalid_argument& e) {
+    reader.Fail(std::string("loss: ") + e.what());
   }
-  d.loss = BinaryCrossEntropy{reader.Get<bool>(loss_config, "from_logits", "loss")};
   d.optimizer = MakeOptimizer(reader, reader.MetadataJson("optimizer"));
   d.steps = reader.MetadataInt<int64_t>("steps");
   d.epoch = reader.MetadataInt<int>("epoch");
@@ -358,11 +358,10 @@ void SaveCheckpoint(const Sequential& model, const std::string& path) {
         {"optimizer." + name, {model.parameter_count()}, model.Packed(tensor)});
   }
   const json architecture = {{"input_features", model.input_features()}, {"layers", layers}};
-  const json loss = {{"type", "binary_crossentropy"}, {"from_logits", model.loss().from_logits}};
   contents.metadata = {{"format", kFormat},
                        {"fanin_version", FANIN_VERSION},
                        {"architecture", architecture.dump()},
-                       {"loss", loss.dump()},
+                       {"loss", model.loss().config().ToJson()},
                        {"optimizer", OptimizerConfig(model.optimizer()).dump()},
                        {"steps", std::to_string(model.steps_taken())},
                        {"epoch", std::to_string(model.epochs_completed())},

@@ -4,6 +4,7 @@
 
 #include <cmath>
 #include <string>
+#include <utility>
 
 namespace fanin {
 namespace {
@@ -27,12 +28,14 @@ std::string Duration(double seconds) {
 
 }  // namespace
 
-FitProgress::FitProgress(int verbose, std::FILE* stream, int epochs, int64_t batches)
+FitProgress::FitProgress(int verbose, std::FILE* stream, int epochs, int64_t batches,
+                         std::string metric)
     : verbose_(verbose),
       stream_(stream),
       bar_(verbose == 1 && stream != nullptr && isatty(fileno(stream)) == 1),
       epochs_(epochs),
-      batches_(batches) {}
+      batches_(batches),
+      metric_(std::move(metric)) {}
 
 void FitProgress::BeginEpoch(int epoch) {
   epoch_ = epoch;
@@ -71,12 +74,12 @@ void FitProgress::EndEpoch(const EpochLogs& logs) {
   const double elapsed = Seconds(std::chrono::steady_clock::now() - start_);
   std::fprintf(stream_, "%sEpoch %d/%d", bar_ ? "\r" : "", logs.epoch + 1, epochs_);
   if (bar_) std::fprintf(stream_, " [%s]", std::string(kBarWidth, '=').c_str());
-  std::fprintf(stream_, " %lld/%lld - %s - loss: %.4f - accuracy: %.4f",
+  std::fprintf(stream_, " %lld/%lld - %s - loss: %.4f - %s: %.4f",
                static_cast<long long>(batches_), static_cast<long long>(batches_),
-               Duration(elapsed).c_str(), logs.loss, logs.accuracy);
+               Duration(elapsed).c_str(), logs.loss, metric_.c_str(), logs.metric);
   if (!std::isnan(logs.val_loss)) {
-    std::fprintf(stream_, " - val_loss: %.4f - val_accuracy: %.4f", logs.val_loss,
-                 logs.val_accuracy);
+    std::fprintf(stream_, " - val_loss: %.4f - val_%s: %.4f", logs.val_loss, metric_.c_str(),
+                 logs.val_metric);
   }
   std::fputs(bar_ ? "\033[K\n" : "\n", stream_);
   std::fflush(stream_);

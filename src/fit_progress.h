@@ -4,6 +4,7 @@
 #include <chrono>
 #include <cstdint>
 #include <cstdio>
+#include <string>
 
 #include "fanin/model.h"
 
@@ -15,7 +16,7 @@ namespace fanin {
 // loss before the epoch's end, so it adds no wait for an asynchronous backend.
 class FitProgress {
  public:
-  FitProgress(int verbose, std::FILE* stream, int epochs, int64_t batches);
+  FitProgress(int verbose, std::FILE* stream, int epochs, int64_t batches, std::string metric);
   void BeginEpoch(int epoch);
   void Batch(int64_t done);  // batches finished in this epoch
   void EndEpoch(const EpochLogs& logs);
@@ -28,6 +29,7 @@ class FitProgress {
   bool bar_;
   int epochs_, epoch_ = 0;
   int64_t batches_;
+  std::string metric_;  // the loss's metric_name()
   std::chrono::steady_clock::time_point start_, last_draw_;
 };
 

@@ -34,7 +34,7 @@ int64_t InferenceBatch(const char* what, int64_t batch_size, int64_t n) {
 struct Sequential::State {
   std::shared_ptr<Backend> backend;
   std::vector<std::unique_ptr<Layer>> layers;
-  BinaryCrossEntropy loss;
+  std::shared_ptr<const Loss> loss = std::make_shared<BinaryCrossEntropy>();
   Optimizer optimizer = Sgd{};
   bool compiled = false;
   bool built = false;
@@ -85,12 +85,8 @@ struct Sequential::State {
     return *h;
   }
 
-  BceInput bce_input() const {
-    return loss.from_logits ? BceInput::kLogits : BceInput::kProbabilities;
-  }
-
   // Forward, loss, backward and (wanted) hooks; totals[2*slot..] get the loss sum and
-  // correct count. Leaves the gradients in flat_grads.
+  // the metric's sum. Leaves the gradients in flat_grads.
   // Hooks with fused statistics get them from FinishFusedStats, after the update.
   void ForwardBackward(const Tensor& x, const Tensor& y, Tensor& totals, int64_t slot,
                        const StepContext& context, const Sequential& model) {
@@ -220,16 +216,12 @@ struct Sequential::State {
   // The backend calls of ForwardBackward alone (no hooks): what RecordTrainStep records.
   void ForwardBackwardCalls(const Tensor& x, const Tensor& y, Tensor& totals, int64_t slot) {
     const Tensor& output = Forward(x);
-    if (output.shape() != y.shape()) {
-      throw std::invalid_argument("loss: model output " + ShapeToString(output.shape()) +
-                                  " and labels " + ShapeToString(y.shape()) + " differ");
-    }
-    if (!loss_grad_storage.defined() || loss_grad_storage.rows() < x.rows()) {
-      loss_grad_storage = Tensor(backend, {x.rows(), 1});
+    if (!loss_grad_storage.defined() || loss_grad_storage.rows() < x.rows() ||
+        loss_grad_storage.cols() != output.cols()) {
+      loss_grad_storage = Tensor(backend, {x.rows(), output.cols()});
     }
     Tensor dy = loss_grad_storage.Rows(0, x.rows());
-    ops::BinaryCrossEntropy(bce_input(), output, y, 1.0f / static_cast<float>(x.rows()), &dy,
-                            totals, slot);
+    loss->Compute(output, y, 1.0f / static_cast<float>(x.rows()), &dy, totals, slot);
     Tensor* grad = &dy;
     for (size_t i = layers.size(); i-- > 0;) grad = layers[i]->Backward(*grad, i > 0);
   }
@@ -314,17 +306,28 @@ struct Sequential::State {
 
   std::pair<Tensor, Tensor> PrepareData(const char* what, const Tensor& x, const Tensor& y) {
     CheckInput(what, x);
-    if (y.size() != x.rows() || (y.rank() == 2 && y.dim(1) != 1) || y.rank() > 2) {
+    const int64_t units = layers.back()->output_features();
+    int64_t columns = 0;
+    try {
+      columns = loss->LabelColumns(units);
+    } catch (const std::invalid_argument& e) {
+      throw std::invalid_argument(std::string(what) + ": " + e.what());
+    }
+    const bool vector_ok = columns == 1 && y.rank() == 1;
+    if (y.size() != x.rows() * columns || !(vector_ok || (y.rank() == 2 && y.dim(1) == columns))) {
       throw std::invalid_argument(std::string(what) + ": y has shape " + ShapeToString(y.shape()) +
-                                  ", expected [" + std::to_string(x.rows()) + " x 1] for x " +
-                                  ShapeToString(x.shape()));
+                                  ", expected [" + std::to_string(x.rows()) + " x " +
+                                  std::to_string(columns) + "] for x " + ShapeToString(x.shape()) +
+                                  " and " + loss->config().type() + " on " +
+                                  std::to_string(units) + " output unit" +
+                                  (units == 1 ? "" : "s"));
     }
     if (x.rows() == 0) {
       throw std::invalid_argument(std::string(what) + ": the data set is empty (x has shape " +
                                   ShapeToString(x.shape()) + "); pass at least one sample");
     }
     Tensor xd = x.To(backend);
-    Tensor yd = y.To(backend).Reshape({x.rows(), 1});
+    Tensor yd = y.To(backend).Reshape({x.rows(), columns});
     const Tensor* both[] = {&xd, &yd};
     const std::vector<TensorStats> stats = ops::Stats(both, {});
     for (int i = 0; i < 2; ++i) {
@@ -334,14 +337,7 @@ struct Sequential::State {
                                     std::to_string(stats[i].inf_count) + " infinite values");
       }
     }
-    // Soft labels are fine; values outside [0, 1] make the loss unbounded below.
-    if (stats[1].min < 0.0 || stats[1].max > 1.0) {
-      std::ostringstream range;
-      range << "[" << stats[1].min << ", " << stats[1].max << "]";
-      throw std::invalid_argument(std::string(what) + ": y holds values in " + range.str() +
-                                  "; binary cross-entropy needs labels in [0, 1] (0 or 1, or "
-                                  "soft labels between)");
-    }
+    loss->CheckLabels(what, yd.ToHost(), columns, units);
     return {xd, yd};
   }
 
@@ -399,13 +395,14 @@ Sequential& Sequential::Add(std::unique_ptr<Layer> layer) {
   return *this;
 }
 
-void Sequential::Compile(BinaryCrossEntropy loss, Optimizer optimizer) {
+void Sequential::Compile(std::shared_ptr<const Loss> loss, Optimizer optimizer) {
+  if (!loss) throw std::invalid_argument("Compile: no loss (a null pointer)");
   try {
     ValidateOptimizer(optimizer);
   } catch (const std::invalid_argument& e) {
     throw std::invalid_argument(std::string("Compile: ") + e.what());
   }
-  state_->loss = loss;
+  state_->loss = std::move(loss);
   state_->optimizer = optimizer;
   state_->compiled = true;
   state_->ResetOptimizerState();
@@ -599,7 +596,8 @@ History Sequential::Fit(const Tensor& x, const Tensor& y, const FitOptions& opti
   }
   std::vector<int64_t> order(static_cast<size_t>(n));
   History history;
-  FitProgress progress(options.verbose, options.progress_stream, options.epochs, num_batches);
+  FitProgress progress(options.verbose, options.progress_stream, options.epochs, num_batches,
+                       s.loss->metric_name());
   for (int epoch = options.initial_epoch; epoch < options.epochs; ++epoch) {
     progress.BeginEpoch(epoch);
     const Tensor* xe = &xd;
@@ -623,18 +621,18 @@ History Sequential::Fit(const Tensor& x, const Tensor& y, const FitOptions& opti
     const std::vector<float> t = totals.ToHost();
     EpochLogs logs;
     logs.epoch = epoch;
-    double loss_sum = 0.0, correct = 0.0;
+    double loss_sum = 0.0, metric_sum = 0.0;
     for (int64_t b = 0; b < num_batches; ++b) {
       loss_sum += t[static_cast<size_t>(2 * b)];
-      correct += t[static_cast<size_t>(2 * b + 1)];
+      metric_sum += t[static_cast<size_t>(2 * b + 1)];
     }
     logs.loss = loss_sum / static_cast<double>(n);
-    logs.accuracy = correct / static_cast<double>(n);
+    logs.metric = metric_sum / static_cast<double>(n);
     logs.penalty = s.PenaltyValue();
     if (validation_x != nullptr) {
       const Evaluation v = Evaluate(*validation_x, *validation_y, batch);
       logs.val_loss = v.loss;
-      logs.val_accuracy = v.accuracy;
+      logs.val_metric = v.metric;
     }
     progress.EndEpoch(logs);
     history.epochs.push_back(logs);
@@ -655,16 +653,16 @@ Evaluation Sequential::Evaluate(const Tensor& x, const Tensor& y, int64_t batch_
   for (int64_t b = 0; b < num_batches; ++b) {
     const int64_t begin = b * batch, end = std::min(n, begin + batch);
     const Tensor& output = s.Forward(xd.Rows(begin, end));
-    ops::BinaryCrossEntropy(s.bce_input(), output, yd.Rows(begin, end), 1.0f, nullptr, totals, b);
+    s.loss->Compute(output, yd.Rows(begin, end), 1.0f, nullptr, totals, b);
   }
   const std::vector<float> t = totals.ToHost();
   Evaluation e;
   for (int64_t b = 0; b < num_batches; ++b) {
     e.loss += t[static_cast<size_t>(2 * b)];
-    e.accuracy += t[static_cast<size_t>(2 * b + 1)];
+    e.metric += t[static_cast<size_t>(2 * b + 1)];
   }
   e.loss /= static_cast<double>(n);
-  e.accuracy /= static_cast<double>(n);
+  e.metric /= static_cast<double>(n);
   return e;
 }
 
@@ -675,19 +673,16 @@ Tensor Sequential::Predict(const Tensor& x, int64_t batch_size) {
   const Tensor xd = x.To(s.backend);
   const int64_t n = xd.rows();
   const int64_t width = s.layers.back()->output_features();
-  Tensor probabilities(s.backend, {n, width});
+  Tensor predictions(s.backend, {n, width});
   const int64_t batch = InferenceBatch("Predict", batch_size, n);
   for (int64_t begin = 0; begin < n; begin += batch) {
     const int64_t end = std::min(n, begin + batch);
     const Tensor& output = s.Forward(xd.Rows(begin, end));
-    Tensor rows = probabilities.Rows(begin, end);
-    if (s.loss.from_logits) {
-      ops::ActivationForward(Activation::kSigmoid, output, rows);
-    } else {
-      output.CopyTo(rows);
-    }
+    Tensor rows = predictions.Rows(begin, end);
+    output.CopyTo(rows);
+    s.loss->Link(rows);
   }
-  return probabilities;
+  return predictions;
 }
 
 std::string Sequential::Summary() const {
@@ -769,7 +764,7 @@ int64_t Sequential::steps_taken() const { return state_->steps; }
 
 int64_t Sequential::input_features() const { return state_->input_features; }
 uint64_t Sequential::seed() const { return state_->seed; }
-const BinaryCrossEntropy& Sequential::loss() const { return state_->loss; }
+const Loss& Sequential::loss() const { return *state_->loss; }
 const Optimizer& Sequential::optimizer() const { return state_->optimizer; }
 int Sequential::epochs_completed() const { return state_->epochs_completed; }
 

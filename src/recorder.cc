@@ -725,8 +725,8 @@ void RunWriter::AppendEpoch(const EpochLogs& logs) {
   file_->Write([&] {
     const std::string& path = file_->path;
     Handle run = OpenOrCreateGroup(file_->id.get(), group_, path);
-    const EpochRecord record{logs.epoch,   logs.loss,     logs.accuracy,
-                             logs.penalty, logs.val_loss, logs.val_accuracy};
+    const EpochRecord record{logs.epoch,   logs.loss,     logs.metric,
+                             logs.penalty, logs.val_loss, logs.val_metric};
     AppendRow(run.get(), "epochs", EpochType().get(), {}, &record, chunk_steps_, path);
     Check(H5Fflush(file_->id.get(), H5F_SCOPE_GLOBAL), path, "cannot flush");
   });
@@ -880,10 +880,10 @@ void ReadEpochs(hid_t run, RecordedRun& result, const std::string& path) {
   for (const EpochRecord& r : records) {
     result.epochs.push_back({.epoch = static_cast<int>(r.epoch),
                              .loss = r.loss,
-                             .accuracy = r.accuracy,
+                             .metric = r.accuracy,
                              .penalty = r.penalty,
                              .val_loss = r.val_loss,
-                             .val_accuracy = r.val_accuracy});
+                             .val_metric = r.val_accuracy});
   }
 }
 

@@ -32,7 +32,7 @@ struct Fit {
 Fit FitToy(float l2) {
   Sequential model(testing::Cpu());
   model.Add(Dense(1));  // logit = w x + b, fused sigmoid + BCE
-  model.Compile(BinaryCrossEntropy{.from_logits = true},
+  model.Compile(BinaryCrossEntropy({.from_logits = true}),
                 Sgd{.learning_rate = 0.5f, .penalty = {.l2 = l2, .kernels_only = true}});
   model.Build(1, /*seed=*/0);
   const Tensor x = Tensor::FromHost(model.backend_ptr(), {kN, 1}, kX);

@@ -59,13 +59,14 @@ class CheckpointTest : public ::testing::Test {
 };
 
 // Every layer type, activation and a spread of initializers.
-Sequential MixedModel(Optimizer optimizer, BinaryCrossEntropy loss = {}, int threads = 2) {
+Sequential MixedModel(Optimizer optimizer, BinaryCrossEntropy loss = BinaryCrossEntropy(),
+                      int threads = 2) {
   Sequential model(Cpu(threads));
   model.Add(Dense(6, "tanh", "he_normal", "normal(0,0.01)"));
   model.Add(Dense(5, "linear", "lecun_uniform", "constant(0.1)"));
   model.Add(ActivationLayer("relu"));
   model.Add(Dense(4, "sigmoid", "uniform(-0.3,0.2)"));
-  model.Add(Dense(1, loss.from_logits ? "linear" : "sigmoid", "glorot_normal"));
+  model.Add(Dense(1, loss.options().from_logits ? "linear" : "sigmoid", "glorot_normal"));
   model.Compile(loss, optimizer);
   model.Build(3, 17);
   return model;
@@ -143,7 +144,7 @@ void ExpectSameModel(const Sequential& a, const Sequential& b) {
   EXPECT_EQ(a.seed(), b.seed());
   EXPECT_EQ(a.steps_taken(), b.steps_taken());
   EXPECT_EQ(a.epochs_completed(), b.epochs_completed());
-  EXPECT_EQ(a.loss().from_logits, b.loss().from_logits);
+  EXPECT_EQ(a.loss().config(), b.loss().config());
   EXPECT_EQ(a.parameters().ToHost(), b.parameters().ToHost());
   const auto slots_a = a.optimizer_state(), slots_b = b.optimizer_state();
   ASSERT_EQ(slots_a.size(), slots_b.size());
@@ -179,7 +180,7 @@ class CheckpointOptimizerTest : public CheckpointTest,
 
 TEST_P(CheckpointOptimizerTest, RoundTripRestoresEverything) {
   for (const bool from_logits : {true, false}) {
-    Sequential model = MixedModel(GetParam().optimizer, {.from_logits = from_logits});
+    Sequential model = MixedModel(GetParam().optimizer, BinaryCrossEntropy({.from_logits = from_logits}));
     model.Fit(Data().x, Data().y, {.epochs = 2, .batch_size = 16, .shuffle_seed = 4});
     const std::string path = Path("model.safetensors");
     SaveCheckpoint(model, path);
@@ -433,7 +434,7 @@ TEST_F(CheckpointTest, InconsistentCheckpointsAreRejectedWithTheReason) {
       {"architecture not json", [](json& h) { h["__metadata__"]["architecture"] = "{"; },
        "metadata \"architecture\" is not valid JSON"},
       {"number overflow", [](json& h) { h["__metadata__"]["loss"] = "{\"x\": 1e400}"; },
-       "metadata \"loss\" is not valid JSON"},
+       "loss: config: not valid JSON"},
       {"unknown optimizer", meta("optimizer", [](json& o) { o["type"] = "rmsprop"; }),
        "unknown optimizer \"rmsprop\"; valid: sgd, adam"},
       {"string learning rate", meta("optimizer", [](json& o) { o["learning_rate"] = "0.1"; }),
@@ -485,7 +486,7 @@ TEST_F(CheckpointTest, ActivationAlphaRoundTripsAndOldFilesLoadWithTheDefault) {
   model.Add(ActivationLayer("elu(0.7)"));
   model.Add(Dense(3, "elu"));
   model.Add(Dense(1, "sigmoid"));
-  model.Compile({}, Sgd{});
+  model.Compile(BinaryCrossEntropy(), Sgd{});
   model.Build(3, 1);
   const std::string path = Path("alpha.safetensors");
   SaveCheckpoint(model, path);
@@ -582,8 +583,13 @@ TEST_F(CheckpointTest, OutOfRangeOptimizerSettingsStateAndUnknownFieldsAreReject
       {"unknown optimizer field", sgd, set("optimizer", "decay", 0.1),
        "optimizer has an unknown field \"decay\"; valid: type, learning_rate, momentum, "
        "nesterov, l2, kernels_only"},
-      {"unknown loss field", sgd, set("loss", "label_smoothing", 0.1),
-       "loss has an unknown field \"label_smoothing\""},
+      {"unknown loss field", sgd, set("loss", "reduction", "sum"),
+       "loss: binary_crossentropy: unknown parameter \"reduction\" (valid: from_logits "
+       "label_smoothing)"},
+      {"label smoothing", sgd, set("loss", "label_smoothing", 1.5),
+       "loss: binary_crossentropy: label_smoothing 1.500000 is not in [0, 1]"},
+      {"loss parameter kind", sgd, set("loss", "from_logits", 1),
+       "loss: binary_crossentropy: \"from_logits\" must be a bool, got a number"},
       {"unknown layer field", sgd, set("architecture", "use_bias", false),
        "layer 0 has an unknown field \"use_bias\""},
       {"unknown architecture field", sgd,

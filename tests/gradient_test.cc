@@ -346,7 +346,7 @@ TEST(GradientTest, SequentialTanhFromLogits) {
       Dense(4, Activation::kTanh, Initializer::GlorotUniform(), Initializer::Uniform(-0.5, 0.5)));
   model.Add(
       Dense(1, Activation::kLinear, Initializer::GlorotUniform(), Initializer::Uniform(-0.5, 0.5)));
-  model.Compile(BinaryCrossEntropy{.from_logits = true}, Sgd{});
+  model.Compile(BinaryCrossEntropy({.from_logits = true}), Sgd{});
   model.Build(3, /*seed=*/17);
   CheckModelGradients(model,
                       {{true, 3, 5, Activation::kTanh},
@@ -360,7 +360,7 @@ TEST(GradientTest, SequentialReluSigmoidFromProbabilities) {
   model.Add(Dense(6, Activation::kRelu, Initializer::HeUniform(), Initializer::Uniform(-0.3, 0.3)));
   model.Add(Dense(1, Activation::kSigmoid, Initializer::GlorotUniform(),
                   Initializer::Uniform(-0.3, 0.3)));
-  model.Compile(BinaryCrossEntropy{.from_logits = false}, Adam{});
+  model.Compile(BinaryCrossEntropy({.from_logits = false}), Adam{});
   model.Build(3, /*seed=*/5);
   CheckModelGradients(model, {{true, 3, 6, Activation::kRelu}, {true, 6, 1, Activation::kSigmoid}},
                       /*from_logits=*/false, /*n=*/11, /*data_seed=*/41);

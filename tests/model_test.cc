@@ -150,13 +150,13 @@ TEST(ModelTest, BlockModelReluHeUniformLearnsBall) {
   Sequential model = BlockModel("relu", "he_uniform", Adam{.learning_rate = 1e-3f}, 42);
   const auto start = std::chrono::steady_clock::now();
   FitOptions options{.epochs = 20, .batch_size = 16, .shuffle = true, .shuffle_seed = 1};
-  options.on_epoch_end = [](const EpochLogs& logs) { return logs.accuracy <= 0.95; };
+  options.on_epoch_end = [](const EpochLogs& logs) { return logs.metric <= 0.95; };
   const History history = model.Fit(ball.x, ball.y, options);
   const double seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   ASSERT_FALSE(history.epochs.empty());
   const Evaluation eval = model.Evaluate(ball.x, ball.y);
-  EXPECT_GT(eval.accuracy, 0.9) << "after " << history.epochs.size() << " epochs";
+  EXPECT_GT(eval.metric, 0.9) << "after " << history.epochs.size() << " epochs";
   EXPECT_LT(history.epochs.back().loss, history.epochs.front().loss);
   // About 0.1 s per epoch on 2 cores; a minute would mean something is badly wrong.
   EXPECT_LT(seconds, 30.0) << "training took " << seconds << " s";
@@ -168,10 +168,10 @@ void ExpectSameHistory(const History& a, const History& b) {
   for (size_t i = 0; i < a.epochs.size(); ++i) {
     EXPECT_EQ(a.epochs[i].epoch, b.epochs[i].epoch);
     EXPECT_EQ(a.epochs[i].loss, b.epochs[i].loss) << "epoch " << i;
-    EXPECT_EQ(a.epochs[i].accuracy, b.epochs[i].accuracy) << "epoch " << i;
+    EXPECT_EQ(a.epochs[i].metric, b.epochs[i].metric) << "epoch " << i;
     EXPECT_EQ(a.epochs[i].penalty, b.epochs[i].penalty) << "epoch " << i;
     EXPECT_EQ(a.epochs[i].val_loss, b.epochs[i].val_loss) << "epoch " << i;
-    EXPECT_EQ(a.epochs[i].val_accuracy, b.epochs[i].val_accuracy) << "epoch " << i;
+    EXPECT_EQ(a.epochs[i].val_metric, b.epochs[i].val_metric) << "epoch " << i;
   }
 }
 
@@ -210,18 +210,18 @@ TEST(ModelTest, ValidationPopulatesValLoss) {
   ASSERT_EQ(h.epochs.size(), 2u);
   for (const EpochLogs& e : h.epochs) {
     EXPECT_TRUE(std::isfinite(e.val_loss));
-    EXPECT_GE(e.val_accuracy, 0.0);
-    EXPECT_LE(e.val_accuracy, 1.0);
+    EXPECT_GE(e.val_metric, 0.0);
+    EXPECT_LE(e.val_metric, 1.0);
   }
   // The last epoch's validation figures are those of the final weights.
   const Evaluation ev = model.Evaluate(val.x, val.y);
   EXPECT_NEAR(h.epochs.back().val_loss, ev.loss, 1e-5 * ev.loss);
-  EXPECT_NEAR(h.epochs.back().val_accuracy, ev.accuracy, 1e-9);
+  EXPECT_NEAR(h.epochs.back().val_metric, ev.metric, 1e-9);
 
   const History no_val = model.Fit(train.x, train.y, {.epochs = 1, .batch_size = 32});
   ASSERT_EQ(no_val.epochs.size(), 1u);
   EXPECT_TRUE(std::isnan(no_val.epochs[0].val_loss));
-  EXPECT_TRUE(std::isnan(no_val.epochs[0].val_accuracy));
+  EXPECT_TRUE(std::isnan(no_val.epochs[0].val_metric));
 }
 
 TEST(ModelTest, CallbacksAndEarlyStop) {
@@ -261,7 +261,7 @@ TEST(ModelTest, EpochLossIsTheSampleMeanAndExcludesThePenalty) {
     const Evaluation ev = model.Evaluate(data.x, data.y);
     ASSERT_EQ(h.epochs.size(), 1u);
     EXPECT_NEAR(h.epochs[0].loss, ev.loss, 1e-5 * ev.loss);
-    EXPECT_NEAR(h.epochs[0].accuracy, ev.accuracy, 1e-9);
+    EXPECT_NEAR(h.epochs[0].metric, ev.metric, 1e-9);
 
     // penalty = l2 * sum of squares over the kernels (or every parameter).
     double penalty = 0.0;
@@ -393,10 +393,10 @@ TEST(ModelTest, EvaluateAgreesWithPredict) {
   const Evaluation ev = model.Evaluate(data.x, data.y);
   // The loss from logits vs from float probabilities: agree to the float rounding of p.
   EXPECT_NEAR(ev.loss, loss / p.size(), 1e-5);
-  EXPECT_NEAR(ev.accuracy, correct / p.size(), 1e-9);
+  EXPECT_NEAR(ev.metric, correct / p.size(), 1e-9);
   const Evaluation batched = model.Evaluate(data.x, data.y, /*batch_size=*/50);
   EXPECT_NEAR(batched.loss, ev.loss, 1e-6);
-  EXPECT_EQ(batched.accuracy, ev.accuracy);
+  EXPECT_EQ(batched.metric, ev.metric);
 }
 
 TEST(ModelTest, ProbabilityOutputModelTrainsAndMoves) {
@@ -404,7 +404,7 @@ TEST(ModelTest, ProbabilityOutputModelTrainsAndMoves) {
   Sequential model(Cpu());
   model.Add(Dense(8, "tanh", "glorot_normal"));
   model.Add(Dense(1, "sigmoid", "random_normal"));
-  model.Compile(BinaryCrossEntropy{.from_logits = false}, Adam{.learning_rate = 1e-2f});
+  model.Compile(BinaryCrossEntropy({.from_logits = false}), Adam{.learning_rate = 1e-2f});
   model.Build(2, 0);
   const double before = model.Evaluate(data.x, data.y).loss;
   model.Fit(data.x, data.y, {.epochs = 20, .batch_size = 16});
@@ -435,7 +435,7 @@ TEST(ModelTest, ValidationSplitHoldsOutTheLastRows) {
   for (size_t e = 0; e < 3; ++e) {
     EXPECT_EQ(split.epochs[e].loss, expected.epochs[e].loss) << e;
     EXPECT_EQ(split.epochs[e].val_loss, expected.epochs[e].val_loss) << e;
-    EXPECT_EQ(split.epochs[e].val_accuracy, expected.epochs[e].val_accuracy) << e;
+    EXPECT_EQ(split.epochs[e].val_metric, expected.epochs[e].val_metric) << e;
   }
   EXPECT_EQ(split_model.parameters().ToHost(), explicit_model.parameters().ToHost());
   EXPECT_THROW(split_model.Fit(data.x, data.y, {.validation_split = 1.0}), std::invalid_argument);
@@ -480,7 +480,7 @@ TEST(ModelTest, VerboseFitWritesALinePerEpoch) {
       const EpochLogs& logs = history.epochs[static_cast<size_t>(e)];
       char loss[64];
       std::snprintf(loss, sizeof loss, " - loss: %.4f - accuracy: %.4f - val_loss: %.4f - ",
-                    logs.loss, logs.accuracy, logs.val_loss);
+                    logs.loss, logs.metric, logs.val_loss);
       EXPECT_EQ(line.rfind("Epoch " + std::to_string(e + 1) + "/3 4/4 - ", 0), 0u) << line;
       EXPECT_NE(line.find(loss), std::string::npos) << line;
     }

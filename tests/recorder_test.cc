@@ -98,7 +98,7 @@ TEST_F(RecorderTest, WritesAndReadsBackARun) {
       written.push_back(Step(s));
       run.Append(written.back());
     }
-    run.AppendEpoch({.epoch = 0, .loss = 0.5, .accuracy = 0.75, .penalty = 0.0});
+    run.AppendEpoch({.epoch = 0, .loss = 0.5, .metric = 0.75, .penalty = 0.0});
     model_.Fit(x_, y_, {.epochs = 1, .batch_size = 4});
     run.AppendWeights(1, model_);
   }
@@ -120,7 +120,7 @@ TEST_F(RecorderTest, WritesAndReadsBackARun) {
 
   ASSERT_EQ(run.epochs.size(), 1u);
   EXPECT_EQ(run.epochs[0].loss, 0.5);
-  EXPECT_EQ(run.epochs[0].accuracy, 0.75);
+  EXPECT_EQ(run.epochs[0].metric, 0.75);
   EXPECT_TRUE(std::isnan(run.epochs[0].val_loss));
 
   ASSERT_EQ(run.weights.size(), 2u);

@@ -91,7 +91,7 @@ TEST(NumericsTest, BinaryCrossEntropyIsFiniteForEveryFiniteLogit) {
       const Tensor labels = MakeTensor(cpu, {1, 1}, {label});
       Tensor grad(cpu, {1, 1});
       Tensor totals(cpu, {2});
-      ops::BinaryCrossEntropy(BceInput::kLogits, output, labels, 1.0f, &grad, totals, 0);
+      ops::BinaryCrossEntropy(BceInput::kLogits, 0.0f, output, labels, 1.0f, &grad, totals, 0);
       EXPECT_TRUE(std::isfinite(totals.ToHost()[0])) << "z " << z << " y " << label;
       EXPECT_TRUE(std::isfinite(grad.ToHost()[0])) << "z " << z << " y " << label;
     }
@@ -161,11 +161,11 @@ TEST(ErrorMessageTest, FitSaysWhatToFix) {
   EXPECT_CONTAINS(ErrorOf([&] {
                     model.Fit(x, MakeTensor(Cpu(), {2, 1}, {1, 2}));
                   }),
-                  "Fit: y holds values in [1, 2]; binary cross-entropy needs labels in [0, 1]");
+                  "Fit: y[1, 0] = 2; binary cross-entropy needs labels in [0, 1]");
   EXPECT_CONTAINS(ErrorOf([&] {
                     model.Fit(x, MakeTensor(Cpu(), {2, 1}, {-1, 0}));
                   }),
-                  "y holds values in [-1, 0]");
+                  "Fit: y[0, 0] = -1; binary cross-entropy needs labels in [0, 1]");
   const float nan = std::numeric_limits<float>::quiet_NaN();
   EXPECT_CONTAINS(ErrorOf([&] {
                     model.Fit(MakeTensor(Cpu(), {2, 2}, {1, nan, 3, 4}), y);
@@ -225,12 +225,12 @@ TEST(ErrorMessageTest, CompileRejectsOptimizerSettingsOutsideTheirRange) {
   };
   Sequential model = TwoLayers(Sgd{.learning_rate = 0.25f});
   for (const auto& c : cases) {
-    EXPECT_CONTAINS(ErrorOf([&] { model.Compile({}, c.optimizer); }), c.expected);
+    EXPECT_CONTAINS(ErrorOf([&] { model.Compile(BinaryCrossEntropy(), c.optimizer); }), c.expected);
     EXPECT_EQ(std::get<Sgd>(model.optimizer()).learning_rate, 0.25f);
   }
   // The edges of each range are accepted.
-  EXPECT_NO_THROW(model.Compile({}, Sgd{.learning_rate = 0.0f, .momentum = 0.999f}));
-  EXPECT_NO_THROW(model.Compile({}, Adam{.beta1 = 0.0f, .beta2 = 0.0f, .epsilon = 1e-30f}));
+  EXPECT_NO_THROW(model.Compile(BinaryCrossEntropy(), Sgd{.learning_rate = 0.0f, .momentum = 0.999f}));
+  EXPECT_NO_THROW(model.Compile(BinaryCrossEntropy(), Adam{.beta1 = 0.0f, .beta2 = 0.0f, .epsilon = 1e-30f}));
 }
 
 TEST(ErrorMessageTest, UnknownNamesListTheValidOnes) {

@@ -1,4 +1,4 @@
-// Sequential: a stack of layers trained with a fused sigmoid + binary cross-entropy loss.
+// Sequential: a stack of layers trained on a loss (fanin/loss.h) by an optimizer.
 //
 //   fanin::Sequential model(fanin::MakeBackend("cpu"));
 //   model.Add(fanin::Dense(100, "tanh", "glorot_normal"));
@@ -22,28 +22,22 @@
 #include "fanin/backend.h"
 #include "fanin/hook.h"
 #include "fanin/layer.h"
+#include "fanin/loss.h"
 #include "fanin/ops.h"
 #include "fanin/optimizers.h"
 #include "fanin/tensor.h"
 
 namespace fanin {
 
-// Binary cross-entropy. from_logits (the default, and the stable path): the last layer
-// outputs logits z and the loss is computed from them as max(z,0) - z*y + log1p(exp(-|z|)),
-// finite for any float z. from_logits = false: the last layer outputs probabilities (e.g.
-// Dense(1, "sigmoid")), clipped to [1e-7, 1 - 1e-7] like Keras; less stable, since a
-// saturated sigmoid loses the gradient. Predict returns probabilities either way.
-struct BinaryCrossEntropy {
-  bool from_logits = true;
-};
-
 struct EpochLogs {
   int epoch = 0;
-  double loss = 0.0;  // mean BCE over the epoch's samples (penalty excluded)
-  double accuracy = 0.0;
+  double loss = 0.0;  // the mean loss over the epoch's samples (penalty excluded)
+  // The mean of the loss's metric (Loss::metric_name(): accuracy for the cross-entropies)
+  // over the epoch's samples, each counted with the parameters of its batch's step.
+  double metric = 0.0;
   double penalty = 0.0;  // the L2 penalty at the end of the epoch
   double val_loss = std::numeric_limits<double>::quiet_NaN();
-  double val_accuracy = std::numeric_limits<double>::quiet_NaN();
+  double val_metric = std::numeric_limits<double>::quiet_NaN();
 };
 
 struct History {
@@ -94,7 +88,7 @@ struct FitOptions {
 
 struct Evaluation {
   double loss = 0.0;
-  double accuracy = 0.0;
+  double metric = 0.0;  // the mean of Loss::metric_name() over the samples
 };
 
 // Each parameter tensor starts on a multiple of this many floats (64 bytes) in the model's
@@ -139,18 +133,26 @@ class Sequential {
     return Add(std::make_unique<L>(std::move(layer)));
   }
   // Throws std::invalid_argument, naming the field, for optimizer settings outside their
-  // range (see ValidateOptimizer), and leaves the model as it was.
-  void Compile(BinaryCrossEntropy loss = {}, Optimizer optimizer = Sgd{});
+  // range (see ValidateOptimizer), or a null loss, and leaves the model as it was.
+  void Compile(std::shared_ptr<const Loss> loss = std::make_shared<BinaryCrossEntropy>(),
+               Optimizer optimizer = Sgd{});
+  template <std::derived_from<Loss> L>
+  void Compile(L loss, Optimizer optimizer = Sgd{}) {
+    Compile(std::make_shared<const L>(std::move(loss)), std::move(optimizer));
+  }
   // Builds the layers for `input_features` inputs and initializes every parameter from
   // the Philox stream (seed, p), p the parameter's index in declaration order.
   void Build(int64_t input_features, uint64_t seed = 0);
 
-  // x [n x features], y [n x 1], on any backend (copied to the model's once per call).
+  // x [n x features], y [n x loss().LabelColumns(output units)] (or [n] for one column),
+  // on any backend (copied to the model's once per call). Throws std::invalid_argument
+  // naming the first label the loss cannot take.
   History Fit(const Tensor& x, const Tensor& y, const FitOptions& options = {});
   // batch_size: rows per forward pass, or 0 (or FitOptions::kFullBatch) for all rows at
   // once; any other negative value throws std::invalid_argument.
   Evaluation Evaluate(const Tensor& x, const Tensor& y, int64_t batch_size = 0);
-  // Probabilities [n x 1] on the model's backend; batch_size as for Evaluate.
+  // The loss's Link of the outputs [n x units] on the model's backend (probabilities for the
+  // cross-entropies, the outputs themselves for regression); batch_size as for Evaluate.
   Tensor Predict(const Tensor& x, int64_t batch_size = 0);
 
   // One forward and backward pass over (x, y) with no update: the gradients of the mean
@@ -201,7 +203,7 @@ class Sequential {
   // ---- What a checkpoint holds (checkpoint.h) -----------------------------------------
   int64_t input_features() const;  // 0 until built
   uint64_t seed() const;           // Build's seed
-  const BinaryCrossEntropy& loss() const;
+  const Loss& loss() const;  // binary_crossentropy until Compile
   const Optimizer& optimizer() const;
   // Epochs that Fit has completed (the last completed epoch's number + 1).
   int epochs_completed() const;

@@ -27,6 +27,18 @@ enum class BceInput {
   kProbabilities,  // output is p = sigmoid(z); p clipped to [1e-7, 1 - 1e-7] like Keras
 };
 
+// How the labels of a k-class cross-entropy are given.
+enum class ClassLabels {
+  kDistribution,  // [n x k]: one-hot rows, or soft ones (each row's labels sum to 1)
+  kIndex,         // [n x 1]: the class index 0..k-1 as a float (sparse labels)
+};
+
+// What a regression loss averages over a sample's outputs.
+enum class ErrorKind {
+  kSquared,   // loss mean_j (o_j - y_j)^2, metric the mean absolute error
+  kAbsolute,  // loss mean_j |o_j - y_j|,  metric the mean squared error
+};
+
 // One SGD step over a flat parameter buffer, Keras semantics:
 //   v = momentum * v - lr * g;  p += v               (nesterov: p += momentum * v - lr * g)
 // and p -= lr * g when momentum == 0 (no velocity buffer needed).
@@ -197,15 +209,40 @@ void ActivationForward(ActivationSpec act, const Tensor& z, Tensor& a,
 void ActivationBackward(ActivationSpec act, const Tensor& z, const Tensor& a, const Tensor& da,
                         Tensor& dz, Tensor* bias_grad);
 
-// ---- ops/bce: sigmoid + binary cross-entropy ---------------------------------------------------
-// Binary cross-entropy of `output` [n x 1] against `labels` [n x 1] (0 or 1, or soft).
-// Writes totals[2*slot] = sum over the n samples of the loss and totals[2*slot+1] = the
-// number of correct predictions (output above 0 for logits, 0.5 for probabilities, compared
-// with label >= 0.5; a NaN output is never correct); and, when grad is given,
-// grad = dLoss_i/doutput_i * grad_scale (for logits: (sigmoid(z) - y) * grad_scale).
-// Summation order is fixed.
-void BinaryCrossEntropy(BceInput input, const Tensor& output, const Tensor& labels,
-                        float grad_scale, Tensor* grad, Tensor& totals, int64_t slot);
+// ---- The losses' ops: each writes, into totals[2*slot] and totals[2*slot+1], the sum over the
+// n samples of the loss and of the loss's metric (a count of correct predictions, or an error
+// sum), and, when grad is given, grad = dLoss_i/doutput * grad_scale; loss and gradient in one
+// pass, summed in a fixed order (the same bits on any thread count), NaN outputs giving a NaN
+// loss and never counted correct. label_smoothing in [0, 1] (Keras's): the labels are
+// y (1 - label_smoothing) + label_smoothing / c first, c = 2 for binary, k for k classes.
+
+// ---- ops/bce: sigmoid + binary cross-entropy --------------------------------------------------
+// `output` [n x 1] against `labels` [n x 1] (0 or 1, or soft); the metric counts correct
+// predictions: output above 0 for logits, 0.5 for probabilities, against label >= 0.5 (the
+// label before smoothing). For logits grad = (sigmoid(z) - y) * grad_scale.
+void BinaryCrossEntropy(BceInput input, float label_smoothing, const Tensor& output,
+                        const Tensor& labels, float grad_scale, Tensor* grad, Tensor& totals,
+                        int64_t slot);
+
+// ---- ops/softmax_ce: softmax + categorical cross-entropy, from logits -------------------------
+// `logits` z [n x k]; per sample loss = sum_j y_j (lse(z) - z_j), lse(z) = m + log sum_j
+// exp(z_j - m), m = max_j z_j (no exp overflows; finite for any finite z), and
+// dLoss/dz_j = (sum_i y_i) softmax(z)_j - y_j. The metric counts argmax z == argmax y (the
+// first largest, as numpy). An index label outside 0..k-1 or not an integer gives that
+// sample a NaN loss and gradient (the losses check labels before they reach the op).
+void SoftmaxCrossEntropy(ClassLabels labels_kind, float label_smoothing, const Tensor& logits,
+                         const Tensor& labels, float grad_scale, Tensor* grad, Tensor& totals,
+                         int64_t slot);
+
+// Row-wise softmax of z [n x k] in place (the categorical losses' Predict): exp(z_j - m) / s
+// with the same m and s as the loss, so a row's probabilities sum to 1 within k ulps.
+void Softmax(Tensor& z);
+
+// ---- ops/regression_loss: mean squared or absolute error --------------------------------------
+// `output` [n x k] against `targets` [n x k], the mean over the k outputs per sample (Keras's);
+// dLoss/do_j = 2 (o_j - y_j) / k, or sign(o_j - y_j) / k (0 where they are equal).
+void RegressionLoss(ErrorKind kind, const Tensor& output, const Tensor& targets, float grad_scale,
+                    Tensor* grad, Tensor& totals, int64_t slot);
 
 // ---- ops/sgd, ops/adam: one call over a whole flat parameter buffer ---------------------------
 // velocity may be null when step.momentum == 0. With `stats`, the same pass summarizes each

@@ -9,12 +9,7 @@
 #include <math.h>  // expf, tanhf: the same names on the host and in device code
 
 #include "fanin/activation.h"
-
-#if defined(__CUDACC__)
-#define FANIN_HD __host__ __device__ __forceinline__
-#else
-#define FANIN_HD inline
-#endif
+#include "ops/host_device.h"
 
 namespace fanin {
 

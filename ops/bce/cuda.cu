@@ -3,13 +3,15 @@
 // The kernel is one block: each thread walks the batch with a stride of the block size,
 // computing each sample's loss and gradient (forward and backward together, since both
 // need the same sigmoid/log terms) and accumulating its share of the loss in double; the
-// block then adds the threads' sums in a fixed tree order. One launch, no atomics, no
+// block then adds the threads' sums in a fixed tree order (ops/loss_totals.cuh). One launch, no atomics, no
 // second pass, and the same bits every run. One block streams a few hundred thousand
 // samples in well under the time of the GEMMs that produced them; batches are far smaller.
 // grad may alias output: each element is read before the same thread writes it.
 #include "cuda/check.h"
 #include "cuda/cuda_backend.h"
 #include "ops/bce/op.h"
+#include "ops/loss_math.h"
+#include "ops/loss_totals.cuh"
 #include "ops/dispatch.h"
 
 namespace fanin::gpu {
@@ -17,25 +19,19 @@ namespace {
 
 constexpr int kBceThreads = 512;
 using ops::internal::kProbabilityEpsilon;
+using ops::internal::SmoothedLabel;
+using ops::internal::StableSigmoid;
 
 struct SampleResult {
   float loss;
   float grad;  // dLoss/doutput
-  bool correct;
 };
-
-// sigmoid(z) without overflow for any z (the CPU backend's formula).
-__device__ __forceinline__ float StableSigmoid(float z) {
-  if (z >= 0.0f) return 1.0f / (1.0f + expf(-z));
-  const float e = expf(z);
-  return e / (1.0f + e);
-}
 
 // From logits z: loss = max(z,0) - z y + log1p(exp(-|z|)) (= -y log s - (1-y) log(1-s) with
 // s = sigmoid(z), rearranged so that no exp overflows and no log sees 0); dLoss/dz = s - y.
 __device__ __forceinline__ SampleResult FromLogits(float z, float y) {
   const float loss = fmaxf(z, 0.0f) - z * y + log1pf(expf(-fabsf(z)));
-  return {loss, StableSigmoid(z) - y, z == z && (z > 0.0f) == (y >= 0.5f)};
+  return {loss, StableSigmoid(z) - y};
 }
 
 // From probabilities p, clipped to [eps, 1 - eps] like Keras: loss = -y log p - (1-y)
@@ -47,58 +43,43 @@ __device__ __forceinline__ SampleResult FromProbabilities(float p, float y) {
   const float loss = -(y * logf(clipped) + (1.0f - y) * logf(1.0f - clipped));
   const bool outside = p < kProbabilityEpsilon || p > 1.0f - kProbabilityEpsilon;
   const float grad = outside ? 0.0f : (clipped - y) / (clipped * (1.0f - clipped));
-  return {loss, grad, p == p && (p > 0.5f) == (y >= 0.5f)};
+  return {loss, grad};
 }
 
 template <BceInput kInput>
 __global__ void __launch_bounds__(kBceThreads)
-    BinaryCrossEntropyKernel(const float* output, const float* labels, int64_t n, float grad_scale,
-                             float* grad, float* totals) {
-  __shared__ double loss_sum[kBceThreads];
-  __shared__ long long correct_sum[kBceThreads];
-  double loss = 0.0;
-  long long correct = 0;
+    BinaryCrossEntropyKernel(SmoothedLabel smooth, const float* output, const float* labels,
+                             int64_t n, float grad_scale, float* grad, float* totals) {
+  double loss = 0.0, correct = 0.0;
   for (int64_t i = threadIdx.x; i < n; i += kBceThreads) {
-    const SampleResult r = kInput == BceInput::kLogits ? FromLogits(output[i], labels[i])
-                                                       : FromProbabilities(output[i], labels[i]);
+    const float y = smooth(labels[i]);
+    const SampleResult r = kInput == BceInput::kLogits ? FromLogits(output[i], y)
+                                                       : FromProbabilities(output[i], y);
+    // Against the label before smoothing; a NaN output is never correct.
+    const float threshold = kInput == BceInput::kLogits ? 0.0f : 0.5f;
+    correct += output[i] == output[i] && (output[i] > threshold) == (labels[i] >= 0.5f);
     loss += r.loss;
-    correct += r.correct;
     if (grad != nullptr) grad[i] = r.grad * grad_scale;
   }
-  loss_sum[threadIdx.x] = loss;
-  correct_sum[threadIdx.x] = correct;
-  __syncthreads();
-  for (int half = kBceThreads / 2; half > 0; half /= 2) {
-    if (threadIdx.x < half) {
-      loss_sum[threadIdx.x] += loss_sum[threadIdx.x + half];
-      correct_sum[threadIdx.x] += correct_sum[threadIdx.x + half];
-    }
-    __syncthreads();
-  }
-  if (threadIdx.x == 0) {
-    totals[0] = static_cast<float>(loss_sum[0]);
-    totals[1] = static_cast<float>(correct_sum[0]);
-  }
+  WriteLossTotals<kBceThreads>(loss, correct, totals);
 }
 
-void LaunchBinaryCrossEntropy(BceInput input, const float* output, const float* labels, int64_t n,
-                              float grad_scale, float* grad, float* totals, cudaStream_t stream) {
-  if (input == BceInput::kLogits) {
-    BinaryCrossEntropyKernel<BceInput::kLogits>
-        <<<1, kBceThreads, 0, stream>>>(output, labels, n, grad_scale, grad, totals);
-  } else {
-    BinaryCrossEntropyKernel<BceInput::kProbabilities>
-        <<<1, kBceThreads, 0, stream>>>(output, labels, n, grad_scale, grad, totals);
-  }
-  FANIN_CUDA_CHECK_LAUNCH();
-}
-
-void BinaryCrossEntropy(Backend& backend, BceInput input, const Tensor& output,
-                        const Tensor& labels, float grad_scale, Tensor* grad, float* totals) {
+void BinaryCrossEntropy(Backend& backend, BceInput input, float label_smoothing,
+                        const Tensor& output, const Tensor& labels, float grad_scale, Tensor* grad,
+                        float* totals) {
   auto& cuda = static_cast<CudaBackend&>(backend);
   cuda.Activate();
-  LaunchBinaryCrossEntropy(input, output.data(), labels.data(), output.size(), grad_scale,
-                           grad != nullptr ? grad->data() : nullptr, totals, cuda.stream());
+  const SmoothedLabel smooth(label_smoothing, 2.0f);
+  float* g = grad != nullptr ? grad->data() : nullptr;
+  const int64_t n = output.size();
+  if (input == BceInput::kLogits) {
+    BinaryCrossEntropyKernel<BceInput::kLogits><<<1, kBceThreads, 0, cuda.stream()>>>(
+        smooth, output.data(), labels.data(), n, grad_scale, g, totals);
+  } else {
+    BinaryCrossEntropyKernel<BceInput::kProbabilities><<<1, kBceThreads, 0, cuda.stream()>>>(
+        smooth, output.data(), labels.data(), n, grad_scale, g, totals);
+  }
+  FANIN_CUDA_CHECK_LAUNCH();
 }
 
 using ops::internal::BinaryCrossEntropyOp;

@@ -12,8 +12,8 @@ namespace fanin::ops::internal {
 // caller passes the slot's view).
 struct BinaryCrossEntropyOp {
   static constexpr char kName[] = "BinaryCrossEntropy";
-  using Fn = void(Backend&, BceInput input, const Tensor& output, const Tensor& labels,
-                  float grad_scale, Tensor* grad, float* totals);
+  using Fn = void(Backend&, BceInput input, float label_smoothing, const Tensor& output,
+                  const Tensor& labels, float grad_scale, Tensor* grad, float* totals);
 };
 
 // Keras's backend epsilon: probabilities are clipped to [kProbabilityEpsilon, 1 - it].

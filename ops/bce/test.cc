@@ -57,32 +57,42 @@ struct Expected {
   std::vector<double> grad, grad_tolerance;
 };
 
-Expected Reference(BceInput input, const std::vector<float>& out, const std::vector<float>& y,
-                   float scale) {
+// `smoothing`: the labels become y' = y (1 - s) + s / 2, which the op rounds (or contracts
+// into one fused multiply-add) to within u |y'|: that adds u |y'| |dL/dy'| to the loss bound
+// and u |y'| |dg/dy'| to the gradient's. The correct count compares with the label before.
+Expected Reference(BceInput input, const std::vector<float>& out, const std::vector<float>& labels,
+                   float scale, float smoothing = 0.0f) {
   Expected e;
+  std::vector<float> y(labels.size());
+  for (size_t i = 0; i < y.size(); ++i) y[i] = labels[i] * (1.0f - smoothing) + smoothing / 2.0f;
   for (size_t i = 0; i < out.size(); ++i) {
-    const bool positive = y[i] >= 0.5f;
+    const bool positive = labels[i] >= 0.5f;
+    const double label_error = smoothing > 0 ? kFloatRoundoff * std::fabs(y[i]) : 0.0;
     if (input == BceInput::kLogits) {
       const double z = out[i];
       e.loss += RefBceLogit(z, y[i]);
       e.loss_tolerance +=
           8 * kFloatRoundoff *
-          (std::max(z, 0.0) + std::fabs(z * y[i]) + std::log1p(std::exp(-std::fabs(z))));
+          (std::max(z, 0.0) + std::fabs(z * y[i]) + std::log1p(std::exp(-std::fabs(z)))) +
+          label_error * std::fabs(z);
       e.correct += (z > 0) == positive;
       const double s = testing::RefSigmoid(z);
       e.grad.push_back((s - y[i]) * scale);
-      e.grad_tolerance.push_back(8 * kFloatRoundoff * (s + std::fabs(s - y[i])) * scale);
+      e.grad_tolerance.push_back((8 * kFloatRoundoff * (s + std::fabs(s - y[i])) + label_error) *
+                                 scale);
     } else {
       const double p = Clip(out[i]);
       e.loss += RefBceProbability(p, y[i]);
       e.loss_tolerance +=
           8 * kFloatRoundoff *
-          (std::fabs(y[i] * std::log(p)) + std::fabs((1 - y[i]) * std::log(1 - p)) + 1);
+          (std::fabs(y[i] * std::log(p)) + std::fabs((1 - y[i]) * std::log(1 - p)) + 1) +
+          label_error * std::fabs(std::log(p) - std::log(1 - p));
       e.correct += (out[i] > 0.5f) == positive;
       // The clip has no gradient where it is active.
       const double g = p == out[i] ? (p - y[i]) / (p * (1 - p)) * scale : 0.0;
       e.grad.push_back(g);
-      e.grad_tolerance.push_back(8 * kFloatRoundoff * std::fabs(g));
+      e.grad_tolerance.push_back(8 * kFloatRoundoff * std::fabs(g) +
+                                 (p == out[i] ? label_error / (p * (1 - p)) * scale : 0.0));
     }
   }
   e.loss_tolerance += kFloatRoundoff * std::fabs(e.loss);
@@ -94,8 +104,9 @@ const char* InputName(BceInput input) {
 }
 
 // totals holds three slots of sentinels; the op writes slot 1 only.
-void AddBce(BceInput input, int64_t rows, bool with_grad) {
-  OpCase op_case{.name = std::string("bce/") + InputName(input) + (with_grad ? "/" : "/no_grad/") +
+void AddBce(BceInput input, int64_t rows, bool with_grad, float smoothing = 0.0f) {
+  OpCase op_case{.name = std::string("bce/") + InputName(input) +
+                         (smoothing > 0 ? "/smoothing" : "") + (with_grad ? "/" : "/no_grad/") +
                          RowsName(rows),
                  .family = "bce"};
   op_case.value = [=](Context& c) -> Instance {
@@ -106,12 +117,12 @@ void AddBce(BceInput input, int64_t rows, bool with_grad) {
     Tensor totals = c.Make({6}, std::vector<float>(6, -1.0f));
     return {.op =
                 [=]() mutable {
-                  ops::BinaryCrossEntropy(input, output, labels, scale, with_grad ? &grad : nullptr,
-                                          totals, 1);
+                  ops::BinaryCrossEntropy(input, smoothing, output, labels, scale,
+                                          with_grad ? &grad : nullptr, totals, 1);
                 },
             .check =
                 [=] {
-                  const Expected e = Reference(input, out, y, scale);
+                  const Expected e = Reference(input, out, y, scale, smoothing);
                   const std::vector<float> t = totals.ToHost();
                   ExpectClose(
                       std::vector<double>{e.loss}, {t[2]}, [&](size_t) { return e.loss_tolerance; },
@@ -137,15 +148,16 @@ void AddBce(BceInput input, int64_t rows, bool with_grad) {
       const std::vector<float> y = Labels(rows);
       const float scale = 0.5f;
       Tensor grad(c.backend(), {rows, 1}), totals(c.backend(), {2});
-      ops::BinaryCrossEntropy(input, c.Make({rows, 1}, out), c.Make({rows, 1}, y), scale, &grad,
-                              totals, 0);
-      const Expected e = Reference(input, out, y, scale);
+      ops::BinaryCrossEntropy(input, smoothing, c.Make({rows, 1}, out), c.Make({rows, 1}, y),
+                              scale, &grad, totals, 0);
+      const Expected e = Reference(input, out, y, scale, smoothing);
       std::vector<double> numerical(rows);
       for (int64_t i = 0; i < rows; ++i) {
+        const double yi = y[i] * (1.0f - smoothing) + smoothing / 2.0f;
         numerical[i] =
             scale * CentralDifference(
                         [&](double v) {
-                          return logits ? RefBceLogit(v, y[i]) : RefBceProbability(v, y[i]);
+                          return logits ? RefBceLogit(v, yi) : RefBceProbability(v, yi);
                         },
                         out[i]);
       }
@@ -185,7 +197,7 @@ void AddExtremeLogits() {
               Tensor grad(c.backend(), {n, 1}), totals(c.backend(), {2});
               return {.op =
                           [=]() mutable {
-                            ops::BinaryCrossEntropy(BceInput::kLogits, output, labels, 0.5f, &grad,
+                            ops::BinaryCrossEntropy(BceInput::kLogits, 0.0f, output, labels, 0.5f, &grad,
                                                     totals, 0);
                           },
                       .check =
@@ -219,7 +231,7 @@ void AddNanRule(BceInput input) {
               Tensor grad(c.backend(), {4, 1}), totals(c.backend(), {2});
               return {.op =
                           [=]() mutable {
-                            ops::BinaryCrossEntropy(input, output, labels, 0.25f, &grad, totals, 0);
+                            ops::BinaryCrossEntropy(input, 0.0f, output, labels, 0.25f, &grad, totals, 0);
                           },
                       .check =
                           [=] {
@@ -243,12 +255,12 @@ void AddValidation() {
          Tensor grad(c.backend(), {4, 1}), totals(c.backend(), {2});
          ExpectThrowsWith<std::invalid_argument>(
              [&] {
-               ops::BinaryCrossEntropy(BceInput::kLogits, output, labels, 1.0f, &grad, totals, 0);
+               ops::BinaryCrossEntropy(BceInput::kLogits, 0.0f, output, labels, 1.0f, &grad, totals, 0);
              },
              {"BinaryCrossEntropy", "output [4 x 1]", "labels [3 x 1]"});
          ExpectThrowsWith<std::out_of_range>(
              [&] {
-               ops::BinaryCrossEntropy(BceInput::kLogits, output, output, 1.0f, &grad, totals, 1);
+               ops::BinaryCrossEntropy(BceInput::kLogits, 0.0f, output, output, 1.0f, &grad, totals, 1);
              },
              {"BinaryCrossEntropy", "slot 1", "[2]"});
        }});
@@ -259,6 +271,7 @@ const Registrar kCases([] {
     for (const int64_t rows : kRows) {
       AddBce(input, rows, /*with_grad=*/true);
       AddBce(input, rows, /*with_grad=*/false);
+      AddBce(input, rows, /*with_grad=*/true, /*smoothing=*/0.2f);
     }
     AddNanRule(input);
   }
