@@ -133,8 +133,8 @@ void RegisterBce(const Device& device, int64_t n) {
         Tensor grad(device.backend, {n, 1});
         Tensor totals(device.backend, {2});
         for (auto _ : state) {
-          ops::BinaryCrossEntropy(BceInput::kLogits, 0.0f, logits, y, 1.0f / static_cast<float>(n), &grad,
-                                  totals, 0);
+          ops::BinaryCrossEntropy(BceInput::kLogits, 0.0f, logits, y, 1.0f / static_cast<float>(n),
+                                  &grad, totals, 0);
           device.backend->Synchronize();
         }
         SetRates(state, 0, 3.0 * 4.0 * static_cast<double>(n), static_cast<double>(n));

@@ -122,10 +122,10 @@ inline void CheckParameterStats(std::string_view op, const ParameterStats& stats
     const ParameterExtent& e = stats.extents[static_cast<size_t>(i)];
     if (e.offset < end || e.size < 0 || e.size > size - e.offset) {
       throw std::invalid_argument(std::string(op) + ": parameter extent " + std::to_string(i) +
-                                  " [" + std::to_string(e.offset) + ", +" +
-                                  std::to_string(e.size) + ") overlaps the one before it or "
-                                  "leaves the flat buffer of " + std::to_string(size) +
-                                  " floats");
+                                  " [" + std::to_string(e.offset) + ", +" + std::to_string(e.size) +
+                                  ") overlaps the one before it or "
+                                  "leaves the flat buffer of " +
+                                  std::to_string(size) + " floats");
     }
     end = e.offset + e.size;
   }

@@ -99,8 +99,8 @@ void TrainOn(const std::string& device, const Options& o, const fanin::Dataset& 
       timed += end - epoch_start;
     }
     if (o.verbose == 0) {
-      std::printf("epoch %3d  loss %.4f  accuracy %.3f%s\n", logs.epoch + 1, logs.loss,
-                  logs.metric, logs.epoch < o.warmup_epochs ? "  (warm-up, not timed)" : "");
+      std::printf("epoch %3d  loss %.4f  accuracy %.3f%s\n", logs.epoch + 1, logs.loss, logs.metric,
+                  logs.epoch < o.warmup_epochs ? "  (warm-up, not timed)" : "");
     }
     epoch_start = Clock::now();
     return true;

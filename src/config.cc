@@ -1,9 +1,8 @@
 #include "fanin/config.h"
 
 #include <algorithm>
-#include <stdexcept>
-
 #include <nlohmann/json.hpp>
+#include <stdexcept>
 
 namespace fanin {
 namespace {
@@ -11,7 +10,7 @@ namespace {
 using json = nlohmann::ordered_json;
 
 const char* KindName(const ConfigValue& v) {
-  return std::holds_alternative<bool>(v) ? "a bool"
+  return std::holds_alternative<bool>(v)     ? "a bool"
          : std::holds_alternative<double>(v) ? "a number"
                                              : "a string";
 }

@@ -37,7 +37,89 @@ std::vector<std::string> NumberedNames(int64_t count) {
   return names;
 }
 
+// Calls bad(rule) when `value` is not a label of kind `kind`; the rule tells what is, and
+// for the binary kind, which kinds take other labels.
+template <typename Bad>
+void CheckCsvLabel(CsvLabels kind, float value, Bad bad) {
+  switch (kind) {
+    case CsvLabels::kBinary:
+      if (value != 0.0f && value != 1.0f) {
+        bad("0 or 1 (for class indices load with CsvLabels::kClassIndex, for soft labels "
+            "kSoft, for regression targets kContinuous)");
+      }
+      break;
+    case CsvLabels::kSoft:
+      if (!(value >= 0.0f && value <= 1.0f)) bad("in [0, 1]");
+      break;
+    case CsvLabels::kClassIndex:
+      if (!(value >= 0.0f && std::floor(value) == value && value < 16777216.0f)) {
+        bad("a class index (an integer 0, 1, 2, ... below 2^24)");
+      }
+      break;
+    case CsvLabels::kContinuous:
+      break;
+  }
+}
+
 }  // namespace
+
+Dataset Blobs(int64_t classes, int64_t n_dims, int64_t n_points, double spread, double center_box,
+              uint64_t seed) {
+  if (classes < 2 || n_dims < 1 || n_points < classes) {
+    throw std::invalid_argument(
+        "Blobs: needs classes >= 2, n_dims >= 1 and n_points >= classes, "
+        "got " +
+        std::to_string(classes) + ", " + std::to_string(n_dims) + " and " +
+        std::to_string(n_points));
+  }
+  if (!(std::isfinite(spread) && spread > 0.0 && std::isfinite(center_box) && center_box > 0.0)) {
+    throw std::invalid_argument("Blobs: spread and center_box must be finite and > 0, got " +
+                                std::to_string(spread) + " and " + std::to_string(center_box));
+  }
+  const RandomSpec centers{RandomDistribution::kUniform, -center_box, center_box, seed, 0};
+  const RandomSpec offsets{RandomDistribution::kNormal, 0.0, spread, seed, 1};
+  std::vector<float> x, y;
+  x.reserve(static_cast<size_t>(ShapeSize({n_points, n_dims})));
+  int64_t row = 0;
+  for (int64_t c = 0; c < classes; ++c) {
+    const int64_t count = n_points / classes + (c < n_points % classes ? 1 : 0);
+    for (int64_t i = 0; i < count; ++i, ++row) {
+      for (int64_t j = 0; j < n_dims; ++j) {
+        const double center = RandomValue(centers, static_cast<uint64_t>(c * n_dims + j));
+        const double offset = RandomValue(offsets, static_cast<uint64_t>(row * n_dims + j));
+        x.push_back(static_cast<float>(center + offset));
+      }
+      y.push_back(static_cast<float>(c));
+    }
+  }
+  return MakeDataset(std::move(x), std::move(y), n_dims, NumberedNames(n_dims));
+}
+
+Dataset Regression(int64_t n_dims, int64_t n_points, double noise, uint64_t seed) {
+  if (n_dims < 1 || n_points < 2) {
+    throw std::invalid_argument("Regression: needs n_dims >= 1 and n_points >= 2, got " +
+                                std::to_string(n_dims) + " and " + std::to_string(n_points));
+  }
+  if (!(std::isfinite(noise) && noise >= 0.0)) {
+    throw std::invalid_argument("Regression: noise must be finite and >= 0, got " +
+                                std::to_string(noise));
+  }
+  const RandomSpec inputs{RandomDistribution::kUniform, -1.0, 1.0, seed, 0};
+  const RandomSpec errors{RandomDistribution::kNormal, 0.0, 1.0, seed, 1};
+  constexpr double kPi = 3.14159265358979323846;
+  std::vector<float> x, y;
+  for (int64_t i = 0; i < n_points; ++i) {
+    double target = 0.0;
+    for (int64_t j = 0; j < n_dims; ++j) {
+      const auto v = static_cast<float>(RandomValue(inputs, static_cast<uint64_t>(i * n_dims + j)));
+      x.push_back(v);
+      target += j == 0 ? std::sin(kPi * v) : v / static_cast<double>(j + 1);
+    }
+    target += noise * RandomValue(errors, static_cast<uint64_t>(i));
+    y.push_back(static_cast<float>(target));
+  }
+  return MakeDataset(std::move(x), std::move(y), n_dims, NumberedNames(n_dims));
+}
 
 Dataset Ball(int64_t n_dims, int64_t n_points, double radius_fraction, uint64_t seed) {
   if (n_dims < 1 || n_points < 2) {
@@ -227,7 +309,7 @@ std::vector<std::string> SplitCsvLine(std::string_view line, const std::string& 
 
 }  // namespace
 
-Dataset LoadCsv(const std::string& path, std::string_view label_column) {
+Dataset LoadCsv(const std::string& path, std::string_view label_column, CsvLabels labels) {
   std::ifstream in(path);
   if (!in) throw std::invalid_argument("LoadCsv: cannot open '" + path + "'");
   const std::string context = "LoadCsv: " + path;
@@ -283,7 +365,9 @@ Dataset LoadCsv(const std::string& path, std::string_view label_column) {
       }
       if (!std::isfinite(value)) fail(at + ": '" + cell + "' is not finite");
       if (static_cast<int64_t>(c) == label_index) {
-        if (value != 0.0f && value != 1.0f) fail(at + ": label '" + cell + "' is not 0 or 1");
+        CheckCsvLabel(labels, value, [&](const std::string& rule) {
+          fail(at + ": label '" + cell + "' is not " + rule);
+        });
         y.push_back(value);
       } else {
         x.push_back(value);

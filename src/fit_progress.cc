@@ -74,9 +74,9 @@ void FitProgress::EndEpoch(const EpochLogs& logs) {
   const double elapsed = Seconds(std::chrono::steady_clock::now() - start_);
   std::fprintf(stream_, "%sEpoch %d/%d", bar_ ? "\r" : "", logs.epoch + 1, epochs_);
   if (bar_) std::fprintf(stream_, " [%s]", std::string(kBarWidth, '=').c_str());
-  std::fprintf(stream_, " %lld/%lld - %s - loss: %.4f - %s: %.4f",
-               static_cast<long long>(batches_), static_cast<long long>(batches_),
-               Duration(elapsed).c_str(), logs.loss, metric_.c_str(), logs.metric);
+  std::fprintf(stream_, " %lld/%lld - %s - loss: %.4f - %s: %.4f", static_cast<long long>(batches_),
+               static_cast<long long>(batches_), Duration(elapsed).c_str(), logs.loss,
+               metric_.c_str(), logs.metric);
   if (!std::isnan(logs.val_loss)) {
     std::fprintf(stream_, " - val_loss: %.4f - val_%s: %.4f", logs.val_loss, metric_.c_str(),
                  logs.val_metric);

@@ -318,9 +318,8 @@ struct Sequential::State {
       throw std::invalid_argument(std::string(what) + ": y has shape " + ShapeToString(y.shape()) +
                                   ", expected [" + std::to_string(x.rows()) + " x " +
                                   std::to_string(columns) + "] for x " + ShapeToString(x.shape()) +
-                                  " and " + loss->config().type() + " on " +
-                                  std::to_string(units) + " output unit" +
-                                  (units == 1 ? "" : "s"));
+                                  " and " + loss->config().type() + " on " + std::to_string(units) +
+                                  " output unit" + (units == 1 ? "" : "s"));
     }
     if (x.rows() == 0) {
       throw std::invalid_argument(std::string(what) + ": the data set is empty (x has shape " +

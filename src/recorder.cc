@@ -625,9 +625,9 @@ LayerRows RowsOf(const LayerStats& layer, const std::string& path) {
     const std::optional<TensorStats>& s = layer[role];
     if (!s) continue;
     rows.roles.push_back(role);
-    const RoleRecord r{s->count,   s->nan_count, s->inf_count,  s->mean,
-                       s->std,     s->min,       s->max,        s->hist_lo,
-                       s->hist_hi, s->zero_count, s->saturated_count};
+    const RoleRecord r{
+        s->count,   s->nan_count, s->inf_count,  s->mean,           s->std, s->min, s->max,
+        s->hist_lo, s->hist_hi,   s->zero_count, s->saturated_count};
     const auto* bytes = reinterpret_cast<const uint8_t*>(&r);
     rows.stats.insert(rows.stats.end(), bytes, bytes + sizeof(r));
     if (rows.roles.size() == 1) rows.bins = s->histogram.size();

@@ -180,7 +180,8 @@ class CheckpointOptimizerTest : public CheckpointTest,
 
 TEST_P(CheckpointOptimizerTest, RoundTripRestoresEverything) {
   for (const bool from_logits : {true, false}) {
-    Sequential model = MixedModel(GetParam().optimizer, BinaryCrossEntropy({.from_logits = from_logits}));
+    Sequential model =
+        MixedModel(GetParam().optimizer, BinaryCrossEntropy({.from_logits = from_logits}));
     model.Fit(Data().x, Data().y, {.epochs = 2, .batch_size = 16, .shuffle_seed = 4});
     const std::string path = Path("model.safetensors");
     SaveCheckpoint(model, path);

@@ -325,3 +325,76 @@ TEST(TrainTestSplitTest, RefusesAFractionThatLeavesASideEmpty) {
 
 }  // namespace
 }  // namespace fanin
+
+namespace fanin {
+namespace {
+
+TEST_F(LoadCsvTest, LabelKindsTakeClassIndicesSoftLabelsAndTargets) {
+  const std::string path = Write("kinds.csv", "a,label\n1,2\n2,0\n3,1\n");
+  testing::ExpectThrowsWith<std::invalid_argument>(
+      [&] { LoadCsv(path, "label"); },
+      {"label '2' is not 0 or 1", "CsvLabels::kClassIndex", "kContinuous"});
+  EXPECT_EQ(LoadCsv(path, "label", CsvLabels::kClassIndex).y.ToHost(),
+            (std::vector<float>{2, 0, 1}));
+  testing::ExpectThrowsWith<std::invalid_argument>(
+      [&] { LoadCsv(path, "label", CsvLabels::kSoft); }, {"label '2' is not in [0, 1]"});
+  const std::string soft = Write("soft.csv", "a,label\n1,0.25\n2,1\n");
+  EXPECT_EQ(LoadCsv(soft, "label", CsvLabels::kSoft).y.ToHost(), (std::vector<float>{0.25f, 1}));
+  testing::ExpectThrowsWith<std::invalid_argument>(
+      [&] { LoadCsv(soft, "label", CsvLabels::kClassIndex); },
+      {"row 1 (line 2)", "label '0.25' is not a class index"});
+  const std::string target = Write("target.csv", "a,label\n1,-3.5\n2,1e6\n");
+  EXPECT_EQ(LoadCsv(target, "label", CsvLabels::kContinuous).y.ToHost(),
+            (std::vector<float>{-3.5f, 1e6f}));
+}
+
+TEST(BlobsTest, ClassesInOrderAroundSeededCenters) {
+  const Dataset d = Blobs(4, 3, 102, 0.5, 5.0, 9);
+  ASSERT_EQ(d.x.shape(), (Shape{102, 3}));
+  const std::vector<float> x = d.x.ToHost(), y = d.y.ToHost();
+  // 102 = 4 x 25 + 2: the first two classes get one more point.
+  std::vector<int> count(4, 0);
+  for (const float label : y) ++count[static_cast<size_t>(label)];
+  EXPECT_EQ(count, (std::vector<int>{26, 26, 25, 25}));
+  EXPECT_TRUE(std::is_sorted(y.begin(), y.end()));
+  // Each class's mean lies within 4 standard errors (0.5 / sqrt(25) = 0.1) of one center,
+  // inside the box; the centers are apart.
+  std::vector<double> mean(12, 0.0);
+  for (size_t i = 0; i < y.size(); ++i) {
+    for (size_t j = 0; j < 3; ++j) mean[static_cast<size_t>(y[i]) * 3 + j] += x[i * 3 + j];
+  }
+  for (size_t c = 0; c < 4; ++c) {
+    for (size_t j = 0; j < 3; ++j) {
+      const double m = mean[c * 3 + j] / count[c];
+      EXPECT_LE(std::fabs(m), 5.0 + 0.4) << c << " " << j;
+    }
+  }
+  EXPECT_EQ(Blobs(4, 3, 102, 0.5, 5.0, 9).x.ToHost(), x);
+  EXPECT_NE(Blobs(4, 3, 102, 0.5, 5.0, 10).x.ToHost(), x);
+  testing::ExpectThrowsWith<std::invalid_argument>([] { Blobs(1); }, {"Blobs", "classes >= 2"});
+  testing::ExpectThrowsWith<std::invalid_argument>([] { Blobs(3, 2, 100, 0.0); },
+                                                   {"Blobs", "spread and center_box"});
+}
+
+TEST(RegressionTest, TargetIsTheStatedFunctionPlusNoise) {
+  const Dataset clean = Regression(3, 200, 0.0, 2);
+  const std::vector<float> x = clean.x.ToHost(), y = clean.y.ToHost();
+  for (size_t i = 0; i < y.size(); ++i) {
+    const double f =
+        std::sin(3.14159265358979323846 * x[3 * i]) + x[3 * i + 1] / 2.0 + x[3 * i + 2] / 3.0;
+    EXPECT_NEAR(y[i], f, 1e-6) << i;
+    for (size_t j = 0; j < 3; ++j) EXPECT_LE(std::fabs(x[3 * i + j]), 1.0f);
+  }
+  // The noise: same inputs, residuals with the stated std (within 15% at 200 points).
+  const Dataset noisy = Regression(3, 200, 0.1, 2);
+  EXPECT_EQ(noisy.x.ToHost(), x);
+  const std::vector<float> yn = noisy.y.ToHost();
+  double ss = 0.0;
+  for (size_t i = 0; i < y.size(); ++i) ss += (yn[i] - y[i]) * (yn[i] - y[i]);
+  EXPECT_NEAR(std::sqrt(ss / 200.0), 0.1, 0.015);
+  testing::ExpectThrowsWith<std::invalid_argument>([] { Regression(3, 10, -1.0); },
+                                                   {"Regression", "noise"});
+}
+
+}  // namespace
+}  // namespace fanin

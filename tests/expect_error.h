@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include <exception>
 #include <initializer_list>
 #include <string>
 #include <string_view>
@@ -29,4 +30,18 @@ void ExpectThrowsWith(Action&& action, std::initializer_list<std::string_view> p
   ADD_FAILURE() << "did not throw";
 }
 
+// The message of the exception `action` throws ("" when it throws none).
+template <typename Action>
+std::string ErrorOf(Action&& action) {
+  try {
+    action();
+  } catch (const std::exception& e) {
+    return e.what();
+  }
+  return "";
+}
+
 }  // namespace fanin::testing
+
+#define EXPECT_CONTAINS(text, part) \
+  EXPECT_NE(std::string(text).find(part), std::string::npos) << "in: " << (text)

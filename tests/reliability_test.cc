@@ -14,7 +14,8 @@
 #include <vector>
 
 #include "fanin/fanin.h"
-#include "test_util.h"
+#include "tests/expect_error.h"
+#include "tests/test_util.h"
 
 namespace fanin {
 namespace {
@@ -22,18 +23,7 @@ namespace {
 using testing::Cpu;
 using testing::MakeTensor;
 
-// The message of the exception `f` throws ("" when it throws none).
-std::string ErrorOf(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const std::exception& e) {
-    return e.what();
-  }
-  return "";
-}
-
-#define EXPECT_CONTAINS(text, part) \
-  EXPECT_NE(std::string(text).find(part), std::string::npos) << "in: " << (text)
+using testing::ErrorOf;
 
 Sequential TwoLayers(Optimizer optimizer, std::string_view kernel = "glorot_uniform",
                      int threads = 2, int64_t inputs = 2) {
@@ -229,8 +219,10 @@ TEST(ErrorMessageTest, CompileRejectsOptimizerSettingsOutsideTheirRange) {
     EXPECT_EQ(std::get<Sgd>(model.optimizer()).learning_rate, 0.25f);
   }
   // The edges of each range are accepted.
-  EXPECT_NO_THROW(model.Compile(BinaryCrossEntropy(), Sgd{.learning_rate = 0.0f, .momentum = 0.999f}));
-  EXPECT_NO_THROW(model.Compile(BinaryCrossEntropy(), Adam{.beta1 = 0.0f, .beta2 = 0.0f, .epsilon = 1e-30f}));
+  EXPECT_NO_THROW(
+      model.Compile(BinaryCrossEntropy(), Sgd{.learning_rate = 0.0f, .momentum = 0.999f}));
+  EXPECT_NO_THROW(
+      model.Compile(BinaryCrossEntropy(), Adam{.beta1 = 0.0f, .beta2 = 0.0f, .epsilon = 1e-30f}));
 }
 
 TEST(ErrorMessageTest, UnknownNamesListTheValidOnes) {

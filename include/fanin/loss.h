@@ -35,8 +35,8 @@ class Loss {
   virtual int64_t LabelColumns(int64_t output_units) const = 0;
   // Throws std::invalid_argument, prefixed by `what` ("Fit"), naming the first label the loss
   // cannot take (its row and value) and what it accepts. labels: row-major, `columns` wide.
-  virtual void CheckLabels(std::string_view what, std::span<const float> labels,
-                           int64_t columns, int64_t output_units) const = 0;
+  virtual void CheckLabels(std::string_view what, std::span<const float> labels, int64_t columns,
+                           int64_t output_units) const = 0;
   // totals[2*slot] to the loss summed over output's rows, and
   // totals[2*slot+1] to the metric's sum; grad, when given, to dLoss_i/doutput * grad_scale.
   virtual void Compute(const Tensor& output, const Tensor& labels, float grad_scale, Tensor* grad,

@@ -203,7 +203,7 @@ class Sequential {
   // ---- What a checkpoint holds (checkpoint.h) -----------------------------------------
   int64_t input_features() const;  // 0 until built
   uint64_t seed() const;           // Build's seed
-  const Loss& loss() const;  // binary_crossentropy until Compile
+  const Loss& loss() const;        // binary_crossentropy until Compile
   const Optimizer& optimizer() const;
   // Epochs that Fit has completed (the last completed epoch's number + 1).
   int epochs_completed() const;

@@ -97,8 +97,8 @@ struct TensorStats {
   float hist_hi = 0.0f;
   std::vector<int64_t> histogram;  // values outside [hist_lo, hist_hi] are not counted
   // From the fused statistics only (ops::Summarize and the ops that take a StatsOut):
-  int64_t zero_count = 0;       // exact zeros of either sign (dead ReLU units)
-  int64_t saturated_count = 0;  // values outside the StatsOut's SaturationBand
+  int64_t zero_count = 0;               // exact zeros of either sign (dead ReLU units)
+  int64_t saturated_count = 0;          // values outside the StatsOut's SaturationBand
   std::vector<int64_t> log2_histogram;  // kLog2Bins counts when asked for, else empty
 
   // sqrt(sum of squares) of the finite values.

@@ -5,8 +5,8 @@
 
 #include "cpu/cpu_backend.h"
 #include "ops/bce/op.h"
-#include "ops/loss_math.h"
 #include "ops/dispatch.h"
+#include "ops/loss_math.h"
 
 namespace fanin::ops::internal {
 namespace {

@@ -3,16 +3,16 @@
 // The kernel is one block: each thread walks the batch with a stride of the block size,
 // computing each sample's loss and gradient (forward and backward together, since both
 // need the same sigmoid/log terms) and accumulating its share of the loss in double; the
-// block then adds the threads' sums in a fixed tree order (ops/loss_totals.cuh). One launch, no atomics, no
-// second pass, and the same bits every run. One block streams a few hundred thousand
+// block then adds the threads' sums in a fixed tree order (ops/loss_totals.cuh). One launch, no
+// atomics, no second pass, and the same bits every run. One block streams a few hundred thousand
 // samples in well under the time of the GEMMs that produced them; batches are far smaller.
 // grad may alias output: each element is read before the same thread writes it.
 #include "cuda/check.h"
 #include "cuda/cuda_backend.h"
 #include "ops/bce/op.h"
+#include "ops/dispatch.h"
 #include "ops/loss_math.h"
 #include "ops/loss_totals.cuh"
-#include "ops/dispatch.h"
 
 namespace fanin::gpu {
 namespace {
@@ -53,8 +53,8 @@ __global__ void __launch_bounds__(kBceThreads)
   double loss = 0.0, correct = 0.0;
   for (int64_t i = threadIdx.x; i < n; i += kBceThreads) {
     const float y = smooth(labels[i]);
-    const SampleResult r = kInput == BceInput::kLogits ? FromLogits(output[i], y)
-                                                       : FromProbabilities(output[i], y);
+    const SampleResult r =
+        kInput == BceInput::kLogits ? FromLogits(output[i], y) : FromProbabilities(output[i], y);
     // Against the label before smoothing; a NaN output is never correct.
     const float threshold = kInput == BceInput::kLogits ? 0.0f : 0.5f;
     correct += output[i] == output[i] && (output[i] > threshold) == (labels[i] >= 0.5f);

@@ -73,7 +73,7 @@ Expected Reference(BceInput input, const std::vector<float>& out, const std::vec
       e.loss += RefBceLogit(z, y[i]);
       e.loss_tolerance +=
           8 * kFloatRoundoff *
-          (std::max(z, 0.0) + std::fabs(z * y[i]) + std::log1p(std::exp(-std::fabs(z)))) +
+              (std::max(z, 0.0) + std::fabs(z * y[i]) + std::log1p(std::exp(-std::fabs(z)))) +
           label_error * std::fabs(z);
       e.correct += (z > 0) == positive;
       const double s = testing::RefSigmoid(z);
@@ -85,7 +85,7 @@ Expected Reference(BceInput input, const std::vector<float>& out, const std::vec
       e.loss += RefBceProbability(p, y[i]);
       e.loss_tolerance +=
           8 * kFloatRoundoff *
-          (std::fabs(y[i] * std::log(p)) + std::fabs((1 - y[i]) * std::log(1 - p)) + 1) +
+              (std::fabs(y[i] * std::log(p)) + std::fabs((1 - y[i]) * std::log(1 - p)) + 1) +
           label_error * std::fabs(std::log(p) - std::log(1 - p));
       e.correct += (out[i] > 0.5f) == positive;
       // The clip has no gradient where it is active.
@@ -148,18 +148,17 @@ void AddBce(BceInput input, int64_t rows, bool with_grad, float smoothing = 0.0f
       const std::vector<float> y = Labels(rows);
       const float scale = 0.5f;
       Tensor grad(c.backend(), {rows, 1}), totals(c.backend(), {2});
-      ops::BinaryCrossEntropy(input, smoothing, c.Make({rows, 1}, out), c.Make({rows, 1}, y),
-                              scale, &grad, totals, 0);
+      ops::BinaryCrossEntropy(input, smoothing, c.Make({rows, 1}, out), c.Make({rows, 1}, y), scale,
+                              &grad, totals, 0);
       const Expected e = Reference(input, out, y, scale, smoothing);
       std::vector<double> numerical(rows);
       for (int64_t i = 0; i < rows; ++i) {
         const double yi = y[i] * (1.0f - smoothing) + smoothing / 2.0f;
-        numerical[i] =
-            scale * CentralDifference(
-                        [&](double v) {
-                          return logits ? RefBceLogit(v, yi) : RefBceProbability(v, yi);
-                        },
-                        out[i]);
+        numerical[i] = scale * CentralDifference(
+                                   [&](double v) {
+                                     return logits ? RefBceLogit(v, yi) : RefBceProbability(v, yi);
+                                   },
+                                   out[i]);
       }
       ExpectClose(
           numerical, grad.ToHost(), [&](size_t i) { return e.grad_tolerance[i]; }, "dL/doutput");
@@ -197,8 +196,8 @@ void AddExtremeLogits() {
               Tensor grad(c.backend(), {n, 1}), totals(c.backend(), {2});
               return {.op =
                           [=]() mutable {
-                            ops::BinaryCrossEntropy(BceInput::kLogits, 0.0f, output, labels, 0.5f, &grad,
-                                                    totals, 0);
+                            ops::BinaryCrossEntropy(BceInput::kLogits, 0.0f, output, labels, 0.5f,
+                                                    &grad, totals, 0);
                           },
                       .check =
                           [=] {
@@ -231,7 +230,8 @@ void AddNanRule(BceInput input) {
               Tensor grad(c.backend(), {4, 1}), totals(c.backend(), {2});
               return {.op =
                           [=]() mutable {
-                            ops::BinaryCrossEntropy(input, 0.0f, output, labels, 0.25f, &grad, totals, 0);
+                            ops::BinaryCrossEntropy(input, 0.0f, output, labels, 0.25f, &grad,
+                                                    totals, 0);
                           },
                       .check =
                           [=] {
@@ -248,22 +248,23 @@ void AddNanRule(BceInput input) {
 }
 
 void AddValidation() {
-  Register(
-      {.name = "bce.validation", .family = "bce", .validation = [](Context& c) {
-         using testing::ExpectThrowsWith;
-         const Tensor output(c.backend(), {4, 1}), labels(c.backend(), {3, 1});
-         Tensor grad(c.backend(), {4, 1}), totals(c.backend(), {2});
-         ExpectThrowsWith<std::invalid_argument>(
-             [&] {
-               ops::BinaryCrossEntropy(BceInput::kLogits, 0.0f, output, labels, 1.0f, &grad, totals, 0);
-             },
-             {"BinaryCrossEntropy", "output [4 x 1]", "labels [3 x 1]"});
-         ExpectThrowsWith<std::out_of_range>(
-             [&] {
-               ops::BinaryCrossEntropy(BceInput::kLogits, 0.0f, output, output, 1.0f, &grad, totals, 1);
-             },
-             {"BinaryCrossEntropy", "slot 1", "[2]"});
-       }});
+  Register({.name = "bce.validation", .family = "bce", .validation = [](Context& c) {
+              using testing::ExpectThrowsWith;
+              const Tensor output(c.backend(), {4, 1}), labels(c.backend(), {3, 1});
+              Tensor grad(c.backend(), {4, 1}), totals(c.backend(), {2});
+              ExpectThrowsWith<std::invalid_argument>(
+                  [&] {
+                    ops::BinaryCrossEntropy(BceInput::kLogits, 0.0f, output, labels, 1.0f, &grad,
+                                            totals, 0);
+                  },
+                  {"BinaryCrossEntropy", "output [4 x 1]", "labels [3 x 1]"});
+              ExpectThrowsWith<std::out_of_range>(
+                  [&] {
+                    ops::BinaryCrossEntropy(BceInput::kLogits, 0.0f, output, output, 1.0f, &grad,
+                                            totals, 1);
+                  },
+                  {"BinaryCrossEntropy", "slot 1", "[2]"});
+            }});
 }
 
 const Registrar kCases([] {

@@ -19,8 +19,8 @@ struct SampleErrors {
 };
 
 template <ErrorKind kKind>
-FANIN_HD SampleErrors RegressionSample(const float* o, const float* y, int64_t k,
-                                       float grad_scale, float* g) {
+FANIN_HD SampleErrors RegressionSample(const float* o, const float* y, int64_t k, float grad_scale,
+                                       float* g) {
   double squared = 0.0, absolute = 0.0;
   const float per_output = grad_scale / static_cast<float>(k);
   for (int64_t j = 0; j < k; ++j) {

@@ -45,9 +45,9 @@ Expected Reference(ErrorKind kind, const std::vector<float>& o, const std::vecto
     absolute += r.absolute;
     for (int64_t j = 0; j < k; ++j) {
       const double d = oi[j] - yi[j];
-      e.grad.push_back(kind == ErrorKind::kSquared ? 2.0 * d * scale / static_cast<double>(k)
-                                                   : (d > 0 ? 1.0 : (d < 0 ? -1.0 : 0.0)) * scale /
-                                                         static_cast<double>(k));
+      e.grad.push_back(kind == ErrorKind::kSquared
+                           ? 2.0 * d * scale / static_cast<double>(k)
+                           : (d > 0 ? 1.0 : (d < 0 ? -1.0 : 0.0)) * scale / static_cast<double>(k));
     }
   }
   const bool sq = kind == ErrorKind::kSquared;
@@ -85,7 +85,8 @@ void AddRegression(ErrorKind kind, int64_t k, int64_t rows, bool with_grad) {
                   ExpectClose(
                       std::vector<double>{e.metric}, {t[3]},
                       [&](size_t) { return e.metric_tolerance; }, "metric sum");
-                  for (int i : {0, 1, 4, 5}) EXPECT_EQ(t[i], -1.0f) << "totals[" << i << "] written";
+                  for (int i : {0, 1, 4, 5})
+                    EXPECT_EQ(t[i], -1.0f) << "totals[" << i << "] written";
                   if (with_grad) {
                     ExpectClose(
                         e.grad, grad.ToHost(),
@@ -109,15 +110,14 @@ void AddRegression(ErrorKind kind, int64_t k, int64_t rows, bool with_grad) {
         for (int64_t j = 0; j < k; ++j) {
           std::vector<double> oi(o.begin() + i * k, o.begin() + (i + 1) * k);
           const std::vector<double> yi(k, 0.0);
-          numerical[i * k + j] = scale * CentralDifference(
-                                             [&](double v) {
-                                               oi[j] = v;
-                                               const testing::RefErrors r =
-                                                   testing::RefRegressionErrors(oi, yi);
-                                               return kind == ErrorKind::kSquared ? r.squared
-                                                                                  : r.absolute;
-                                             },
-                                             o[i * k + j]);
+          numerical[i * k + j] =
+              scale * CentralDifference(
+                          [&](double v) {
+                            oi[j] = v;
+                            const testing::RefErrors r = testing::RefRegressionErrors(oi, yi);
+                            return kind == ErrorKind::kSquared ? r.squared : r.absolute;
+                          },
+                          o[i * k + j]);
         }
       }
       ExpectClose(
@@ -152,25 +152,24 @@ void AddNanRule(ErrorKind kind) {
 }
 
 void AddValidation() {
-  Register({.name = "regression_loss.validation",
-            .family = "regression_loss",
-            .validation = [](Context& c) {
-              using testing::ExpectThrowsWith;
-              const Tensor output(c.backend(), {4, 2}), targets(c.backend(), {4, 1});
-              Tensor grad(c.backend(), {4, 2}), totals(c.backend(), {2});
-              ExpectThrowsWith<std::invalid_argument>(
-                  [&] {
-                    ops::RegressionLoss(ErrorKind::kSquared, output, targets, 1.0f, &grad, totals,
-                                        0);
-                  },
-                  {"RegressionLoss", "output [4 x 2]", "targets [4 x 1]", "differ"});
-              ExpectThrowsWith<std::out_of_range>(
-                  [&] {
-                    ops::RegressionLoss(ErrorKind::kAbsolute, output, output, 1.0f, &grad, totals,
-                                        1);
-                  },
-                  {"RegressionLoss", "slot 1", "[2]"});
-            }});
+  Register(
+      {.name = "regression_loss.validation",
+       .family = "regression_loss",
+       .validation = [](Context& c) {
+         using testing::ExpectThrowsWith;
+         const Tensor output(c.backend(), {4, 2}), targets(c.backend(), {4, 1});
+         Tensor grad(c.backend(), {4, 2}), totals(c.backend(), {2});
+         ExpectThrowsWith<std::invalid_argument>(
+             [&] {
+               ops::RegressionLoss(ErrorKind::kSquared, output, targets, 1.0f, &grad, totals, 0);
+             },
+             {"RegressionLoss", "output [4 x 2]", "targets [4 x 1]", "differ"});
+         ExpectThrowsWith<std::out_of_range>(
+             [&] {
+               ops::RegressionLoss(ErrorKind::kAbsolute, output, output, 1.0f, &grad, totals, 1);
+             },
+             {"RegressionLoss", "slot 1", "[2]"});
+       }});
 }
 
 const Registrar kCases([] {

@@ -27,7 +27,8 @@ void SoftmaxCrossEntropy(ClassLabels labels_kind, float label_smoothing, const T
   }
   internal::CheckLossArgs(op, logits, grad, totals, slot, label_smoothing);
   internal::Run<internal::SoftmaxCrossEntropyOp>(backend, labels_kind, label_smoothing, logits,
-                                                 labels, grad_scale, grad, totals.data() + 2 * slot);
+                                                 labels, grad_scale, grad,
+                                                 totals.data() + 2 * slot);
 }
 
 void Softmax(Tensor& z) {

@@ -51,13 +51,13 @@ std::vector<float> Labels(ClassLabels kind, bool soft, int64_t rows, int64_t k) 
 }
 
 // Sample i's labels as the op sees them: smoothed in float, as doubles.
-std::vector<double> SmoothedRow(ClassLabels kind, const std::vector<float>& y, int64_t i,
-                                int64_t k, float smoothing) {
+std::vector<double> SmoothedRow(ClassLabels kind, const std::vector<float>& y, int64_t i, int64_t k,
+                                float smoothing) {
   const float keep = 1.0f - smoothing, add = smoothing / static_cast<float>(k);
   std::vector<double> row(k);
   for (int64_t j = 0; j < k; ++j) {
-    const float label = kind == ClassLabels::kIndex ? (y[i] == static_cast<float>(j) ? 1.0f : 0.0f)
-                                                    : y[i * k + j];
+    const float label =
+        kind == ClassLabels::kIndex ? (y[i] == static_cast<float>(j) ? 1.0f : 0.0f) : y[i * k + j];
     row[j] = label * keep + add;
   }
   return row;
@@ -86,15 +86,15 @@ Expected Reference(ClassLabels kind, const std::vector<float>& z, const std::vec
       label_sum += yi[j];
     }
     const auto predicted = std::max_element(zi.begin(), zi.end()) - zi.begin();
-    const auto target = kind == ClassLabels::kIndex
-                            ? static_cast<int64_t>(y[i])
-                            : std::max_element(y.begin() + i * k, y.begin() + (i + 1) * k) -
-                                  (y.begin() + i * k);
+    const auto target =
+        kind == ClassLabels::kIndex
+            ? static_cast<int64_t>(y[i])
+            : std::max_element(y.begin() + i * k, y.begin() + (i + 1) * k) - (y.begin() + i * k);
     e.correct += predicted == target;
     for (int64_t j = 0; j < k; ++j) {
       e.grad.push_back((label_sum * p[j] - yi[j]) * scale);
-      e.grad_tolerance.push_back(
-          factor * (label_sum * p[j] * (1.0 + (m - zi[j])) + yi[j]) * std::fabs(scale));
+      e.grad_tolerance.push_back(factor * (label_sum * p[j] * (1.0 + (m - zi[j])) + yi[j]) *
+                                 std::fabs(scale));
     }
   }
   e.loss_tolerance += kFloatRoundoff * std::fabs(e.loss);
@@ -103,8 +103,8 @@ Expected Reference(ClassLabels kind, const std::vector<float>& z, const std::vec
 
 void AddSoftmaxCe(ClassLabels kind, bool soft, int64_t k, float smoothing, int64_t rows,
                   bool with_grad) {
-  const std::string name = std::string("softmax_ce/") + LabelsName(kind, soft) + "/k=" +
-                           std::to_string(k) + (smoothing > 0 ? "/smoothing" : "") +
+  const std::string name = std::string("softmax_ce/") + LabelsName(kind, soft) +
+                           "/k=" + std::to_string(k) + (smoothing > 0 ? "/smoothing" : "") +
                            (with_grad ? "/" : "/no_grad/") + RowsName(rows);
   const int64_t label_cols = kind == ClassLabels::kIndex ? 1 : k;
   OpCase op_case{.name = name, .family = "softmax_ce"};
@@ -128,7 +128,8 @@ void AddSoftmaxCe(ClassLabels kind, bool soft, int64_t k, float smoothing, int64
                       std::vector<double>{e.loss}, {t[2]}, [&](size_t) { return e.loss_tolerance; },
                       "loss sum");
                   EXPECT_EQ(t[3], e.correct) << "correct count";
-                  for (int i : {0, 1, 4, 5}) EXPECT_EQ(t[i], -1.0f) << "totals[" << i << "] written";
+                  for (int i : {0, 1, 4, 5})
+                    EXPECT_EQ(t[i], -1.0f) << "totals[" << i << "] written";
                   if (with_grad) {
                     ExpectClose(
                         e.grad, grad.ToHost(), [&](size_t i) { return e.grad_tolerance[i]; },
@@ -142,8 +143,8 @@ void AddSoftmaxCe(ClassLabels kind, bool soft, int64_t k, float smoothing, int64
       const std::vector<float> y = Labels(kind, soft, rows, k);
       const float scale = 0.5f;
       Tensor grad(c.backend(), {rows, k}), totals(c.backend(), {2});
-      ops::SoftmaxCrossEntropy(kind, smoothing, c.Make({rows, k}, z),
-                               c.Make({rows, label_cols}, y), scale, &grad, totals, 0);
+      ops::SoftmaxCrossEntropy(kind, smoothing, c.Make({rows, k}, z), c.Make({rows, label_cols}, y),
+                               scale, &grad, totals, 0);
       const Expected e = Reference(kind, z, y, rows, k, smoothing, scale);
       std::vector<double> numerical(static_cast<size_t>(rows * k));
       for (int64_t i = 0; i < rows; ++i) {
@@ -159,8 +160,7 @@ void AddSoftmaxCe(ClassLabels kind, bool soft, int64_t k, float smoothing, int64
         }
       }
       ExpectClose(
-          numerical, grad.ToHost(), [&](size_t i) { return e.grad_tolerance[i] + 1e-9; },
-          "dL/dz");
+          numerical, grad.ToHost(), [&](size_t i) { return e.grad_tolerance[i] + 1e-9; }, "dL/dz");
     };
   }
   Register(std::move(op_case));
@@ -172,8 +172,8 @@ void AddExtremeLogits() {
   Register({.name = "softmax_ce/index/extremes",
             .family = "softmax_ce",
             .value = [](Context& c) -> Instance {
-              const Tensor logits = c.Make({3, 3}, {1e4f, -1e4f, 0.0f,    // label 1: costs 2e4
-                                                    -1e4f, 1e4f, 1e4f,    // label 2: log 2
+              const Tensor logits = c.Make({3, 3}, {1e4f, -1e4f, 0.0f,     // label 1: costs 2e4
+                                                    -1e4f, 1e4f, 1e4f,     // label 2: log 2
                                                     1e4f, -1e4f, -1e4f});  // label 0: free
               const Tensor labels = c.Make({3, 1}, {1.0f, 2.0f, 0.0f});
               Tensor grad(c.backend(), {3, 3}), totals(c.backend(), {2});
@@ -189,8 +189,8 @@ void AddExtremeLogits() {
                             EXPECT_EQ(t[1], 1.0f) << "correct: only the last sample (the "
                                                      "second's first largest is class 1)";
                             testing::ExpectClose(
-                                std::vector<double>{1, -1, 0, 0, 0.5, -0.5, 0, 0, 0},
-                                grad.ToHost(), 0.0, 1e-6, "grad");
+                                std::vector<double>{1, -1, 0, 0, 0.5, -0.5, 0, 0, 0}, grad.ToHost(),
+                                0.0, 1e-6, "grad");
                           }};
             },
             .timed = false});
@@ -262,9 +262,7 @@ void AddSoftmax(int64_t k, int64_t rows) {
 }
 
 void AddValidation() {
-  Register({.name = "softmax_ce.validation",
-            .family = "softmax_ce",
-            .validation = [](Context& c) {
+  Register({.name = "softmax_ce.validation", .family = "softmax_ce", .validation = [](Context& c) {
               using testing::ExpectThrowsWith;
               const Tensor logits(c.backend(), {4, 3}), index(c.backend(), {4, 1});
               Tensor grad(c.backend(), {4, 3}), totals(c.backend(), {2});
@@ -276,20 +274,20 @@ void AddValidation() {
                   {"SoftmaxCrossEntropy", "logits [4 x 3]", "need labels [4 x 3]", "[4 x 1]"});
               ExpectThrowsWith<std::invalid_argument>(
                   [&] {
-                    ops::SoftmaxCrossEntropy(ClassLabels::kIndex, 0.0f, logits, logits, 1.0f,
-                                             &grad, totals, 0);
+                    ops::SoftmaxCrossEntropy(ClassLabels::kIndex, 0.0f, logits, logits, 1.0f, &grad,
+                                             totals, 0);
                   },
                   {"SoftmaxCrossEntropy", "need labels [4 x 1] (class indices)", "[4 x 3]"});
               ExpectThrowsWith<std::invalid_argument>(
                   [&] {
-                    ops::SoftmaxCrossEntropy(ClassLabels::kIndex, 1.5f, logits, index, 1.0f,
-                                             &grad, totals, 0);
+                    ops::SoftmaxCrossEntropy(ClassLabels::kIndex, 1.5f, logits, index, 1.0f, &grad,
+                                             totals, 0);
                   },
                   {"SoftmaxCrossEntropy", "label_smoothing 1.5", "[0, 1]"});
               ExpectThrowsWith<std::out_of_range>(
                   [&] {
-                    ops::SoftmaxCrossEntropy(ClassLabels::kIndex, 0.0f, logits, index, 1.0f,
-                                             &grad, totals, 1);
+                    ops::SoftmaxCrossEntropy(ClassLabels::kIndex, 0.0f, logits, index, 1.0f, &grad,
+                                             totals, 1);
                   },
                   {"SoftmaxCrossEntropy", "slot 1", "[2]"});
             }});

@@ -36,8 +36,8 @@ void BinaryCrossEntropy::CheckLabels(std::string_view what, std::span<const floa
   for (size_t i = 0; i < labels.size(); ++i) {
     // Soft labels are fine; values outside [0, 1] make the loss unbounded below.
     if (!(labels[i] >= 0.0f && labels[i] <= 1.0f)) {
-      internal::BadLabel(what, "binary cross-entropy", static_cast<int64_t>(i), columns,
-                         labels[i], "labels in [0, 1] (0 or 1, or soft labels between)");
+      internal::BadLabel(what, "binary cross-entropy", static_cast<int64_t>(i), columns, labels[i],
+                         "labels in [0, 1] (0 or 1, or soft labels between)");
     }
   }
 }
@@ -45,8 +45,7 @@ void BinaryCrossEntropy::CheckLabels(std::string_view what, std::span<const floa
 void BinaryCrossEntropy::Compute(const Tensor& output, const Tensor& labels, float grad_scale,
                                  Tensor* grad, Tensor& totals, int64_t slot) const {
   ops::BinaryCrossEntropy(options_.from_logits ? BceInput::kLogits : BceInput::kProbabilities,
-                          options_.label_smoothing, output, labels, grad_scale, grad, totals,
-                          slot);
+                          options_.label_smoothing, output, labels, grad_scale, grad, totals, slot);
 }
 
 void BinaryCrossEntropy::Link(Tensor& output) const {
@@ -57,9 +56,9 @@ namespace internal {
 
 std::unique_ptr<Loss> MakeBinaryCrossEntropy(const Config& config) {
   config.CheckKeys({"from_logits", "label_smoothing"});
-  return std::make_unique<BinaryCrossEntropy>(BinaryCrossEntropyOptions{
-      .from_logits = config.GetBool("from_logits", true),
-      .label_smoothing = LabelSmoothing(config)});
+  return std::make_unique<BinaryCrossEntropy>(
+      BinaryCrossEntropyOptions{.from_logits = config.GetBool("from_logits", true),
+                                .label_smoothing = LabelSmoothing(config)});
 }
 
 }  // namespace internal

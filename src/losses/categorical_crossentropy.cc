@@ -66,9 +66,8 @@ void CategoricalCrossEntropy::CheckLabels(std::string_view what, std::span<const
   }
 }
 
-void CategoricalCrossEntropy::Compute(const Tensor& output, const Tensor& labels,
-                                      float grad_scale, Tensor* grad, Tensor& totals,
-                                      int64_t slot) const {
+void CategoricalCrossEntropy::Compute(const Tensor& output, const Tensor& labels, float grad_scale,
+                                      Tensor* grad, Tensor& totals, int64_t slot) const {
   ops::SoftmaxCrossEntropy(sparse_ ? ClassLabels::kIndex : ClassLabels::kDistribution,
                            label_smoothing_, output, labels, grad_scale, grad, totals, slot);
 }

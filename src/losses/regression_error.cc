@@ -36,9 +36,8 @@ namespace internal {
 
 std::unique_ptr<Loss> MakeRegressionError(const Config& config) {
   config.CheckKeys({});
-  return std::make_unique<RegressionError>(config.type() == "mean_squared_error"
-                                               ? ErrorKind::kSquared
-                                               : ErrorKind::kAbsolute);
+  return std::make_unique<RegressionError>(
+      config.type() == "mean_squared_error" ? ErrorKind::kSquared : ErrorKind::kAbsolute);
 }
 
 }  // namespace internal
