@@ -1,5 +1,6 @@
 #include "fanin/layers.h"
 #include "fanin/ops.h"
+#include "src/layer_factories.h"
 #include "src/layer_util.h"
 
 namespace fanin {
@@ -13,6 +14,19 @@ ActivationLayer::ActivationLayer(std::string_view activation)
 std::string ActivationLayer::Describe() const {
   return "Activation(" + ActivationName(activation_) + ")";
 }
+
+Config ActivationLayer::config() const {
+  Config c("activation");
+  SetActivation(c, activation_);
+  return c;
+}
+
+namespace internal {
+std::unique_ptr<Layer> MakeActivationLayer(const Config& c) {
+  c.CheckKeys({"activation", "alpha"});
+  return std::make_unique<ActivationLayer>(ActivationOf(c));
+}
+}  // namespace internal
 
 int64_t ActivationLayer::Build(std::shared_ptr<Backend> backend, int64_t input_features) {
   backend_ = std::move(backend);

@@ -31,33 +31,8 @@ std::string LayerTensorName(size_t layer, const std::string& parameter) {
   return "layers." + std::to_string(layer) + "." + parameter;
 }
 
-// The activation's table name and, for one with a parameter, "alpha": its value even when it is
-// the default, so that a checkpoint keeps its function if a default ever changes. Activations
-// without a parameter write no "alpha", as before there were parameters.
-void AddActivation(json& config, ActivationSpec act) {
-  config["activation"] = ActivationName(act.kind);
-  if (TakesAlpha(act.kind)) config["alpha"] = act.alpha;
-}
-
-json LayerConfig(const Layer& layer, size_t index) {
-  if (const auto* dense = dynamic_cast<const Dense*>(&layer)) {
-    const std::vector<ParameterSpec> specs = dense->Parameters();
-    json config = {{"type", "dense"},
-                   {"units", dense->output_features()},
-                   {"kernel_initializer", specs[0].initializer.name()},
-                   {"bias_initializer", specs[1].initializer.name()}};
-    AddActivation(config, dense->activation());
-    return config;
-  }
-  if (const auto* activation = dynamic_cast<const ActivationLayer*>(&layer)) {
-    json config = {{"type", "activation"}};
-    AddActivation(config, activation->activation());
-    return config;
-  }
-  throw std::invalid_argument("SaveCheckpoint: layer " + std::to_string(index) + " " +
-                              layer.Describe() +
-                              " cannot be saved; checkpoints hold Dense and ActivationLayer");
-}
+// The layer's own config (Layer::config), which MakeLayer reads back.
+json LayerConfig(const Layer& layer) { return json::parse(layer.config().ToJson()); }
 
 // Floats go through JSON as doubles, which hold every float exactly, so they read back
 // bit for bit.
@@ -194,43 +169,16 @@ class Reader {
 
 // "activation" and, when present, "alpha"; without "alpha" (a checkpoint written before
 // activations had parameters) an activation has its default.
-ActivationSpec ReadActivation(const Reader& reader, const json& config, const std::string& where) {
-  const std::string name = reader.Get<std::string>(config, "activation", where);
-  ActivationSpec act = ParseActivation(name);
-  if (config.contains("alpha")) {
-    if (!TakesAlpha(act.kind)) reader.Fail(where + ": " + name + " takes no \"alpha\"");
-    if (name.find('(') != std::string::npos) {
-      reader.Fail(where + ": \"activation\" is \"" + name + "\" and \"alpha\" is given too");
-    }
-    act.alpha = reader.Get<float>(config, "alpha", where);
-  }
-  return act;
-}
-
-std::unique_ptr<Layer> MakeLayer(const Reader& reader, const json& config, size_t index) {
+// Layer `index` from its config through the layer registry, which names any unknown type,
+// setting or value.
+std::unique_ptr<Layer> LayerFromConfig(const Reader& reader, const json& config, size_t index) {
   const std::string where = "layer " + std::to_string(index);
   if (!config.is_object()) reader.Fail(where + " is not a JSON object");
-  const std::string type = reader.Get<std::string>(config, "type", where);
   try {
-    const ActivationSpec activation = ReadActivation(reader, config, where);
-    if (type == "dense") {
-      reader.CheckFields(
-          config,
-          {"type", "units", "activation", "alpha", "kernel_initializer", "bias_initializer"},
-          where);
-      return std::make_unique<Dense>(
-          reader.Get<int64_t>(config, "units", where), activation,
-          Initializer::FromName(reader.Get<std::string>(config, "kernel_initializer", where)),
-          Initializer::FromName(reader.Get<std::string>(config, "bias_initializer", where)));
-    }
-    if (type == "activation") {
-      reader.CheckFields(config, {"type", "activation", "alpha"}, where);
-      return std::make_unique<ActivationLayer>(activation);
-    }
-  } catch (const std::invalid_argument& e) {  // unknown activation or initializer
+    return MakeLayer(Config::FromJson(config.dump()));
+  } catch (const std::invalid_argument& e) {
     reader.Fail(where + ": " + e.what());
   }
-  reader.Fail(where + ": unknown type \"" + type + "\"; valid: dense, activation");
 }
 
 Optimizer MakeOptimizer(const Reader& reader, const json& config) {
@@ -307,14 +255,17 @@ Decoded Decode(Reader& reader) {
   // is allocated, so that a forged "units" cannot ask for more memory than the file holds.
   int64_t width = d.input_features;
   for (size_t i = 0; i < layers->size(); ++i) {
-    std::unique_ptr<Layer> layer = MakeLayer(reader, (*layers)[i], i);
-    if (const auto* dense = dynamic_cast<const Dense*>(layer.get())) {
-      for (const auto& [name, shape] :
-           {std::pair<std::string, Shape>{"kernel", {width, dense->output_features()}},
-            {"bias", {dense->output_features()}}}) {
-        d.parameters.push_back(&reader.Take(LayerTensorName(i, name), shape));
-      }
-      width = dense->output_features();
+    std::unique_ptr<Layer> layer = LayerFromConfig(reader, (*layers)[i], i);
+    // A second copy, built on the host (which allocates nothing), gives the parameter
+    // shapes; Build refuses a width whose parameters would not fit in a tensor.
+    std::unique_ptr<Layer> probe = LayerFromConfig(reader, (*layers)[i], i);
+    try {
+      width = probe->Build(HostBackend(), width);
+    } catch (const std::exception& e) {
+      reader.Fail("layer " + std::to_string(i) + ": " + e.what());
+    }
+    for (const ParameterSpec& spec : probe->Parameters()) {
+      d.parameters.push_back(&reader.Take(LayerTensorName(i, spec.name), spec.shape));
     }
     d.layers.push_back(std::move(layer));
   }
@@ -346,7 +297,7 @@ void SaveCheckpoint(const Sequential& model, const std::string& path) {
   const std::vector<float> packed = model.Packed(model.parameters());
   auto next = packed.begin();
   for (size_t i = 0; i < model.num_layers(); ++i) {
-    layers.push_back(LayerConfig(model.layer(i), i));
+    layers.push_back(LayerConfig(model.layer(i)));
     for (const ParameterSpec& spec : model.layer(i).Parameters()) {
       const auto end = next + ShapeSize(spec.shape);
       contents.tensors.push_back({LayerTensorName(i, spec.name), spec.shape, {next, end}});

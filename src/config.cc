@@ -1,7 +1,9 @@
 #include "fanin/config.h"
 
 #include <algorithm>
+#include <cmath>
 #include <nlohmann/json.hpp>
+#include <sstream>
 #include <stdexcept>
 
 namespace fanin {
@@ -66,6 +68,15 @@ bool Config::GetBool(std::string_view key, bool fallback) const {
 double Config::GetNumber(std::string_view key, double fallback) const {
   return Get<double>(*this, key, fallback, "a number");
 }
+int64_t Config::GetInteger(std::string_view key, int64_t fallback) const {
+  const double v = GetNumber(key, static_cast<double>(fallback));
+  if (!(std::fabs(v) <= 0x1p53 && std::floor(v) == v)) {
+    std::ostringstream text;
+    text << type_ << ": \"" << key << "\" must be an integer, got " << v;
+    throw std::invalid_argument(text.str());
+  }
+  return static_cast<int64_t>(v);
+}
 std::string Config::GetString(std::string_view key, std::string fallback) const {
   return Get<std::string>(*this, key, std::move(fallback), "a string");
 }
@@ -83,7 +94,13 @@ std::string Config::ToJson() const {
   json j;
   j["type"] = type_;
   for (const auto& [key, value] : entries_) {
-    std::visit([&j, &key](const auto& v) { j[key] = v; }, value);
+    // Integral numbers as JSON integers ("units": 100, not 100.0).
+    const double* number = std::get_if<double>(&value);
+    if (number != nullptr && std::fabs(*number) <= 0x1p53 && std::floor(*number) == *number) {
+      j[key] = static_cast<int64_t>(*number);
+    } else {
+      std::visit([&j, &key](const auto& v) { j[key] = v; }, value);
+    }
   }
   return j.dump();
 }

@@ -3,6 +3,7 @@
 
 #include "fanin/layers.h"
 #include "fanin/ops.h"
+#include "src/layer_factories.h"
 #include "src/layer_util.h"
 
 namespace fanin {
@@ -27,6 +28,25 @@ std::string Dense::Describe() const {
   return "Dense(" + std::to_string(units_) + ", " + ActivationName(activation_) +
          ", kernel=" + kernel_initializer_.name() + ")";
 }
+
+Config Dense::config() const {
+  Config c("dense");
+  c.Set("units", static_cast<double>(units_));
+  SetActivation(c, activation_);
+  c.Set("kernel_initializer", kernel_initializer_.name());
+  c.Set("bias_initializer", bias_initializer_.name());
+  return c;
+}
+
+namespace internal {
+std::unique_ptr<Layer> MakeDense(const Config& c) {
+  c.CheckKeys({"units", "activation", "alpha", "kernel_initializer", "bias_initializer"});
+  return std::make_unique<Dense>(
+      c.GetInteger("units", 0), ActivationOf(c),
+      Initializer::FromName(c.GetString("kernel_initializer", "glorot_uniform")),
+      Initializer::FromName(c.GetString("bias_initializer", "zeros")));
+}
+}  // namespace internal
 
 int64_t Dense::Build(std::shared_ptr<Backend> backend, int64_t input_features) {
   if (input_features < 1) {

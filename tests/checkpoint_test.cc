@@ -448,9 +448,9 @@ TEST_F(CheckpointTest, InconsistentCheckpointsAreRejectedWithTheReason) {
        meta("architecture", [](json& a) { a["layers"][1]["kernel_initializer"] = "orthogonal"; }),
        "layer 1: unknown initializer 'orthogonal' (no such name); valid: glorot_normal"},
       {"unknown layer type", meta("architecture", [](json& a) { a["layers"][2]["type"] = "conv"; }),
-       "layer 2: unknown type \"conv\"; valid: dense, activation"},
+       "layer 2: unknown layer \"conv\" (valid: activation dense)"},
       {"fractional units", meta("architecture", [](json& a) { a["layers"][0]["units"] = 6.5; }),
-       "layer 0: \"units\" is 6.5, not a positive integer"},
+       "layer 0: dense: \"units\" must be an integer, got 6.5"},
       {"units beyond the file",
        meta("architecture", [](json& a) { a["layers"][0]["units"] = int64_t{1} << 40; }),
        "tensor \"layers.0.kernel\" has shape [3 x 6], the architecture needs [3 x 1099511627776]"},
@@ -521,11 +521,11 @@ TEST_F(CheckpointTest, ActivationAlphaRoundTripsAndOldFilesLoadWithTheDefault) {
   EXPECT_EQ(old.layer(1).Describe(), "Activation(elu)");
   EXPECT_NE(ErrorOf([&] {
               LoadCheckpoint(edit_layers([](json& l) { l[3]["alpha"] = 0.5; }), Cpu());
-            }).find("layer 3: sigmoid takes no \"alpha\""),
+            }).find("layer 3: dense: sigmoid takes no \"alpha\""),
             std::string::npos);
   EXPECT_NE(ErrorOf([&] {
               LoadCheckpoint(edit_layers([](json& l) { l[0]["alpha"] = "0.1"; }), Cpu());
-            }).find("layer 0: \"alpha\" is \"0.1\", not a finite number"),
+            }).find("layer 0: dense: \"alpha\" must be a number, got a string"),
             std::string::npos);
   EXPECT_NE(ErrorOf([&] {
               LoadCheckpoint(edit_layers([](json& l) { l[0]["activation"] = "leaky_relu(0.2)"; }),
@@ -592,7 +592,8 @@ TEST_F(CheckpointTest, OutOfRangeOptimizerSettingsStateAndUnknownFieldsAreReject
       {"loss parameter kind", sgd, set("loss", "from_logits", 1),
        "loss: binary_crossentropy: \"from_logits\" must be a bool, got a number"},
       {"unknown layer field", sgd, set("architecture", "use_bias", false),
-       "layer 0 has an unknown field \"use_bias\""},
+       "layer 0: dense: unknown parameter \"use_bias\" (valid: units activation alpha "
+       "kernel_initializer bias_initializer)"},
       {"unknown architecture field", sgd,
        [](json& header) {
          json a = json::parse(header["__metadata__"]["architecture"].get<std::string>());

@@ -259,6 +259,20 @@ TEST(LossTest, ErrorsSayWhichLossTakesWhat) {
                   "categorical_crossentropy: label_smoothing 2");
 }
 
+// A loss registered by a user is built by name, and so restored from checkpoints.
+class HalfSquaredError final : public Loss {
+ public:
+  Config config() const override { return Config("test_half_squared_error"); }
+  std::string metric_name() const override { return "mean_absolute_error"; }
+  int64_t LabelColumns(int64_t units) const override { return units; }
+  void CheckLabels(std::string_view, std::span<const float>, int64_t, int64_t) const override {}
+  void Compute(const Tensor& output, const Tensor& labels, float grad_scale, Tensor* grad,
+               Tensor& totals, int64_t slot) const override {
+    ops::RegressionLoss(ErrorKind::kSquared, output, labels, 0.5f * grad_scale, grad, totals, slot);
+  }
+  void Link(Tensor&) const override {}
+};
+
 TEST(LossTest, RegistryBuildsEveryLossFromItsConfig) {
   const std::vector<std::shared_ptr<const Loss>> losses = {
       std::make_shared<BinaryCrossEntropy>(BinaryCrossEntropyOptions{false, 0.25f}),
@@ -278,23 +292,13 @@ TEST(LossTest, RegistryBuildsEveryLossFromItsConfig) {
   EXPECT_CONTAINS(
       ErrorOf([] { MakeLoss(Config("categorical_crossentropy").Set("from_logits", false)); }),
       "only from_logits = true");
-  EXPECT_CONTAINS(ErrorOf([] { RegisterLoss("mean_squared_error", nullptr); }),
-                  "\"mean_squared_error\" is already registered");
+  EXPECT_CONTAINS(ErrorOf([] {
+                    RegisterLoss("mean_squared_error", [](const Config&) {
+                      return std::make_unique<HalfSquaredError>();
+                    });
+                  }),
+                  "Register: loss \"mean_squared_error\" is already registered");
 }
-
-// A loss registered by a user is built by name, and so restored from checkpoints.
-class HalfSquaredError final : public Loss {
- public:
-  Config config() const override { return Config("test_half_squared_error"); }
-  std::string metric_name() const override { return "mean_absolute_error"; }
-  int64_t LabelColumns(int64_t units) const override { return units; }
-  void CheckLabels(std::string_view, std::span<const float>, int64_t, int64_t) const override {}
-  void Compute(const Tensor& output, const Tensor& labels, float grad_scale, Tensor* grad,
-               Tensor& totals, int64_t slot) const override {
-    ops::RegressionLoss(ErrorKind::kSquared, output, labels, 0.5f * grad_scale, grad, totals, slot);
-  }
-  void Link(Tensor&) const override {}
-};
 
 TEST(LossTest, CheckpointsRestoreEveryLossAndResumeExactly) {
   RegisterLoss("test_half_squared_error", [](const Config& c) {

@@ -30,6 +30,8 @@ class Config {
   // naming the type, the key and both kinds when the value has another kind.
   bool GetBool(std::string_view key, bool fallback) const;
   double GetNumber(std::string_view key, double fallback) const;
+  // A number that is an integer within +-2^53 (2.5 is refused, not truncated).
+  int64_t GetInteger(std::string_view key, int64_t fallback) const;
   std::string GetString(std::string_view key, std::string fallback) const;
   // Throws std::invalid_argument naming the first key not in `known`, the closest known one
   // and all of them.

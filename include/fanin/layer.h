@@ -4,12 +4,14 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <span>
 #include <string>
 #include <vector>
 
 #include "fanin/backend.h"
+#include "fanin/config.h"
 #include "fanin/initializers.h"
 #include "fanin/ops.h"
 #include "fanin/tensor.h"
@@ -42,6 +44,9 @@ class Layer {
 
   // "Dense(100, tanh, kernel=glorot_normal)".
   virtual std::string Describe() const = 0;
+  // The registered type name and every setting (not the parameters' values), as Keras's
+  // get_config: MakeLayer(config()) builds the same layer, unbuilt. Checkpoints save this.
+  virtual Config config() const = 0;
   // Called once by the model, before anything else: fixes the input width and the backend;
   // returns the output width. Throws std::invalid_argument for an impossible width, and
   // std::length_error naming the layer when its parameters would not fit in a tensor
@@ -73,5 +78,13 @@ class Layer {
   virtual LayerTensors tensors() const = 0;
   virtual int64_t output_features() const = 0;
 };
+
+// The layer registry: "dense", "activation", and what RegisterLayer adds; a factory checks its
+// config's keys (Config::CheckKeys) and values. MakeLayer throws std::invalid_argument for an
+// unknown type (naming the closest and all registered ones) or a bad setting (naming it).
+using LayerFactory = std::function<std::unique_ptr<Layer>(const Config&)>;
+void RegisterLayer(const std::string& type, LayerFactory factory);
+std::unique_ptr<Layer> MakeLayer(const Config& config);
+std::vector<std::string> LayerTypes();
 
 }  // namespace fanin

@@ -28,6 +28,7 @@ class Dense : public Layer {
         std::string_view bias_initializer = "zeros");
 
   std::string Describe() const override;
+  Config config() const override;  // "dense": units, activation (alpha), kernel_/bias_initializer
   int64_t Build(std::shared_ptr<Backend> backend, int64_t input_features) override;
   std::vector<ParameterSpec> Parameters() const override;
   void BindParameters(std::span<const Tensor> values, std::span<const Tensor> grads) override;
@@ -60,6 +61,7 @@ class ActivationLayer : public Layer {
   explicit ActivationLayer(std::string_view activation);
 
   std::string Describe() const override;
+  Config config() const override;  // "activation": activation (alpha)
   int64_t Build(std::shared_ptr<Backend> backend, int64_t input_features) override;
   const Tensor& Forward(const Tensor& x) override;
   Tensor* Backward(Tensor& dy, bool need_input_grad) override;

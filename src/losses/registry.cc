@@ -1,6 +1,5 @@
-#include <algorithm>
-#include <map>
-#include <mutex>
+#include "src/registry.h"
+
 #include <sstream>
 #include <stdexcept>
 
@@ -8,54 +7,28 @@
 #include "src/losses/builtin.h"
 
 namespace fanin {
-namespace {
-
-struct Registry {
-  std::mutex mutex;
-  std::map<std::string, LossFactory> factories{
-      {"binary_crossentropy", internal::MakeBinaryCrossEntropy},
-      {"categorical_crossentropy", internal::MakeCategoricalCrossEntropy},
-      {"sparse_categorical_crossentropy", internal::MakeCategoricalCrossEntropy},
-      {"mean_squared_error", internal::MakeRegressionError},
-      {"mean_absolute_error", internal::MakeRegressionError}};
-};
-
-Registry& TheRegistry() {
-  static Registry registry;
-  return registry;
-}
-
-}  // namespace
+// The built-ins; a user's loss is added by RegisterLoss.
+const bool kBuiltins = [] {
+  using internal::Registry;
+  for (const char* type : {"binary_crossentropy"}) {
+    Registry<LossFactory>::Add(type, internal::MakeBinaryCrossEntropy);
+  }
+  for (const char* type : {"categorical_crossentropy", "sparse_categorical_crossentropy"}) {
+    Registry<LossFactory>::Add(type, internal::MakeCategoricalCrossEntropy);
+  }
+  for (const char* type : {"mean_squared_error", "mean_absolute_error"}) {
+    Registry<LossFactory>::Add(type, internal::MakeRegressionError);
+  }
+  return true;
+}();
 
 void RegisterLoss(const std::string& type, LossFactory factory) {
-  Registry& r = TheRegistry();
-  std::lock_guard lock(r.mutex);
-  if (!r.factories.emplace(type, std::move(factory)).second) {
-    throw std::invalid_argument("RegisterLoss: \"" + type + "\" is already registered");
-  }
+  internal::RegisterFactory<Loss>("loss", type, std::move(factory));
 }
-
-std::vector<std::string> LossTypes() {
-  Registry& r = TheRegistry();
-  std::lock_guard lock(r.mutex);
-  std::vector<std::string> types;
-  for (const auto& [type, factory] : r.factories) types.push_back(type);
-  return types;
-}
-
+std::vector<std::string> LossTypes() { return internal::Registry<LossFactory>::Names(); }
 std::unique_ptr<Loss> MakeLoss(const Config& config) {
-  LossFactory factory;
-  {
-    Registry& r = TheRegistry();
-    std::lock_guard lock(r.mutex);
-    const auto it = r.factories.find(config.type());
-    if (it != r.factories.end()) factory = it->second;
-  }
-  if (!factory) {
-    throw std::invalid_argument("unknown loss \"" + config.type() + "\"" +
-                                SuggestName(config.type(), LossTypes()));
-  }
-  return factory(config);
+  (void)kBuiltins;
+  return internal::MakeRegistered<Loss>("loss", config);
 }
 
 namespace internal {

@@ -1,0 +1,15 @@
+// The factories of the built-in layers, which the layer registry (src/layer_registry.cc)
+// starts with; each lives beside its layer.
+#pragma once
+
+#include <memory>
+
+#include "fanin/config.h"
+#include "fanin/layer.h"
+
+namespace fanin::internal {
+
+std::unique_ptr<Layer> MakeDense(const Config& config);            // src/dense.cc
+std::unique_ptr<Layer> MakeActivationLayer(const Config& config);  // src/activation_layer.cc
+
+}  // namespace fanin::internal
