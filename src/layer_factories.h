@@ -11,5 +11,6 @@ namespace fanin::internal {
 
 std::unique_ptr<Layer> MakeDense(const Config& config);            // src/dense.cc
 std::unique_ptr<Layer> MakeActivationLayer(const Config& config);  // src/activation_layer.cc
+std::unique_ptr<Layer> MakeDropout(const Config& config);          // src/dropout.cc
 
 }  // namespace fanin::internal

@@ -10,7 +10,8 @@ namespace fanin {
 // The built-ins; a user's layer is added by RegisterLayer.
 const bool kBuiltins =
     internal::Registry<LayerFactory>::Add("dense", internal::MakeDense) &&
-    internal::Registry<LayerFactory>::Add("activation", internal::MakeActivationLayer);
+    internal::Registry<LayerFactory>::Add("activation", internal::MakeActivationLayer) &&
+    internal::Registry<LayerFactory>::Add("dropout", internal::MakeDropout);
 
 void RegisterLayer(const std::string& type, LayerFactory factory) {
   internal::RegisterFactory<Layer>("layer", type, std::move(factory));

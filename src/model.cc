@@ -73,9 +73,11 @@ struct Sequential::State {
     if (!compiled) throw std::logic_error(std::string(what) + ": call Compile() first");
   }
 
-  const Tensor& Forward(const Tensor& x) {
+  // `training`: a step's forward (Dropout drops), not Evaluate's or Predict's.
+  const Tensor& Forward(const Tensor& x, bool training) {
     const Tensor* h = &x;
     for (size_t i = 0; i < layers.size(); ++i) {
+      layers[i]->SetForwardPass({.training = training, .seed = seed, .step = steps, .layer = i});
       try {
         h = &layers[i]->Forward(*h);
       } catch (const std::invalid_argument& e) {
@@ -215,7 +217,7 @@ struct Sequential::State {
 
   // The backend calls of ForwardBackward alone (no hooks): what RecordTrainStep records.
   void ForwardBackwardCalls(const Tensor& x, const Tensor& y, Tensor& totals, int64_t slot) {
-    const Tensor& output = Forward(x);
+    const Tensor& output = Forward(x, /*training=*/true);
     if (!loss_grad_storage.defined() || loss_grad_storage.rows() < x.rows() ||
         loss_grad_storage.cols() != output.cols()) {
       loss_grad_storage = Tensor(backend, {x.rows(), output.cols()});
@@ -504,6 +506,14 @@ RecordedTrainStep Sequential::RecordTrainStep(const Tensor& x, const Tensor& y) 
                            " hook(s), which read results back from the device during the "
                            "step; use TrainStep, or ClearHooks() first");
   }
+  for (size_t i = 0; i < s.layers.size(); ++i) {
+    if (s.layers[i]->draws_each_step()) {
+      throw std::logic_error("RecordTrainStep: layer " + std::to_string(i) + " " +
+                             s.layers[i]->Describe() +
+                             " draws new random numbers each step, which a recorded step would "
+                             "replay unchanged; use TrainStep");
+    }
+  }
   s.ForwardBackwardCalls(x, y, s.step_totals, 0);  // allocates every buffer the step needs
   // The state, not the Sequential, is captured: it stays put when the model is moved.
   std::unique_ptr<RecordedWork> work = s.backend->Record([&s, x, y] {
@@ -651,7 +661,7 @@ Evaluation Sequential::Evaluate(const Tensor& x, const Tensor& y, int64_t batch_
   Tensor totals(s.backend, {2 * num_batches});
   for (int64_t b = 0; b < num_batches; ++b) {
     const int64_t begin = b * batch, end = std::min(n, begin + batch);
-    const Tensor& output = s.Forward(xd.Rows(begin, end));
+    const Tensor& output = s.Forward(xd.Rows(begin, end), /*training=*/false);
     s.loss->Compute(output, yd.Rows(begin, end), 1.0f, nullptr, totals, b);
   }
   const std::vector<float> t = totals.ToHost();
@@ -676,7 +686,7 @@ Tensor Sequential::Predict(const Tensor& x, int64_t batch_size) {
   const int64_t batch = InferenceBatch("Predict", batch_size, n);
   for (int64_t begin = 0; begin < n; begin += batch) {
     const int64_t end = std::min(n, begin + batch);
-    const Tensor& output = s.Forward(xd.Rows(begin, end));
+    const Tensor& output = s.Forward(xd.Rows(begin, end), /*training=*/false);
     Tensor rows = predictions.Rows(begin, end);
     output.CopyTo(rows);
     s.loss->Link(rows);

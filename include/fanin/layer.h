@@ -38,6 +38,17 @@ struct LayerTensors {
   const Tensor* bias_grad = nullptr;
 };
 
+// What the next Forward is for, set by the model before every forward pass: training (a
+// step's forward, whose Backward follows) or inference (Evaluate, Predict); and the model's
+// seed, the step number and the layer's index, which seed a layer's randomness (Dropout's
+// masks), so that a run repeats on any backend.
+struct ForwardPass {
+  bool training = false;
+  uint64_t seed = 0;
+  int64_t step = 0;
+  size_t layer = 0;
+};
+
 class Layer {
  public:
   virtual ~Layer() = default;
@@ -58,6 +69,11 @@ class Layer {
     (void)values;
     (void)grads;
   }
+
+  virtual void SetForwardPass(const ForwardPass& pass) { (void)pass; }
+  // Whether Forward draws new random numbers at each step (Dropout): a recorded step, which
+  // replays one step's kernels with their arguments, cannot hold such a layer.
+  virtual bool draws_each_step() const { return false; }
 
   // y = f(x) for x [n x in]. The result is owned by the layer, valid until its next Forward.
   // Throws std::invalid_argument naming the layer and both shapes when x has the wrong width.

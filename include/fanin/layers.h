@@ -80,4 +80,36 @@ class ActivationLayer : public Layer {
   std::optional<ForwardStats> stats_;
 };
 
+// Keras's Dropout(rate): in training, each element of the input is zeroed with probability
+// `rate` and the others scaled by 1 / (1 - rate); in Evaluate and Predict, the identity. The
+// mask of step t in layer i is Philox's under the model's seed at stream kDropoutStream + i
+// (ops::Dropout), the same on every backend, and the backward pass regenerates it.
+class Dropout : public Layer {
+ public:
+  static constexpr uint32_t kDropoutStream = 0x40000000;  // above any parameter's stream
+  explicit Dropout(float rate);
+
+  std::string Describe() const override;
+  Config config() const override;  // "dropout": rate
+  int64_t Build(std::shared_ptr<Backend> backend, int64_t input_features) override;
+  void SetForwardPass(const ForwardPass& pass) override { pass_ = pass; }
+  bool draws_each_step() const override { return true; }
+  const Tensor& Forward(const Tensor& x) override;
+  Tensor* Backward(Tensor& dy, bool need_input_grad) override;
+  LayerTensors tensors() const override;
+  int64_t output_features() const override { return features_; }
+
+  float rate() const { return rate_; }
+
+ private:
+  DropoutMask Mask() const;
+
+  float rate_;
+  std::shared_ptr<Backend> backend_;
+  int64_t features_ = 0;
+  ForwardPass pass_;
+  Tensor input_;
+  Tensor y_storage_, y_, dx_storage_, dx_;
+};
+
 }  // namespace fanin

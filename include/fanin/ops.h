@@ -39,6 +39,17 @@ enum class ErrorKind {
   kAbsolute,  // loss mean_j |o_j - y_j|,  metric the mean squared error
 };
 
+// Which elements a dropout keeps: element i of a batch is kept with probability 1 - rate,
+// decided by Philox at counter (i, step, stream) under `seed` (ops/dropout/math.h), so the
+// same mask on every backend and thread count, and the backward pass regenerates the forward's
+// mask instead of storing it.
+struct DropoutMask {
+  float rate = 0.0f;  // in [0, 1)
+  uint64_t seed = 0;
+  uint32_t stream = 0;
+  uint64_t step = 0;  // its low 32 bits
+};
+
 // One SGD step over a flat parameter buffer, Keras semantics:
 //   v = momentum * v - lr * g;  p += v               (nesterov: p += momentum * v - lr * g)
 // and p -= lr * g when momentum == 0 (no velocity buffer needed).
@@ -243,6 +254,11 @@ void Softmax(Tensor& z);
 // dLoss/do_j = 2 (o_j - y_j) / k, or sign(o_j - y_j) / k (0 where they are equal).
 void RegressionLoss(ErrorKind kind, const Tensor& output, const Tensor& targets, float grad_scale,
                     Tensor* grad, Tensor& totals, int64_t slot);
+
+// ---- ops/dropout: inverted dropout with counter-based masks ---------------------------------
+// out_i = keep_i ? in_i / (1 - rate) : 0: the forward pass on x, and with the same mask the
+// backward pass on dy. `out` may alias `in`. At most 2^32 elements.
+void Dropout(const DropoutMask& mask, const Tensor& in, Tensor& out);
 
 // ---- ops/sgd, ops/adam: one call over a whole flat parameter buffer ---------------------------
 // velocity may be null when step.momentum == 0. With `stats`, the same pass summarizes each
