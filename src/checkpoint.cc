@@ -225,6 +225,8 @@ struct Decoded {
   int64_t input_features = 0;
   std::vector<std::unique_ptr<Layer>> layers;
   std::vector<const std::vector<float>*> parameters;
+  // Each layer's state tensors (Layer::state), in its order: the values to restore.
+  std::vector<std::vector<const std::vector<float>*>> states;
 };
 
 Decoded Decode(Reader& reader) {
@@ -267,6 +269,10 @@ Decoded Decode(Reader& reader) {
     for (const ParameterSpec& spec : probe->Parameters()) {
       d.parameters.push_back(&reader.Take(LayerTensorName(i, spec.name), spec.shape));
     }
+    d.states.emplace_back();
+    for (const auto& [name, tensor] : probe->state()) {
+      d.states.back().push_back(&reader.Take(LayerTensorName(i, name), tensor.shape()));
+    }
     d.layers.push_back(std::move(layer));
   }
   return d;
@@ -303,6 +309,9 @@ void SaveCheckpoint(const Sequential& model, const std::string& path) {
       contents.tensors.push_back({LayerTensorName(i, spec.name), spec.shape, {next, end}});
       next = end;
     }
+    for (const auto& [name, tensor] : model.layer(i).state()) {
+      contents.tensors.push_back({LayerTensorName(i, name), tensor.shape(), tensor.ToHost()});
+    }
   }
   for (const auto& [name, tensor] : model.optimizer_state()) {
     contents.tensors.push_back(
@@ -338,6 +347,13 @@ Sequential LoadCheckpoint(const std::string& path, std::shared_ptr<Backend> back
   }
   Tensor parameters = model.parameters();
   model.Unpack(packed, parameters);
+  for (size_t i = 0; i < d.states.size(); ++i) {
+    const auto state = model.layer(i).state();
+    for (size_t k = 0; k < state.size(); ++k) {
+      Tensor target = state[k].second;
+      Tensor::FromHost(HostBackend(), target.shape(), *d.states[i][k]).CopyTo(target);
+    }
+  }
   for (auto& [tensor, values] : TakeOptimizerState(reader, model)) model.Unpack(*values, tensor);
   model.RestoreProgress(d.steps, d.epoch);
   return model;

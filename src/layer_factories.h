@@ -9,8 +9,9 @@
 
 namespace fanin::internal {
 
-std::unique_ptr<Layer> MakeDense(const Config& config);            // src/dense.cc
-std::unique_ptr<Layer> MakeActivationLayer(const Config& config);  // src/activation_layer.cc
-std::unique_ptr<Layer> MakeDropout(const Config& config);          // src/dropout.cc
+std::unique_ptr<Layer> MakeDense(const Config& config);               // src/dense.cc
+std::unique_ptr<Layer> MakeActivationLayer(const Config& config);     // src/activation_layer.cc
+std::unique_ptr<Layer> MakeDropout(const Config& config);             // src/dropout.cc
+std::unique_ptr<Layer> MakeBatchNormalization(const Config& config);  // batch_normalization.cc
 
 }  // namespace fanin::internal

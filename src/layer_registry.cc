@@ -11,7 +11,8 @@ namespace fanin {
 const bool kBuiltins =
     internal::Registry<LayerFactory>::Add("dense", internal::MakeDense) &&
     internal::Registry<LayerFactory>::Add("activation", internal::MakeActivationLayer) &&
-    internal::Registry<LayerFactory>::Add("dropout", internal::MakeDropout);
+    internal::Registry<LayerFactory>::Add("dropout", internal::MakeDropout) &&
+    internal::Registry<LayerFactory>::Add("batch_normalization", internal::MakeBatchNormalization);
 
 void RegisterLayer(const std::string& type, LayerFactory factory) {
   internal::RegisterFactory<Layer>("layer", type, std::move(factory));

@@ -8,6 +8,7 @@
 #include <memory>
 #include <span>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "fanin/backend.h"
@@ -69,6 +70,11 @@ class Layer {
     (void)values;
     (void)grads;
   }
+
+  // Tensors the layer keeps besides its parameters and that a checkpoint must save (the
+  // moving statistics of BatchNormalization), by name; handles sharing the layer's storage,
+  // valid after Build. Not trained by the optimizer.
+  virtual std::vector<std::pair<std::string, Tensor>> state() const { return {}; }
 
   virtual void SetForwardPass(const ForwardPass& pass) { (void)pass; }
   // Whether Forward draws new random numbers at each step (Dropout): a recorded step, which

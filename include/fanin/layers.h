@@ -112,4 +112,40 @@ class Dropout : public Layer {
   Tensor y_storage_, y_, dx_storage_, dx_;
 };
 
+// Keras's BatchNormalization (axis -1): each feature normalized over the batch in training,
+// y = gamma (x - mean) / sqrt(var + epsilon) + beta, and by the moving mean and variance in
+// Evaluate and Predict; each training forward (Fit's steps, ComputeGradients) moves them by
+// moving = momentum moving + (1 - momentum) batch, var the batch's over n. Parameters gamma
+// (ones) and beta (zeros); state moving_mean (zeros) and moving_variance (ones), saved by
+// checkpoints. The hooks see the normalized values as z, y as the activation and beta as the
+// bias; gamma has no LayerTensors field (it is in the fused parameter statistics).
+class BatchNormalization : public Layer {
+ public:
+  explicit BatchNormalization(BatchNormSpec spec = {});
+
+  std::string Describe() const override;
+  Config config() const override;  // "batch_normalization": momentum, epsilon
+  int64_t Build(std::shared_ptr<Backend> backend, int64_t input_features) override;
+  std::vector<ParameterSpec> Parameters() const override;
+  void BindParameters(std::span<const Tensor> values, std::span<const Tensor> grads) override;
+  std::vector<std::pair<std::string, Tensor>> state() const override;
+  void SetForwardPass(const ForwardPass& pass) override { training_ = pass.training; }
+  const Tensor& Forward(const Tensor& x) override;
+  Tensor* Backward(Tensor& dy, bool need_input_grad) override;
+  LayerTensors tensors() const override;
+  int64_t output_features() const override { return features_; }
+
+  const BatchNormSpec& spec() const { return spec_; }
+
+ private:
+  BatchNormSpec spec_;
+  std::shared_ptr<Backend> backend_;
+  int64_t features_ = 0;
+  bool training_ = false;
+  Tensor gamma_, beta_, gamma_grad_, beta_grad_, moving_mean_, moving_var_, inv_std_;
+  Tensor input_;
+  Tensor xhat_storage_, y_storage_, dx_storage_;
+  Tensor xhat_, y_, dx_;
+};
+
 }  // namespace fanin

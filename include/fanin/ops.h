@@ -50,6 +50,13 @@ struct DropoutMask {
   uint64_t step = 0;  // its low 32 bits
 };
 
+// Keras's BatchNormalization settings: y = gamma (x - mean) / sqrt(var + epsilon) + beta,
+// and moving = momentum moving + (1 - momentum) batch for the moving mean and variance.
+struct BatchNormSpec {
+  float epsilon = 1e-3f;
+  float momentum = 0.99f;
+};
+
 // One SGD step over a flat parameter buffer, Keras semantics:
 //   v = momentum * v - lr * g;  p += v               (nesterov: p += momentum * v - lr * g)
 // and p -= lr * g when momentum == 0 (no velocity buffer needed).
@@ -254,6 +261,22 @@ void Softmax(Tensor& z);
 // dLoss/do_j = 2 (o_j - y_j) / k, or sign(o_j - y_j) / k (0 where they are equal).
 void RegressionLoss(ErrorKind kind, const Tensor& output, const Tensor& targets, float grad_scale,
                     Tensor* grad, Tensor& totals, int64_t slot);
+
+// ---- ops/batch_norm: normalization over the batch, per feature ----------------------------
+// x [n x k]; gamma, beta, moving_mean, moving_var, inv_std [k]; xhat, y [n x k].
+// training (n >= 1): mean_j and var_j = mean_i (x_ij - mean_j)^2 (over n, as the
+// normalization uses it) of the batch, summed in double in row order; inv_std_j =
+// 1 / sqrt(var_j + epsilon); xhat = (x - mean) inv_std, y = gamma xhat + beta; the moving
+// statistics take one momentum step towards the batch's. Inference: the moving statistics
+// in place of the batch's, inv_std and the moving statistics untouched.
+void BatchNormForward(const BatchNormSpec& spec, bool training, const Tensor& x,
+                      const Tensor& gamma, const Tensor& beta, Tensor& moving_mean,
+                      Tensor& moving_var, Tensor& xhat, Tensor& y, Tensor& inv_std);
+// The training forward's gradients: dbeta_j = sum_i dy_ij, dgamma_j = sum_i dy_ij xhat_ij,
+// and, when dx is given, dx = gamma inv_std (dy - (dbeta + xhat dgamma) / n), the batch's
+// mean and variance differentiated too. Sums in double in row order.
+void BatchNormBackward(const Tensor& dy, const Tensor& xhat, const Tensor& gamma,
+                       const Tensor& inv_std, Tensor& dgamma, Tensor& dbeta, Tensor* dx);
 
 // ---- ops/dropout: inverted dropout with counter-based masks ---------------------------------
 // out_i = keep_i ? in_i / (1 - rate) : 0: the forward pass on x, and with the same mask the
