@@ -10,6 +10,7 @@
 #include "fanin/checkpoint.h"
 #include "fanin/fanin.h"
 #include "tests/expect_error.h"
+#include "tests/model_checks.h"
 #include "tests/test_util.h"
 
 namespace fanin {
@@ -32,29 +33,9 @@ Sequential Model(int threads = 2, float momentum = 0.9f) {
 // batch mean and variance depend on every weight of the first layer, so a backward that
 // forgets them errs by O(1) there.
 TEST(BatchNormalizationTest, GradientsMatchFiniteDifferences) {
-  const Dataset data = Ball(4, 64, 0.5, 5);
   Sequential m = Model();
-  m.ComputeGradients(data.x, data.y);
-  const std::vector<float> g = m.gradients().ToHost();
-  const std::vector<float> p0 = m.parameters().ToHost();
-  const auto loss_at = [&](size_t k, float v) {
-    std::vector<float> p = p0;
-    p[k] = v;
-    Tensor params = m.parameters();
-    Tensor::FromHost(HostBackend(), params.shape(), p).CopyTo(params);
-    return m.ComputeGradients(data.x, data.y);
-  };
-  const float h = 1e-3f;
-  int checked = 0;
-  for (const ParameterExtent& e : m.parameter_extents()) {
-    for (int64_t j = 0; j < e.size; j += std::max<int64_t>(1, e.size / 6)) {
-      const auto k = static_cast<size_t>(e.offset + j);
-      const double numerical = (loss_at(k, p0[k] + h) - loss_at(k, p0[k] - h)) / (2.0 * h);
-      EXPECT_NEAR(numerical, g[k], 3e-3 * std::fabs(g[k]) + 3e-4) << "parameter " << k;
-      ++checked;
-    }
-  }
-  EXPECT_GT(checked, 25);
+  EXPECT_GT(testing::ExpectGradientsMatchDifferences(m, Ball(4, 64, 0.5, 5), 1e-3f, 3e-3, 3e-4, 6),
+            25);
 }
 
 TEST(BatchNormalizationTest, MovingStatisticsStepAndServeInference) {
@@ -103,23 +84,16 @@ TEST(BatchNormalizationTest, HooksSeeTheNormalizedValues) {
 
 TEST(BatchNormalizationTest, CheckpointsRestoreTheMovingStatisticsAndResumeExactly) {
   const Dataset data = Ball(4, 96, 0.5, 8);
-  Sequential straight = Model(), first = Model();
-  straight.Fit(data.x, data.y, {.epochs = 4, .batch_size = 16});
-  first.Fit(data.x, data.y, {.epochs = 2, .batch_size = 16});
-  const auto dir = testing::FreshTestDirectory("fanin-batchnorm");
-  const std::string path = (dir / "model.safetensors").string();
-  SaveCheckpoint(first, path);
-  Sequential resumed = LoadCheckpoint(path, Cpu(1));
-  EXPECT_EQ(resumed.layer(1).Describe(), "BatchNormalization(momentum=0.9, epsilon=0.001)");
-  for (size_t k = 0; k < 2; ++k) {
-    EXPECT_EQ(resumed.layer(1).state()[k].second.ToHost(),
-              first.layer(1).state()[k].second.ToHost());
-  }
-  EXPECT_EQ(resumed.Predict(data.x).ToHost(), first.Predict(data.x).ToHost());
-  resumed.Fit(data.x, data.y, {.epochs = 4, .initial_epoch = 2, .batch_size = 16});
-  EXPECT_EQ(resumed.parameters().ToHost(), straight.parameters().ToHost());
-  EXPECT_EQ(resumed.layer(1).state()[1].second.ToHost(),
-            straight.layer(1).state()[1].second.ToHost());
+  testing::ExpectResumesExactly(
+      [] { return Model(); }, data, Cpu(1),
+      [&](Sequential& first, Sequential& resumed) {
+        EXPECT_EQ(resumed.layer(1).Describe(), "BatchNormalization(momentum=0.9, epsilon=0.001)");
+        for (size_t k = 0; k < 2; ++k) {
+          EXPECT_EQ(resumed.layer(1).state()[k].second.ToHost(),
+                    first.layer(1).state()[k].second.ToHost());
+        }
+        EXPECT_EQ(resumed.Predict(data.x).ToHost(), first.Predict(data.x).ToHost());
+      });
 }
 
 // The BLOCK model (five tanh layers of 100, glorot_normal, SGD 0.01, batches of 16) on the

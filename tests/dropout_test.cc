@@ -10,6 +10,7 @@
 #include "fanin/checkpoint.h"
 #include "fanin/fanin.h"
 #include "tests/expect_error.h"
+#include "tests/model_checks.h"
 #include "tests/test_util.h"
 
 namespace fanin {
@@ -63,47 +64,19 @@ TEST(DropoutTest, TrainingRepeatsOnAnyThreadCountAndDiffersFromNoDropout) {
   EXPECT_NE(one.parameters().ToHost(), plain.parameters().ToHost());
 }
 
-// At a fixed step the mask is fixed, so the loss is a smooth function of the weights away from
-// tanh's nothing: central differences of the mean loss in float (h = 1e-3, so rounding errs by
-// ~u |L| / h ~ 1e-4 of the gradient scale) against ComputeGradients' gradient.
+// At a fixed step the mask is fixed, so the loss is a smooth function of the weights: its
+// central differences match the gradients through the mask.
 TEST(DropoutTest, GradientsMatchFiniteDifferencesThroughTheMask) {
-  const Dataset data = Ball(4, 64, 0.5, 5);
   Sequential m = Model(true);
-  m.ComputeGradients(data.x, data.y);
-  const std::vector<float> g = m.gradients().ToHost();
-  const std::vector<float> p0 = m.parameters().ToHost();
-  const auto loss_at = [&](size_t k, float v) {
-    std::vector<float> p = p0;
-    p[k] = v;
-    Tensor params = m.parameters();
-    Tensor::FromHost(HostBackend(), params.shape(), p).CopyTo(params);
-    return m.ComputeGradients(data.x, data.y);
-  };
-  const float h = 1e-3f;
-  int checked = 0;
-  for (const ParameterExtent& e : m.parameter_extents()) {
-    for (int64_t j = 0; j < e.size; j += std::max<int64_t>(1, e.size / 7)) {
-      const auto k = static_cast<size_t>(e.offset + j);
-      const double numerical = (loss_at(k, p0[k] + h) - loss_at(k, p0[k] - h)) / (2.0 * h);
-      EXPECT_NEAR(numerical, g[k], 2e-3 * std::fabs(g[k]) + 2e-4) << "parameter " << k;
-      ++checked;
-    }
-  }
-  EXPECT_GT(checked, 20);
+  EXPECT_GT(testing::ExpectGradientsMatchDifferences(m, Ball(4, 64, 0.5, 5), 1e-3f, 2e-3, 2e-4, 7),
+            20);
 }
 
 TEST(DropoutTest, CheckpointsResumeWithTheSameMasks) {
-  const Dataset data = Ball(4, 96, 0.5, 6);
-  Sequential straight = Model(true), first = Model(true);
-  straight.Fit(data.x, data.y, {.epochs = 4, .batch_size = 16});
-  first.Fit(data.x, data.y, {.epochs = 2, .batch_size = 16});
-  const auto dir = testing::FreshTestDirectory("fanin-dropout");
-  const std::string path = (dir / "model.safetensors").string();
-  SaveCheckpoint(first, path);
-  Sequential resumed = LoadCheckpoint(path, Cpu());
-  EXPECT_EQ(resumed.layer(1).Describe(), "Dropout(0.4)");
-  resumed.Fit(data.x, data.y, {.epochs = 4, .initial_epoch = 2, .batch_size = 16});
-  EXPECT_EQ(resumed.parameters().ToHost(), straight.parameters().ToHost());
+  testing::ExpectResumesExactly([] { return Model(true); }, Ball(4, 96, 0.5, 6), Cpu(),
+                                [](Sequential&, Sequential& resumed) {
+                                  EXPECT_EQ(resumed.layer(1).Describe(), "Dropout(0.4)");
+                                });
 }
 
 TEST(DropoutTest, ErrorsAndConfig) {

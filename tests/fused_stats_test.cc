@@ -48,18 +48,17 @@ Sequential MakeModel(std::shared_ptr<Backend> backend, Optimizer optimizer, int6
 }
 
 std::shared_ptr<StatsHook> FusedHook(bool log2 = true) {
-  return std::make_shared<StatsHook>(
-      StatsHookOptions{.schedule = StepSchedule::EveryStep(),
-                       .mode = StatsMode::kFused,
-                       .log2_histograms = log2 ? std::optional(StepSchedule::EveryStep())
-                                               : std::nullopt});
+  return std::make_shared<StatsHook>(StatsHookOptions{
+      .schedule = StepSchedule::EveryStep(),
+      .mode = StatsMode::kFused,
+      .log2_histograms = log2 ? std::optional(StepSchedule::EveryStep()) : std::nullopt});
 }
 
 TEST(FusedStatsTest, AgreeWithTheExactStatisticsOfTheSameStep) {
   const Data d = MakeData(40, 4, 1);
   for (const Optimizer& optimizer :
-       {Optimizer{Sgd{.learning_rate = 0.1f}}, Optimizer{Sgd{.learning_rate = 0.1f, .momentum = 0.9f}},
-        Optimizer{Adam{}}}) {
+       {Optimizer{Sgd{.learning_rate = 0.1f}},
+        Optimizer{Sgd{.learning_rate = 0.1f, .momentum = 0.9f}}, Optimizer{Adam{}}}) {
     Sequential model = MakeModel(Cpu(), optimizer);
     auto exact = std::make_shared<StatsHook>(StatsHookOptions{.histogram_bins = 0});
     auto fused = FusedHook();
@@ -112,8 +111,8 @@ TEST(FusedStatsTest, TrainingIsBitIdenticalWithAndWithoutThem) {
   // 300 rows x 500 units: layers above the size where the CPU splits loops over threads.
   const Data d = MakeData(300, 4, 2);
   for (const Optimizer& optimizer :
-       {Optimizer{Sgd{.learning_rate = 0.05f}}, Optimizer{Sgd{.learning_rate = 0.05f, .momentum = 0.9f}},
-        Optimizer{Adam{}}}) {
+       {Optimizer{Sgd{.learning_rate = 0.05f}},
+        Optimizer{Sgd{.learning_rate = 0.05f, .momentum = 0.9f}}, Optimizer{Adam{}}}) {
     const std::vector<float> plain = TrainedParameters(Cpu(2), optimizer, false, d, 500);
     const std::vector<float> fused = TrainedParameters(Cpu(2), optimizer, true, d, 500);
     ASSERT_EQ(plain.size(), fused.size());
@@ -128,9 +127,9 @@ std::vector<double> Fingerprint(const StatsHook& hook) {
     for (const LayerStats& layer : step.layers) {
       for (const auto& t : layer.tensors) {
         if (!t) continue;
-        values.insert(values.end(), {t->mean, t->std, t->min, t->max,
-                                     static_cast<double>(t->zero_count),
-                                     static_cast<double>(t->saturated_count)});
+        values.insert(values.end(),
+                      {t->mean, t->std, t->min, t->max, static_cast<double>(t->zero_count),
+                       static_cast<double>(t->saturated_count)});
         for (int64_t c : t->log2_histogram) values.push_back(static_cast<double>(c));
       }
       values.push_back(layer.update_ratio);
@@ -160,11 +159,11 @@ TEST(FusedStatsTest, ZerosSaturationHistogramAndUpdateRatioCountWhatTheySay) {
   const Data d = MakeData(64, 4, 4);
   Sequential model = MakeModel(Cpu(), Sgd{.learning_rate = 0.5f});
   std::vector<std::vector<float>> activations;
-  auto callback = std::make_shared<LayerCallbackHook>(
-      StepSchedule::InitializationOnly(), std::nullopt,
-      [&](const StepContext&, size_t, const LayerTensors& t) {
-        activations.push_back(t.activation->ToHost());
-      });
+  auto callback =
+      std::make_shared<LayerCallbackHook>(StepSchedule::InitializationOnly(), std::nullopt,
+                                          [&](const StepContext&, size_t, const LayerTensors& t) {
+                                            activations.push_back(t.activation->ToHost());
+                                          });
   auto fused = FusedHook();
   model.AddHook(callback);
   model.AddHook(fused);
@@ -197,7 +196,8 @@ TEST(FusedStatsTest, ZerosSaturationHistogramAndUpdateRatioCountWhatTheySay) {
       const float delta = after[static_cast<size_t>(i)] - before[static_cast<size_t>(i)];
       update.push_back(delta);
       update_sq += static_cast<double>(delta) * delta;
-      kernel_sq += static_cast<double>(before[static_cast<size_t>(i)]) * before[static_cast<size_t>(i)];
+      kernel_sq +=
+          static_cast<double>(before[static_cast<size_t>(i)]) * before[static_cast<size_t>(i)];
     }
     ASSERT_TRUE(layer.kernel_update.has_value());
     testing::ExpectSummaryEquivalent(*layer.kernel_update, update, {}, true, "kernel update");

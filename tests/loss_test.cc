@@ -14,6 +14,7 @@
 #include "fanin/checkpoint.h"
 #include "fanin/fanin.h"
 #include "tests/expect_error.h"
+#include "tests/model_checks.h"
 #include "tests/test_util.h"
 
 namespace fanin {
@@ -305,7 +306,6 @@ TEST(LossTest, CheckpointsRestoreEveryLossAndResumeExactly) {
     c.CheckKeys({});
     return std::make_unique<HalfSquaredError>();
   });
-  const auto dir = testing::FreshTestDirectory("fanin-loss-ckpt");
   const Dataset blobs = Blobs(3, 2, 90, 1.0, 5.0, 4);
   const Dataset reg = Regression(2, 90, 0.1, 4);
   struct Case {
@@ -326,17 +326,9 @@ TEST(LossTest, CheckpointsRestoreEveryLossAndResumeExactly) {
       m.Build(2, 3);
       return m;
     };
-    Sequential straight = build(), first = build();
-    straight.Fit(c.data->x, c.data->y, {.epochs = 4, .batch_size = 16});
-    first.Fit(c.data->x, c.data->y, {.epochs = 2, .batch_size = 16});
-    const std::string path = (dir / "model.safetensors").string();
-    SaveCheckpoint(first, path);
-    Sequential resumed = LoadCheckpoint(path, Cpu());
-    EXPECT_EQ(resumed.loss().config(), c.loss->config());
-    resumed.Fit(c.data->x, c.data->y,
-                {.epochs = 4, .initial_epoch = resumed.epochs_completed(), .batch_size = 16});
-    EXPECT_EQ(resumed.parameters().ToHost(), straight.parameters().ToHost())
-        << c.loss->config().ToJson();
+    testing::ExpectResumesExactly(build, *c.data, Cpu(), [&](Sequential&, Sequential& resumed) {
+      EXPECT_EQ(resumed.loss().config(), c.loss->config());
+    });
   }
 }
 
