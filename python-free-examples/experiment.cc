@@ -36,13 +36,21 @@ const std::vector<std::string> kTopKeys = {"name", "seeds",  "data",    "model",
                                            "grid", "config", "measure", "compare"};
 const std::vector<std::string> kDataKeys = {"kind", "dims",         "points",
                                             "path", "label_column", "radius_fraction"};
-const std::vector<std::string> kModelKeys = {
-    "widths",       "shape", "depth", "width", "activation", "initializer", "output_initializer",
-    "output_units", "loss"};
+const std::vector<std::string> kModelKeys = {"widths",
+                                             "shape",
+                                             "depth",
+                                             "width",
+                                             "activation",
+                                             "initializer",
+                                             "output_initializer",
+                                             "output_units",
+                                             "loss",
+                                             "batch_norm",
+                                             "dropout"};
 const std::vector<std::string> kTrainKeys = {"optimizer", "learning_rate", "batch_size", "epochs"};
-const std::vector<std::string> kGridKeys = {"activation",    "initializer", "shape",
-                                            "depth",         "width",       "batch_size",
-                                            "learning_rate", "epochs",      "radius_fraction"};
+const std::vector<std::string> kGridKeys = {
+    "activation",    "initializer", "shape",           "depth",      "width",  "batch_size",
+    "learning_rate", "epochs",      "radius_fraction", "batch_norm", "dropout"};
 const std::vector<std::string> kMeasureKeys = {"init",     "every_epochs",    "every_steps",
                                                "on",       "statistics",      "histogram_bins",
                                                "evaluate", "target_accuracy", "target_loss"};
@@ -291,6 +299,18 @@ std::string Apply(const Reader& reader, const std::string& key, const toml::node
     p.config.radius_fraction = reader.Number(node, what, 0, /*open=*/false);
     return "radius" + FormatNumber(p.config.radius_fraction, 6);
   }
+  if (key == "batch_norm") {
+    p.config.batch_norm = reader.Bool(node, what);
+    return p.config.batch_norm ? "batchnorm" : "plain";
+  }
+  if (key == "dropout") {
+    p.config.dropout = reader.Number(node, what, 0, /*open=*/false);
+    if (p.config.dropout >= 1.0) {
+      reader.Fail(node.source(),
+                  what + " is a rate in [0, 1), not " + FormatNumber(p.config.dropout, 6));
+    }
+    return "dropout" + FormatNumber(p.config.dropout, 6);
+  }
   throw std::logic_error("experiment: no configuration key " + key);
 }
 
@@ -388,7 +408,8 @@ Params ReadBase(const Reader& reader, const toml::table& root, DataSpec& data) {
   if (const toml::node* node = root.get("model")) {
     const toml::table& t = reader.Table(*node, "model");
     reader.CheckKeys(t, "model.", kModelKeys);
-    for (const char* key : {"widths", "shape", "depth", "width", "activation", "initializer"}) {
+    for (const char* key : {"widths", "shape", "depth", "width", "activation", "initializer",
+                            "batch_norm", "dropout"}) {
       if (const toml::node* n = t.get(key)) Apply(reader, key, *n, "model." + std::string(key), p);
     }
     if (p.widths) {
@@ -612,7 +633,8 @@ std::vector<std::pair<std::string, std::string>> PairsWithinGroups(
     const Reader& reader, const toml::node& node, const std::vector<Config>& configs) {
   const toml::table& t = *node.as_table();
   const std::vector<std::string> keys = {"activation", "initializer",   "batch_size",
-                                         "epochs",     "learning_rate", "radius_fraction"};
+                                         "epochs",     "learning_rate", "radius_fraction",
+                                         "batch_norm", "dropout"};
   reader.CheckKeys(t, "compare.baseline.", keys);
   if (t.size() != 1) {
     reader.Fail(node.source(),
@@ -631,6 +653,8 @@ std::vector<std::pair<std::string, std::string>> PairsWithinGroups(
     if (key == "epochs") c.epochs = from.epochs;
     if (key == "learning_rate") c.learning_rate = from.learning_rate;
     if (key == "radius_fraction") c.radius_fraction = from.radius_fraction;
+    if (key == "batch_norm") c.batch_norm = from.batch_norm;
+    if (key == "dropout") c.dropout = from.dropout;
     return c;
   };
   std::vector<std::pair<std::string, std::string>> pairs;
@@ -761,6 +785,33 @@ std::string LayerName(size_t layer, size_t layers) {
   return name.append(std::to_string(layer + 1));
 }
 
+// Every layer of the model BuildModel makes: the measured ones (LayerNames) and, after each
+// hidden one, its "_bn" and "_dropout" layers when the configuration has them.
+std::vector<std::string> ModelLayerNames(const Config& config) {
+  std::vector<std::string> names;
+  const size_t layers = config.widths.size() + 1;
+  for (size_t l = 0; l < layers; ++l) {
+    names.push_back(LayerName(l, layers));
+    if (l + 1 == layers) break;
+    if (config.batch_norm) names.push_back(names.back() + "_bn");
+    if (config.dropout > 0) names.push_back(LayerName(l, layers) + "_dropout");
+  }
+  return names;
+}
+
+// The statistics of the Dense layers alone, the ones the tables and plots compare across
+// configurations (batch norm and dropout layers have no kernel and no grad ratio); runs.h5
+// keeps every layer's.
+void KeepMeasuredLayers(StepStats& step, const Config& config) {
+  const size_t per_hidden = 1 + (config.batch_norm ? 1 : 0) + (config.dropout > 0 ? 1 : 0);
+  if (per_hidden == 1) return;
+  std::vector<LayerStats> kept;
+  for (size_t i = 0; i < step.layers.size(); ++i) {
+    if (i % per_hidden == 0) kept.push_back(std::move(step.layers[i]));
+  }
+  step.layers = std::move(kept);
+}
+
 std::vector<std::string> LayerNames(const Config& config) {
   std::vector<std::string> names;
   for (size_t l = 0; l <= config.widths.size(); ++l)
@@ -790,7 +841,9 @@ std::string ConfigText(const Config& c) {
          std::to_string(c.epochs) + " epochs" +
          (c.output_initializer.empty()
               ? ""
-              : ", output layer " + Initializer::FromName(c.output_initializer).name());
+              : ", output layer " + Initializer::FromName(c.output_initializer).name()) +
+         (c.batch_norm ? ", batch norm" : "") +
+         (c.dropout > 0 ? ", dropout " + FormatNumber(c.dropout, 6) : "");
 }
 
 int64_t Measurements(const Spec& spec, const Config& c) {
@@ -874,7 +927,7 @@ RunRecord RunOne(const std::shared_ptr<Backend>& backend, const Spec& spec, cons
   const int64_t m = MeasuredPoints(spec, c);
   const Tensor mx = m == x.rows() ? x : x.Rows(0, m), my = m == y.rows() ? y : y.Rows(0, m);
   Sequential model = BuildModel(backend, spec, c, s);
-  const std::vector<std::string> names = LayerNames(c);
+  const std::vector<std::string> names = ModelLayerNames(c);
   RunRecord result{.device = backend->Describe()};
   bool fused = NeedsFusedStats(spec.compare.statistic);
   for (const std::string& statistic : spec.measure.statistics) {
@@ -1162,15 +1215,30 @@ std::vector<std::vector<std::string>> ComparisonRows(
   return rows;
 }
 
+// The batch_norm and dropout columns only where a configuration has either, so that the
+// files of specs without them stay as they were.
 void WriteConfigsCsv(const Spec& spec, const std::string& path) {
-  study::CsvTable table({"config", "activation", "initializer", "widths", "shape",
-                         "radius_fraction", "learning_rate", "batch_size", "epochs",
-                         "output_initializer"});
+  std::vector<std::string> header = {"config", "activation",        "initializer",   "widths",
+                                     "shape",  "radius_fraction",   "learning_rate", "batch_size",
+                                     "epochs", "output_initializer"};
+  const bool layers = std::any_of(spec.configs.begin(), spec.configs.end(),
+                                  [](const Config& c) { return c.batch_norm || c.dropout > 0; });
+  if (layers) header.insert(header.end(), {"batch_norm", "dropout"});
+  study::CsvTable table(header);
   for (const Config& c : spec.configs) {
-    table.AddRow({c.name, c.activation, Initializer::FromName(c.initializer).name(),
-                  WidthsText(c.widths), c.shape, FormatNumber(c.radius_fraction, 6),
-                  FormatNumber(c.learning_rate, 6), std::to_string(c.batch_size),
-                  std::to_string(c.epochs), Initializer::FromName(OutputInitializer(c)).name()});
+    std::vector<std::string> row = {c.name,
+                                    c.activation,
+                                    Initializer::FromName(c.initializer).name(),
+                                    WidthsText(c.widths),
+                                    c.shape,
+                                    FormatNumber(c.radius_fraction, 6),
+                                    FormatNumber(c.learning_rate, 6),
+                                    std::to_string(c.batch_size),
+                                    std::to_string(c.epochs),
+                                    Initializer::FromName(OutputInitializer(c)).name()};
+    if (layers)
+      row.insert(row.end(), {c.batch_norm ? "true" : "false", FormatNumber(c.dropout, 6)});
+    table.AddRow(row);
   }
   table.Save(path);
 }
@@ -1632,7 +1700,7 @@ void RecordRun(Recorder& recorder, const std::shared_ptr<Backend>& backend, cons
        {"device", r.device}},
       {.expected_steps = std::max<int64_t>(1, static_cast<int64_t>(r.measurements.size()))});
   // The layers' description only: building the model again costs microseconds.
-  run.WriteModel(BuildModel(backend, spec, c, static_cast<uint64_t>(seed)), LayerNames(c));
+  run.WriteModel(BuildModel(backend, spec, c, static_cast<uint64_t>(seed)), ModelLayerNames(c));
   size_t next = 0;
   const auto append_measurements_until = [&](int epochs_trained) {
     while (next < r.measurements.size() && r.measurements[next].context.epoch <= epochs_trained) {
@@ -1772,7 +1840,11 @@ std::string CheckText(const Spec& spec) {
 Sequential BuildModel(const std::shared_ptr<Backend>& backend, const Spec& spec, const Config& c,
                       uint64_t seed) {
   Sequential model(backend);
-  for (int64_t width : c.widths) model.Add(Dense(width, c.activation, c.initializer));
+  for (int64_t width : c.widths) {
+    model.Add(Dense(width, c.activation, c.initializer));
+    if (c.batch_norm) model.Add(BatchNormalization());
+    if (c.dropout > 0) model.Add(Dropout(static_cast<float>(c.dropout)));
+  }
   model.Add(Dense(1, "linear", OutputInitializer(c)));
   model.Compile(BinaryCrossEntropy{}, Sgd{.learning_rate = static_cast<float>(c.learning_rate)});
   model.Build(spec.data.dims, seed);
@@ -1814,7 +1886,7 @@ RunSummary RunExperiment(const distributed::World& world, const Spec& spec,
         study::ResultKey(Fingerprint(spec), {.seeds = seeds, .device = options.device}, *backend));
   }
   const auto num_configs = static_cast<int64_t>(spec.configs.size());
-  const std::vector<std::vector<RunRecord>> runs =
+  std::vector<std::vector<RunRecord>> runs =
       RunAll(world, spec, backend, store ? &*store : nullptr, "fanin_experiment " + spec.name,
              options.before_run);
   if (!world.is_root()) return {};
@@ -1833,6 +1905,12 @@ RunSummary RunExperiment(const distributed::World& world, const Spec& spec,
       if (r.diverged_step >= 0) ++summary.diverged;
     }
   }  // closed before the swap
+  for (size_t c = 0; c < spec.configs.size(); ++c) {
+    for (RunRecord& r : runs[c]) {
+      for (StepStats& step : r.measurements) KeepMeasuredLayers(step, spec.configs[c]);
+      for (StepStats& step : r.step_measurements) KeepMeasuredLayers(step, spec.configs[c]);
+    }
+  }
   study::CsvTable results({"config", "seed", "epoch", "step", "layer", "statistic", "value"});
   for (size_t c = 0; c < spec.configs.size(); ++c) {
     for (int seed = 0; seed < seeds; ++seed) {

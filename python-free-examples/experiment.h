@@ -78,6 +78,8 @@ struct Config {
   double learning_rate = 0.01;
   int64_t batch_size = 32;
   int epochs = 0;
+  bool batch_norm = false;  // a BatchNormalization after each hidden Dense layer
+  double dropout = 0.0;     // a Dropout(rate) after each hidden layer (after its batch norm)
 };
 
 // Configurations compared layer by layer at each measurement, over seeds: the ratio of

@@ -13,6 +13,7 @@
 #include <limits>
 #include <map>
 #include <memory>
+#include <set>
 #include <sstream>
 #include <stdexcept>
 #include <string>
@@ -47,7 +48,7 @@ TEST(ExperimentSpecTest, ErrorsNameTheFileLineColumnAndProblem) {
   // Far from every valid key: no guess, only the list.
   EXPECT_EQ(SpecErrorOf("[model]\ncolour = 1\n"),
             "spec.toml:2:1: unknown key \"model.colour\" (valid: widths shape depth width "
-            "activation initializer output_initializer output_units loss)");
+            "activation initializer output_initializer output_units loss batch_norm dropout)");
   EXPECT_EQ(SpecErrorOf("seeds = \"ten\"\n"),
             "spec.toml:1:9: seeds must be an integer, not a string");
   EXPECT_EQ(SpecErrorOf("[train]\nbatch_size = 32.0\n"),
@@ -94,7 +95,7 @@ TEST(ExperimentSpecTest, ErrorsNameTheFileLineColumnAndProblem) {
   EXPECT_EQ(SpecErrorOf("[grid]\ninitializer = [\"he_uniform\", \"he_normal\"]\n[compare]\n"
                         "baseline = { depth = 3 }\n"),
             "spec.toml:4:14: unknown key \"compare.baseline.depth\" (valid: activation initializer "
-            "batch_size epochs learning_rate radius_fraction)");
+            "batch_size epochs learning_rate radius_fraction batch_norm dropout)");
   EXPECT_EQ(SpecErrorOf("[model]\nwidths = [10]\ndepth = 3\n"),
             "spec.toml:3:9: model.depth conflicts with model.widths: give the widths, or a shape "
             "with depth and width");
@@ -409,6 +410,34 @@ TEST_F(ExperimentRunTest, ATinyRunWritesTidyResults) {
                          0),
             0u)
       << ratios;
+}
+
+// Batch normalization and dropout between the hidden layers: the tables and comparisons
+// are of the Dense layers (h1, h2, out) in every configuration, so that a plain and a
+// normalized model are compared layer by layer; configs.csv says which has what.
+TEST_F(ExperimentRunTest, BatchNormAndDropoutConfigurationsCompareTheDenseLayers) {
+  std::string text = kTinySpec;
+  text.replace(text.find("activation = [\"tanh\", \"relu\"]"),
+               std::string("activation = [\"tanh\", \"relu\"]").size(),
+               "batch_norm = [false, true]\ndropout = [0.0, 0.25]");
+  text.replace(text.find("baseline = \"relu\""), std::string("baseline = \"relu\"").size(),
+               "baseline = { batch_norm = false }");
+  const Spec spec = ParseSpec(text, "layers.toml");
+  ASSERT_EQ(spec.configs.size(), 4u);
+  EXPECT_EQ(spec.configs[3].name, "batchnorm_dropout0.25");
+  RunExperiment(world_, spec, {.out = dir_ / "out", .device = "cpu"});
+  std::set<std::string> layers;
+  for (const auto& row : CsvRows(dir_ / "out" / "results.csv")) {
+    if (!row[4].empty()) layers.insert(row[4]);
+  }
+  EXPECT_EQ(layers, (std::set<std::string>{"h1", "h2", "out"}));
+  const auto comparisons = CsvRows(dir_ / "out" / "comparisons.csv");
+  ASSERT_FALSE(comparisons.empty());
+  EXPECT_EQ(comparisons[0][0], "batchnorm_dropout0");
+  EXPECT_EQ(comparisons[0][1], "plain_dropout0");
+  EXPECT_NE(ReadFile(dir_ / "out" / "configs.csv").find(",batch_norm,dropout\n"),
+            std::string::npos);
+  EXPECT_NE(ReadFile(dir_ / "out" / "configs.csv").find(",true,0.25\n"), std::string::npos);
 }
 
 // The fractions only fused statistics count reach results.csv: ReLU's dead units are exact
