@@ -1,7 +1,7 @@
 // A multi-class classifier: k Gaussian blobs (fanin::Blobs), or a CSV file whose label column
 // holds class indices 0..k-1, learned by a small ReLU net ending in k logits, trained on the
 // sparse categorical cross-entropy (softmax fused). Prints the loss and accuracy per epoch,
-// then the held-out accuracy and confusion matrix.
+// then the held-out accuracy, macro F1, confusion matrix and per-class precision and recall.
 //
 //   classify_blobs [--classes 4] [--epochs 30] [--csv data.csv --label class] [--device cpu]
 #include <algorithm>
@@ -79,25 +79,18 @@ int main(int argc, char** argv) {
              .validation_y = &split.test.y,
              .verbose = 2});
 
-  // The confusion matrix of the held-out samples: rows the true class, columns the argmax.
-  const std::vector<float> p = model.Predict(split.test.x).ToHost();
-  const std::vector<float> truth = split.test.y.ToHost();
-  std::vector<int64_t> confusion(static_cast<size_t>(k * k), 0);
-  for (size_t i = 0; i < truth.size(); ++i) {
-    const auto row = p.begin() + static_cast<std::ptrdiff_t>(i * static_cast<size_t>(k));
-    const auto predicted = std::max_element(row, row + k) - row;
-    ++confusion[static_cast<size_t>(static_cast<int64_t>(truth[i]) * k + predicted)];
-  }
-  const fanin::Evaluation e = model.Evaluate(split.test.x, split.test.y);
-  std::printf(
-      "held out: loss %.4f, accuracy %.4f\nconfusion (row: true class, column: "
-      "predicted)\n",
-      e.loss, e.metric);
+  // The held-out metrics (fanin/metrics.h); confusion rows: the true class, columns: the
+  // predicted (argmax) one.
+  const fanin::ClassificationMetrics m = fanin::Classify(model.Predict(split.test.x), split.test.y);
+  std::printf("held out: loss %.4f, accuracy %.4f, macro F1 %.4f\n",
+              model.Evaluate(split.test.x, split.test.y).loss, m.accuracy, m.macro_f1);
+  std::printf("confusion (row: true class, column: predicted)\n");
   for (int64_t t = 0; t < k; ++t) {
     for (int64_t c = 0; c < k; ++c) {
-      std::printf("%6lld", static_cast<long long>(confusion[static_cast<size_t>(t * k + c)]));
+      std::printf("%6lld", static_cast<long long>(m.confusion[static_cast<size_t>(t * k + c)]));
     }
-    std::printf("\n");
+    std::printf("   precision %.3f, recall %.3f\n", m.precision[static_cast<size_t>(t)],
+                m.recall[static_cast<size_t>(t)]);
   }
   return 0;
 }

@@ -72,8 +72,9 @@ int main(int argc, char** argv) {
              .validation_y = &split.test.y,
              .verbose = 2});
   const fanin::Evaluation e = model.Evaluate(split.test.x, split.test.y);
-  std::printf("held out: %s %.5f, %s %.5f", o.loss.c_str(), e.loss,
-              model.loss().metric_name().c_str(), e.metric);
+  const fanin::RegressionMetrics r = fanin::Regress(model.Predict(split.test.x), split.test.y);
+  std::printf("held out: %s %.5f, %s %.5f, R^2 %.4f", o.loss.c_str(), e.loss,
+              model.loss().metric_name().c_str(), e.metric, r.r2);
   if (o.csv.empty()) std::printf(" (the noise's variance: %.5f)", o.noise * o.noise);
   std::printf("\n");
   return 0;

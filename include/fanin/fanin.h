@@ -11,6 +11,8 @@
 #include "fanin/initializers.h"
 #include "fanin/layer.h"
 #include "fanin/layers.h"
+#include "fanin/loss.h"
+#include "fanin/metrics.h"
 #include "fanin/model.h"
 #include "fanin/ops.h"
 #include "fanin/optimizers.h"
