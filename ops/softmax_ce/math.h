@@ -53,8 +53,13 @@ FANIN_HD SampleLoss SoftmaxCrossEntropySample(const float* z, const float* y, in
       return smooth(y[j]);
     }
   };
+  // The exponentials go to g when there is one, so the gradient does not compute them again.
   float s = 0.0f;
-  for (int64_t j = 0; j < k; ++j) s += expf(z[j] - m);
+  for (int64_t j = 0; j < k; ++j) {
+    const float e = expf(z[j] - m);
+    s += e;
+    if (g != nullptr) g[j] = e;
+  }
   const float log_s = logf(s);
   float loss = 0.0f, label_sum = 0.0f;
   for (int64_t j = 0; j < k; ++j) {
@@ -66,7 +71,7 @@ FANIN_HD SampleLoss SoftmaxCrossEntropySample(const float* z, const float* y, in
   if (g != nullptr) {
     const float inv_s = 1.0f / s;
     for (int64_t j = 0; j < k; ++j) {
-      const float gj = (label_sum * (expf(z[j] - m) * inv_s) - label(j)) * grad_scale;
+      const float gj = (label_sum * (g[j] * inv_s) - label(j)) * grad_scale;
       g[j] = valid ? gj : NAN;
     }
   }

@@ -8,19 +8,14 @@
 
 namespace fanin {
 // The built-ins; a user's loss is added by RegisterLoss.
-const bool kBuiltins = [] {
-  using internal::Registry;
-  for (const char* type : {"binary_crossentropy"}) {
-    Registry<LossFactory>::Add(type, internal::MakeBinaryCrossEntropy);
-  }
-  for (const char* type : {"categorical_crossentropy", "sparse_categorical_crossentropy"}) {
-    Registry<LossFactory>::Add(type, internal::MakeCategoricalCrossEntropy);
-  }
-  for (const char* type : {"mean_squared_error", "mean_absolute_error"}) {
-    Registry<LossFactory>::Add(type, internal::MakeRegressionError);
-  }
-  return true;
-}();
+const bool kBuiltins =
+    internal::Registry<LossFactory>::Add("binary_crossentropy", internal::MakeBinaryCrossEntropy) &&
+    internal::Registry<LossFactory>::Add("categorical_crossentropy",
+                                         internal::MakeCategoricalCrossEntropy) &&
+    internal::Registry<LossFactory>::Add("sparse_categorical_crossentropy",
+                                         internal::MakeCategoricalCrossEntropy) &&
+    internal::Registry<LossFactory>::Add("mean_squared_error", internal::MakeRegressionError) &&
+    internal::Registry<LossFactory>::Add("mean_absolute_error", internal::MakeRegressionError);
 
 void RegisterLoss(const std::string& type, LossFactory factory) {
   internal::RegisterFactory<Loss>("loss", type, std::move(factory));
