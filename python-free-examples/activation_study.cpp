@@ -120,7 +120,7 @@ Snapshot TakeSnapshot(fanin::Sequential& model, const fanin::Tensor& x, int epoc
     }
   }
   const fanin::LayerTensors output = model.layer(1).tensors();
-  const std::vector<float> w = output.kernel->ToHost(), b = output.bias->ToHost();
+  const std::vector<float> w = output["kernel"]->ToHost(), b = output["bias"]->ToHost();
   s.w1 = w[0];
   s.w2 = w[1];
   s.b = b[0];

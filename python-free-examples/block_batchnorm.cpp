@@ -72,7 +72,7 @@ std::vector<double> Ratios(fanin::Sequential& model, const fanin::Dataset& data)
   const fanin::StepStats step = fanin::ComputeStepStats(model, {}, {}, 0);
   std::vector<double> ratios;
   for (const fanin::LayerStats& layer : step.layers) {
-    if (layer[fanin::TensorRole::kKernel]) ratios.push_back(layer.grad_ratio);
+    if (layer["kernel"]) ratios.push_back(layer.grad_ratio);
   }
   return ratios;
 }

@@ -104,22 +104,27 @@ constexpr Reading kReadings[] = {
      true},
 };
 
-// The role and reading a statistic names; null reading for grad_ratio.
-std::pair<TensorRole, const Reading*> ParseStatistic(const std::string& name) {
-  for (TensorRole role : kAllTensorRoles) {
+// The tensors of a Dense layer (LayerTensors names) that a statistic may read: the tables
+// and charts are of the Dense layers (runs.h5 keeps every layer's tensors).
+constexpr std::string_view kDenseTensors[] = {"z",    "activation",  "kernel",
+                                              "bias", "kernel_grad", "bias_grad"};
+
+// The tensor and reading a statistic names; null reading for grad_ratio.
+std::pair<std::string_view, const Reading*> ParseStatistic(const std::string& name) {
+  for (std::string_view tensor : kDenseTensors) {
     for (const Reading& r : kReadings) {
-      if (name == std::string(TensorRoleName(role)) + "_" + std::string(r.what)) return {role, &r};
+      if (name == std::string(tensor) + "_" + std::string(r.what)) return {tensor, &r};
     }
   }
-  return {TensorRole::kZ, nullptr};
+  return {"", nullptr};
 }
 
-// The statistics a measurement can keep: grad_ratio and every role's readings.
+// The statistics a measurement can keep: grad_ratio and every tensor's readings.
 std::vector<std::string> StatisticNames() {
   std::vector<std::string> names = {"grad_ratio", "update_ratio"};
-  for (TensorRole role : kAllTensorRoles) {
+  for (std::string_view tensor : kDenseTensors) {
     for (const Reading& r : kReadings) {
-      names.push_back(std::string(TensorRoleName(role)) + "_" + std::string(r.what));
+      names.push_back(std::string(tensor) + "_" + std::string(r.what));
     }
   }
   return names;
@@ -956,12 +961,11 @@ RunRecord RunOne(const std::shared_ptr<Backend>& backend, const Spec& spec, cons
     if (fused) {
       const StepStats& from = counts->steps().at(0);
       for (size_t l = 0; l < step.layers.size(); ++l) {
-        for (size_t r = 0; r < step.layers[l].tensors.size(); ++r) {
-          std::optional<TensorStats>& to = step.layers[l].tensors[r];
-          const std::optional<TensorStats>& f = from.layers[l].tensors[r];
-          if (!to || !f) continue;
-          to->zero_count = f->zero_count;
-          to->saturated_count = f->saturated_count;
+        for (NamedStats& to : step.layers[l].tensors) {
+          const TensorStats* f = from.layers[l][to.name];
+          if (f == nullptr) continue;
+          to.stats.zero_count = f->zero_count;
+          to.stats.saturated_count = f->saturated_count;
         }
       }
     }
@@ -1009,10 +1013,10 @@ std::optional<double> Statistic(const LayerStats& layer, const std::string& name
     if (std::isnan(layer.update_ratio)) return std::nullopt;
     return layer.update_ratio;
   }
-  const auto [role, reading] = ParseStatistic(name);
+  const auto [tensor, reading] = ParseStatistic(name);
   if (reading == nullptr) throw std::logic_error("experiment: no statistic " + name);
-  const std::optional<TensorStats>& t = layer[role];
-  if (!t) return std::nullopt;
+  const TensorStats* t = layer[tensor];
+  if (t == nullptr) return std::nullopt;
   return reading->of(*t);
 }
 
@@ -1261,13 +1265,11 @@ std::string StatisticLabel(const std::string& statistic) {
       {"epochs_to_accuracy", "epochs to the target accuracy"},
       {"epochs_to_loss", "epochs to the target loss"}};
   if (const auto it = outcomes.find(statistic); it != outcomes.end()) return it->second;
-  const auto [role, reading] = ParseStatistic(statistic);
-  const std::map<TensorRole, std::string> symbols = {{TensorRole::kZ, "z"},
-                                                     {TensorRole::kActivation, "activation"},
-                                                     {TensorRole::kKernel, "W"},
-                                                     {TensorRole::kKernelGrad, "dL/dW"},
-                                                     {TensorRole::kBiasGrad, "dL/db"}};
-  return std::string(reading->what) + "(" + symbols.at(role) + ")";
+  const auto [tensor, reading] = ParseStatistic(statistic);
+  const std::map<std::string_view, std::string> symbols = {
+      {"z", "z"},    {"activation", "activation"}, {"kernel", "W"},
+      {"bias", "b"}, {"kernel_grad", "dL/dW"},     {"bias_grad", "dL/db"}};
+  return std::string(reading->what) + "(" + symbols.at(tensor) + ")";
 }
 
 // The layer names of the deepest configuration, h1 to hD then out: the ratio chart's bars.

@@ -108,7 +108,7 @@ TEST(ExperimentSpecTest, ErrorsNameTheFileLineColumnAndProblem) {
       "\"grad_ratio\"? (valid: grad_ratio update_ratio " +
           [] {
             std::string all;
-            for (const char* role : {"z", "activation", "kernel", "kernel_grad", "bias_grad"}) {
+            for (const char* role : {"z", "activation", "kernel", "bias", "kernel_grad", "bias_grad"}) {
               for (const char* what :
                    {"mean", "std", "min", "max", "norm", "zero_fraction", "saturated_fraction"}) {
                 all += std::string(all.empty() ? "" : " ") + role + "_" + what;

@@ -1,12 +1,15 @@
 // A regression: y = sin(pi x1) + x2 / 2 + x3 / 3 + noise (fanin::Regression), or a CSV file
 // with a continuous target column, fitted by a small tanh net with one linear output on the
-// mean squared error. Prints the loss (MSE) and the mean absolute error per epoch, then the
+// mean squared error, its features standardized by a Normalization layer fitted on the
+// training part (so that a checkpoint of the model standardizes new data the same way). Prints the loss (MSE) and the mean absolute error per epoch, then the
 // held-out MSE against the noise's variance (the best any model can do on the built-in set).
 //
 //   fit_regression [--epochs 100] [--noise 0.1] [--loss mean_absolute_error] [--csv f --label y]
 #include <cstdio>
 #include <limits>
+#include <memory>
 #include <string>
+#include <utility>
 
 #include "fanin/command_line.h"
 #include "fanin/fanin.h"
@@ -55,6 +58,9 @@ int main(int argc, char** argv) {
   const fanin::Split split = fanin::TrainTestSplit(data, 0.2, o.seed, /*stratify=*/false);
 
   fanin::Sequential model(fanin::MakeBackend(o.device));
+  auto standardize = std::make_unique<fanin::Normalization>();
+  standardize->Adapt(split.train.x);
+  model.Add(std::move(standardize));
   model.Add(fanin::Dense(32, "tanh"));
   model.Add(fanin::Dense(32, "tanh"));
   model.Add(fanin::Dense(1));  // the prediction itself

@@ -26,6 +26,7 @@
 #include <cstdio>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "fanin/distributed.h"
@@ -41,7 +42,6 @@
 namespace {
 
 using fanin::StepStats;
-using fanin::TensorRole;
 using fanin::plot::QuantilesOf;
 using fanin::study::FormatNumber;
 using fanin::study::ProbabilityGreater;
@@ -59,6 +59,9 @@ const fanin::experiment::Spec& InitSpec() {
 }
 const std::vector<Config>& Configs() { return InitSpec().configs; }
 const std::vector<std::string> kLayers = {"h1", "h2", "h3", "h4", "h5", "out"};
+// layer_stats.csv's tensors, in its column order (LayerTensors names).
+constexpr std::string_view kStatsCsvTensors[] = {"z", "activation", "kernel", "kernel_grad",
+                                                 "bias_grad"};
 constexpr size_t kHidden = 5;  // the hidden layers, h1..h5
 
 size_t ConfigIndex(const std::string& name) {
@@ -86,7 +89,8 @@ std::vector<double> Ratios(const Results& results, size_t config, size_t layer, 
                    [layer](const StepStats& s) { return s.layers[layer].grad_ratio; });
 }
 
-std::vector<double> StdOf(const Results& results, size_t config, size_t layer, TensorRole role) {
+std::vector<double> StdOf(const Results& results, size_t config, size_t layer,
+                          std::string_view role) {
   return OverSeeds(results, config, 0,
                    [layer, role](const StepStats& s) { return s.layers[layer][role]->std; });
 }
@@ -115,9 +119,9 @@ void WriteRatiosCsv(const Results& results, const std::string& path) {
 
 void WriteLayerStatsCsv(const Results& results, const std::string& path) {
   std::vector<std::string> header = {"config", "activation", "initializer", "layer", "n_seeds"};
-  for (TensorRole role : fanin::kAllTensorRoles) {
-    header.push_back(std::string(fanin::TensorRoleName(role)) + "_mean");
-    header.push_back(std::string(fanin::TensorRoleName(role)) + "_std");
+  for (std::string_view role : kStatsCsvTensors) {
+    header.push_back(std::string(role) + "_mean");
+    header.push_back(std::string(role) + "_std");
   }
   fanin::study::CsvTable table(header);
   for (size_t c = 0; c < Configs().size(); ++c) {
@@ -125,7 +129,7 @@ void WriteLayerStatsCsv(const Results& results, const std::string& path) {
       std::vector<std::string> row = {Configs()[c].name, Configs()[c].activation,
                                       fanin::Initializer::FromName(Configs()[c].initializer).name(),
                                       kLayers[l], std::to_string(results[c].size())};
-      for (TensorRole role : fanin::kAllTensorRoles) {
+      for (std::string_view role : kStatsCsvTensors) {
         row.push_back(FormatNumber(
             Median(OverSeeds(results, c, 0,
                              [l, role](const StepStats& s) { return s.layers[l][role]->mean; })),
@@ -387,8 +391,7 @@ Verdict VerdictSigmoidVanishes(const Results& results) {
     ratio_row.push_back(FormatNumber(ratios.back(), 3));
     reference_row.push_back(FormatNumber(ref, 3));
     orders_row.push_back(FormatNumber(orders.back(), 2));
-    grad_row.push_back(
-        FormatNumber(Median(StdOf(results, sigmoid, l, TensorRole::kKernelGrad)), 3));
+    grad_row.push_back(FormatNumber(Median(StdOf(results, sigmoid, l, "kernel_grad")), 3));
   }
   v.table.push_back(ratio_row);
   v.table.push_back(reference_row);
@@ -420,10 +423,10 @@ Verdict VerdictTanhExplodes(const Results& results) {
   std::vector<std::string> z_row = {"std(z)"};
   std::vector<double> medians;
   for (size_t l = 0; l < kLayers.size(); ++l) {
-    medians.push_back(Median(StdOf(results, config, l, TensorRole::kKernelGrad)));
+    medians.push_back(Median(StdOf(results, config, l, "kernel_grad")));
     grad_row.push_back(FormatNumber(medians.back(), 3));
     ratio_row.push_back(FormatNumber(Median(Ratios(results, config, l)), 3));
-    z_row.push_back(FormatNumber(Median(StdOf(results, config, l, TensorRole::kZ)), 3));
+    z_row.push_back(FormatNumber(Median(StdOf(results, config, l, "z")), 3));
   }
   v.table.push_back(grad_row);
   v.table.push_back(ratio_row);
@@ -431,8 +434,7 @@ Verdict VerdictTanhExplodes(const Results& results) {
   // Paired within each seed: did this run's gradient grow from h5 back to h1?
   int grew = 0;
   for (const auto& run : results[config]) {
-    grew += run[0].layers[0][TensorRole::kKernelGrad]->std >
-            run[0].layers[kHidden - 1][TensorRole::kKernelGrad]->std;
+    grew += run[0].layers[0]["kernel_grad"]->std > run[0].layers[kHidden - 1]["kernel_grad"]->std;
   }
   bool monotone = true;
   for (size_t l = 0; l + 1 < kHidden; ++l) monotone = monotone && medians[l] > medians[l + 1];
@@ -471,13 +473,12 @@ Verdict VerdictTanhLikeGlorot(const Results& results) {
     v.table.push_back(ComparisonRow("tanh_normal_0.1 vs " + std::string(name) + ", ratio", c));
     for (size_t l = 1; l < kHidden; ++l) hidden_ratios.push_back(c.median_ratio[l]);
   }
-  for (TensorRole role : {TensorRole::kZ, TensorRole::kActivation, TensorRole::kKernelGrad}) {
-    std::vector<std::string> row = {"std(" + std::string(fanin::TensorRoleName(role)) +
-                                    "), naive / glorot_normal"};
+  for (std::string_view role : {"z", "activation", "kernel_grad"}) {
+    std::vector<std::string> row = {"std(" + std::string(role) + "), naive / glorot_normal"};
     for (size_t l = 0; l < kLayers.size(); ++l) {
       const double r =
           Median(StdOf(results, naive, l, role)) / Median(StdOf(results, glorot, l, role));
-      if (role != TensorRole::kKernelGrad && l < kHidden) hidden_spreads.push_back(r);
+      if (role != "kernel_grad" && l < kHidden) hidden_spreads.push_back(r);
       row.push_back(FormatNumber(r, 3));
     }
     v.table.push_back(row);

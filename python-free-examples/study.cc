@@ -141,7 +141,8 @@ size_t RepresentativeSeed(const std::vector<SeedStats>& seeds) {
 namespace {
 
 void DistributionPanel(plot::Axes& ax, const std::vector<SeedStats>& seeds, size_t representative,
-                       TensorRole role, size_t num_layers, const std::string& title, bool legend) {
+                       std::string_view role, size_t num_layers, const std::string& title,
+                       bool legend) {
   ax.title = title;
   ax.legend = legend ? plot::LegendPosition::kRight : plot::LegendPosition::kNone;
   ax.x_label = "layer";
@@ -179,14 +180,12 @@ plot::Figure FourPanelFigure(const std::vector<SeedStats>& seeds, size_t represe
                        .plot_width = std::max(330.0, 16.0 * static_cast<double>(layers)),
                        .plot_height = 220});
   // The panels share one legend.
-  DistributionPanel(figure.At(0, 0), seeds, representative, TensorRole::kZ, layers - 1, "Z-values",
+  DistributionPanel(figure.At(0, 0), seeds, representative, "z", layers - 1, "Z-values", false);
+  DistributionPanel(figure.At(0, 1), seeds, representative, "kernel", layers, "Weights", true);
+  DistributionPanel(figure.At(1, 0), seeds, representative, "activation", layers - 1, "Activations",
                     false);
-  DistributionPanel(figure.At(0, 1), seeds, representative, TensorRole::kKernel, layers, "Weights",
-                    true);
-  DistributionPanel(figure.At(1, 0), seeds, representative, TensorRole::kActivation, layers - 1,
-                    "Activations", false);
-  DistributionPanel(figure.At(1, 1), seeds, representative, TensorRole::kKernelGrad, layers,
-                    "Gradients", false);
+  DistributionPanel(figure.At(1, 1), seeds, representative, "kernel_grad", layers, "Gradients",
+                    false);
   return figure;
 }
 
@@ -295,9 +294,10 @@ void Encoder::Put(const StepStats& step) {
   Put(static_cast<uint64_t>(step.layers.size()));
   for (const LayerStats& layer : step.layers) {
     Put(layer.name);
-    for (const std::optional<TensorStats>& stats : layer.tensors) {
-      Put(static_cast<uint8_t>(stats.has_value()));
-      if (stats) Put(*stats);
+    Put(static_cast<uint64_t>(layer.tensors.size()));
+    for (const NamedStats& tensor : layer.tensors) {
+      Put(tensor.name);
+      Put(tensor.stats);
     }
     Put(layer.grad_ratio);
     Put(static_cast<uint8_t>(layer.kernel_update.has_value()));
@@ -354,9 +354,10 @@ void Decoder::Get(StepStats& step) {
   step.layers.resize(Next<uint64_t>());
   for (LayerStats& layer : step.layers) {
     Get(layer.name);
-    for (std::optional<TensorStats>& stats : layer.tensors) {
-      stats.reset();
-      if (Next<uint8_t>() != 0) Get(stats.emplace());
+    layer.tensors.resize(Next<uint64_t>());
+    for (NamedStats& tensor : layer.tensors) {
+      Get(tensor.name);
+      Get(tensor.stats);
     }
     Get(layer.grad_ratio);
     layer.kernel_update.reset();

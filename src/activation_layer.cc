@@ -56,10 +56,11 @@ Tensor* ActivationLayer::Backward(Tensor& dy, bool need_input_grad) {
 }
 
 LayerTensors ActivationLayer::tensors() const {
+  // z is the input: what the activation reads.
   LayerTensors t;
-  t.input = &input_;
-  t.z = &input_;
-  t.activation = &a_;
+  t.Add("input", TensorRole::kInput, input_)
+      .Add("z", TensorRole::kZ, input_)
+      .Add("activation", TensorRole::kActivation, a_);
   return t;
 }
 

@@ -97,11 +97,15 @@ Tensor* BatchNormalization::Backward(Tensor& dy, bool need_input_grad) {
 
 LayerTensors BatchNormalization::tensors() const {
   LayerTensors t;
-  t.input = &input_;
-  t.z = &xhat_;
-  t.activation = &y_;
-  t.bias = &beta_;
-  t.bias_grad = &beta_grad_;
+  t.Add("input", TensorRole::kInput, input_)
+      .Add("z", TensorRole::kZ, xhat_)
+      .Add("activation", TensorRole::kActivation, y_)
+      .Add("gamma", TensorRole::kParameter, gamma_)
+      .Add("beta", TensorRole::kParameter, beta_)
+      .Add("gamma_grad", TensorRole::kGradient, gamma_grad_)
+      .Add("beta_grad", TensorRole::kGradient, beta_grad_)
+      .Add("moving_mean", TensorRole::kState, moving_mean_)
+      .Add("moving_variance", TensorRole::kState, moving_var_);
   return t;
 }
 

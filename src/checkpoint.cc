@@ -18,6 +18,7 @@
 
 #include "fanin/layers.h"
 #include "src/atomic_file.h"
+#include "src/model_config.h"
 #include "src/safetensors.h"
 
 namespace fanin {
@@ -30,9 +31,6 @@ constexpr const char* kFormat = "fanin.checkpoint/1";
 std::string LayerTensorName(size_t layer, const std::string& parameter) {
   return "layers." + std::to_string(layer) + "." + parameter;
 }
-
-// The layer's own config (Layer::config), which MakeLayer reads back.
-json LayerConfig(const Layer& layer) { return json::parse(layer.config().ToJson()); }
 
 // Floats go through JSON as doubles, which hold every float exactly, so they read back
 // bit for bit.
@@ -169,18 +167,6 @@ class Reader {
 
 // "activation" and, when present, "alpha"; without "alpha" (a checkpoint written before
 // activations had parameters) an activation has its default.
-// Layer `index` from its config through the layer registry, which names any unknown type,
-// setting or value.
-std::unique_ptr<Layer> LayerFromConfig(const Reader& reader, const json& config, size_t index) {
-  const std::string where = "layer " + std::to_string(index);
-  if (!config.is_object()) reader.Fail(where + " is not a JSON object");
-  try {
-    return MakeLayer(Config::FromJson(config.dump()));
-  } catch (const std::invalid_argument& e) {
-    reader.Fail(where + ": " + e.what());
-  }
-}
-
 Optimizer MakeOptimizer(const Reader& reader, const json& config) {
   const std::string where = "optimizer";
   const std::string type = reader.Get<std::string>(config, "type", where);
@@ -253,14 +239,21 @@ Decoded Decode(Reader& reader) {
   if (layers == architecture.end() || !layers->is_array() || layers->empty()) {
     reader.Fail("the architecture has no layers");
   }
+  // The layers through the layer registry, which names any unknown type, setting or value.
+  internal::Architecture parsed;
+  try {
+    parsed = internal::ParseArchitecture(architecture);
+  } catch (const std::invalid_argument& e) {
+    reader.Fail(e.what());
+  }
   // The parameters are checked against the shapes the architecture implies before anything
   // is allocated, so that a forged "units" cannot ask for more memory than the file holds.
   int64_t width = d.input_features;
-  for (size_t i = 0; i < layers->size(); ++i) {
-    std::unique_ptr<Layer> layer = LayerFromConfig(reader, (*layers)[i], i);
+  for (size_t i = 0; i < parsed.layers.size(); ++i) {
+    std::unique_ptr<Layer>& layer = parsed.layers[i];
     // A second copy, built on the host (which allocates nothing), gives the parameter
     // shapes; Build refuses a width whose parameters would not fit in a tensor.
-    std::unique_ptr<Layer> probe = LayerFromConfig(reader, (*layers)[i], i);
+    std::unique_ptr<Layer> probe = MakeLayer(layer->config());
     try {
       width = probe->Build(HostBackend(), width);
     } catch (const std::exception& e) {
@@ -290,20 +283,36 @@ std::vector<std::pair<Tensor, const std::vector<float>*>> TakeOptimizerState(
   return state;
 }
 
+// The file's parameters and layer state into `model`, built with the file's architecture.
+void CopyParametersAndState(const Decoded& d, Sequential& model) {
+  std::vector<float> packed;
+  for (const std::vector<float>* values : d.parameters) {
+    packed.insert(packed.end(), values->begin(), values->end());
+  }
+  Tensor parameters = model.parameters();
+  model.Unpack(packed, parameters);
+  for (size_t i = 0; i < d.states.size(); ++i) {
+    const auto state = model.layer(i).state();
+    for (size_t k = 0; k < state.size(); ++k) {
+      Tensor target = state[k].second;
+      Tensor::FromHost(HostBackend(), target.shape(), *d.states[i][k]).CopyTo(target);
+    }
+    model.layer(i).StateLoaded();
+  }
+}
+
 }  // namespace
 
 void SaveCheckpoint(const Sequential& model, const std::string& path) {
   if (model.input_features() == 0) {
     throw std::invalid_argument("SaveCheckpoint: the model is not built; call Build() first");
   }
-  json layers = json::array();
   safetensors::Contents contents;
   // The file holds the parameters packed, one tensor each, and the optimizer's state
   // packed the same way: no trace of the model's alignment gaps.
   const std::vector<float> packed = model.Packed(model.parameters());
   auto next = packed.begin();
   for (size_t i = 0; i < model.num_layers(); ++i) {
-    layers.push_back(LayerConfig(model.layer(i)));
     for (const ParameterSpec& spec : model.layer(i).Parameters()) {
       const auto end = next + ShapeSize(spec.shape);
       contents.tensors.push_back({LayerTensorName(i, spec.name), spec.shape, {next, end}});
@@ -317,10 +326,9 @@ void SaveCheckpoint(const Sequential& model, const std::string& path) {
     contents.tensors.push_back(
         {"optimizer." + name, {model.parameter_count()}, model.Packed(tensor)});
   }
-  const json architecture = {{"input_features", model.input_features()}, {"layers", layers}};
   contents.metadata = {{"format", kFormat},
                        {"fanin_version", FANIN_VERSION},
-                       {"architecture", architecture.dump()},
+                       {"architecture", internal::ArchitectureJson(model).dump()},
                        {"loss", model.loss().config().ToJson()},
                        {"optimizer", OptimizerConfig(model.optimizer()).dump()},
                        {"steps", std::to_string(model.steps_taken())},
@@ -341,22 +349,32 @@ Sequential LoadCheckpoint(const std::string& path, std::shared_ptr<Backend> back
   for (std::unique_ptr<Layer>& layer : d.layers) model.Add(std::move(layer));
   model.Compile(d.loss, d.optimizer);
   model.Build(d.input_features, d.seed);
-  std::vector<float> packed;
-  for (const std::vector<float>* values : d.parameters) {
-    packed.insert(packed.end(), values->begin(), values->end());
-  }
-  Tensor parameters = model.parameters();
-  model.Unpack(packed, parameters);
-  for (size_t i = 0; i < d.states.size(); ++i) {
-    const auto state = model.layer(i).state();
-    for (size_t k = 0; k < state.size(); ++k) {
-      Tensor target = state[k].second;
-      Tensor::FromHost(HostBackend(), target.shape(), *d.states[i][k]).CopyTo(target);
-    }
-  }
+  CopyParametersAndState(d, model);
   for (auto& [tensor, values] : TakeOptimizerState(reader, model)) model.Unpack(*values, tensor);
   model.RestoreProgress(d.steps, d.epoch);
   return model;
+}
+
+void LoadCheckpointInto(Sequential& model, const std::string& path) {
+  if (model.input_features() == 0) {
+    throw std::invalid_argument("LoadCheckpointInto: the model is not built; call Build() first");
+  }
+  const safetensors::Contents contents = safetensors::Read(path);
+  Reader reader(contents, path + ": not a valid fanin checkpoint: ");
+  Decoded d = Decode(reader);
+  // The file's layers, made by MakeLayer, give their configs as ArchitectureJson writes
+  // them: a file written before a layer setting existed compares with that setting's default.
+  Sequential saved;
+  for (std::unique_ptr<Layer>& layer : d.layers) saved.Add(std::move(layer));
+  nlohmann::json file_architecture = internal::ArchitectureJson(saved);
+  file_architecture["input_features"] = d.input_features;
+  const std::string difference =
+      internal::ArchitectureDifference(file_architecture, internal::ArchitectureJson(model));
+  if (!difference.empty()) {
+    throw std::invalid_argument("LoadCheckpointInto: '" + path +
+                                "' holds another architecture: " + difference);
+  }
+  CopyParametersAndState(d, model);
 }
 
 }  // namespace fanin

@@ -106,7 +106,15 @@ Tensor* Dense::Backward(Tensor& dy, bool need_input_grad) {
 }
 
 LayerTensors Dense::tensors() const {
-  return {&input_, &z_, &a_, &kernel_, &bias_, &kernel_grad_, &bias_grad_};
+  LayerTensors t;
+  t.Add("input", TensorRole::kInput, input_)
+      .Add("z", TensorRole::kZ, z_)
+      .Add("activation", TensorRole::kActivation, a_)
+      .Add("kernel", TensorRole::kParameter, kernel_)
+      .Add("bias", TensorRole::kParameter, bias_)
+      .Add("kernel_grad", TensorRole::kGradient, kernel_grad_)
+      .Add("bias_grad", TensorRole::kGradient, bias_grad_);
+  return t;
 }
 
 }  // namespace fanin

@@ -66,8 +66,7 @@ Tensor* Dropout::Backward(Tensor& dy, bool need_input_grad) {
 
 LayerTensors Dropout::tensors() const {
   LayerTensors t;
-  t.input = &input_;
-  t.activation = &y_;
+  t.Add("input", TensorRole::kInput, input_).Add("activation", TensorRole::kActivation, y_);
   return t;
 }
 

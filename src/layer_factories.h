@@ -13,5 +13,6 @@ std::unique_ptr<Layer> MakeDense(const Config& config);               // src/den
 std::unique_ptr<Layer> MakeActivationLayer(const Config& config);     // src/activation_layer.cc
 std::unique_ptr<Layer> MakeDropout(const Config& config);             // src/dropout.cc
 std::unique_ptr<Layer> MakeBatchNormalization(const Config& config);  // batch_normalization.cc
+std::unique_ptr<Layer> MakeNormalization(const Config& config);       // src/normalization.cc
 
 }  // namespace fanin::internal

@@ -12,7 +12,9 @@ const bool kBuiltins =
     internal::Registry<LayerFactory>::Add("dense", internal::MakeDense) &&
     internal::Registry<LayerFactory>::Add("activation", internal::MakeActivationLayer) &&
     internal::Registry<LayerFactory>::Add("dropout", internal::MakeDropout) &&
-    internal::Registry<LayerFactory>::Add("batch_normalization", internal::MakeBatchNormalization);
+    internal::Registry<LayerFactory>::Add("batch_normalization",
+                                          internal::MakeBatchNormalization) &&
+    internal::Registry<LayerFactory>::Add("normalization", internal::MakeNormalization);
 
 void RegisterLayer(const std::string& type, LayerFactory factory) {
   internal::RegisterFactory<Layer>("layer", type, std::move(factory));

@@ -135,9 +135,11 @@ struct Sequential::State {
     for (size_t i = 0; i < layers.size(); ++i) {
       if (layer_collects[i]) continue;
       const LayerTensors t = layers[i]->tensors();
-      if (t.z != nullptr && t.z->defined()) ops::Summarize(*t.z, forward_stats[i].z);
-      if (t.activation != nullptr && t.activation->defined()) {
-        ops::Summarize(*t.activation, forward_stats[i].a);
+      if (const Tensor* z = t["z"]; z != nullptr && z->defined()) {
+        ops::Summarize(*z, forward_stats[i].z);
+      }
+      if (const Tensor* a = t["activation"]; a != nullptr && a->defined()) {
+        ops::Summarize(*a, forward_stats[i].a);
       }
     }
   }
@@ -165,30 +167,32 @@ struct Sequential::State {
     StepStats step;
     step.context = context;
     step.layers.resize(layers.size());
-    const auto put = [&](size_t layer, TensorRole role, int64_t slot) {
+    const auto put = [&](size_t layer, std::string name, int64_t slot) {
       TensorStats& t = all[static_cast<size_t>(slot)];
-      if (t.count > 0) step.layers[layer].tensors[static_cast<size_t>(role)] = std::move(t);
+      if (t.count > 0) step.layers[layer].tensors.push_back({std::move(name), std::move(t)});
     };
     for (size_t i = 0; i < layers.size(); ++i) {
       step.layers[i].name = "layer" + std::to_string(i);
-      put(i, TensorRole::kZ, static_cast<int64_t>(2 * i));
-      put(i, TensorRole::kActivation, static_cast<int64_t>(2 * i + 1));
+      put(i, "z", static_cast<int64_t>(2 * i));
+      put(i, "activation", static_cast<int64_t>(2 * i + 1));
+    }
+    // In the order of exact mode (layer.h): a layer's parameters, then their gradients.
+    const auto slot_of = [&](size_t k) {
+      return first_parameter_slot + 3 * static_cast<int64_t>(k);
+    };
+    for (size_t k = 0; k < parameters.size(); ++k) {
+      put(parameters[k].layer, parameters[k].name, slot_of(k));
     }
     for (size_t k = 0; k < parameters.size(); ++k) {
       const Parameter& p = parameters[k];
-      const auto slot = first_parameter_slot + 3 * static_cast<int64_t>(k);
-      LayerStats& layer = step.layers[p.layer];
-      if (p.name == "kernel") {
-        put(p.layer, TensorRole::kKernel, slot);
-        put(p.layer, TensorRole::kKernelGrad, slot + 1);
-        if (updated) layer.kernel_update = std::move(all[static_cast<size_t>(slot + 2)]);
-      } else if (p.name == "bias") {
-        put(p.layer, TensorRole::kBiasGrad, slot + 1);
+      put(p.layer, p.name + "_grad", slot_of(k) + 1);
+      if (updated && p.name == "kernel") {
+        step.layers[p.layer].kernel_update = std::move(all[static_cast<size_t>(slot_of(k) + 2)]);
       }
     }
     for (LayerStats& layer : step.layers) {
-      const auto& kernel = layer[TensorRole::kKernel];
-      const auto& grad = layer[TensorRole::kKernelGrad];
+      const TensorStats* kernel = layer["kernel"];
+      const TensorStats* grad = layer["kernel_grad"];
       if (kernel && grad) layer.grad_ratio = grad->std / kernel->std;
       if (kernel && layer.kernel_update) {
         layer.update_ratio = layer.kernel_update->Norm() / kernel->Norm();
@@ -207,7 +211,7 @@ struct Sequential::State {
     for (const std::unique_ptr<Layer>& layer : layers) {
       const LayerTensors t = layer->tensors();
       // Not t.input: layer 0's is x (a recorded argument), the others' are activations.
-      for (const Tensor* tensor : {t.z, t.activation}) {
+      for (const Tensor* tensor : {t["z"], t["activation"]}) {
         addresses.push_back(tensor != nullptr && tensor->defined() ? tensor->data() : nullptr);
       }
     }
@@ -348,7 +352,7 @@ struct Sequential::State {
   void CheckFinite(const Tensor& totals, int64_t b, int epoch) {
     std::vector<const Tensor*> checked;
     std::vector<std::string> names;
-    const auto add = [&](const Tensor* t, size_t layer, const char* tensor) {
+    const auto add = [&](const Tensor* t, size_t layer, const std::string& tensor) {
       if (t == nullptr || !t->defined()) return;
       checked.push_back(t);
       names.push_back("layer " + std::to_string(layer) + " " + layers[layer]->Describe() + " " +
@@ -356,16 +360,19 @@ struct Sequential::State {
     };
     for (size_t i = 0; i < layers.size(); ++i) {
       const LayerTensors t = layers[i]->tensors();
-      if (t.z != t.input) add(t.z, i, "z");
-      add(t.activation, i, "activation");
+      if (t["z"] != t["input"]) add(t["z"], i, "z");
+      add(t["activation"], i, "activation");
     }
     const Tensor loss_total = totals.View(2 * b, {1});
     checked.push_back(&loss_total);
     names.push_back("the loss");
     for (size_t i = layers.size(); i-- > 0;) {
-      const LayerTensors t = layers[i]->tensors();
-      add(t.kernel_grad, i, "kernel gradient");
-      add(t.bias_grad, i, "bias gradient");
+      for (const NamedTensor& t : layers[i]->tensors().list) {
+        // "kernel_grad" is named "kernel gradient".
+        if (t.role == TensorRole::kGradient) {
+          add(t.tensor, i, t.name.substr(0, t.name.rfind("_grad")) + " gradient");
+        }
+      }
     }
     const std::vector<TensorStats> stats = ops::Stats(checked, {});
     for (size_t i = 0; i < stats.size(); ++i) {

@@ -137,7 +137,7 @@ struct StepRecord {
 
 struct EpochRecord {
   int64_t epoch;
-  double loss, accuracy, penalty, val_loss, val_accuracy;
+  double loss, metric, penalty, val_loss, val_metric;
 };
 
 // The memory (native) types; HDF5 stores them as such and converts on other machines.
@@ -165,36 +165,46 @@ Handle StepType() {
   return t;
 }
 
-Handle EpochType() {
+// The metric's members are named after it, Keras's history keys: "accuracy" and
+// "val_accuracy" for the cross-entropies, "mean_squared_error" and "val_mean_squared_error".
+Handle EpochType(const std::string& metric) {
   Handle t(H5Tcreate(H5T_COMPOUND, sizeof(EpochRecord)), H5Tclose);
   H5Tinsert(t.get(), "epoch", HOFFSET(EpochRecord, epoch), H5T_NATIVE_INT64);
   H5Tinsert(t.get(), "loss", HOFFSET(EpochRecord, loss), H5T_NATIVE_DOUBLE);
-  H5Tinsert(t.get(), "accuracy", HOFFSET(EpochRecord, accuracy), H5T_NATIVE_DOUBLE);
+  H5Tinsert(t.get(), metric.c_str(), HOFFSET(EpochRecord, metric), H5T_NATIVE_DOUBLE);
   H5Tinsert(t.get(), "penalty", HOFFSET(EpochRecord, penalty), H5T_NATIVE_DOUBLE);
   H5Tinsert(t.get(), "val_loss", HOFFSET(EpochRecord, val_loss), H5T_NATIVE_DOUBLE);
-  H5Tinsert(t.get(), "val_accuracy", HOFFSET(EpochRecord, val_accuracy), H5T_NATIVE_DOUBLE);
+  H5Tinsert(t.get(), ("val_" + metric).c_str(), HOFFSET(EpochRecord, val_metric),
+            H5T_NATIVE_DOUBLE);
   return t;
 }
 
-// A layer's `stats` row: grad_ratio, then one RoleRecord per role present, in role order.
-Handle LayerStatsType(const std::vector<TensorRole>& roles) {
+// The metric an `epochs` compound records: its third member, as EpochType writes it.
+std::string EpochMetric(hid_t type, const std::string& path) {
+  char* name = H5Tget_nmembers(type) == 6 ? H5Tget_member_name(type, 2) : nullptr;
+  if (name == nullptr) Fail(path, "dataset 'epochs' is not a table of epoch logs");
+  std::string metric = name;
+  H5free_memory(name);
+  return metric;
+}
+
+// A layer's `stats` row: grad_ratio, then one RoleRecord per tensor, in the layer's order.
+Handle LayerStatsType(const std::vector<std::string>& roles) {
   Handle role_type = RoleType();
   Handle t(H5Tcreate(H5T_COMPOUND, sizeof(double) + roles.size() * sizeof(RoleRecord)), H5Tclose);
   H5Tinsert(t.get(), "grad_ratio", 0, H5T_NATIVE_DOUBLE);
   for (size_t k = 0; k < roles.size(); ++k) {
-    H5Tinsert(t.get(), std::string(TensorRoleName(roles[k])).c_str(),
-              sizeof(double) + k * sizeof(RoleRecord), role_type.get());
+    H5Tinsert(t.get(), roles[k].c_str(), sizeof(double) + k * sizeof(RoleRecord), role_type.get());
   }
   return t;
 }
 
-// A layer's `histogram` row: one int64[bins] array per role present.
-Handle HistogramType(const std::vector<TensorRole>& roles, hsize_t bins) {
+// A layer's `histogram` row: one int64[bins] array per tensor.
+Handle HistogramType(const std::vector<std::string>& roles, hsize_t bins) {
   Handle array(H5Tarray_create2(H5T_NATIVE_INT64, 1, &bins), H5Tclose);
   Handle t(H5Tcreate(H5T_COMPOUND, roles.size() * bins * sizeof(int64_t)), H5Tclose);
   for (size_t k = 0; k < roles.size(); ++k) {
-    H5Tinsert(t.get(), std::string(TensorRoleName(roles[k])).c_str(), k * bins * sizeof(int64_t),
-              array.get());
+    H5Tinsert(t.get(), roles[k].c_str(), k * bins * sizeof(int64_t), array.get());
   }
   return t;
 }
@@ -469,13 +479,15 @@ void ReadAll(hid_t dataset, hid_t type, void* data, const std::string& path,
         "cannot read dataset '" + name + "'");
 }
 
-// The roles a layer's `stats` (or `histogram`) compound holds, in role order.
-std::vector<TensorRole> RolesInType(hid_t type) {
-  std::vector<TensorRole> roles;
-  for (TensorRole role : kAllTensorRoles) {
-    if (H5Tget_member_index(type, std::string(TensorRoleName(role)).c_str()) >= 0) {
-      roles.push_back(role);
-    }
+// The tensors a layer's `stats` compound holds, in its order (grad_ratio is not one).
+std::vector<std::string> RolesInType(hid_t type) {
+  std::vector<std::string> roles;
+  const int members = H5Tget_nmembers(type);
+  for (int k = 0; k < members; ++k) {
+    char* name = H5Tget_member_name(type, static_cast<unsigned>(k));
+    if (name == nullptr) continue;
+    if (std::string_view(name) != "grad_ratio") roles.emplace_back(name);
+    H5free_memory(name);
   }
   return roles;
 }
@@ -594,8 +606,7 @@ void RunWriter::WriteModel(const Sequential& model, const std::vector<std::strin
       if (i == 0) {
         // The input width is the first kernel's row count; a model without one has no
         // recorded input width.
-        const LayerTensors tensors = layer.tensors();
-        if (tensors.kernel != nullptr) sizes.push_back(tensors.kernel->dim(0));
+        if (const Tensor* kernel = layer.tensors()["kernel"]) sizes.push_back(kernel->dim(0));
       }
       sizes.push_back(layer.output_features());
     }
@@ -611,7 +622,7 @@ namespace {
 // One layer's rows of a step, as Append writes them.
 struct LayerRows {
   std::string name;
-  std::vector<TensorRole> roles;  // the tensors the layer has
+  std::vector<std::string> roles;  // the tensors the layer has, in its order
   std::vector<uint8_t> stats;
   std::vector<int64_t> histogram;
   hsize_t bins = 0;
@@ -621,10 +632,9 @@ LayerRows RowsOf(const LayerStats& layer, const std::string& path) {
   LayerRows rows{.name = layer.name, .roles = {}, .stats = {}, .histogram = {}, .bins = 0};
   rows.stats.resize(sizeof(double));
   std::memcpy(rows.stats.data(), &layer.grad_ratio, sizeof(double));
-  for (TensorRole role : kAllTensorRoles) {
-    const std::optional<TensorStats>& s = layer[role];
-    if (!s) continue;
-    rows.roles.push_back(role);
+  for (const NamedStats& named : layer.tensors) {
+    const TensorStats* s = &named.stats;
+    rows.roles.push_back(named.name);
     const RoleRecord r{
         s->count,   s->nan_count, s->inf_count,  s->mean,           s->std, s->min, s->max,
         s->hist_lo, s->hist_hi,   s->zero_count, s->saturated_count};
@@ -666,7 +676,7 @@ void CheckSameLayout(hid_t run, const std::string& group, const std::vector<Laye
     const std::string stats_name = layer.name + "/stats";
     const std::string histogram_name = layer.name + "/histogram";
     const std::string where = "run '" + group + "', layer '" + layer.name + "': ";
-    std::vector<TensorRole> roles;
+    std::vector<std::string> roles;
     if (LinkExists(run, stats_name)) {
       Handle dataset = Check(H5Dopen2(run, stats_name.c_str(), H5P_DEFAULT), H5Dclose, path,
                              "cannot open dataset '" + stats_name + "'");
@@ -721,13 +731,26 @@ void RunWriter::Append(const StepStats& step) {
   });
 }
 
-void RunWriter::AppendEpoch(const EpochLogs& logs) {
+void RunWriter::AppendEpoch(const EpochLogs& logs, const std::string& metric) {
   file_->Write([&] {
     const std::string& path = file_->path;
     Handle run = OpenOrCreateGroup(file_->id.get(), group_, path);
+    if (metric.empty() || metric == "epoch" || metric == "loss" || metric == "penalty" ||
+        metric.starts_with("val_")) {
+      Fail(path, "run '" + group_ + "': \"" + metric + "\" cannot name the epochs' metric");
+    }
+    if (LinkExists(run.get(), "epochs")) {
+      Handle dataset = Check(H5Dopen2(run.get(), "epochs", H5P_DEFAULT), H5Dclose, path,
+                             "cannot open dataset 'epochs'");
+      Handle type = Check(H5Dget_type(dataset.get()), H5Tclose, path, "epochs");
+      if (const std::string recorded = EpochMetric(type.get(), path); recorded != metric) {
+        Fail(path, "run '" + group_ + "': an epoch with metric " + metric +
+                       ", the run's earlier epochs have " + recorded);
+      }
+    }
     const EpochRecord record{logs.epoch,   logs.loss,     logs.metric,
                              logs.penalty, logs.val_loss, logs.val_metric};
-    AppendRow(run.get(), "epochs", EpochType().get(), {}, &record, chunk_steps_, path);
+    AppendRow(run.get(), "epochs", EpochType(metric).get(), {}, &record, chunk_steps_, path);
     Check(H5Fflush(file_->id.get(), H5F_SCOPE_GLOBAL), path, "cannot flush");
   });
 }
@@ -742,17 +765,17 @@ void RunWriter::AppendWeights(int epoch, const Sequential& model) {
     AppendRow(weights.get(), "epoch", H5T_NATIVE_INT64, {}, &epoch_value, chunk_steps_, path);
     for (size_t i = 0; i < model.num_layers(); ++i) {
       const LayerTensors tensors = model.layer(i).tensors();
-      if (tensors.kernel == nullptr) continue;
+      const Tensor* kernel = tensors["kernel"];
+      if (kernel == nullptr) continue;
       Handle layer = OpenOrCreateGroup(
           weights.get(), i < names.size() ? names[i] : "layer" + std::to_string(i), path);
       std::vector<hsize_t> kernel_dims;
-      for (int64_t d : tensors.kernel->shape()) kernel_dims.push_back(static_cast<hsize_t>(d));
-      AppendRow(layer.get(), "kernel", H5T_NATIVE_FLOAT, kernel_dims,
-                tensors.kernel->ToHost().data(), chunk_steps_, path);
-      if (tensors.bias != nullptr) {
-        AppendRow(layer.get(), "bias", H5T_NATIVE_FLOAT,
-                  {static_cast<hsize_t>(tensors.bias->size())}, tensors.bias->ToHost().data(),
-                  chunk_steps_, path);
+      for (int64_t d : kernel->shape()) kernel_dims.push_back(static_cast<hsize_t>(d));
+      AppendRow(layer.get(), "kernel", H5T_NATIVE_FLOAT, kernel_dims, kernel->ToHost().data(),
+                chunk_steps_, path);
+      if (const Tensor* bias = tensors["bias"]) {
+        AppendRow(layer.get(), "bias", H5T_NATIVE_FLOAT, {static_cast<hsize_t>(bias->size())},
+                  bias->ToHost().data(), chunk_steps_, path);
       }
     }
     Check(H5Fflush(file_->id.get(), H5F_SCOPE_GLOBAL), path, "cannot flush");
@@ -799,7 +822,7 @@ void ReadStats(hid_t run, const std::vector<std::string>& names, RecordedRun& re
   std::vector<std::pair<std::string, size_t>> rows = {{"steps", records.size()}};
 
   struct LayerData {
-    std::vector<TensorRole> roles;
+    std::vector<std::string> roles;
     std::vector<uint8_t> stats;
     std::vector<int64_t> histograms;
     hsize_t bins = 0;
@@ -866,7 +889,7 @@ void ReadStats(hid_t run, const std::vector<std::string>& names, RecordedRun& re
                              static_cast<ptrdiff_t>((s * data.roles.size() + k) * data.bins);
           t.histogram.assign(first, first + static_cast<ptrdiff_t>(data.bins));
         }
-        layer.tensors[static_cast<size_t>(data.roles[k])] = std::move(t);
+        layer.tensors.push_back({data.roles[k], std::move(t)});
       }
     }
   }
@@ -875,15 +898,17 @@ void ReadStats(hid_t run, const std::vector<std::string>& names, RecordedRun& re
 void ReadEpochs(hid_t run, RecordedRun& result, const std::string& path) {
   std::vector<hsize_t> dims;
   Handle dataset = OpenDataset(run, "epochs", dims, path);
+  Handle type = Check(H5Dget_type(dataset.get()), H5Tclose, path, "epochs");
+  result.metric = EpochMetric(type.get(), path);
   std::vector<EpochRecord> records(dims.at(0));
-  ReadAll(dataset.get(), EpochType().get(), records.data(), path, "epochs");
+  ReadAll(dataset.get(), EpochType(result.metric).get(), records.data(), path, "epochs");
   for (const EpochRecord& r : records) {
     result.epochs.push_back({.epoch = static_cast<int>(r.epoch),
                              .loss = r.loss,
-                             .metric = r.accuracy,
+                             .metric = r.metric,
                              .penalty = r.penalty,
                              .val_loss = r.val_loss,
-                             .val_metric = r.val_accuracy});
+                             .val_metric = r.val_metric});
   }
 }
 

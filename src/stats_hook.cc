@@ -20,38 +20,6 @@ void CheckHistogramBins(const char* where, int bins) {
 
 }  // namespace
 
-std::string_view TensorRoleName(TensorRole role) {
-  switch (role) {
-    case TensorRole::kZ:
-      return "z";
-    case TensorRole::kActivation:
-      return "activation";
-    case TensorRole::kKernel:
-      return "kernel";
-    case TensorRole::kKernelGrad:
-      return "kernel_grad";
-    case TensorRole::kBiasGrad:
-      return "bias_grad";
-  }
-  throw std::invalid_argument("TensorRoleName: unknown role");
-}
-
-const Tensor* TensorOfRole(const LayerTensors& tensors, TensorRole role) {
-  switch (role) {
-    case TensorRole::kZ:
-      return tensors.z;
-    case TensorRole::kActivation:
-      return tensors.activation;
-    case TensorRole::kKernel:
-      return tensors.kernel;
-    case TensorRole::kKernelGrad:
-      return tensors.kernel_grad;
-    case TensorRole::kBiasGrad:
-      return tensors.bias_grad;
-  }
-  throw std::invalid_argument("TensorOfRole: unknown role");
-}
-
 bool StepSchedule::Contains(const StepContext& context) const {
   if (every_epochs > 0) {
     return context.epoch >= 0 && context.batch == 0 && context.epoch % every_epochs == 0;
@@ -76,15 +44,14 @@ StepStats ComputeStepStats(const Sequential& model, const StepContext& context,
   // Gather every tensor of every layer first, so the backend reduces them all in one call
   // (one device round trip per step, not one per tensor).
   std::vector<const Tensor*> tensors;
-  std::vector<std::pair<size_t, TensorRole>> owners;
+  std::vector<std::pair<size_t, std::string>> owners;
   for (size_t i = 0; i < num_layers; ++i) {
     step.layers[i].name = layer_names.empty() ? "layer" + std::to_string(i) : layer_names[i];
-    const LayerTensors layer_tensors = model.layer(i).tensors();
-    for (TensorRole role : kAllTensorRoles) {
-      const Tensor* t = TensorOfRole(layer_tensors, role);
-      if (t == nullptr || !t->defined() || t->size() == 0) continue;
-      tensors.push_back(t);
-      owners.emplace_back(i, role);
+    for (const NamedTensor& t : model.layer(i).tensors().list) {
+      if (t.role == TensorRole::kInput || t.role == TensorRole::kState) continue;
+      if (t.tensor == nullptr || !t.tensor->defined() || t.tensor->size() == 0) continue;
+      tensors.push_back(t.tensor);
+      owners.emplace_back(i, t.name);
     }
   }
   if (tensors.empty()) return step;
@@ -92,12 +59,12 @@ StepStats ComputeStepStats(const Sequential& model, const StepContext& context,
   const HistogramSpec spec{.bins = histogram_bins, .auto_range = true};
   std::vector<TensorStats> stats = ops::Stats(tensors, spec);
   for (size_t k = 0; k < stats.size(); ++k) {
-    const auto [layer, role] = owners[k];
-    step.layers[layer].tensors[static_cast<size_t>(role)] = std::move(stats[k]);
+    auto& [layer, name] = owners[k];
+    step.layers[layer].tensors.push_back({std::move(name), std::move(stats[k])});
   }
   for (LayerStats& layer : step.layers) {
-    const auto& kernel = layer[TensorRole::kKernel];
-    const auto& grad = layer[TensorRole::kKernelGrad];
+    const TensorStats* kernel = layer["kernel"];
+    const TensorStats* grad = layer["kernel_grad"];
     if (kernel && grad) layer.grad_ratio = grad->std / kernel->std;
   }
   return step;

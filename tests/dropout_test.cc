@@ -39,8 +39,8 @@ TEST(DropoutTest, InferenceIsTheIdentityAndTrainingDropsTheRate) {
   // A training pass: 400 x 32 units, 40% zeroed (5 standard deviations: 0.4 +- 0.022), the
   // kept ones scaled by 1 / 0.6.
   with.ComputeGradients(data.x, data.y);
-  const std::vector<float> a = with.layer(0).tensors().activation->ToHost();
-  const std::vector<float> d = with.layer(1).tensors().activation->ToHost();
+  const std::vector<float> a = with.layer(0).tensors()["activation"]->ToHost();
+  const std::vector<float> d = with.layer(1).tensors()["activation"]->ToHost();
   ASSERT_EQ(a.size(), d.size());
   int64_t zeros = 0;
   for (size_t i = 0; i < a.size(); ++i) {

@@ -143,17 +143,17 @@ TEST(GradientTest, DenseEachActivation) {
 
     // What the layer exposes for hooks is what it computed with.
     const LayerTensors lt = dense.tensors();
-    ASSERT_NE(lt.kernel, nullptr);
-    ASSERT_NE(lt.bias, nullptr);
-    ASSERT_NE(lt.kernel_grad, nullptr);
-    ASSERT_NE(lt.bias_grad, nullptr);
-    ASSERT_NE(lt.z, nullptr);
-    ASSERT_NE(lt.activation, nullptr);
-    EXPECT_EQ(lt.kernel->ToHost(), values[0].ToHost());
-    EXPECT_EQ(lt.bias->ToHost(), values[1].ToHost());
-    EXPECT_EQ(lt.kernel_grad->ToHost(), grads[0].ToHost());
-    EXPECT_EQ(lt.bias_grad->ToHost(), grads[1].ToHost());
-    ExpectClose(lt.activation->ToHost(), y_expected, "exposed activation", 1e-5);
+    ASSERT_NE(lt["kernel"], nullptr);
+    ASSERT_NE(lt["bias"], nullptr);
+    ASSERT_NE(lt["kernel_grad"], nullptr);
+    ASSERT_NE(lt["bias_grad"], nullptr);
+    ASSERT_NE(lt["z"], nullptr);
+    ASSERT_NE(lt["activation"], nullptr);
+    EXPECT_EQ(lt["kernel"]->ToHost(), values[0].ToHost());
+    EXPECT_EQ(lt["bias"]->ToHost(), values[1].ToHost());
+    EXPECT_EQ(lt["kernel_grad"]->ToHost(), grads[0].ToHost());
+    EXPECT_EQ(lt["bias_grad"]->ToHost(), grads[1].ToHost());
+    ExpectClose(lt["activation"]->ToHost(), y_expected, "exposed activation", 1e-5);
 
     // Backward writes (not accumulates) the gradients, and skips dx when not needed.
     dense.Forward(xt);
@@ -177,17 +177,17 @@ TEST(GradientTest, DenseExposesPreActivation) {
   const std::vector<float> x = {1.0f, 2.0f, -1.0f};
   dense.Forward(MakeTensor(backend, {1, 3}, x));
   const LayerTensors lt = dense.tensors();
-  ASSERT_NE(lt.z, nullptr);
-  const std::vector<float> z = lt.z->ToHost();
+  ASSERT_NE(lt["z"], nullptr);
+  const std::vector<float> z = lt["z"]->ToHost();
   const double z0 = 0.1 + 1.0 * 0.5 + 2.0 * 0.25 - 1.0 * -0.75;  // 1.85
   const double z1 = -0.2 + 1.0 * -1.0 + 2.0 * 2.0 - 1.0 * 1.5;   // 1.3
   EXPECT_NEAR(z[0], z0, 1e-6);
   EXPECT_NEAR(z[1], z1, 1e-6);
-  const std::vector<float> a = lt.activation->ToHost();
+  const std::vector<float> a = lt["activation"]->ToHost();
   EXPECT_NEAR(a[0], std::tanh(z0), 1e-6);
   EXPECT_NEAR(a[1], std::tanh(z1), 1e-6);
-  ASSERT_NE(lt.input, nullptr);
-  EXPECT_EQ(lt.input->ToHost(), x);
+  ASSERT_NE(lt["input"], nullptr);
+  EXPECT_EQ(lt["input"]->ToHost(), x);
 }
 
 // ---- ActivationLayer
@@ -224,8 +224,8 @@ TEST(GradientTest, ActivationLayerEach) {
     ASSERT_NE(dx, nullptr);
     ExpectClose(dx->ToHost(), dx_ref, "input grad");
     const LayerTensors lt = layer.tensors();
-    EXPECT_EQ(lt.kernel, nullptr);
-    EXPECT_EQ(lt.bias, nullptr);
+    EXPECT_EQ(lt["kernel"], nullptr);
+    EXPECT_EQ(lt["bias"], nullptr);
   }
 }
 
@@ -293,19 +293,19 @@ void CheckModelGradients(Sequential& model, const std::vector<RefLayer>& layers,
   for (size_t i = 0; i < layers.size(); ++i) {
     const LayerTensors lt = model.layer(i).tensors();
     if (!layers[i].dense) {
-      EXPECT_EQ(lt.kernel, nullptr);
+      EXPECT_EQ(lt["kernel"], nullptr);
       continue;
     }
     const RefLayer& l = layers[i];
-    ASSERT_NE(lt.kernel, nullptr);
-    ASSERT_NE(lt.bias, nullptr);
-    EXPECT_EQ(lt.kernel->shape(), (Shape{l.in, l.out}));
-    EXPECT_EQ(lt.bias->shape(), (Shape{l.out}));
+    ASSERT_NE(lt["kernel"], nullptr);
+    ASSERT_NE(lt["bias"], nullptr);
+    EXPECT_EQ(lt["kernel"]->shape(), (Shape{l.in, l.out}));
+    EXPECT_EQ(lt["bias"]->shape(), (Shape{l.out}));
     const int64_t bias_offset = align(offset + l.in * l.out);
-    EXPECT_EQ(lt.kernel->data(), model.parameters().data() + offset) << "layer " << i;
-    EXPECT_EQ(lt.bias->data(), model.parameters().data() + bias_offset);
-    if (lt.kernel_grad != nullptr) {
-      EXPECT_EQ(lt.kernel_grad->data(), model.gradients().data() + offset);
+    EXPECT_EQ(lt["kernel"]->data(), model.parameters().data() + offset) << "layer " << i;
+    EXPECT_EQ(lt["bias"]->data(), model.parameters().data() + bias_offset);
+    if (lt["kernel_grad"] != nullptr) {
+      EXPECT_EQ(lt["kernel_grad"]->data(), model.gradients().data() + offset);
     }
     offset = align(bias_offset + l.out);
     count += l.in * l.out + l.out;

@@ -419,7 +419,7 @@ TEST(InitializerTest, ModelWeightsFollowStreamsAndIgnoreThreadCount) {
                          Param{2, false, Initializer::GlorotUniform(), 4}}) {
     SCOPED_TRACE("layer " + std::to_string(p.layer) + (p.bias ? " bias" : " kernel"));
     const LayerTensors lt = a.layer(p.layer).tensors();
-    const Tensor* t = p.bias ? lt.bias : lt.kernel;
+    const Tensor* t = p.bias ? lt["bias"] : lt["kernel"];
     ASSERT_NE(t, nullptr);
     RandomSpec spec = p.init.Resolve(ComputeFans(t->shape()));
     spec.seed = 77;
@@ -428,7 +428,7 @@ TEST(InitializerTest, ModelWeightsFollowStreamsAndIgnoreThreadCount) {
     for (size_t i = 0; i < v.size(); ++i) ASSERT_EQ(v[i], RandomValue(spec, i)) << i;
   }
   // Zero biases stay exactly zero.
-  for (float x : a.layer(0).tensors().bias->ToHost()) EXPECT_EQ(x, 0.0f);
+  for (float x : a.layer(0).tensors()["bias"]->ToHost()) EXPECT_EQ(x, 0.0f);
 }
 
 }  // namespace

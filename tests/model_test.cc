@@ -267,9 +267,9 @@ TEST(ModelTest, EpochLossIsTheSampleMeanAndExcludesThePenalty) {
     double penalty = 0.0;
     for (size_t i = 0; i < model.num_layers(); ++i) {
       const LayerTensors lt = model.layer(i).tensors();
-      for (float w : lt.kernel->ToHost()) penalty += static_cast<double>(w) * w;
+      for (float w : lt["kernel"]->ToHost()) penalty += static_cast<double>(w) * w;
       if (!kernels_only) {
-        for (float b : lt.bias->ToHost()) penalty += static_cast<double>(b) * b;
+        for (float b : lt["bias"]->ToHost()) penalty += static_cast<double>(b) * b;
       }
     }
     EXPECT_NEAR(h.epochs[0].penalty, 0.01 * penalty, 1e-5 * 0.01 * penalty);
@@ -292,7 +292,7 @@ TEST(ModelTest, L2PenaltyGradientOnKernelsOnly) {
 
   std::vector<bool> is_kernel(w0.size(), false);
   for (size_t i = 0; i < plain.num_layers(); ++i) {
-    const Tensor* k = plain.layer(i).tensors().kernel;
+    const Tensor* k = plain.layer(i).tensors()["kernel"];
     const int64_t offset = k->data() - plain.parameters().data();
     for (int64_t j = 0; j < k->size(); ++j) is_kernel[offset + j] = true;
   }
@@ -310,7 +310,7 @@ class RecordingHook : public Hook {
   bool Wants(const StepContext& context) const override { return context.step % 2 == 0; }
   void OnStep(const StepContext& context, const Sequential& model) override {
     contexts.push_back(context);
-    kernels.push_back(model.layer(0).tensors().kernel->ToHost());
+    kernels.push_back(model.layer(0).tensors()["kernel"]->ToHost());
   }
   std::vector<StepContext> contexts;
   std::vector<std::vector<float>> kernels;
@@ -319,7 +319,7 @@ class RecordingHook : public Hook {
 TEST(ModelTest, HooksSeeWantedStepsBeforeTheUpdate) {
   const Dataset data = Ball(10, 100, 0.5, 11);
   Sequential model = SmallModel(Sgd{.learning_rate = 0.1f});
-  const std::vector<float> initial_kernel = model.layer(0).tensors().kernel->ToHost();
+  const std::vector<float> initial_kernel = model.layer(0).tensors()["kernel"]->ToHost();
   auto hook = std::make_shared<RecordingHook>();
   model.AddHook(hook);
 

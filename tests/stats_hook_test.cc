@@ -70,11 +70,21 @@ TEST(StatsHookTest, StatisticsMatchAPlainComputationOverTheSameTensors) {
 
   for (size_t i = 0; i < 3; ++i) {
     const LayerTensors tensors = f.model.layer(i).tensors();
-    for (TensorRole role : kAllTensorRoles) {
-      SCOPED_TRACE("layer " + std::to_string(i) + " " + std::string(TensorRoleName(role)));
-      const std::optional<TensorStats>& s = step.layers[i][role];
-      ASSERT_TRUE(s.has_value());
-      const std::vector<float> values = TensorOfRole(tensors, role)->ToHost();
+    // Every listed tensor but the input, in the layer's order.
+    std::vector<std::string> expected;
+    for (const NamedTensor& t : tensors.list) {
+      if (t.role != TensorRole::kInput) expected.push_back(t.name);
+    }
+    std::vector<std::string> names;
+    for (const NamedStats& t : step.layers[i].tensors) names.push_back(t.name);
+    EXPECT_EQ(names, expected);
+    EXPECT_EQ(names, (std::vector<std::string>{"z", "activation", "kernel", "bias", "kernel_grad",
+                                               "bias_grad"}));
+    for (const std::string& name : expected) {
+      SCOPED_TRACE("layer " + std::to_string(i) + " " + name);
+      const TensorStats* s = step.layers[i][name];
+      ASSERT_NE(s, nullptr);
+      const std::vector<float> values = tensors[name]->ToHost();
       const testing::SampleMoments m = Moments(values);
       EXPECT_EQ(s->count, static_cast<int64_t>(values.size()));
       EXPECT_EQ(s->nan_count, 0);
@@ -91,8 +101,8 @@ TEST(StatsHookTest, StatisticsMatchAPlainComputationOverTheSameTensors) {
         EXPECT_EQ(s->histogram, PlainHistogram(values, m.min, m.max, kBins));
       }
     }
-    const double kernel_std = Moments(tensors.kernel->ToHost()).std;
-    const double grad_std = Moments(tensors.kernel_grad->ToHost()).std;
+    const double kernel_std = Moments(tensors["kernel"]->ToHost()).std;
+    const double grad_std = Moments(tensors["kernel_grad"]->ToHost()).std;
     EXPECT_NEAR(step.layers[i].grad_ratio, grad_std / kernel_std, 1e-5 * grad_std / kernel_std);
   }
 }
@@ -125,7 +135,7 @@ TEST(StatsHookTest, ScheduleChoosesTheSteps) {
   EXPECT_EQ(every_third->steps()[2].context.epoch, 1);
   EXPECT_EQ(every_third->steps()[2].context.batch, 1);
   ASSERT_EQ(first_only->steps().size(), 1u);
-  EXPECT_TRUE(first_only->steps()[0].layers[0][TensorRole::kZ]->histogram.empty());
+  EXPECT_TRUE(first_only->steps()[0].layers[0]["z"]->histogram.empty());
 }
 
 // A per-epoch schedule: the first step of every k-th epoch, whatever the steps per epoch,
@@ -184,10 +194,10 @@ TEST(StatsHookTest, NonFiniteValuesAreCountedApart) {
   model.Add(Dense(2, "linear", "ones"));
   model.Compile();
   model.Build(2, 0);
-  Tensor kernel = *model.layer(0).tensors().kernel;
+  Tensor kernel = *model.layer(0).tensors()["kernel"];
   kernel.CopyFromHost(std::vector<float>{NAN, INFINITY, 1.0f, 3.0f});
   const StepStats step = ComputeStepStats(model, {}, {}, 4);
-  const TensorStats& s = *step.layers[0][TensorRole::kKernel];
+  const TensorStats& s = *step.layers[0]["kernel"];
   EXPECT_EQ(step.layers[0].name, "layer0");
   EXPECT_EQ(s.count, 4);
   EXPECT_EQ(s.nan_count, 1);
@@ -205,7 +215,7 @@ TEST(LayerCallbackHookTest, SeesTheChosenLayersTensors) {
       [&](const StepContext& context, size_t layer, const LayerTensors& tensors) {
         EXPECT_EQ(context.step, 0);
         layers_seen.push_back(layer);
-        kernel_seen = tensors.kernel;
+        kernel_seen = tensors["kernel"];
       }));
   std::vector<size_t> all_layers;
   f.model.AddHook(std::make_shared<LayerCallbackHook>(
@@ -213,7 +223,7 @@ TEST(LayerCallbackHookTest, SeesTheChosenLayersTensors) {
       [&](const StepContext&, size_t layer, const LayerTensors&) { all_layers.push_back(layer); }));
   f.model.ComputeGradients(f.x, f.y);
   EXPECT_EQ(layers_seen, std::vector<size_t>{1});
-  EXPECT_EQ(kernel_seen, f.model.layer(1).tensors().kernel);
+  EXPECT_EQ(kernel_seen, f.model.layer(1).tensors()["kernel"]);
   EXPECT_EQ(all_layers, (std::vector<size_t>{0, 1, 2}));
 
   f.model.ClearHooks();

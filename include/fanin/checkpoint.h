@@ -6,15 +6,15 @@
 //   fanin::Sequential model = fanin::LoadCheckpoint("run/model.safetensors", backend);
 //   model.Fit(x, y, {.epochs = 20, .initial_epoch = model.epochs_completed(), ...});
 //
-// Tensors (F32): "layers.<i>.kernel" [in x units] (the transpose of PyTorch's Linear
-// weight) and "layers.<i>.bias" [units] for each Dense layer i; the optimizer's state,
-// flat in parameters() order, as "optimizer.velocity" (SGD with momentum) or
-// "optimizer.adam_m" and "optimizer.adam_v" (Adam). String metadata: "format"
-// ("fanin.checkpoint/1"), "architecture" (JSON: input_features and the layers, each with
-// its type, units, activation and initializer names), "loss" and "optimizer" (JSON, with
-// every hyper-parameter), "steps", "epoch" (epochs completed), "seed" (Build's),
-// "fanin_version" and "tensor_digests" (each tensor's 64-bit FNV-1a digest, checked on
-// load; see src/safetensors.h).
+// Tensors (F32): each layer i's parameters and state by name, "layers.<i>.<name>": Dense's
+// "kernel" [in x units] (the transpose of PyTorch's Linear weight) and "bias" [units],
+// BatchNormalization's "gamma", "beta", "moving_mean" and "moving_variance" [features]; the
+// optimizer's state, flat in parameters() order, as "optimizer.velocity" (SGD with
+// momentum) or "optimizer.adam_m" and "optimizer.adam_v" (Adam). String metadata: "format"
+// ("fanin.checkpoint/1"), "architecture" (Sequential::ConfigJson: input_features and each
+// layer's config), "loss" and "optimizer" (JSON, with every hyper-parameter), "steps",
+// "epoch" (epochs completed), "seed" (Build's), "fanin_version" and "tensor_digests" (each
+// tensor's 64-bit FNV-1a digest, checked on load; see src/safetensors.h).
 #pragma once
 
 #include <memory>
@@ -30,8 +30,7 @@ namespace fanin {
 // point leaves the previous file at `path` intact (a crash may leave a hidden
 // ".<name>.tmp.XXXXXX" behind). A symbolic link is written through to its target; a
 // replaced file keeps its permission bits, a new one gets 0666 less the umask. Throws
-// std::invalid_argument for a model that is not built or has a layer other than Dense and
-// ActivationLayer; std::runtime_error naming `path`, before the old file is touched, for
+// std::invalid_argument for a model that is not built; std::runtime_error naming `path`, before the old file is touched, for
 // anything LoadCheckpoint would refuse (NaN or infinite parameters or optimizer state, as
 // a diverged run has), for a `path` that is not a regular file (a directory, device,
 // FIFO), or when the file cannot be written.
@@ -50,5 +49,14 @@ void SaveCheckpoint(const Sequential& model, const std::string& path);
 // fanin versions, other writers) load without that check.
 Sequential LoadCheckpoint(const std::string& path,
                           std::shared_ptr<Backend> backend = HostBackend());
+
+// Keras's load_weights: the parameters and layer state (BatchNormalization's moving
+// statistics) saved at `path`, into `model`, which must be built with the same
+// architecture; its loss, optimizer, optimizer state and progress are kept. Throws
+// std::invalid_argument for a model that is not built, or one whose architecture differs
+// from the file's, naming the first difference ("layer 1 (dense) units: 3 in the file, 4
+// in the model"); std::runtime_error, as LoadCheckpoint, for a file it would refuse. The
+// model is untouched when it throws.
+void LoadCheckpointInto(Sequential& model, const std::string& path);
 
 }  // namespace fanin

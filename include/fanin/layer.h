@@ -8,6 +8,7 @@
 #include <memory>
 #include <span>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -26,17 +27,36 @@ struct ParameterSpec {
   bool is_kernel = false;  // L2 penalties limited to kernels apply to these
 };
 
-// What a layer exposes of its last step, for hooks and studies. Pointers are null where
-// the layer has no such tensor (an activation layer has no kernel); they point to the
-// layer's own buffers and stay valid until its next Forward/Backward.
+// What a tensor is to its layer; the statistics summarize kZ, kActivation, kParameter and
+// kGradient tensors, and skip the input (the previous layer's activation) and the state.
+enum class TensorRole { kInput, kZ, kActivation, kParameter, kGradient, kState };
+
+struct NamedTensor {
+  std::string name;
+  TensorRole role;
+  const Tensor* tensor;  // the layer's own buffer, valid until its next Forward/Backward
+};
+
+// What a layer exposes of its last step, for hooks, statistics and the recorder: every tensor
+// by name, in this order: "input" [n x in], "z" (what the layer's nonlinearity reads, x W + b
+// for Dense) and "activation" (the output) [n x out], each parameter under its ParameterSpec
+// name, each parameter's gradient as "<name>_grad", then the state() tensors. A layer lists
+// only the tensors it has (an activation layer has no kernel); a new layer's tensors reach
+// the statistics and runs.h5 by being listed here.
 struct LayerTensors {
-  const Tensor* input = nullptr;       // x  [n x in]
-  const Tensor* z = nullptr;           // pre-activation, x W + b  [n x out]
-  const Tensor* activation = nullptr;  // the layer's output  [n x out]
-  const Tensor* kernel = nullptr;      // W  [in x out]
-  const Tensor* bias = nullptr;        // b  [out]
-  const Tensor* kernel_grad = nullptr;
-  const Tensor* bias_grad = nullptr;
+  std::vector<NamedTensor> list;
+
+  LayerTensors& Add(std::string name, TensorRole role, const Tensor& tensor) {
+    list.push_back({std::move(name), role, &tensor});
+    return *this;
+  }
+  // The tensor called `name`, or null when the layer has none.
+  const Tensor* operator[](std::string_view name) const {
+    for (const NamedTensor& t : list) {
+      if (t.name == name) return t.tensor;
+    }
+    return nullptr;
+  }
 };
 
 // What the next Forward is for, set by the model before every forward pass: training (a
@@ -75,6 +95,8 @@ class Layer {
   // moving statistics of BatchNormalization), by name; handles sharing the layer's storage,
   // valid after Build. Not trained by the optimizer.
   virtual std::vector<std::pair<std::string, Tensor>> state() const { return {}; }
+  // Called after a checkpoint has written saved values into state()'s tensors.
+  virtual void StateLoaded() {}
 
   virtual void SetForwardPass(const ForwardPass& pass) { (void)pass; }
   // Whether Forward draws new random numbers at each step (Dropout): a recorded step, which
@@ -101,9 +123,10 @@ class Layer {
   virtual int64_t output_features() const = 0;
 };
 
-// The layer registry: "dense", "activation", and what RegisterLayer adds; a factory checks its
-// config's keys (Config::CheckKeys) and values. MakeLayer throws std::invalid_argument for an
-// unknown type (naming the closest and all registered ones) or a bad setting (naming it).
+// The layer registry: "dense", "activation", "dropout", "batch_normalization",
+// "normalization", and what RegisterLayer adds; a factory checks its config's keys
+// (Config::CheckKeys) and values. MakeLayer throws std::invalid_argument for an unknown type
+// (naming the closest and all registered ones) or a bad setting (naming it).
 using LayerFactory = std::function<std::unique_ptr<Layer>(const Config&)>;
 void RegisterLayer(const std::string& type, LayerFactory factory);
 std::unique_ptr<Layer> MakeLayer(const Config& config);

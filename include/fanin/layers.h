@@ -1,4 +1,5 @@
-// The layers: Dense (with an optional fused activation) and standalone activations.
+// The layers: Dense (with an optional fused activation), standalone activations, Dropout,
+// BatchNormalization and Normalization.
 #pragma once
 
 #include <cstdint>
@@ -6,6 +7,8 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 #include "fanin/activation.h"
 #include "fanin/initializers.h"
@@ -117,8 +120,8 @@ class Dropout : public Layer {
 // Evaluate and Predict; each training forward (Fit's steps, ComputeGradients) moves them by
 // moving = momentum moving + (1 - momentum) batch, var the batch's over n. Parameters gamma
 // (ones) and beta (zeros); state moving_mean (zeros) and moving_variance (ones), saved by
-// checkpoints. The hooks see the normalized values as z, y as the activation and beta as the
-// bias; gamma has no LayerTensors field (it is in the fused parameter statistics).
+// checkpoints. The hooks see the normalized values as "z", y as "activation", "gamma",
+// "beta", "gamma_grad", "beta_grad", and the state "moving_mean" and "moving_variance".
 class BatchNormalization : public Layer {
  public:
   explicit BatchNormalization(BatchNormSpec spec = {});
@@ -146,6 +149,53 @@ class BatchNormalization : public Layer {
   Tensor input_;
   Tensor xhat_storage_, y_storage_, dx_storage_;
   Tensor xhat_, y_, dx_;
+};
+
+// Keras's Normalization (axis -1): feature standardization saved with the model,
+// y = (x - mean) / max(sqrt(variance), 1e-7), mean and variance per feature (population,
+// over the rows) fitted by Adapt on the training data, not trained. Adapt before Build (or
+// after, on the built layer); a checkpoint saves and restores them as the state "mean" and
+// "variance" (variance stored at least 1e-14, Keras's 1e-7 floor on the std squared). A
+// Forward before Adapt or a checkpoint load throws: an unfitted standardization is refused,
+// not applied as the identity. The hooks see "input", "activation", and the state.
+//
+//   auto norm = std::make_unique<fanin::Normalization>();
+//   norm->Adapt(train.x);  // the training part only
+//   model.Add(std::move(norm));
+class Normalization : public Layer {
+ public:
+  // The smallest std the layer divides by (Keras's backend epsilon).
+  static constexpr double kMinStd = 1e-7;
+
+  Normalization() = default;
+
+  // Fits mean and variance to x [n x features] (n >= 1, finite; a host or device tensor),
+  // in double, in row order. Throws std::invalid_argument naming the problem (an empty or
+  // non-finite x, a width other than the built layer's).
+  void Adapt(const Tensor& x);
+  bool adapted() const { return adapted_; }
+
+  std::string Describe() const override;
+  Config config() const override;  // "normalization", no settings
+  int64_t Build(std::shared_ptr<Backend> backend, int64_t input_features) override;
+  std::vector<std::pair<std::string, Tensor>> state() const override;
+  void StateLoaded() override { adapted_ = true; }
+  const Tensor& Forward(const Tensor& x) override;
+  Tensor* Backward(Tensor& dy, bool need_input_grad) override;
+  LayerTensors tensors() const override;
+  int64_t output_features() const override { return features_; }
+
+ private:
+  void Upload();
+
+  std::shared_ptr<Backend> backend_;
+  int64_t features_ = 0;
+  bool adapted_ = false;
+  std::vector<float> host_mean_, host_variance_;  // Adapt's, until Build uploads them
+  Tensor mean_, variance_, zeros_, ones_, unused_inv_std_;
+  Tensor input_;
+  Tensor y_storage_, scratch_storage_, dx_storage_;
+  Tensor y_, scratch_, dx_;
 };
 
 }  // namespace fanin

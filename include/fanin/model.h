@@ -177,6 +177,22 @@ class Sequential {
   // A table of layers, output shapes and parameter counts.
   std::string Summary() const;
 
+  // The architecture as JSON, in the shape of Keras's Sequential.get_config():
+  // {"input_features": 10, "layers": [{"type": "dense", "units": 100, ...}, ...]}, each
+  // layer's config() (keys sorted), input_features only once built. Neither the parameters
+  // nor the loss, optimizer or seed: a checkpoint (checkpoint.h) holds those, and saves this
+  // same JSON as its "architecture".
+  std::string ConfigJson() const;
+  // The model that `json` describes, its layers made by MakeLayer: unbuilt, or built with
+  // Build(input_features) (seed 0) when the JSON gives input_features, so that ConfigJson
+  // gives the same JSON back; leave input_features out to Build with another seed. Not
+  // compiled. Throws std::invalid_argument naming the problem, and the layer's index for a
+  // layer's: not JSON, not an object, an unknown field, no "layers" array, an entry that is
+  // not an object, an unknown type or setting (as MakeLayer names them), a width a layer
+  // cannot take.
+  static Sequential FromConfigJson(std::string_view json,
+                                   std::shared_ptr<Backend> backend = HostBackend());
+
   void AddHook(std::shared_ptr<Hook> hook);
   void ClearHooks();
 

@@ -80,8 +80,10 @@ class RunWriter {
   // writing nothing, when the step's layer names, tensors or histogram bins differ from
   // the run's (its layer_names, its first step).
   void Append(const StepStats& step);
-  // The training logs of one epoch.
-  void AppendEpoch(const EpochLogs& logs);
+  // The training logs of one epoch; `metric` names EpochLogs::metric (Loss::metric_name(),
+  // as in model.loss().metric_name()). Throws, writing nothing, when the run's earlier
+  // epochs name another metric.
+  void AppendEpoch(const EpochLogs& logs, const std::string& metric = "accuracy");
   // The raw kernel and bias of every layer after `epoch` (0 = at initialization), for
   // small models whose training is to be replayed.
   void AppendWeights(int epoch, const Sequential& model);
@@ -114,6 +116,7 @@ struct RecordedRun {
   Attributes attributes;
   std::vector<StepStats> steps;
   std::vector<EpochLogs> epochs;
+  std::string metric;  // what EpochLogs::metric is ("accuracy"); empty without epochs
   std::vector<EpochWeights> weights;
   // Empty, or which record a process killed mid-append left half written (its datasets
   // one row apart), e.g. "step 24 was cut off mid-append (rows: steps 25, h1/stats 24,

@@ -7,10 +7,12 @@
 //   model.ComputeGradients(data.x, data.y);  // one forward + backward pass, no update
 //   double ratio = stats->steps()[0].layers[0].grad_ratio;  // std(dL/dW) / std(W) of h1
 //
-// For each recorded step, StatsHook summarizes every layer's z (pre-activation),
-// activation, kernel, kernel gradient and bias gradient. StatsMode::kExact (the default)
-// reads them again with one ops::Stats call after the backward pass; StatsMode::kFused has
-// the step's own passes summarize them as they write them, cheap enough for every step:
+// For each recorded step, StatsHook summarizes every tensor a layer lists in its
+// LayerTensors except the input and the state: z (pre-activation), activation, parameters
+// (Dense's kernel and bias, BatchNormalization's gamma and beta) and their gradients.
+// StatsMode::kExact (the default) reads them again with one ops::Stats call after the backward
+// pass; StatsMode::kFused has the step's own passes summarize them as they write them, cheap enough
+// for every step:
 //
 //   auto every_step = std::make_shared<fanin::StatsHook>(fanin::StatsHookOptions{
 //       .schedule = fanin::StepSchedule::EveryStep(), .mode = fanin::StatsMode::kFused});
@@ -35,9 +37,6 @@
 #include "fanin/step_stats.h"
 
 namespace fanin {
-
-// The role's tensor in `tensors`, or null when the layer has none.
-const Tensor* TensorOfRole(const LayerTensors& tensors, TensorRole role);
 
 // Statistics of every layer of `model` as they are now (after a forward and backward pass),
 // from one ops::Stats call. `layer_names` names the layers (empty: "layer0",

@@ -1,7 +1,6 @@
 // What statistics hooks report: per-layer statistics of a model's tensors at one step.
 #pragma once
 
-#include <array>
 #include <cstdint>
 #include <limits>
 #include <optional>
@@ -35,22 +34,19 @@ struct StepSchedule {
   bool Contains(const StepContext& context) const;
 };
 
-// The tensors of a layer that StatsHook summarizes, in the order they are stored.
-enum class TensorRole { kZ, kActivation, kKernel, kKernelGrad, kBiasGrad };
-inline constexpr int kNumTensorRoles = 5;
-inline constexpr std::array<TensorRole, kNumTensorRoles> kAllTensorRoles = {
-    TensorRole::kZ, TensorRole::kActivation, TensorRole::kKernel, TensorRole::kKernelGrad,
-    TensorRole::kBiasGrad};
-
-// "z", "activation", "kernel", "kernel_grad", "bias_grad".
-std::string_view TensorRoleName(TensorRole role);
+// One tensor's statistics, under its name in the layer's LayerTensors ("z", "kernel_grad",
+// "gamma", ...).
+struct NamedStats {
+  std::string name;
+  TensorStats stats;
+};
 
 // One layer's statistics at one step.
 struct LayerStats {
   std::string name;
-  // Indexed by TensorRole; empty where the layer has no such tensor (an activation layer
-  // has no kernel).
-  std::array<std::optional<TensorStats>, kNumTensorRoles> tensors;
+  // Every z, activation, parameter and gradient tensor the layer lists (layer.h), in its
+  // order; the input and the state are left out.
+  std::vector<NamedStats> tensors;
   // std(kernel gradient) / std(kernel): how far one SGD step moves the kernel relative to
   // its own scale, per unit of learning rate. NaN for a layer without a kernel.
   double grad_ratio = std::numeric_limits<double>::quiet_NaN();
@@ -60,8 +56,12 @@ struct LayerStats {
   std::optional<TensorStats> kernel_update;
   double update_ratio = std::numeric_limits<double>::quiet_NaN();
 
-  const std::optional<TensorStats>& operator[](TensorRole role) const {
-    return tensors[static_cast<size_t>(role)];
+  // The statistics of the tensor called `name`, or null where the layer has none.
+  const TensorStats* operator[](std::string_view name) const {
+    for (const NamedStats& t : tensors) {
+      if (t.name == name) return &t.stats;
+    }
+    return nullptr;
   }
 };
 
