@@ -50,8 +50,8 @@ TEST(WorkloadsTest, LabelsFollowTheSignOfTheFirstTwoFeatures) {
 TEST(WorkloadsTest, KernelsAreTheSpecWeightsTransposed) {
   MlpInstance w1 = Instantiate(W1(), TwoThreadCpu());
   // Layer 1 (second Dense, 100 -> 100): kernel[k][o] = sqrt(6/200) * sym(101, o*100 + k).
-  const std::vector<float> kernel = w1.model.layer(1).tensors().kernel->ToHost();
-  const std::vector<float> bias = w1.model.layer(1).tensors().bias->ToHost();
+  const std::vector<float> kernel = w1.model.layer(1).tensors()["kernel"]->ToHost();
+  const std::vector<float> bias = w1.model.layer(1).tensors()["bias"]->ToHost();
   for (int64_t k : {0, 3, 99}) {
     for (int64_t o : {0, 7, 99}) {
       const double expected = std::sqrt(6.0 / 200.0) * Sym(101, static_cast<uint64_t>(o * 100 + k));
@@ -60,7 +60,7 @@ TEST(WorkloadsTest, KernelsAreTheSpecWeightsTransposed) {
   }
   for (float b : bias) EXPECT_EQ(b, 0.0f);
   // The first layer's kernel is [10 x 100]: element [k][o] holds W_0[o][k].
-  const std::vector<float> first = w1.model.layer(0).tensors().kernel->ToHost();
+  const std::vector<float> first = w1.model.layer(0).tensors()["kernel"]->ToHost();
   EXPECT_EQ(first[static_cast<size_t>(2 * 100 + 5)],
             static_cast<float>(std::sqrt(6.0 / 110.0) * Sym(100, 5 * 10 + 2)));
 }
