@@ -1,7 +1,8 @@
 // A multi-class classifier: k Gaussian blobs (fanin::Blobs), or a CSV file whose label column
 // holds class indices 0..k-1, learned by a small ReLU net ending in k logits, trained on the
-// sparse categorical cross-entropy (softmax fused). Prints the loss and accuracy per epoch,
-// then the held-out accuracy, macro F1, confusion matrix and per-class precision and recall.
+// sparse categorical cross-entropy (softmax fused). Prints the loss, accuracy and held-out
+// macro F1 per epoch, then the held-out accuracy, macro F1, confusion matrix and per-class
+// precision and recall.
 //
 //   classify_blobs [--classes 4] [--epochs 30] [--csv data.csv --label class] [--device cpu]
 #include <algorithm>
@@ -77,6 +78,7 @@ int main(int argc, char** argv) {
              .shuffle_seed = o.seed,
              .validation_x = &split.test.x,
              .validation_y = &split.test.y,
+             .validation_metrics = true,  // val_macro_f1 per epoch
              .verbose = 2});
 
   // The held-out metrics (fanin/metrics.h); confusion rows: the true class, columns: the

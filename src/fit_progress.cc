@@ -81,6 +81,11 @@ void FitProgress::EndEpoch(const EpochLogs& logs) {
     std::fprintf(stream_, " - val_loss: %.4f - val_%s: %.4f", logs.val_loss, metric_.c_str(),
                  logs.val_metric);
   }
+  if (const auto& c = logs.val_classification) {
+    std::fprintf(stream_, " - val_macro_f1: %.4f", c->macro_f1);
+    if (c->classes == 2) std::fprintf(stream_, " - val_roc_auc: %.4f", c->roc_auc);
+  }
+  if (const auto& r = logs.val_regression) std::fprintf(stream_, " - val_r2: %.4f", r->r2);
   std::fputs(bar_ ? "\033[K\n" : "\n", stream_);
   std::fflush(stream_);
 }

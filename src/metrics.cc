@@ -42,9 +42,12 @@ double RocAuc(const std::vector<float>& scores, const std::vector<int64_t>& trut
 }  // namespace
 
 ClassificationMetrics Classify(const Tensor& predictions, const Tensor& labels) {
-  if (predictions.rank() != 2 || labels.size() != predictions.rows()) {
+  const bool one_hot =
+      predictions.rank() == 2 && predictions.cols() > 1 && labels.shape() == predictions.shape();
+  if (predictions.rank() != 2 || (labels.size() != predictions.rows() && !one_hot)) {
     throw std::invalid_argument("Classify: predictions " + ShapeToString(predictions.shape()) +
-                                " need one label per row, got labels " +
+                                " need one label per row or one-hot labels of their shape, got "
+                                "labels " +
                                 ShapeToString(labels.shape()));
   }
   const int64_t n = predictions.rows(), cols = predictions.cols();
@@ -56,9 +59,12 @@ ClassificationMetrics Classify(const Tensor& predictions, const Tensor& labels) 
   m.confusion.assign(static_cast<size_t>(k * k), 0);
   std::vector<int64_t> truth(static_cast<size_t>(n));
   for (int64_t i = 0; i < n; ++i) {
-    const float label = y[i];
+    const float label = y[one_hot ? i * cols : i];
     int64_t t = 0;
-    if (binary) {
+    if (one_hot) {
+      const float* row = y.data() + i * cols;
+      t = std::max_element(row, row + cols) - row;
+    } else if (binary) {
       t = label >= 0.5f ? 1 : 0;
     } else {
       if (!(label >= 0.0f && label < static_cast<float>(k) && std::floor(label) == label)) {

@@ -649,6 +649,14 @@ History Sequential::Fit(const Tensor& x, const Tensor& y, const FitOptions& opti
       const Evaluation v = Evaluate(*validation_x, *validation_y, batch);
       logs.val_loss = v.loss;
       logs.val_metric = v.metric;
+      if (options.validation_metrics) {
+        const Tensor predictions = Predict(*validation_x, batch);
+        if (s.loss->metric_name() == "accuracy") {
+          logs.val_classification = Classify(predictions, *validation_y);
+        } else {
+          logs.val_regression = Regress(predictions, *validation_y);
+        }
+      }
     }
     progress.EndEpoch(logs);
     history.epochs.push_back(logs);

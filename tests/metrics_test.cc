@@ -63,7 +63,12 @@ TEST(MetricsTest, MultiClassPerClassAndMacroF1) {
   EXPECT_CONTAINS(ErrorOf([&] {
                     Classify(p, Host({5, 1}, {0, 0, 1, 1, 2}));
                   }),
-                  "Classify: predictions [6 x 3] need one label per row, got labels [5 x 1]");
+                  "Classify: predictions [6 x 3] need one label per row or one-hot labels of "
+                  "their shape, got labels [5 x 1]");
+  // One-hot (or soft) labels of the predictions' shape: the class is the row's argmax.
+  const ClassificationMetrics one_hot =
+      Classify(p, Host({6, 3}, {1, 0, 0, 0.9f, 0.1f, 0, 0, 1, 0, 0, 1, 0, 0, 0, 1, 0.2f, 0, 0.8f}));
+  EXPECT_EQ(one_hot.confusion, m.confusion);
 }
 
 // Targets 1 2 3 4 (mean 2.5, SS_tot 5), predictions 1 2 4 3: residuals 0 0 1 -1, SS_res 2:
@@ -94,6 +99,53 @@ TEST(MetricsTest, AgreeWithEvaluateOnATrainedModel) {
   int64_t total = 0;
   for (const int64_t v : c.confusion) total += v;
   EXPECT_EQ(total, 300);
+}
+
+// FitOptions::validation_metrics: each epoch's logs hold Classify or Regress of the
+// predictions on the validation data, the last epoch's those of the trained model.
+TEST(MetricsTest, FitReportsThemPerEpochOnTheValidationData) {
+  const Split blobs = TrainTestSplit(Blobs(3, 2, 300, 1.0, 5.0, 3), 0.25, 1, true);
+  Sequential c(testing::Cpu());
+  c.Add(Dense(16, "relu", "he_uniform"));
+  c.Add(Dense(3));
+  c.Compile(SparseCategoricalCrossEntropy(), Adam{.learning_rate = 0.02f});
+  c.Build(2, 1);
+  const History h = c.Fit(blobs.train.x, blobs.train.y,
+                          {.epochs = 3,
+                           .validation_x = &blobs.test.x,
+                           .validation_y = &blobs.test.y,
+                           .validation_metrics = true});
+  ASSERT_EQ(h.epochs.size(), 3u);
+  for (const EpochLogs& e : h.epochs) {
+    ASSERT_TRUE(e.val_classification.has_value()) << "epoch " << e.epoch;
+    EXPECT_FALSE(e.val_regression.has_value());
+    EXPECT_NEAR(e.val_classification->accuracy, e.val_metric, 1e-12);
+  }
+  const ClassificationMetrics last = Classify(c.Predict(blobs.test.x), blobs.test.y);
+  EXPECT_EQ(h.epochs.back().val_classification->confusion, last.confusion);
+
+  const Split reg = TrainTestSplit(Regression(3, 200, 0.1, 2), 0.25, 1, false);
+  Sequential r(testing::Cpu());
+  r.Add(Dense(8, "tanh"));
+  r.Add(Dense(1));
+  r.Compile(MeanAbsoluteError(), Adam{.learning_rate = 0.01f});
+  r.Build(3, 1);
+  const History hr = r.Fit(reg.train.x, reg.train.y,
+                           {.epochs = 2,
+                            .validation_x = &reg.test.x,
+                            .validation_y = &reg.test.y,
+                            .validation_metrics = true});
+  ASSERT_TRUE(hr.epochs.back().val_regression.has_value());
+  EXPECT_FALSE(hr.epochs.back().val_classification.has_value());
+  // The loss is the MAE, its metric the MSE.
+  const EpochLogs& e = hr.epochs.back();
+  EXPECT_NEAR(e.val_regression->mean_absolute_error, e.val_loss, 1e-6 * e.val_loss);
+  EXPECT_NEAR(e.val_regression->mean_squared_error, e.val_metric, 1e-6 * e.val_metric);
+  // Without the option, none.
+  const History plain = r.Fit(
+      reg.train.x, reg.train.y,
+      {.epochs = 3, .initial_epoch = 2, .validation_x = &reg.test.x, .validation_y = &reg.test.y});
+  EXPECT_FALSE(plain.epochs.back().val_regression.has_value());
 }
 
 }  // namespace

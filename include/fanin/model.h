@@ -14,6 +14,7 @@
 #include <functional>
 #include <limits>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <utility>
@@ -23,6 +24,7 @@
 #include "fanin/hook.h"
 #include "fanin/layer.h"
 #include "fanin/loss.h"
+#include "fanin/metrics.h"
 #include "fanin/ops.h"
 #include "fanin/optimizers.h"
 #include "fanin/tensor.h"
@@ -38,6 +40,10 @@ struct EpochLogs {
   double penalty = 0.0;  // the L2 penalty at the end of the epoch
   double val_loss = std::numeric_limits<double>::quiet_NaN();
   double val_metric = std::numeric_limits<double>::quiet_NaN();
+  // FitOptions::validation_metrics: the metrics of Predict's output on the validation data
+  // after the epoch, a classifier's (a loss whose metric is accuracy) or a regression's.
+  std::optional<ClassificationMetrics> val_classification;
+  std::optional<RegressionMetrics> val_regression;
 };
 
 struct History {
@@ -68,6 +74,11 @@ struct FitOptions {
   // and evaluated after each epoch (val_loss, val_accuracy) instead of trained on. In
   // [0, 1); not with validation_x. A seeded, stratified split: TrainTestSplit.
   double validation_split = 0.0;
+  // With validation data, also Classify or Regress (fanin/metrics.h) of the model's
+  // predictions on it after each epoch, in EpochLogs::val_classification or val_regression:
+  // per-class precision, recall and F1, ROC AUC, the confusion matrix; or MSE, MAE and R^2.
+  // Costs a Predict pass over the validation data and a copy to the host per epoch.
+  bool validation_metrics = false;
   // Called after each batch's update. It receives no loss, since reading one would make
   // an asynchronous backend wait; per-batch values belong in a Hook.
   std::function<void(const BatchLogs&)> on_batch_end;
