@@ -34,8 +34,12 @@ using study::FormatNumber;
 // also the Cartesian product's: the last one varies fastest.
 const std::vector<std::string> kTopKeys = {"name", "seeds",  "data",    "model",  "train",
                                            "grid", "config", "measure", "compare"};
-const std::vector<std::string> kDataKeys = {"kind", "dims",         "points",
-                                            "path", "label_column", "radius_fraction"};
+const std::vector<std::string> kDataKeys = {"kind",  "dims", "points",       "classes",
+                                            "noise", "path", "label_column", "radius_fraction"};
+const std::vector<std::string> kDataKinds = {"ball", "blobs", "regression", "parabola", "csv"};
+// The losses a spec may name: those whose labels the data kinds give.
+const std::vector<std::string> kLosses = {"binary_crossentropy", "sparse_categorical_crossentropy",
+                                          "mean_squared_error", "mean_absolute_error"};
 const std::vector<std::string> kModelKeys = {"widths",
                                              "shape",
                                              "depth",
@@ -58,6 +62,12 @@ const std::vector<std::string> kMeasureKeys = {"init",     "every_epochs",    "e
 const std::vector<std::string> kOutcomes = {"final_loss", "final_accuracy", "epochs_to_accuracy",
                                             "epochs_to_loss"};
 constexpr int64_t kMaxCount = 1000000;
+
+// The loss's metric (Loss::metric_name()): "accuracy" for the cross-entropies, the other
+// error for the regression losses; what the epochs' metric rows and outcomes read.
+std::string MetricName(const Spec& spec) {
+  return MakeLoss(fanin::Config(spec.model.loss))->metric_name();
+}
 
 std::string TypeName(const toml::node& node) {
   switch (node.type()) {
@@ -356,21 +366,60 @@ void LoadCsvData(const Reader& reader, const toml::node& node, DataSpec& data) {
   data.content_hash = std::hash<std::string>{}(bytes.str());
 }
 
-Params ReadBase(const Reader& reader, const toml::table& root, DataSpec& data) {
+// The loss of a data kind when the spec names none.
+std::string DefaultLoss(const std::string& kind) {
+  if (kind == "blobs") return "sparse_categorical_crossentropy";
+  if (kind == "regression") return "mean_squared_error";
+  return "binary_crossentropy";
+}
+
+// model.loss and model.output_units, checked against the data's labels.
+void ReadLoss(const Reader& reader, const toml::table* model_table, const DataSpec& data,
+              ModelSpec& model) {
+  model.loss = DefaultLoss(data.kind);
+  const toml::node* loss_node = model_table ? model_table->get("loss") : nullptr;
+  if (loss_node != nullptr) {
+    model.loss = reader.String(*loss_node, "model.loss");
+    if (std::find(kLosses.begin(), kLosses.end(), model.loss) == kLosses.end()) {
+      reader.Fail(loss_node->source(), "model.loss: unknown or unsupported loss \"" + model.loss +
+                                           "\"" + SuggestName(model.loss, kLosses));
+    }
+    const bool classes = model.loss == "sparse_categorical_crossentropy";
+    const bool binary = model.loss == "binary_crossentropy";
+    if ((classes && data.kind != "blobs") ||
+        (binary && (data.kind == "blobs" || data.kind == "regression"))) {
+      reader.Fail(loss_node->source(),
+                  "model.loss \"" + model.loss + "\" cannot take the labels of data.kind \"" +
+                      data.kind + "\" (" + data.kind +
+                      (data.kind == "blobs"        ? ": class indices 0..classes-1"
+                       : data.kind == "regression" ? ": continuous targets"
+                                                   : ": 0/1 labels") +
+                      "; its loss by default: " + DefaultLoss(data.kind) + ")");
+    }
+  }
+  model.output_units = model.loss == "sparse_categorical_crossentropy" ? data.classes : 1;
+  if (const toml::node* n = model_table ? model_table->get("output_units") : nullptr) {
+    const int64_t units = reader.Integer(*n, "model.output_units", 1, kMaxCount);
+    if (units != model.output_units) {
+      reader.Fail(n->source(),
+                  "model.output_units is " + std::to_string(units) + ", but " + model.loss +
+                      " on data.kind \"" + data.kind + "\" needs " +
+                      std::to_string(model.output_units) +
+                      (model.output_units == 1 ? " output" : " outputs, one per class"));
+    }
+  }
+}
+
+Params ReadBase(const Reader& reader, const toml::table& root, DataSpec& data, ModelSpec& model) {
   Params p;
   if (const toml::node* node = root.get("data")) {
     const toml::table& t = reader.Table(*node, "data");
     reader.CheckKeys(t, "data.", kDataKeys);
     if (const toml::node* kind = t.get("kind")) {
       data.kind = reader.String(*kind, "data.kind");
-      if (data.kind == "blobs" || data.kind == "regression") {
-        reader.Fail(kind->source(), "data.kind \"" + data.kind +
-                                        "\" is not supported yet: it needs a multi-class or "
-                                        "regression loss (supported: ball, parabola, csv)");
-      }
-      if (data.kind != "ball" && data.kind != "parabola" && data.kind != "csv") {
+      if (std::find(kDataKinds.begin(), kDataKinds.end(), data.kind) == kDataKinds.end()) {
         reader.Fail(kind->source(), "data.kind: unknown kind \"" + data.kind + "\"" +
-                                        SuggestName(data.kind, {"ball", "parabola", "csv"}));
+                                        SuggestName(data.kind, kDataKinds));
       }
     }
     p.ball = data.kind == "ball";
@@ -386,11 +435,21 @@ Params ReadBase(const Reader& reader, const toml::table& root, DataSpec& data) {
                                     : data.kind == "parabola" ? " (its points have 2 features)"
                                                               : ""));
     };
-    if (const toml::node* n = only_for("dims", {"ball"})) {
+    if (const toml::node* n = only_for("dims", {"ball", "blobs", "regression"})) {
       data.dims = reader.Integer(*n, "data.dims", 1, kMaxCount);
     }
-    if (const toml::node* n = only_for("points", {"ball", "parabola"})) {
+    if (const toml::node* n = only_for("classes", {"blobs"})) {
+      data.classes = reader.Integer(*n, "data.classes", 2, kMaxCount);
+    }
+    if (const toml::node* n = only_for("noise", {"regression"})) {
+      data.noise = reader.Number(*n, "data.noise", 0.0, false);
+    }
+    if (const toml::node* n = only_for("points", {"ball", "blobs", "regression", "parabola"})) {
       data.points = reader.Integer(*n, "data.points", 2, kMaxCount * 100);
+      if (data.kind == "blobs" && data.points < data.classes) {
+        reader.Fail(n->source(), "data.points " + std::to_string(data.points) + " is fewer than " +
+                                     "the " + std::to_string(data.classes) + " classes");
+      }
       if (data.kind == "parabola" && data.points % 2 != 0) {
         reader.Fail(n->source(), "data.points must be even for the parabolas (half on each), not " +
                                      std::to_string(data.points));
@@ -429,21 +488,9 @@ Params ReadBase(const Reader& reader, const toml::table& root, DataSpec& data) {
     if (const toml::node* n = t.get("output_initializer")) {
       p.config.output_initializer = CheckedInitializer(reader, *n, "model.output_initializer");
     }
-    if (const toml::node* n = t.get("output_units"); n != nullptr) {
-      if (reader.Integer(*n, "model.output_units", 1, kMaxCount) != 1) {
-        reader.Fail(n->source(),
-                    "model.output_units must be 1: the loss, binary cross-entropy, "
-                    "reads one logit");
-      }
-    }
-    if (const toml::node* n = t.get("loss"); n != nullptr) {
-      const std::string loss = reader.String(*n, "model.loss");
-      if (loss != "binary_crossentropy") {
-        reader.Fail(n->source(), "model.loss \"" + loss +
-                                     "\" is not supported (supported: \"binary_crossentropy\")");
-      }
-    }
   }
+  const toml::node* model_node = root.get("model");
+  ReadLoss(reader, model_node ? model_node->as_table() : nullptr, data, model);
   if (const toml::node* node = root.get("train")) {
     const toml::table& t = reader.Table(*node, "train");
     reader.CheckKeys(t, "train.", kTrainKeys);
@@ -864,6 +911,12 @@ int64_t MeasuredPoints(const Spec& spec, const Config& c) {
 // they are.
 Dataset MakeData(const Spec& spec, const Config& c, uint64_t seed) {
   if (spec.data.kind == "parabola") return Parabola(spec.data.points / 2);
+  if (spec.data.kind == "blobs") {
+    return Blobs(spec.data.classes, spec.data.dims, spec.data.points, 1.0, 5.0, seed);
+  }
+  if (spec.data.kind == "regression") {
+    return Regression(spec.data.dims, spec.data.points, spec.data.noise, seed);
+  }
   if (spec.data.kind == "csv") return LoadCsv(spec.data.path, spec.data.label_column);
   return Ball(spec.data.dims, spec.data.points, c.radius_fraction, seed);
 }
@@ -878,6 +931,17 @@ std::string DataText(const Spec& spec, const Config& c, const std::string& seed)
            std::to_string(spec.data.points) + " rows, " + std::to_string(spec.data.dims) +
            " features, the same for every seed";
   }
+  if (spec.data.kind == "blobs") {
+    return "Blobs(classes=" + std::to_string(spec.data.classes) +
+           ", n_dims=" + std::to_string(spec.data.dims) +
+           ", n_points=" + std::to_string(spec.data.points) +
+           ", spread=1, center_box=5, seed=" + seed + ")";
+  }
+  if (spec.data.kind == "regression") {
+    return "Regression(n_dims=" + std::to_string(spec.data.dims) +
+           ", n_points=" + std::to_string(spec.data.points) +
+           ", noise=" + FormatNumber(spec.data.noise, 6) + ", seed=" + seed + ")";
+  }
   return "Ball(n_dims=" + std::to_string(spec.data.dims) +
          ", n_points=" + std::to_string(spec.data.points) +
          ", radius_fraction=" + FormatNumber(c.radius_fraction, 6) + ", seed=" + seed + ")";
@@ -891,6 +955,9 @@ std::string Fingerprint(const Spec& spec) {
       (spec.data.kind == "csv" ? " file " + spec.data.path + " label " + spec.data.label_column +
                                      " hash " + std::to_string(spec.data.content_hash)
                                : "") +
+      (spec.data.kind == "blobs" ? " classes " + std::to_string(spec.data.classes) : "") +
+      (spec.data.kind == "regression" ? " noise " + FormatNumber(spec.data.noise, 17) : "") +
+      (spec.model.loss != "binary_crossentropy" ? " loss " + spec.model.loss : "") +
       "; measure init " + std::to_string(spec.measure.init) + " every " +
       std::to_string(spec.measure.every_epochs) +
       (spec.measure.every_steps > 0 ? " steps " + std::to_string(spec.measure.every_steps) : "") +
@@ -1050,6 +1117,12 @@ double Outcome(const Spec& spec, const RunRecord& r, const std::string& name) {
 // The outcomes a spec asks for: the final ones when it evaluates, each target's epochs.
 std::vector<std::string> Outcomes(const Spec& spec) {
   if (!spec.measure.evaluate) return {};
+  // A regression's metric is another error, with no outcome of its own here.
+  if (MetricName(spec) != "accuracy") {
+    std::vector<std::string> names = {"final_loss"};
+    if (spec.measure.target_loss) names.push_back("epochs_to_loss");
+    return names;
+  }
   std::vector<std::string> names = {"final_loss", "final_accuracy"};
   if (spec.measure.target_accuracy) names.push_back("epochs_to_accuracy");
   if (spec.measure.target_loss) names.push_back("epochs_to_loss");
@@ -1080,14 +1153,15 @@ void AddRunRows(study::CsvTable& table, const Spec& spec, const Config& c, int s
   add_measurements(r.measurements, "");
   add_measurements(r.step_measurements, "@train_step");
   const int64_t steps_per_epoch = (spec.data.points + c.batch_size - 1) / c.batch_size;
+  const std::string metric = MetricName(spec);
   for (const EpochLogs& logs : r.epochs) {
     const std::string epoch = std::to_string(logs.epoch + 1);
     const std::string step = std::to_string((logs.epoch + 1) * steps_per_epoch);
     table.AddRow({c.name, seed_text, epoch, step, "", "loss", Value(logs.loss)});
-    table.AddRow({c.name, seed_text, epoch, step, "", "accuracy", Value(logs.metric)});
+    table.AddRow({c.name, seed_text, epoch, step, "", metric, Value(logs.metric)});
     if (spec.measure.evaluate) {
       table.AddRow({c.name, seed_text, epoch, step, "", "eval_loss", Value(logs.val_loss)});
-      table.AddRow({c.name, seed_text, epoch, step, "", "eval_accuracy", Value(logs.val_metric)});
+      table.AddRow({c.name, seed_text, epoch, step, "", "eval_" + metric, Value(logs.val_metric)});
     }
   }
   if (c.epochs > 0) {
@@ -1375,16 +1449,19 @@ void SaveStatisticChart(const Spec& spec, const Runs& runs, const std::string& s
 // configuration the median over seeds with its 10th-90th percentile band; a diverged run
 // counts until it stopped.
 void SaveTrainingCurves(const Spec& spec, const Runs& runs, const std::string& path) {
+  const std::string metric = MetricName(spec);
   plot::Figure figure({.cols = 2,
-                       .title = "Training: loss and accuracy after each epoch, median and "
-                                "10th-90th percentile over seeds",
+                       .title = "Training: loss and " + metric +
+                                " after each epoch, median and 10th-90th percentile over seeds",
                        .plot_width = 380,
                        .plot_height = 240});
   for (int panel = 0; panel < 2; ++panel) {
     plot::Axes& ax = figure.At(0, panel);
-    ax.title = panel == 0 ? "Loss" : "Accuracy";
+    ax.title = panel == 0 ? "Loss" : metric == "accuracy" ? "Accuracy" : metric;
     ax.x_label = "epoch";
-    ax.y_label = panel == 0 ? "binary cross-entropy" : "accuracy";
+    ax.y_label = panel == 0 ? (spec.model.loss == "binary_crossentropy" ? "binary cross-entropy"
+                                                                        : spec.model.loss)
+                            : metric;
     if (panel > 0) ax.legend = plot::LegendPosition::kNone;
     std::vector<double> all;
     for (size_t c = 0; c < spec.configs.size(); ++c) {
@@ -1486,7 +1563,8 @@ void WriteOutcomes(plot::Report& report, const Spec& spec, const Runs& runs) {
   report.Heading("Training outcomes");
   std::string text =
       "After every epoch the end-of-epoch weights are evaluated on all points. Final: after "
-      "the last epoch (a diverged run counts as an infinite loss and accuracy 0).";
+      "the last epoch (a diverged run counts as an infinite loss" +
+      std::string(MetricName(spec) == "accuracy" ? " and accuracy 0" : "") + ").";
   if (spec.measure.target_accuracy) {
     text += " Epochs to accuracy " + FormatNumber(*spec.measure.target_accuracy) +
             ": the first epoch whose evaluation reaches it.";
@@ -1637,8 +1715,8 @@ void WriteReport(const Spec& spec, const Runs& runs,
                   [](const Config& c) { return c.epochs > 0; })) {
     report.Heading("Training curves");
     SaveTrainingCurves(spec, runs, out + "training.svg");
-    report.Image("training.svg",
-                 "Loss and accuracy on the training batches, the means over each epoch.");
+    report.Image("training.svg", "Loss and " + MetricName(spec) +
+                                     " on the training batches, the means over each epoch.");
   }
   if (spec.measure.every_steps > 0 && std::any_of(spec.configs.begin(), spec.configs.end(),
                                                   [](const Config& c) { return c.epochs > 0; })) {
@@ -1693,7 +1771,12 @@ void RecordRun(Recorder& recorder, const std::shared_ptr<Backend>& backend, cons
        {"output_initializer", Initializer::FromName(OutputInitializer(c)).name()},
        {"seed", int64_t{seed}},
        {"data", DataText(spec, c, std::to_string(seed))},
-       {"loss", "binary cross-entropy from logits, mean over the batch"},
+       {"loss",
+        spec.model.loss == "binary_crossentropy"
+            ? "binary cross-entropy from logits, mean over the batch"
+            : spec.model.loss +
+                  (spec.model.loss == "sparse_categorical_crossentropy" ? " from logits" : "") +
+                  ", mean over the batch"},
        {"measurement_batch", MeasuredPoints(spec, c)},
        {"epochs", int64_t{c.epochs}},
        {"batch_size", c.batch_size},
@@ -1711,7 +1794,7 @@ void RecordRun(Recorder& recorder, const std::shared_ptr<Backend>& backend, cons
   };
   append_measurements_until(0);
   for (const EpochLogs& logs : r.epochs) {
-    run.AppendEpoch(logs);
+    run.AppendEpoch(logs, MetricName(spec));
     append_measurements_until(logs.epoch + 1);
   }
 }
@@ -1758,8 +1841,13 @@ Spec ParseSpec(std::string_view text, const std::string& path) {
   if (const toml::node* n = root.get("seeds")) {
     spec.seeds = static_cast<int>(reader.Integer(*n, "seeds", 1, kMaxCount));
   }
-  const Params base = ReadBase(reader, root, spec.data);
+  const Params base = ReadBase(reader, root, spec.data, spec.model);
   spec.measure = ReadMeasure(reader, root);
+  if (MetricName(spec) != "accuracy" && spec.measure.target_accuracy) {
+    reader.Fail(root.at_path("measure.target_accuracy").node()->source(),
+                "measure.target_accuracy needs a classification loss; " + spec.model.loss +
+                    " reports " + MetricName(spec) + " (use measure.target_loss)");
+  }
   const toml::node* grid = root.get("grid");
   const toml::node* configs = root.get("config");
   if (configs != nullptr) {
@@ -1772,6 +1860,11 @@ Spec ParseSpec(std::string_view text, const std::string& path) {
     spec.configs.push_back(Resolve(p));
   }
   spec.compare = ReadCompare(reader, root, spec.measure, spec.configs);
+  if (MetricName(spec) != "accuracy" && spec.compare.statistic.ends_with("accuracy")) {
+    reader.Fail(root.at_path("compare.statistic").node()->source(),
+                "compare.statistic " + spec.compare.statistic + " needs a classification loss; " +
+                    spec.model.loss + " reports " + MetricName(spec));
+  }
   return spec;
 }
 
@@ -1784,7 +1877,7 @@ double RunFlops(const Spec& spec, const Config& c) {
     weights += static_cast<double>(in) * static_cast<double>(w);
     in = w;
   }
-  weights += static_cast<double>(in);
+  weights += static_cast<double>(in) * static_cast<double>(spec.model.output_units);
   const double samples = static_cast<double>(Measurements(spec, c) * MeasuredPoints(spec, c)) +
                          static_cast<double>(c.epochs) * static_cast<double>(spec.data.points);
   const double evaluated =
@@ -1801,9 +1894,14 @@ std::string CheckText(const Spec& spec) {
   if (spec.data.kind == "ball") {
     text += "data: ball, " + std::to_string(spec.data.dims) + " dimensions, " +
             std::to_string(spec.data.points) + " points (seed s draws the points of run seed s)\n";
+  } else if (spec.data.kind == "blobs" || spec.data.kind == "regression") {
+    text += "data: " + DataText(spec, spec.configs.front(), "s") +
+            " (seed s draws the points of run seed s)\n";
   } else {
     text += "data: " + DataText(spec, spec.configs.front(), "") + "\n";
   }
+  text += "model: " + spec.model.loss + ", " + std::to_string(spec.model.output_units) +
+          (spec.model.output_units == 1 ? " output" : " outputs") + "\n";
   text += "measure:";
   if (spec.measure.init) text += " at initialization";
   if (spec.measure.every_epochs > 0) {
@@ -1847,8 +1945,9 @@ Sequential BuildModel(const std::shared_ptr<Backend>& backend, const Spec& spec,
     if (c.batch_norm) model.Add(BatchNormalization());
     if (c.dropout > 0) model.Add(Dropout(static_cast<float>(c.dropout)));
   }
-  model.Add(Dense(1, "linear", OutputInitializer(c)));
-  model.Compile(BinaryCrossEntropy{}, Sgd{.learning_rate = static_cast<float>(c.learning_rate)});
+  model.Add(Dense(spec.model.output_units, "linear", OutputInitializer(c)));
+  model.Compile(MakeLoss(fanin::Config(spec.model.loss)),
+                Sgd{.learning_rate = static_cast<float>(c.learning_rate)});
   model.Build(spec.data.dims, seed);
   return model;
 }

@@ -36,15 +36,27 @@ class SpecError : public std::invalid_argument {
   using std::invalid_argument::invalid_argument;
 };
 
-// The data set. "ball" is drawn from each run's seed; "parabola" and "csv" are the same
-// for every seed (the seed still draws the weights and the shuffles).
+// The data set. "ball", "blobs" and "regression" are drawn from each run's seed;
+// "parabola" and "csv" are the same for every seed (the seed still draws the weights and the
+// shuffles).
 struct DataSpec {
-  std::string kind = "ball";  // "ball", "parabola" or "csv"
+  std::string kind = "ball";  // "ball", "blobs", "regression", "parabola" or "csv"
   int64_t dims = 10;          // parabola: 2; csv: the file's features
   int64_t points = 1000;      // csv: the file's rows
+  int64_t classes = 3;        // blobs (fanin::Blobs, spread 1, centers in [-5, 5])
+  double noise = 0.1;         // regression (fanin::Regression)
   std::string path;           // csv: the file, relative to the spec's folder unless absolute
   std::string label_column = "label";  // csv
   size_t content_hash = 0;             // csv: of the file's bytes, in the results' key
+};
+
+// The model's loss (a registered name, fanin/loss.h) and its output units, which the loss
+// and the data fix: binary_crossentropy 1 logit (ball, parabola, csv), sparse_categorical_
+// crossentropy one logit per class (blobs), mean_squared_error or mean_absolute_error 1
+// linear output (regression, or any 0/1 labels).
+struct ModelSpec {
+  std::string loss = "binary_crossentropy";
+  int64_t output_units = 1;
 };
 
 // How a configuration's statistics are measured.
@@ -95,6 +107,7 @@ struct Spec {
   std::string name;
   int seeds = 10;
   DataSpec data;
+  ModelSpec model;
   MeasureSpec measure;
   std::vector<Config> configs;  // the grid, expanded, in run order
   CompareSpec compare;

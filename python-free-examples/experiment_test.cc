@@ -71,12 +71,25 @@ TEST(ExperimentSpecTest, ErrorsNameTheFileLineColumnAndProblem) {
   EXPECT_EQ(initializer.rfind("spec.toml:2:29: grid.initializer[1]: unknown initializer ", 0), 0u)
       << initializer;
   EXPECT_NE(initializer.find("he_nromal"), std::string::npos) << initializer;
-  EXPECT_EQ(SpecErrorOf("[data]\nkind = \"blobs\"\n"),
-            "spec.toml:2:8: data.kind \"blobs\" is not supported yet: it needs a multi-class or "
-            "regression loss (supported: ball, parabola, csv)");
   EXPECT_EQ(SpecErrorOf("[data]\nkind = \"bal\"\n"),
             "spec.toml:2:8: data.kind: unknown kind \"bal\"; did you mean \"ball\"? (valid: ball "
-            "parabola csv)");
+            "blobs regression parabola csv)");
+  EXPECT_EQ(SpecErrorOf("[data]\nkind = \"blobs\"\n[model]\nloss = \"binary_crossentropy\"\n"),
+            "spec.toml:4:8: model.loss \"binary_crossentropy\" cannot take the labels of "
+            "data.kind \"blobs\" (blobs: class indices 0..classes-1; its loss by default: "
+            "sparse_categorical_crossentropy)");
+  EXPECT_EQ(SpecErrorOf("[data]\nkind = \"regression\"\nclasses = 3\n"),
+            "spec.toml:3:11: data.classes does not apply to data.kind \"regression\"");
+  EXPECT_EQ(SpecErrorOf("[data]\nkind = \"blobs\"\nclasses = 4\n[model]\noutput_units = 3\n"),
+            "spec.toml:5:16: model.output_units is 3, but sparse_categorical_crossentropy on "
+            "data.kind \"blobs\" needs 4 outputs, one per class");
+  EXPECT_EQ(SpecErrorOf("[model]\nloss = \"mean_squared_eror\"\n"),
+            "spec.toml:2:8: model.loss: unknown or unsupported loss \"mean_squared_eror\"; did "
+            "you mean \"mean_squared_error\"? (valid: binary_crossentropy "
+            "sparse_categorical_crossentropy mean_squared_error mean_absolute_error)");
+  EXPECT_EQ(SpecErrorOf("[data]\nkind = \"regression\"\n[measure]\ntarget_accuracy = 0.9\n"),
+            "spec.toml:4:19: measure.target_accuracy needs a classification loss; "
+            "mean_squared_error reports mean_absolute_error (use measure.target_loss)");
   EXPECT_EQ(SpecErrorOf("[data]\nkind = \"csv\"\n"),
             "spec.toml:1:1: data.kind \"csv\" needs data.path, the CSV file");
   EXPECT_EQ(SpecErrorOf("[data]\nkind = \"csv\"\npath = \"no-such.csv\"\n"),
@@ -100,15 +113,16 @@ TEST(ExperimentSpecTest, ErrorsNameTheFileLineColumnAndProblem) {
             "spec.toml:3:9: model.depth conflicts with model.widths: give the widths, or a shape "
             "with depth and width");
   EXPECT_EQ(SpecErrorOf("[model]\noutput_units = 2\n"),
-            "spec.toml:2:16: model.output_units must be 1: the loss, binary cross-entropy, reads "
-            "one logit");
+            "spec.toml:2:16: model.output_units is 2, but binary_crossentropy on data.kind "
+            "\"ball\" needs 1 output");
   EXPECT_EQ(
       SpecErrorOf("[measure]\nstatistics = [\"grad_raito\"]\n"),
       "spec.toml:2:15: measure.statistics: unknown statistic \"grad_raito\"; did you mean "
       "\"grad_ratio\"? (valid: grad_ratio update_ratio " +
           [] {
             std::string all;
-            for (const char* role : {"z", "activation", "kernel", "bias", "kernel_grad", "bias_grad"}) {
+            for (const char* role :
+                 {"z", "activation", "kernel", "bias", "kernel_grad", "bias_grad"}) {
               for (const char* what :
                    {"mean", "std", "min", "max", "norm", "zero_fraction", "saturated_fraction"}) {
                 all += std::string(all.empty() ? "" : " ") + role + "_" + what;
@@ -327,6 +341,7 @@ TEST(ExperimentSpecTest, CheckPrintsTheGridAndTheWork) {
   EXPECT_EQ(CheckText(spec),
             "tiny.toml: 2 configurations x 3 seeds = 6 runs\n"
             "data: ball, 3 dimensions, 40 points (seed s draws the points of run seed s)\n"
+            "model: binary_crossentropy, 1 output\n"
             "measure: at initialization, after every 1 epochs, on all points: grad_ratio z_std "
             "activation_std\n"
             "configurations:\n"
@@ -820,6 +835,69 @@ widths = [4]
   EXPECT_EQ(summary.runs, 2);
   EXPECT_NE(ReadFile(dir_ / "out" / "results.csv").find("relu_glorot_uniform,1,0,0,h1,grad_ratio,"),
             std::string::npos);
+}
+
+// Blobs with one logit per class and the sparse categorical cross-entropy; a regression with
+// one linear output on the mean squared error, its metric the MAE: the results name the
+// loss's metric, and the trained runs learn (the blobs are well apart).
+TEST_F(ExperimentRunTest, BlobsAndRegressionRunWithTheirLosses) {
+  const Spec blobs = ParseSpec(R"toml(
+seeds = 2
+[data]
+kind = "blobs"
+classes = 4
+dims = 2
+points = 200
+[model]
+widths = [8]
+[train]
+learning_rate = 0.1
+epochs = 5
+[measure]
+evaluate = true
+target_accuracy = 0.5
+)toml",
+                               "blobs.toml");
+  EXPECT_EQ(blobs.model.loss, "sparse_categorical_crossentropy");
+  EXPECT_EQ(blobs.model.output_units, 4);
+  EXPECT_NE(CheckText(blobs).find("data: Blobs(classes=4, n_dims=2, n_points=200, spread=1, "
+                                  "center_box=5, seed=s) (seed s draws the points of run seed "
+                                  "s)\nmodel: sparse_categorical_crossentropy, 4 outputs\n"),
+            std::string::npos)
+      << CheckText(blobs);
+  RunExperiment(world_, blobs, {.out = dir_ / "blobs", .device = "cpu"});
+  const std::string results = ReadFile(dir_ / "blobs" / "results.csv");
+  EXPECT_NE(results.find(",eval_accuracy,"), std::string::npos);
+  EXPECT_NE(results.find("relu_glorot_uniform,1,0,0,out,grad_ratio,"), std::string::npos);
+  double best = 0.0;
+  for (const auto& row : CsvRows(dir_ / "blobs" / "results.csv")) {
+    if (row[5] == "eval_accuracy") best = std::max(best, std::stod(row[6]));
+  }
+  EXPECT_GT(best, 0.9) << "4 blobs 10 apart in 2-D, 5 epochs of SGD 0.1";
+
+  const Spec regression = ParseSpec(R"toml(
+seeds = 1
+[data]
+kind = "regression"
+dims = 3
+points = 100
+noise = 0.05
+[model]
+widths = [8]
+activation = "tanh"
+[train]
+epochs = 2
+[measure]
+evaluate = true
+)toml",
+                                    "regression.toml");
+  EXPECT_EQ(regression.model.loss, "mean_squared_error");
+  EXPECT_EQ(regression.model.output_units, 1);
+  RunExperiment(world_, regression, {.out = dir_ / "regression", .device = "cpu"});
+  const std::string r = ReadFile(dir_ / "regression" / "results.csv");
+  EXPECT_NE(r.find(",mean_absolute_error,"), std::string::npos);
+  EXPECT_NE(r.find(",eval_mean_absolute_error,"), std::string::npos);
+  EXPECT_EQ(r.find("accuracy"), std::string::npos);
 }
 
 TEST_F(ExperimentRunTest, AnInterruptedRunResumesToTheSameResults) {

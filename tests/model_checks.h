@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <filesystem>
 #include <functional>
 #include <memory>
 #include <string>
@@ -59,6 +60,7 @@ inline Sequential ExpectResumesExactly(
   const std::string path = (dir / "model.safetensors").string();
   SaveCheckpoint(first, path);
   Sequential resumed = LoadCheckpoint(path, std::move(load_on));
+  std::filesystem::remove_all(dir);
   if (after_load) after_load(first, resumed);
   resumed.Fit(data.x, data.y,
               {.epochs = 4, .initial_epoch = resumed.epochs_completed(), .batch_size = 16});
