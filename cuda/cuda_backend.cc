@@ -120,7 +120,8 @@ CudaBackend::CudaBackend(const BackendOptions& options)
       std::to_string(prop.totalGlobalMem >> 20) + " MiB), CUDA " + std::to_string(runtime / 1000) +
       "." + std::to_string(runtime % 1000 / 10) + ", cuBLAS " + VersionString(cublas_version) +
       (allow_tf32_ ? " (TF32)" : " (FP32)") + ", activations: " +
-      (options.cudnn_activations ? CudnnVersion() + " where it has them" : "fanin kernels");
+      (options.cudnn_activations ? CudnnVersion() + " where it has them" : "fanin kernels") +
+      ", batch norm: " + (options.cudnn_batch_norm ? CudnnVersion() : "fanin kernels");
 }
 
 CudaBackend::~CudaBackend() {

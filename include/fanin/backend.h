@@ -23,6 +23,9 @@ struct BackendOptions {
   bool allow_tf32 = false;
   // CUDA: run activations through cuDNN instead of fanin's own fused kernels.
   bool cudnn_activations = false;
+  // CUDA: run BatchNormalization's training forward and backward through cuDNN instead of
+  // fanin's kernels (whose column sums are in double and deterministic; cuDNN's are in float).
+  bool cudnn_batch_norm = false;
   // CUDA: which GPU.
   int device_index = 0;
 };

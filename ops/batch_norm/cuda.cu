@@ -3,10 +3,16 @@
 // then the column written), and a grid-stride pass for inference. A thread reads the column's
 // elements with a stride of the row width: uncoalesced, which batch norm's few thousand
 // values per column at training batch sizes can afford; a column-tiled layout would not be.
+// With BackendOptions::cudnn_batch_norm the training forward and the backward are cuDNN's
+// (ops/batch_norm/cudnn.h) around two elementwise kernels of fanin's; inference, one
+// elementwise pass that must also write xhat, stays on fanin's kernel, and so does an empty
+// batch, which cuDNN's descriptors cannot describe.
 #include "cuda/block_reduce.cuh"
 #include "cuda/check.h"
 #include "cuda/cuda_backend.h"
 #include "cuda/launch.cuh"
+#include "cuda/memory.h"
+#include "ops/batch_norm/cudnn.h"
 #include "ops/batch_norm/op.h"
 #include "ops/dispatch.h"
 
@@ -81,6 +87,35 @@ __global__ void __launch_bounds__(kColumnThreads)
   }
 }
 
+// After cuDNN's training forward: xhat from the saved mean and inverse std, and the moving
+// statistics' momentum step, the batch variance recovered as 1 / inv_std^2 - epsilon (cuDNN's
+// own running variance is the unbiased one).
+__global__ void CudnnFinishForwardKernel(BatchNormSpec spec, const float* x, const float* mean,
+                                         const float* inv_std, float* moving_mean,
+                                         float* moving_var, float* xhat, int64_t n, int64_t k) {
+  for (int64_t e = GridStart(); e < n * k; e += GridStride()) {
+    const int64_t j = e % k;
+    xhat[e] = (x[e] - mean[j]) * inv_std[j];
+    if (e < k) {
+      const double is = inv_std[j];
+      const float var = static_cast<float>(1.0 / (is * is) - spec.epsilon);
+      moving_mean[j] = spec.momentum * moving_mean[j] + (1.0f - spec.momentum) * mean[j];
+      moving_var[j] = spec.momentum * moving_var[j] + (1.0f - spec.momentum) * var;
+    }
+  }
+}
+
+// cuDNN's backward inputs: scale = gamma inv_std, and the saved statistics 0 and 1 that
+// leave its "x", xhat, as it is.
+__global__ void CudnnBackwardInputsKernel(const float* gamma, const float* inv_std, float* scale,
+                                          float* zeros, float* ones, int64_t k) {
+  for (int64_t j = GridStart(); j < k; j += GridStride()) {
+    scale[j] = gamma[j] * inv_std[j];
+    zeros[j] = 0.0f;
+    ones[j] = 1.0f;
+  }
+}
+
 void BatchNormForward(Backend& backend, const BatchNormSpec& spec, bool training, const Tensor& x,
                       const Tensor& gamma, const Tensor& beta, Tensor& moving_mean,
                       Tensor& moving_var, Tensor& xhat, Tensor& y, Tensor& inv_std) {
@@ -88,7 +123,15 @@ void BatchNormForward(Backend& backend, const BatchNormSpec& spec, bool training
   cuda.Activate();
   const int64_t n = x.rows(), k = x.cols();
   if (k == 0) return;
-  if (training) {
+  CudnnBatchNorm* cudnn = CudnnBatchNormFor(cuda);
+  if (training && cudnn != nullptr) {
+    ScratchBuffer mean(cuda.allocator(), sizeof(float) * static_cast<size_t>(k));
+    cudnn->TrainForward(spec.epsilon, x.data(), gamma.data(), beta.data(), y.data(),
+                        mean.as<float>(), inv_std.data(), n, k);
+    CudnnFinishForwardKernel<<<BlocksFor(n * k), kThreads, 0, cuda.stream()>>>(
+        spec, x.data(), mean.as<float>(), inv_std.data(), moving_mean.data(), moving_var.data(),
+        xhat.data(), n, k);
+  } else if (training) {
     TrainForwardKernel<<<static_cast<unsigned>(k), kColumnThreads, 0, cuda.stream()>>>(
         spec, x.data(), gamma.data(), beta.data(), moving_mean.data(), moving_var.data(),
         xhat.data(), y.data(), inv_std.data(), n, k);
@@ -107,6 +150,19 @@ void BatchNormBackward(Backend& backend, const Tensor& dy, const Tensor& xhat, c
   cuda.Activate();
   const int64_t n = dy.rows(), k = dy.cols();
   if (k == 0) return;
+  if (CudnnBatchNorm* cudnn = CudnnBatchNormFor(cuda); cudnn != nullptr && n > 0) {
+    const auto kk = static_cast<size_t>(k);
+    ScratchBuffer inputs(cuda.allocator(), sizeof(float) * 3 * kk);
+    ScratchBuffer unused_dx(cuda.allocator(),
+                            dx == nullptr ? sizeof(float) * static_cast<size_t>(n) * kk : 0);
+    float* scale = inputs.as<float>();
+    CudnnBackwardInputsKernel<<<BlocksFor(k), kThreads, 0, cuda.stream()>>>(
+        gamma.data(), inv_std.data(), scale, scale + k, scale + 2 * k, k);
+    FANIN_CUDA_CHECK_LAUNCH();
+    cudnn->Backward(dy.data(), xhat.data(), scale, scale + k, scale + 2 * k, dgamma.data(),
+                    dbeta.data(), dx != nullptr ? dx->data() : unused_dx.as<float>(), n, k);
+    return;
+  }
   BackwardKernel<<<static_cast<unsigned>(k), kColumnThreads, 0, cuda.stream()>>>(
       dy.data(), xhat.data(), gamma.data(), inv_std.data(), dgamma.data(), dbeta.data(),
       dx != nullptr ? dx->data() : nullptr, n, k);

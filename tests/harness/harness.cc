@@ -69,8 +69,8 @@ const std::vector<Target>& Targets() {
        .gemm_input_rounding = 0x1p-10},
       {.name = "cuda_cudnn",
        .device = "cuda",
-       .options = {.cudnn_activations = true},
-       .families = {"activation"}},
+       .options = {.cudnn_activations = true, .cudnn_batch_norm = true},
+       .families = {"activation", "batch_norm"}},
   };
   return targets;
 }
