@@ -51,10 +51,12 @@ const std::vector<std::string> kModelKeys = {"widths",
                                              "loss",
                                              "batch_norm",
                                              "dropout"};
-const std::vector<std::string> kTrainKeys = {"optimizer", "learning_rate", "batch_size", "epochs"};
+const std::vector<std::string> kTrainKeys = {"optimizer", "learning_rate", "momentum", "batch_size",
+                                             "epochs"};
 const std::vector<std::string> kGridKeys = {
-    "activation",    "initializer", "shape",           "depth",      "width",  "batch_size",
-    "learning_rate", "epochs",      "radius_fraction", "batch_norm", "dropout"};
+    "activation", "initializer",   "shape",   "depth",           "width",
+    "batch_size", "learning_rate", "epochs",  "radius_fraction", "batch_norm",
+    "dropout",    "optimizer",     "momentum"};
 const std::vector<std::string> kMeasureKeys = {"init",     "every_epochs",    "every_steps",
                                                "on",       "statistics",      "histogram_bins",
                                                "evaluate", "target_accuracy", "target_loss"};
@@ -309,6 +311,22 @@ std::string Apply(const Reader& reader, const std::string& key, const toml::node
     }
     return "lr" + FormatNumber(p.config.learning_rate, 6);
   }
+  if (key == "optimizer") {
+    p.config.optimizer = reader.String(node, what);
+    if (p.config.optimizer != "sgd" && p.config.optimizer != "adam") {
+      reader.Fail(node.source(), what + ": unknown optimizer \"" + p.config.optimizer + "\"" +
+                                     SuggestName(p.config.optimizer, {"sgd", "adam"}));
+    }
+    return p.config.optimizer;
+  }
+  if (key == "momentum") {
+    p.config.momentum = reader.Number(node, what, 0, /*open=*/false);
+    if (p.config.momentum >= 1.0) {
+      reader.Fail(node.source(),
+                  what + " must be in [0, 1), not " + FormatNumber(p.config.momentum, 6));
+    }
+    return "momentum" + FormatNumber(p.config.momentum, 6);
+  }
   if (key == "radius_fraction") {
     if (!p.ball) reader.Fail(node.source(), what + " applies to data.kind \"ball\" only");
     p.config.radius_fraction = reader.Number(node, what, 0, /*open=*/false);
@@ -494,14 +512,7 @@ Params ReadBase(const Reader& reader, const toml::table& root, DataSpec& data, M
   if (const toml::node* node = root.get("train")) {
     const toml::table& t = reader.Table(*node, "train");
     reader.CheckKeys(t, "train.", kTrainKeys);
-    if (const toml::node* n = t.get("optimizer"); n != nullptr) {
-      const std::string optimizer = reader.String(*n, "train.optimizer");
-      if (optimizer != "sgd") {
-        reader.Fail(n->source(),
-                    "train.optimizer \"" + optimizer + "\" is not supported (supported: \"sgd\")");
-      }
-    }
-    for (const char* key : {"learning_rate", "batch_size", "epochs"}) {
+    for (const char* key : {"optimizer", "learning_rate", "momentum", "batch_size", "epochs"}) {
       if (const toml::node* n = t.get(key)) Apply(reader, key, *n, "train." + std::string(key), p);
     }
   }
@@ -684,9 +695,9 @@ std::string ConfigText(const Config& c);
 std::vector<std::pair<std::string, std::string>> PairsWithinGroups(
     const Reader& reader, const toml::node& node, const std::vector<Config>& configs) {
   const toml::table& t = *node.as_table();
-  const std::vector<std::string> keys = {"activation", "initializer",   "batch_size",
-                                         "epochs",     "learning_rate", "radius_fraction",
-                                         "batch_norm", "dropout"};
+  const std::vector<std::string> keys = {
+      "activation",      "initializer", "batch_size", "epochs",    "learning_rate",
+      "radius_fraction", "batch_norm",  "dropout",    "optimizer", "momentum"};
   reader.CheckKeys(t, "compare.baseline.", keys);
   if (t.size() != 1) {
     reader.Fail(node.source(),
@@ -707,6 +718,8 @@ std::vector<std::pair<std::string, std::string>> PairsWithinGroups(
     if (key == "radius_fraction") c.radius_fraction = from.radius_fraction;
     if (key == "batch_norm") c.batch_norm = from.batch_norm;
     if (key == "dropout") c.dropout = from.dropout;
+    if (key == "optimizer") c.optimizer = from.optimizer;
+    if (key == "momentum") c.momentum = from.momentum;
     return c;
   };
   std::vector<std::pair<std::string, std::string>> pairs;
@@ -888,9 +901,10 @@ std::string OutputInitializer(const Config& c) {
 std::string ConfigText(const Config& c) {
   return c.activation + ", " + Initializer::FromName(c.initializer).name() + ", widths [" +
          WidthsText(c.widths) + "]" + (c.shape.empty() ? "" : " (" + c.shape + ")") +
-         ", radius_fraction " + FormatNumber(c.radius_fraction, 6) + ", sgd lr " +
-         FormatNumber(c.learning_rate, 6) + ", batch " + std::to_string(c.batch_size) + ", " +
-         std::to_string(c.epochs) + " epochs" +
+         ", radius_fraction " + FormatNumber(c.radius_fraction, 6) + ", " + c.optimizer + " lr " +
+         FormatNumber(c.learning_rate, 6) +
+         (c.momentum > 0 ? " momentum " + FormatNumber(c.momentum, 6) : "") + ", batch " +
+         std::to_string(c.batch_size) + ", " + std::to_string(c.epochs) + " epochs" +
          (c.output_initializer.empty()
               ? ""
               : ", output layer " + Initializer::FromName(c.output_initializer).name()) +
@@ -1302,6 +1316,10 @@ void WriteConfigsCsv(const Spec& spec, const std::string& path) {
   const bool layers = std::any_of(spec.configs.begin(), spec.configs.end(),
                                   [](const Config& c) { return c.batch_norm || c.dropout > 0; });
   if (layers) header.insert(header.end(), {"batch_norm", "dropout"});
+  const bool optimizers =
+      std::any_of(spec.configs.begin(), spec.configs.end(),
+                  [](const Config& c) { return c.optimizer != "sgd" || c.momentum > 0; });
+  if (optimizers) header.insert(header.end(), {"optimizer", "momentum"});
   study::CsvTable table(header);
   for (const Config& c : spec.configs) {
     std::vector<std::string> row = {c.name,
@@ -1316,6 +1334,7 @@ void WriteConfigsCsv(const Spec& spec, const std::string& path) {
                                     Initializer::FromName(OutputInitializer(c)).name()};
     if (layers)
       row.insert(row.end(), {c.batch_norm ? "true" : "false", FormatNumber(c.dropout, 6)});
+    if (optimizers) row.insert(row.end(), {c.optimizer, FormatNumber(c.momentum, 6)});
     table.AddRow(row);
   }
   table.Save(path);
@@ -1780,7 +1799,9 @@ void RecordRun(Recorder& recorder, const std::shared_ptr<Backend>& backend, cons
        {"measurement_batch", MeasuredPoints(spec, c)},
        {"epochs", int64_t{c.epochs}},
        {"batch_size", c.batch_size},
+       {"optimizer", c.optimizer},
        {"learning_rate", c.learning_rate},
+       {"momentum", c.momentum},
        {"diverged_at_step", r.diverged_step},
        {"device", r.device}},
       {.expected_steps = std::max<int64_t>(1, static_cast<int64_t>(r.measurements.size()))});
@@ -1858,6 +1879,16 @@ Spec ParseSpec(std::string_view text, const std::string& path) {
     Params p = base;
     p.config.name = p.config.activation + "_" + p.config.initializer;
     spec.configs.push_back(Resolve(p));
+  }
+  for (const Config& c : spec.configs) {
+    if (c.optimizer == "adam" && c.momentum > 0) {
+      const toml::node* where = root.at_path("grid.momentum").node();
+      if (where == nullptr) where = root.at_path("train.momentum").node();
+      reader.Fail(where != nullptr ? where->source() : root.source(),
+                  "configuration \"" + c.name +
+                      "\": momentum applies to the sgd optimizer, not "
+                      "adam (which keeps its own moments)");
+    }
   }
   spec.compare = ReadCompare(reader, root, spec.measure, spec.configs);
   if (MetricName(spec) != "accuracy" && spec.compare.statistic.ends_with("accuracy")) {
@@ -1946,8 +1977,11 @@ Sequential BuildModel(const std::shared_ptr<Backend>& backend, const Spec& spec,
     if (c.dropout > 0) model.Add(Dropout(static_cast<float>(c.dropout)));
   }
   model.Add(Dense(spec.model.output_units, "linear", OutputInitializer(c)));
+  const auto rate = static_cast<float>(c.learning_rate);
   model.Compile(MakeLoss(fanin::Config(spec.model.loss)),
-                Sgd{.learning_rate = static_cast<float>(c.learning_rate)});
+                c.optimizer == "adam" ? Optimizer{Adam{.learning_rate = rate}}
+                                      : Optimizer{Sgd{.learning_rate = rate,
+                                                      .momentum = static_cast<float>(c.momentum)}});
   model.Build(spec.data.dims, seed);
   return model;
 }

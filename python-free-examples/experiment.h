@@ -87,7 +87,9 @@ struct Config {
   std::vector<int64_t> widths;                 // the hidden layers; one output unit follows
   std::string shape;                           // how the widths were made ("" when explicit)
   double radius_fraction = 0.5;
+  std::string optimizer = "sgd";  // "sgd" or "adam" (Keras's defaults besides the rate)
   double learning_rate = 0.01;
+  double momentum = 0.0;  // sgd only
   int64_t batch_size = 32;
   int epochs = 0;
   bool batch_norm = false;  // a BatchNormalization after each hidden Dense layer
