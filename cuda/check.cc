@@ -1,5 +1,7 @@
 #include "cuda/check.h"
 
+#include <cstdint>
+#include <limits>
 #include <stdexcept>
 #include <string>
 
@@ -34,6 +36,14 @@ void Check(cudnnStatus_t status, const char* call, const char* file, int line) {
   std::string message = cudnnGetErrorString(status);
   if (detail[0] != '\0') message += std::string(" (") + detail + ")";
   Throw("cuDNN", message, call, file, line);
+}
+
+int CudnnDim(int64_t n, const char* what) {
+  if (n > std::numeric_limits<int>::max()) {
+    throw std::invalid_argument(std::string(what) + ": dimension " + std::to_string(n) +
+                                " does not fit cuDNN's int");
+  }
+  return static_cast<int>(n);
 }
 
 }  // namespace fanin::gpu

@@ -13,12 +13,18 @@
 #include <cuda_runtime_api.h>
 #include <cudnn.h>
 
+#include <cstdint>
+
 namespace fanin::gpu {
 
 // Each throws std::runtime_error unless the status is success.
 void Check(cudaError_t status, const char* call, const char* file, int line);
 void Check(cublasStatus_t status, const char* call, const char* file, int line);
 void Check(cudnnStatus_t status, const char* call, const char* file, int line);
+
+// n as a cuDNN descriptor's int dimension; throws std::invalid_argument naming `what` ("cuDNN
+// batch norm") when it does not fit.
+int CudnnDim(int64_t n, const char* what);
 
 }  // namespace fanin::gpu
 

@@ -1,6 +1,5 @@
 #include "ops/activation/cudnn.h"
 
-#include <limits>
 #include <optional>
 #include <stdexcept>
 #include <string>
@@ -10,13 +9,7 @@
 namespace fanin::gpu {
 namespace {
 
-int CudnnDim(int64_t n) {
-  if (n > std::numeric_limits<int>::max()) {
-    throw std::invalid_argument("cuDNN activations: dimension " + std::to_string(n) +
-                                " does not fit cuDNN's int");
-  }
-  return static_cast<int>(n);
-}
+constexpr char kWhat[] = "cuDNN activations";  // in errors
 
 // cuDNN's mode for the activations cuDNN has; none for the others, which run fanin's kernels.
 std::optional<cudnnActivationMode_t> Mode(Activation act) {
@@ -64,7 +57,7 @@ void CudnnActivations::Release() noexcept {
 
 void CudnnActivations::SetMatrix(int64_t rows, int64_t cols) {
   FANIN_CUDA_CHECK(cudnnSetTensor4dDescriptor(tensor_, CUDNN_TENSOR_NCHW, CUDNN_DATA_FLOAT,
-                                              CudnnDim(rows), CudnnDim(cols), 1, 1));
+                                              CudnnDim(rows, kWhat), CudnnDim(cols, kWhat), 1, 1));
 }
 
 void CudnnActivations::SetActivation(ActivationSpec act) {
@@ -83,7 +76,7 @@ void CudnnActivations::SetActivation(ActivationSpec act) {
 void CudnnActivations::AddBias(const float* bias, float* z, int64_t rows, int64_t cols) {
   SetMatrix(rows, cols);
   FANIN_CUDA_CHECK(cudnnSetTensor4dDescriptor(bias_, CUDNN_TENSOR_NCHW, CUDNN_DATA_FLOAT, 1,
-                                              CudnnDim(cols), 1, 1));
+                                              CudnnDim(cols, kWhat), 1, 1));
   const float one = 1.0f;
   FANIN_CUDA_CHECK(cudnnAddTensor(handle_, &one, bias_, bias, &one, tensor_, z));
 }

@@ -1,9 +1,6 @@
 #include "ops/batch_norm/cudnn.h"
 
-#include <limits>
 #include <memory>
-#include <stdexcept>
-#include <string>
 
 #include "cuda/check.h"
 
@@ -14,15 +11,9 @@
 namespace fanin::gpu {
 namespace {
 
-constexpr cudnnBatchNormMode_t kMode = CUDNN_BATCHNORM_PER_ACTIVATION;
+constexpr char kWhat[] = "cuDNN batch norm";  // in errors
 
-int CudnnDim(int64_t n) {
-  if (n > std::numeric_limits<int>::max()) {
-    throw std::invalid_argument("cuDNN batch norm: dimension " + std::to_string(n) +
-                                " does not fit cuDNN's int");
-  }
-  return static_cast<int>(n);
-}
+constexpr cudnnBatchNormMode_t kMode = CUDNN_BATCHNORM_PER_ACTIVATION;
 
 }  // namespace
 
@@ -48,7 +39,7 @@ void CudnnBatchNorm::Release() noexcept {
 
 void CudnnBatchNorm::SetShapes(int64_t n, int64_t k) {
   FANIN_CUDA_CHECK(cudnnSetTensor4dDescriptor(data_, CUDNN_TENSOR_NCHW, CUDNN_DATA_FLOAT,
-                                              CudnnDim(n), CudnnDim(k), 1, 1));
+                                              CudnnDim(n, kWhat), CudnnDim(k, kWhat), 1, 1));
   FANIN_CUDA_CHECK(cudnnDeriveBNTensorDescriptor(params_, data_, kMode));
 }
 
