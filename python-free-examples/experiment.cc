@@ -57,9 +57,9 @@ const std::vector<std::string> kGridKeys = {
     "activation", "initializer",   "shape",   "depth",           "width",
     "batch_size", "learning_rate", "epochs",  "radius_fraction", "batch_norm",
     "dropout",    "optimizer",     "momentum"};
-const std::vector<std::string> kMeasureKeys = {"init",     "every_epochs",    "every_steps",
-                                               "on",       "statistics",      "histogram_bins",
-                                               "evaluate", "target_accuracy", "target_loss"};
+const std::vector<std::string> kMeasureKeys = {
+    "init",     "every_epochs", "every_steps",     "on",         "statistics", "histogram_bins",
+    "evaluate", "weights",      "target_accuracy", "target_loss"};
 // Run-level statistics: one value per run, from the end-of-epoch evaluations.
 const std::vector<std::string> kOutcomes = {"final_loss", "final_accuracy", "epochs_to_accuracy",
                                             "epochs_to_loss"};
@@ -565,6 +565,7 @@ MeasureSpec ReadMeasure(const Reader& reader, const toml::table& root) {
         static_cast<int>(reader.Integer(*n, "measure.histogram_bins", 0, kMaxHistogramBins));
   }
   if (const toml::node* n = t.get("evaluate")) m.evaluate = reader.Bool(*n, "measure.evaluate");
+  if (const toml::node* n = t.get("weights")) m.weights = reader.Bool(*n, "measure.weights");
   if (const toml::node* n = t.get("target_accuracy")) {
     m.target_accuracy = reader.Number(*n, "measure.target_accuracy", 0.0, true);
     if (*m.target_accuracy > 1.0) {
@@ -977,7 +978,7 @@ std::string Fingerprint(const Spec& spec) {
       (spec.measure.every_steps > 0 ? " steps " + std::to_string(spec.measure.every_steps) : "") +
       " on " + (spec.measure.full ? "full" : "batch") + " bins " +
       std::to_string(spec.measure.histogram_bins) + (spec.measure.evaluate ? " evaluate" : "") +
-      ";";
+      (spec.measure.weights ? " weights" : "") + ";";
   for (const Config& c : spec.configs) text += " " + c.name + ": " + ConfigText(c) + ";";
   return text;
 }
@@ -991,6 +992,12 @@ std::string Encode(const RunRecord& r) {
   encoder.Put(r.step_measurements);
   encoder.Put(r.epochs);
   encoder.Put(r.diverged_step);
+  encoder.Put(static_cast<uint8_t>(r.initial.has_value()));
+  if (r.initial) {
+    encoder.Put(r.initial->loss);
+    encoder.Put(r.initial->metric);
+  }
+  encoder.Put(r.weights);
   return encoder.bytes();
 }
 
@@ -1002,6 +1009,12 @@ RunRecord Decode(const std::string& bytes) {
   decoder.Get(r.step_measurements);
   decoder.Get(r.epochs);
   decoder.Get(r.diverged_step);
+  if (decoder.Next<uint8_t>() != 0) {
+    r.initial.emplace();
+    decoder.Get(r.initial->loss);
+    decoder.Get(r.initial->metric);
+  }
+  decoder.Get(r.weights);
   return r;
 }
 
@@ -1053,6 +1066,8 @@ RunRecord RunOne(const std::shared_ptr<Backend>& backend, const Spec& spec, cons
     result.measurements.push_back(std::move(step));
   };
   if (spec.measure.init) measure(0);
+  if (spec.measure.evaluate) result.initial = model.Evaluate(x, y);
+  if (spec.measure.weights) result.weights.push_back(model.parameters().ToHost());
   if (c.epochs == 0) return result;
   FitOptions fit{.epochs = c.epochs, .batch_size = c.batch_size, .shuffle_seed = s};
   fit.on_epoch_end = [&](const EpochLogs& logs) {
@@ -1065,6 +1080,7 @@ RunRecord RunOne(const std::shared_ptr<Backend>& backend, const Spec& spec, cons
       recorded.val_metric = e.metric;
     }
     result.epochs.push_back(recorded);
+    if (spec.measure.weights) result.weights.push_back(model.parameters().ToHost());
     // Checked once per epoch, not per step, since reading the loss makes a GPU wait.
     if (!std::isfinite(logs.loss)) {
       result.diverged_step = model.steps_taken();
@@ -1805,8 +1821,17 @@ void RecordRun(Recorder& recorder, const std::shared_ptr<Backend>& backend, cons
        {"diverged_at_step", r.diverged_step},
        {"device", r.device}},
       {.expected_steps = std::max<int64_t>(1, static_cast<int64_t>(r.measurements.size()))});
-  // The layers' description only: building the model again costs microseconds.
-  run.WriteModel(BuildModel(backend, spec, c, static_cast<uint64_t>(seed)), ModelLayerNames(c));
+  // The layers' description, and a model to hold each recorded epoch's weights (RunWriter
+  // reads the layers' kernels and biases, views into parameters()): building it again costs
+  // microseconds.
+  Sequential model = BuildModel(backend, spec, c, static_cast<uint64_t>(seed));
+  Tensor parameters = model.parameters();
+  run.WriteModel(model, ModelLayerNames(c));
+  const auto append_weights = [&](size_t epoch) {
+    if (epoch >= r.weights.size()) return;
+    parameters.CopyFromHost(r.weights[epoch]);
+    run.AppendWeights(static_cast<int>(epoch), model);
+  };
   size_t next = 0;
   const auto append_measurements_until = [&](int epochs_trained) {
     while (next < r.measurements.size() && r.measurements[next].context.epoch <= epochs_trained) {
@@ -1814,9 +1839,11 @@ void RecordRun(Recorder& recorder, const std::shared_ptr<Backend>& backend, cons
     }
   };
   append_measurements_until(0);
-  for (const EpochLogs& logs : r.epochs) {
-    run.AppendEpoch(logs, MetricName(spec));
-    append_measurements_until(logs.epoch + 1);
+  append_weights(0);
+  for (size_t e = 0; e < r.epochs.size(); ++e) {
+    run.AppendEpoch(r.epochs[e], MetricName(spec));
+    append_weights(e + 1);
+    append_measurements_until(r.epochs[e].epoch + 1);
   }
 }
 

@@ -74,6 +74,9 @@ struct MeasureSpec {
   // (loss and accuracy); a target implies it. Epochs to a target count from 1 and are
   // infinite where a run does not reach it.
   bool evaluate = false;
+  // Every run's parameters at initialization and after every epoch, in runs.h5 (a layer's
+  // kernel and bias per epoch) and in RunRecord::weights: the replay of a small model.
+  bool weights = false;
   std::optional<double> target_accuracy;  // epochs_to_accuracy: accuracy >= this
   std::optional<double> target_loss;      // epochs_to_loss: loss <= this
 };
@@ -154,6 +157,11 @@ struct RunRecord {
   std::vector<StepStats> step_measurements;
   std::vector<EpochLogs> epochs;
   int64_t diverged_step = -1;
+  // measure.evaluate: the initial weights on all points (epoch 0 of a training curve; not
+  // in results.csv, whose outcomes are of the trained weights).
+  std::optional<Evaluation> initial;
+  // measure.weights: parameters() at initialization and after each epoch.
+  std::vector<std::vector<float>> weights;
 };
 
 // A configuration's model, built and compiled from `seed` (the weights of run seed `seed`).

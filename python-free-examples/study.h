@@ -56,8 +56,9 @@ int StudyMain(int argc, char** argv, const char* program, const Options& default
 std::string ResultKey(const std::string& program, const Options& options, const Backend& backend);
 // The version of Encoder's format, part of ResultKey: 2 added the fused statistics' counts
 // and log2 histogram, 3 the kernel's update and the update-to-weight ratio, 4 init_study's
-// runs recorded by the experiment runner.
-inline constexpr int kEncodingVersion = 4;
+// runs recorded by the experiment runner, 5 a layer's statistics by tensor name and the
+// runner's initial evaluation and weights.
+inline constexpr int kEncodingVersion = 5;
 
 // "0.0123", "1.5e-07": `digits` significant digits (printf's %g); "nan", "inf" as such.
 std::string FormatNumber(double value, int digits = 3);
