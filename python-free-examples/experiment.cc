@@ -58,8 +58,9 @@ const std::vector<std::string> kGridKeys = {
     "batch_size", "learning_rate", "epochs",  "radius_fraction", "batch_norm",
     "dropout",    "optimizer",     "momentum"};
 const std::vector<std::string> kMeasureKeys = {
-    "init",     "every_epochs", "every_steps",     "on",         "statistics", "histogram_bins",
-    "evaluate", "weights",      "target_accuracy", "target_loss"};
+    "init",       "every_epochs",    "every_steps", "on",
+    "statistics", "histogram_bins",  "histograms",  "evaluate",
+    "weights",    "target_accuracy", "target_loss"};
 // Run-level statistics: one value per run, from the end-of-epoch evaluations.
 const std::vector<std::string> kOutcomes = {"final_loss", "final_accuracy", "epochs_to_accuracy",
                                             "epochs_to_loss"};
@@ -563,6 +564,22 @@ MeasureSpec ReadMeasure(const Reader& reader, const toml::table& root) {
   if (const toml::node* n = t.get("histogram_bins")) {
     m.histogram_bins =
         static_cast<int>(reader.Integer(*n, "measure.histogram_bins", 0, kMaxHistogramBins));
+  }
+  if (const toml::node* n = t.get("histograms")) {
+    const toml::array& array = reader.Array(*n, "measure.histograms");
+    const std::vector<std::string> valid(std::begin(kDenseTensors), std::end(kDenseTensors));
+    for (size_t i = 0; i < array.size(); ++i) {
+      const std::string what = "measure.histograms[" + std::to_string(i) + "]";
+      const std::string name = reader.String(*array.get(i), what);
+      if (std::find(valid.begin(), valid.end(), name) == valid.end()) {
+        reader.Fail(array.get(i)->source(),
+                    what + ": unknown tensor \"" + name + "\"" + SuggestName(name, valid));
+      }
+      m.histograms.push_back(name);
+    }
+    if (!m.histograms.empty() && m.histogram_bins == 0) {
+      reader.Fail(n->source(), "measure.histograms needs measure.histogram_bins >= 1");
+    }
   }
   if (const toml::node* n = t.get("evaluate")) m.evaluate = reader.Bool(*n, "measure.evaluate");
   if (const toml::node* n = t.get("weights")) m.weights = reader.Bool(*n, "measure.weights");
@@ -1176,6 +1193,21 @@ void AddRunRows(study::CsvTable& table, const Spec& spec, const Config& c, int s
           table.AddRow({c.name, seed_text, std::to_string(m.context.epoch),
                         std::to_string(m.context.step), layer.name, statistic + suffix,
                         Value(*value)});
+        }
+        // The exact measurements' equal-width histograms (a training step's are log2 ones).
+        if (!suffix.empty()) continue;
+        for (const std::string& tensor : spec.measure.histograms) {
+          const TensorStats* t = layer[tensor];
+          if (t == nullptr || t->histogram.empty()) continue;
+          const auto row = [&](const std::string& statistic, const std::string& value) {
+            table.AddRow({c.name, seed_text, std::to_string(m.context.epoch),
+                          std::to_string(m.context.step), layer.name, statistic, value});
+          };
+          row(tensor + "_hist_lo", Value(t->hist_lo));
+          row(tensor + "_hist_hi", Value(t->hist_hi));
+          for (size_t b = 0; b < t->histogram.size(); ++b) {
+            row(tensor + "_hist_" + std::to_string(b), std::to_string(t->histogram[b]));
+          }
         }
       }
     }

@@ -70,6 +70,9 @@ struct MeasureSpec {
   std::vector<std::string> statistics = {"grad_ratio", "z_std", "activation_std", "kernel_std",
                                          "kernel_grad_std"};
   int histogram_bins = 64;  // kept in runs.h5
+  // The tensors ("z", "activation", "kernel", ...) whose histograms also go to results.csv:
+  // TENSOR_hist_lo, TENSOR_hist_hi and the counts TENSOR_hist_0 ... per measurement and layer.
+  std::vector<std::string> histograms;
   // Training outcomes: after every epoch, the end-of-epoch weights evaluated on all points
   // (loss and accuracy); a target implies it. Epochs to a target count from 1 and are
   // infinite where a run does not reach it.

@@ -953,6 +953,50 @@ learning_rate = 0.001
             "optimizer, not adam (which keeps its own moments)");
 }
 
+// measure.histograms: a tensor's equal-width histogram per measurement and layer in
+// results.csv, its counts summing to the tensor's size.
+TEST_F(ExperimentRunTest, HistogramsReachTheResults) {
+  const Spec spec = ParseSpec(R"toml(
+seeds = 1
+[data]
+dims = 3
+points = 40
+[model]
+widths = [6]
+[measure]
+statistics = ["grad_ratio"]
+histogram_bins = 4
+histograms = ["z", "kernel"]
+)toml",
+                              "histograms.toml");
+  RunExperiment(world_, spec, {.out = dir_ / "out", .device = "cpu"});
+  int64_t z_h1 = 0, kernel_out = 0;
+  int bins = 0;
+  bool bounds = false;
+  for (const auto& row : CsvRows(dir_ / "out" / "results.csv")) {
+    if (row[4] == "h1" && row[5].rfind("z_hist_", 0) == 0 && row[5] != "z_hist_lo" &&
+        row[5] != "z_hist_hi") {
+      z_h1 += std::stoll(row[6]);
+      ++bins;
+    }
+    if (row[4] == "out" && row[5].rfind("kernel_hist_", 0) == 0 && row[5] != "kernel_hist_lo" &&
+        row[5] != "kernel_hist_hi") {
+      kernel_out += std::stoll(row[6]);
+    }
+    bounds = bounds || (row[4] == "h1" && row[5] == "z_hist_lo");
+  }
+  EXPECT_EQ(bins, 4);
+  EXPECT_TRUE(bounds);
+  EXPECT_EQ(z_h1, 40 * 6);
+  EXPECT_EQ(kernel_out, 6);
+
+  EXPECT_EQ(SpecErrorOf("[measure]\nhistograms = [\"zz\"]\n"),
+            "spec.toml:2:15: measure.histograms[0]: unknown tensor \"zz\"; did you mean \"z\"? "
+            "(valid: z activation kernel bias kernel_grad bias_grad)");
+  EXPECT_EQ(SpecErrorOf("[measure]\nhistogram_bins = 0\nhistograms = [\"z\"]\n"),
+            "spec.toml:3:14: measure.histograms needs measure.histogram_bins >= 1");
+}
+
 TEST_F(ExperimentRunTest, AnInterruptedRunResumesToTheSameResults) {
   const Spec spec = ParseSpec(kTinySpec, "tiny.toml");
   RunExperiment(world_, spec, {.out = dir_ / "whole", .device = "cpu"});
