@@ -51,12 +51,12 @@ const std::vector<std::string> kModelKeys = {"widths",
                                              "loss",
                                              "batch_norm",
                                              "dropout"};
-const std::vector<std::string> kTrainKeys = {"optimizer", "learning_rate", "momentum", "batch_size",
-                                             "epochs"};
+const std::vector<std::string> kTrainKeys = {"optimizer", "learning_rate", "momentum", "nesterov",
+                                             "l2",        "batch_size",    "epochs"};
 const std::vector<std::string> kGridKeys = {
-    "activation", "initializer",   "shape",   "depth",           "width",
-    "batch_size", "learning_rate", "epochs",  "radius_fraction", "batch_norm",
-    "dropout",    "optimizer",     "momentum"};
+    "activation", "initializer",   "shape",    "depth",           "width",
+    "batch_size", "learning_rate", "epochs",   "radius_fraction", "batch_norm",
+    "dropout",    "optimizer",     "momentum", "nesterov",        "l2"};
 const std::vector<std::string> kMeasureKeys = {
     "init",       "every_epochs",    "every_steps", "on",
     "statistics", "histogram_bins",  "histograms",  "evaluate",
@@ -328,6 +328,17 @@ std::string Apply(const Reader& reader, const std::string& key, const toml::node
     }
     return "momentum" + FormatNumber(p.config.momentum, 6);
   }
+  if (key == "nesterov") {
+    p.config.nesterov = reader.Bool(node, what);
+    return p.config.nesterov ? "nesterov" : "classical";
+  }
+  if (key == "l2") {
+    p.config.l2 = reader.Number(node, what, 0, /*open=*/false);
+    if (p.config.l2 > std::numeric_limits<float>::max()) {
+      reader.Fail(node.source(), what + " does not fit a float");
+    }
+    return "l2" + FormatNumber(p.config.l2, 6);
+  }
   if (key == "radius_fraction") {
     if (!p.ball) reader.Fail(node.source(), what + " applies to data.kind \"ball\" only");
     p.config.radius_fraction = reader.Number(node, what, 0, /*open=*/false);
@@ -513,7 +524,8 @@ Params ReadBase(const Reader& reader, const toml::table& root, DataSpec& data, M
   if (const toml::node* node = root.get("train")) {
     const toml::table& t = reader.Table(*node, "train");
     reader.CheckKeys(t, "train.", kTrainKeys);
-    for (const char* key : {"optimizer", "learning_rate", "momentum", "batch_size", "epochs"}) {
+    for (const char* key :
+         {"optimizer", "learning_rate", "momentum", "nesterov", "l2", "batch_size", "epochs"}) {
       if (const toml::node* n = t.get(key)) Apply(reader, key, *n, "train." + std::string(key), p);
     }
   }
@@ -714,8 +726,8 @@ std::vector<std::pair<std::string, std::string>> PairsWithinGroups(
     const Reader& reader, const toml::node& node, const std::vector<Config>& configs) {
   const toml::table& t = *node.as_table();
   const std::vector<std::string> keys = {
-      "activation",      "initializer", "batch_size", "epochs",    "learning_rate",
-      "radius_fraction", "batch_norm",  "dropout",    "optimizer", "momentum"};
+      "activation", "initializer", "batch_size", "epochs",   "learning_rate", "radius_fraction",
+      "batch_norm", "dropout",     "optimizer",  "momentum", "nesterov",      "l2"};
   reader.CheckKeys(t, "compare.baseline.", keys);
   if (t.size() != 1) {
     reader.Fail(node.source(),
@@ -738,6 +750,8 @@ std::vector<std::pair<std::string, std::string>> PairsWithinGroups(
     if (key == "dropout") c.dropout = from.dropout;
     if (key == "optimizer") c.optimizer = from.optimizer;
     if (key == "momentum") c.momentum = from.momentum;
+    if (key == "nesterov") c.nesterov = from.nesterov;
+    if (key == "l2") c.l2 = from.l2;
     return c;
   };
   std::vector<std::pair<std::string, std::string>> pairs;
@@ -921,8 +935,9 @@ std::string ConfigText(const Config& c) {
          WidthsText(c.widths) + "]" + (c.shape.empty() ? "" : " (" + c.shape + ")") +
          ", radius_fraction " + FormatNumber(c.radius_fraction, 6) + ", " + c.optimizer + " lr " +
          FormatNumber(c.learning_rate, 6) +
-         (c.momentum > 0 ? " momentum " + FormatNumber(c.momentum, 6) : "") + ", batch " +
-         std::to_string(c.batch_size) + ", " + std::to_string(c.epochs) + " epochs" +
+         (c.momentum > 0 ? " momentum " + FormatNumber(c.momentum, 6) : "") +
+         (c.nesterov ? " nesterov" : "") + (c.l2 > 0 ? " l2 " + FormatNumber(c.l2, 6) : "") +
+         ", batch " + std::to_string(c.batch_size) + ", " + std::to_string(c.epochs) + " epochs" +
          (c.output_initializer.empty()
               ? ""
               : ", output layer " + Initializer::FromName(c.output_initializer).name()) +
@@ -1364,10 +1379,10 @@ void WriteConfigsCsv(const Spec& spec, const std::string& path) {
   const bool layers = std::any_of(spec.configs.begin(), spec.configs.end(),
                                   [](const Config& c) { return c.batch_norm || c.dropout > 0; });
   if (layers) header.insert(header.end(), {"batch_norm", "dropout"});
-  const bool optimizers =
-      std::any_of(spec.configs.begin(), spec.configs.end(),
-                  [](const Config& c) { return c.optimizer != "sgd" || c.momentum > 0; });
-  if (optimizers) header.insert(header.end(), {"optimizer", "momentum"});
+  const bool optimizers = std::any_of(
+      spec.configs.begin(), spec.configs.end(),
+      [](const Config& c) { return c.optimizer != "sgd" || c.momentum > 0 || c.l2 > 0; });
+  if (optimizers) header.insert(header.end(), {"optimizer", "momentum", "nesterov", "l2"});
   study::CsvTable table(header);
   for (const Config& c : spec.configs) {
     std::vector<std::string> row = {c.name,
@@ -1382,7 +1397,10 @@ void WriteConfigsCsv(const Spec& spec, const std::string& path) {
                                     Initializer::FromName(OutputInitializer(c)).name()};
     if (layers)
       row.insert(row.end(), {c.batch_norm ? "true" : "false", FormatNumber(c.dropout, 6)});
-    if (optimizers) row.insert(row.end(), {c.optimizer, FormatNumber(c.momentum, 6)});
+    if (optimizers) {
+      row.insert(row.end(), {c.optimizer, FormatNumber(c.momentum, 6),
+                             c.nesterov ? "true" : "false", FormatNumber(c.l2, 6)});
+    }
     table.AddRow(row);
   }
   table.Save(path);
@@ -1850,6 +1868,8 @@ void RecordRun(Recorder& recorder, const std::shared_ptr<Backend>& backend, cons
        {"optimizer", c.optimizer},
        {"learning_rate", c.learning_rate},
        {"momentum", c.momentum},
+       {"nesterov", int64_t{c.nesterov}},
+       {"l2", c.l2},
        {"diverged_at_step", r.diverged_step},
        {"device", r.device}},
       {.expected_steps = std::max<int64_t>(1, static_cast<int64_t>(r.measurements.size()))});
@@ -1940,6 +1960,14 @@ Spec ParseSpec(std::string_view text, const std::string& path) {
     spec.configs.push_back(Resolve(p));
   }
   for (const Config& c : spec.configs) {
+    if (c.nesterov && (c.optimizer != "sgd" || c.momentum == 0)) {
+      const toml::node* where = root.at_path("grid.nesterov").node();
+      if (where == nullptr) where = root.at_path("train.nesterov").node();
+      reader.Fail(where != nullptr ? where->source() : root.source(),
+                  "configuration \"" + c.name +
+                      "\": nesterov needs the sgd optimizer with a "
+                      "momentum > 0");
+    }
     if (c.optimizer == "adam" && c.momentum > 0) {
       const toml::node* where = root.at_path("grid.momentum").node();
       if (where == nullptr) where = root.at_path("train.momentum").node();
@@ -2037,10 +2065,13 @@ Sequential BuildModel(const std::shared_ptr<Backend>& backend, const Spec& spec,
   }
   model.Add(Dense(spec.model.output_units, "linear", OutputInitializer(c)));
   const auto rate = static_cast<float>(c.learning_rate);
+  const L2Penalty penalty{.l2 = static_cast<float>(c.l2)};
   model.Compile(MakeLoss(fanin::Config(spec.model.loss)),
-                c.optimizer == "adam" ? Optimizer{Adam{.learning_rate = rate}}
+                c.optimizer == "adam" ? Optimizer{Adam{.learning_rate = rate, .penalty = penalty}}
                                       : Optimizer{Sgd{.learning_rate = rate,
-                                                      .momentum = static_cast<float>(c.momentum)}});
+                                                      .momentum = static_cast<float>(c.momentum),
+                                                      .nesterov = c.nesterov,
+                                                      .penalty = penalty}});
   model.Build(spec.data.dims, seed);
   return model;
 }

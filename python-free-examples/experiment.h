@@ -96,6 +96,8 @@ struct Config {
   std::string optimizer = "sgd";  // "sgd" or "adam" (Keras's defaults besides the rate)
   double learning_rate = 0.01;
   double momentum = 0.0;  // sgd only
+  bool nesterov = false;  // sgd with a momentum only
+  double l2 = 0.0;        // Keras's kernel_regularizer=l2(l2) on every kernel, either optimizer
   int64_t batch_size = 32;
   int epochs = 0;
   bool batch_norm = false;  // a BatchNormalization after each hidden Dense layer

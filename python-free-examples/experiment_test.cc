@@ -41,7 +41,7 @@ std::string SpecErrorOf(const std::string& text) {
 TEST(ExperimentSpecTest, ErrorsNameTheFileLineColumnAndProblem) {
   EXPECT_EQ(SpecErrorOf("[train]\nlerning_rate = 0.1\n"),
             "spec.toml:2:1: unknown key \"train.lerning_rate\"; did you mean \"learning_rate\"? "
-            "(valid: optimizer learning_rate momentum batch_size epochs)");
+            "(valid: optimizer learning_rate momentum nesterov l2 batch_size epochs)");
   EXPECT_EQ(SpecErrorOf("sedes = 3\n"),
             "spec.toml:1:1: unknown key \"sedes\"; did you mean \"seeds\"? (valid: name seeds "
             "data model train grid config measure compare)");
@@ -105,11 +105,11 @@ TEST(ExperimentSpecTest, ErrorsNameTheFileLineColumnAndProblem) {
                         "baseline = { initializer = \"glorot_normal\" }\n"),
             "spec.toml:4:28: compare.baseline.initializer: configuration \"he_uniform\" has no "
             "counterpart that differs from it in initializer alone");
-  EXPECT_EQ(
-      SpecErrorOf("[grid]\ninitializer = [\"he_uniform\", \"he_normal\"]\n[compare]\n"
-                  "baseline = { depth = 3 }\n"),
-      "spec.toml:4:14: unknown key \"compare.baseline.depth\" (valid: activation initializer "
-      "batch_size epochs learning_rate radius_fraction batch_norm dropout optimizer momentum)");
+  EXPECT_EQ(SpecErrorOf("[grid]\ninitializer = [\"he_uniform\", \"he_normal\"]\n[compare]\n"
+                        "baseline = { depth = 3 }\n"),
+            "spec.toml:4:14: unknown key \"compare.baseline.depth\" (valid: activation initializer "
+            "batch_size epochs learning_rate radius_fraction batch_norm dropout optimizer momentum "
+            "nesterov l2)");
   EXPECT_EQ(SpecErrorOf("[model]\nwidths = [10]\ndepth = 3\n"),
             "spec.toml:3:9: model.depth conflicts with model.widths: give the widths, or a shape "
             "with depth and width");
@@ -923,10 +923,17 @@ momentum = 0.9
 name = "adam"
 optimizer = "adam"
 learning_rate = 0.001
+[[config]]
+name = "nesterov_l2"
+momentum = 0.9
+nesterov = true
+l2 = 1e-3
 )toml",
                               "optimizers.toml");
-  ASSERT_EQ(spec.configs.size(), 3u);
+  ASSERT_EQ(spec.configs.size(), 4u);
   EXPECT_EQ(spec.configs[1].momentum, 0.9);
+  EXPECT_TRUE(spec.configs[3].nesterov);
+  EXPECT_EQ(spec.configs[3].l2, 1e-3);
   EXPECT_EQ(spec.configs[2].optimizer, "adam");
   EXPECT_NE(CheckText(spec).find("  momentum: relu, glorot_uniform, widths [4], radius_fraction "
                                  "0.5, sgd lr 0.01 momentum 0.9, batch 8, 2 epochs\n"),
@@ -934,20 +941,30 @@ learning_rate = 0.001
       << CheckText(spec);
   RunExperiment(world_, spec, {.out = dir_ / "out", .device = "cpu"});
   const std::string configs = ReadFile(dir_ / "out" / "configs.csv");
-  EXPECT_NE(configs.find(",optimizer,momentum\n"), std::string::npos) << configs;
-  EXPECT_NE(configs.find(",adam,0\n"), std::string::npos) << configs;
+  EXPECT_NE(configs.find(",optimizer,momentum,nesterov,l2\n"), std::string::npos) << configs;
+  EXPECT_NE(configs.find(",adam,0,false,0\n"), std::string::npos) << configs;
   // Three optimizers from the same initial weights: three different final losses.
   std::vector<std::string> losses;
   for (const auto& row : CsvRows(dir_ / "out" / "results.csv")) {
     if (row[5] == "loss" && row[2] == "2") losses.push_back(row[6]);
   }
-  ASSERT_EQ(losses.size(), 3u);
+  ASSERT_EQ(losses.size(), 4u);
   EXPECT_NE(losses[0], losses[1]);
   EXPECT_NE(losses[0], losses[2]);
+  EXPECT_NE(losses[1], losses[3]);
+  EXPECT_NE(configs.find("nesterov_l2,relu,glorot_uniform,4,,0.5,0.01,8,2,glorot_uniform,sgd,0.9,"
+                         "true,0.001\n"),
+            std::string::npos)
+      << configs;
 
   EXPECT_EQ(SpecErrorOf("[train]\noptimizer = \"adma\"\n"),
             "spec.toml:2:13: train.optimizer: unknown optimizer \"adma\"; did you mean \"adam\"? "
             "(valid: sgd adam)");
+  EXPECT_EQ(SpecErrorOf("[train]\nnesterov = true\n"),
+            "spec.toml:2:12: configuration \"relu_glorot_uniform\": nesterov needs the sgd "
+            "optimizer with a momentum > 0");
+  EXPECT_EQ(SpecErrorOf("[train]\nl2 = -1\n"),
+            "spec.toml:2:6: train.l2 must be a finite number at least 0, not -1");
   EXPECT_EQ(SpecErrorOf("[train]\noptimizer = \"adam\"\nmomentum = 0.5\n"),
             "spec.toml:3:12: configuration \"relu_glorot_uniform\": momentum applies to the sgd "
             "optimizer, not adam (which keeps its own moments)");

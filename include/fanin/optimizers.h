@@ -1,4 +1,4 @@
-// Optimizers, with Keras's update rules (see SgdStep and AdamStep in backend.h).
+// Optimizers, with Keras's update rules (see SgdStep and AdamStep in fanin/ops.h).
 #pragma once
 
 #include <variant>
