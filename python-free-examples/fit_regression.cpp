@@ -1,8 +1,9 @@
 // A regression: y = sin(pi x1) + x2 / 2 + x3 / 3 + noise (fanin::Regression), or a CSV file
 // with a continuous target column, fitted by a small tanh net with one linear output on the
 // mean squared error, its features standardized by a Normalization layer fitted on the
-// training part (so that a checkpoint of the model standardizes new data the same way). Prints the loss (MSE) and the mean absolute error per epoch, then the
-// held-out MSE against the noise's variance (the best any model can do on the built-in set).
+// training part (so that a checkpoint of the model standardizes new data the same way).
+// Prints the loss (MSE) and the mean absolute error per epoch, then the held-out MSE against
+// the noise's variance (the best any model can do on the built-in set).
 //
 //   fit_regression [--epochs 100] [--noise 0.1] [--loss mean_absolute_error] [--csv f --label y]
 #include <cstdio>

@@ -448,7 +448,8 @@ TEST_F(CheckpointTest, InconsistentCheckpointsAreRejectedWithTheReason) {
        meta("architecture", [](json& a) { a["layers"][1]["kernel_initializer"] = "orthogonal"; }),
        "layer 1: unknown initializer 'orthogonal' (no such name); valid: glorot_normal"},
       {"unknown layer type", meta("architecture", [](json& a) { a["layers"][2]["type"] = "conv"; }),
-       "layer 2: unknown layer \"conv\" (valid: activation batch_normalization dense dropout normalization)"},
+       "layer 2: unknown layer \"conv\" (valid: activation batch_normalization dense dropout "
+       "normalization)"},
       {"fractional units", meta("architecture", [](json& a) { a["layers"][0]["units"] = 6.5; }),
        "layer 0: dense: \"units\" must be an integer, got 6.5"},
       {"units beyond the file",

@@ -128,9 +128,8 @@ std::vector<double> Fingerprint(const StatsHook& hook) {
     for (const LayerStats& layer : step.layers) {
       for (const NamedStats& named : layer.tensors) {
         const TensorStats& t = named.stats;
-        values.insert(values.end(),
-                      {t.mean, t.std, t.min, t.max, static_cast<double>(t.zero_count),
-                       static_cast<double>(t.saturated_count)});
+        values.insert(values.end(), {t.mean, t.std, t.min, t.max, static_cast<double>(t.zero_count),
+                                     static_cast<double>(t.saturated_count)});
         for (int64_t c : t.log2_histogram) values.push_back(static_cast<double>(c));
       }
       values.push_back(layer.update_ratio);

@@ -30,10 +30,10 @@ namespace fanin {
 // point leaves the previous file at `path` intact (a crash may leave a hidden
 // ".<name>.tmp.XXXXXX" behind). A symbolic link is written through to its target; a
 // replaced file keeps its permission bits, a new one gets 0666 less the umask. Throws
-// std::invalid_argument for a model that is not built; std::runtime_error naming `path`, before the old file is touched, for
-// anything LoadCheckpoint would refuse (NaN or infinite parameters or optimizer state, as
-// a diverged run has), for a `path` that is not a regular file (a directory, device,
-// FIFO), or when the file cannot be written.
+// std::invalid_argument for a model that is not built; std::runtime_error naming `path`,
+// before the old file is touched, for anything LoadCheckpoint would refuse (NaN or infinite
+// parameters or optimizer state, as a diverged run has), for a `path` that is not a regular
+// file (a directory, device, FIFO), or when the file cannot be written.
 void SaveCheckpoint(const Sequential& model, const std::string& path);
 
 // Rebuilds the model saved at `path` on `backend`: built, compiled with the saved loss and

@@ -30,8 +30,8 @@ struct ClassificationMetrics {
 // predictions: Predict's output, [n x 1] probabilities of class 1 (threshold 0.5) or [n x k]
 // class probabilities (argmax, the first largest); labels: [n x 1] 0/1 or class indices (a
 // label >= 0.5 is class 1 for the binary case), or [n x k] one-hot or soft labels (the class
-// is the row's argmax, as categorical_crossentropy takes them). Throws std::invalid_argument naming the
-// shapes when they do not go together, or a label that is not a class.
+// is the row's argmax, as categorical_crossentropy takes them). Throws std::invalid_argument naming
+// the shapes when they do not go together, or a label that is not a class.
 ClassificationMetrics Classify(const Tensor& predictions, const Tensor& labels);
 
 struct RegressionMetrics {
