@@ -66,12 +66,6 @@ const std::vector<std::string> kOutcomes = {"final_loss", "final_accuracy", "epo
                                             "epochs_to_loss"};
 constexpr int64_t kMaxCount = 1000000;
 
-// The loss's metric (Loss::metric_name()): "accuracy" for the cross-entropies, the other
-// error for the regression losses; what the epochs' metric rows and outcomes read.
-std::string MetricName(const Spec& spec) {
-  return MakeLoss(fanin::Config(spec.model.loss))->metric_name();
-}
-
 std::string TypeName(const toml::node& node) {
   switch (node.type()) {
     case toml::node_type::string:
@@ -427,6 +421,7 @@ void ReadLoss(const Reader& reader, const toml::table* model_table, const DataSp
                       "; its loss by default: " + DefaultLoss(data.kind) + ")");
     }
   }
+  model.metric = MakeLoss(fanin::Config(model.loss))->metric_name();
   model.output_units = model.loss == "sparse_categorical_crossentropy" ? data.classes : 1;
   if (const toml::node* n = model_table ? model_table->get("output_units") : nullptr) {
     const int64_t units = reader.Integer(*n, "model.output_units", 1, kMaxCount);
@@ -1180,7 +1175,7 @@ double Outcome(const Spec& spec, const RunRecord& r, const std::string& name) {
 std::vector<std::string> Outcomes(const Spec& spec) {
   if (!spec.measure.evaluate) return {};
   // A regression's metric is another error, with no outcome of its own here.
-  if (MetricName(spec) != "accuracy") {
+  if (spec.model.metric != "accuracy") {
     std::vector<std::string> names = {"final_loss"};
     if (spec.measure.target_loss) names.push_back("epochs_to_loss");
     return names;
@@ -1230,7 +1225,7 @@ void AddRunRows(study::CsvTable& table, const Spec& spec, const Config& c, int s
   add_measurements(r.measurements, "");
   add_measurements(r.step_measurements, "@train_step");
   const int64_t steps_per_epoch = (spec.data.points + c.batch_size - 1) / c.batch_size;
-  const std::string metric = MetricName(spec);
+  const std::string& metric = spec.model.metric;
   for (const EpochLogs& logs : r.epochs) {
     const std::string epoch = std::to_string(logs.epoch + 1);
     const std::string step = std::to_string((logs.epoch + 1) * steps_per_epoch);
@@ -1534,7 +1529,7 @@ void SaveStatisticChart(const Spec& spec, const Runs& runs, const std::string& s
 // configuration the median over seeds with its 10th-90th percentile band; a diverged run
 // counts until it stopped.
 void SaveTrainingCurves(const Spec& spec, const Runs& runs, const std::string& path) {
-  const std::string metric = MetricName(spec);
+  const std::string& metric = spec.model.metric;
   plot::Figure figure({.cols = 2,
                        .title = "Training: loss and " + metric +
                                 " after each epoch, median and 10th-90th percentile over seeds",
@@ -1649,7 +1644,7 @@ void WriteOutcomes(plot::Report& report, const Spec& spec, const Runs& runs) {
   std::string text =
       "After every epoch the end-of-epoch weights are evaluated on all points. Final: after "
       "the last epoch (a diverged run counts as an infinite loss" +
-      std::string(MetricName(spec) == "accuracy" ? " and accuracy 0" : "") + ").";
+      std::string(spec.model.metric == "accuracy" ? " and accuracy 0" : "") + ").";
   if (spec.measure.target_accuracy) {
     text += " Epochs to accuracy " + FormatNumber(*spec.measure.target_accuracy) +
             ": the first epoch whose evaluation reaches it.";
@@ -1800,7 +1795,7 @@ void WriteReport(const Spec& spec, const Runs& runs,
                   [](const Config& c) { return c.epochs > 0; })) {
     report.Heading("Training curves");
     SaveTrainingCurves(spec, runs, out + "training.svg");
-    report.Image("training.svg", "Loss and " + MetricName(spec) +
+    report.Image("training.svg", "Loss and " + spec.model.metric +
                                      " on the training batches, the means over each epoch.");
   }
   if (spec.measure.every_steps > 0 && std::any_of(spec.configs.begin(), spec.configs.end(),
@@ -1893,7 +1888,7 @@ void RecordRun(Recorder& recorder, const std::shared_ptr<Backend>& backend, cons
   append_measurements_until(0);
   append_weights(0);
   for (size_t e = 0; e < r.epochs.size(); ++e) {
-    run.AppendEpoch(r.epochs[e], MetricName(spec));
+    run.AppendEpoch(r.epochs[e], spec.model.metric);
     append_weights(e + 1);
     append_measurements_until(r.epochs[e].epoch + 1);
   }
@@ -1943,10 +1938,10 @@ Spec ParseSpec(std::string_view text, const std::string& path) {
   }
   const Params base = ReadBase(reader, root, spec.data, spec.model);
   spec.measure = ReadMeasure(reader, root);
-  if (MetricName(spec) != "accuracy" && spec.measure.target_accuracy) {
+  if (spec.model.metric != "accuracy" && spec.measure.target_accuracy) {
     reader.Fail(root.at_path("measure.target_accuracy").node()->source(),
                 "measure.target_accuracy needs a classification loss; " + spec.model.loss +
-                    " reports " + MetricName(spec) + " (use measure.target_loss)");
+                    " reports " + spec.model.metric + " (use measure.target_loss)");
   }
   const toml::node* grid = root.get("grid");
   const toml::node* configs = root.get("config");
@@ -1959,29 +1954,30 @@ Spec ParseSpec(std::string_view text, const std::string& path) {
     p.config.name = p.config.activation + "_" + p.config.initializer;
     spec.configs.push_back(Resolve(p));
   }
+  // Where a configuration's optimizer key was set, for an error about it.
+  const auto source_of = [&root](const std::string& key) {
+    for (const char* table : {"grid.", "train."}) {
+      if (const toml::node* n = root.at_path(table + key).node()) return n->source();
+    }
+    return root.source();
+  };
   for (const Config& c : spec.configs) {
     if (c.nesterov && (c.optimizer != "sgd" || c.momentum == 0)) {
-      const toml::node* where = root.at_path("grid.nesterov").node();
-      if (where == nullptr) where = root.at_path("train.nesterov").node();
-      reader.Fail(where != nullptr ? where->source() : root.source(),
-                  "configuration \"" + c.name +
-                      "\": nesterov needs the sgd optimizer with a "
-                      "momentum > 0");
+      reader.Fail(source_of("nesterov"), "configuration \"" + c.name +
+                                             "\": nesterov needs the sgd optimizer with a "
+                                             "momentum > 0");
     }
     if (c.optimizer == "adam" && c.momentum > 0) {
-      const toml::node* where = root.at_path("grid.momentum").node();
-      if (where == nullptr) where = root.at_path("train.momentum").node();
-      reader.Fail(where != nullptr ? where->source() : root.source(),
-                  "configuration \"" + c.name +
-                      "\": momentum applies to the sgd optimizer, not "
-                      "adam (which keeps its own moments)");
+      reader.Fail(source_of("momentum"), "configuration \"" + c.name +
+                                             "\": momentum applies to the sgd optimizer, not "
+                                             "adam (which keeps its own moments)");
     }
   }
   spec.compare = ReadCompare(reader, root, spec.measure, spec.configs);
-  if (MetricName(spec) != "accuracy" && spec.compare.statistic.ends_with("accuracy")) {
+  if (spec.model.metric != "accuracy" && spec.compare.statistic.ends_with("accuracy")) {
     reader.Fail(root.at_path("compare.statistic").node()->source(),
                 "compare.statistic " + spec.compare.statistic + " needs a classification loss; " +
-                    spec.model.loss + " reports " + MetricName(spec));
+                    spec.model.loss + " reports " + spec.model.metric);
   }
   return spec;
 }

@@ -57,6 +57,9 @@ struct DataSpec {
 struct ModelSpec {
   std::string loss = "binary_crossentropy";
   int64_t output_units = 1;
+  // The loss's metric_name(): "accuracy" for the cross-entropies, the other error for the
+  // regression losses; what the epochs' metric rows and the outcomes read.
+  std::string metric = "accuracy";
 };
 
 // How a configuration's statistics are measured.

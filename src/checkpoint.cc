@@ -165,8 +165,6 @@ class Reader {
   std::map<std::string, const safetensors::NamedTensor*> tensors_;  // those not yet taken
 };
 
-// "activation" and, when present, "alpha"; without "alpha" (a checkpoint written before
-// activations had parameters) an activation has its default.
 Optimizer MakeOptimizer(const Reader& reader, const json& config) {
   const std::string where = "optimizer";
   const std::string type = reader.Get<std::string>(config, "type", where);

@@ -59,12 +59,11 @@ ClassificationMetrics Classify(const Tensor& predictions, const Tensor& labels) 
   m.confusion.assign(static_cast<size_t>(k * k), 0);
   std::vector<int64_t> truth(static_cast<size_t>(n));
   for (int64_t i = 0; i < n; ++i) {
-    const float label = y[one_hot ? i * cols : i];
     int64_t t = 0;
     if (one_hot) {
       const float* row = y.data() + i * cols;
       t = std::max_element(row, row + cols) - row;
-    } else if (binary) {
+    } else if (const float label = y[i]; binary) {
       t = label >= 0.5f ? 1 : 0;
     } else {
       if (!(label >= 0.0f && label < static_cast<float>(k) && std::floor(label) == label)) {

@@ -189,22 +189,23 @@ std::string EpochMetric(hid_t type, const std::string& path) {
 }
 
 // A layer's `stats` row: grad_ratio, then one RoleRecord per tensor, in the layer's order.
-Handle LayerStatsType(const std::vector<std::string>& roles) {
+Handle LayerStatsType(const std::vector<std::string>& tensors) {
   Handle role_type = RoleType();
-  Handle t(H5Tcreate(H5T_COMPOUND, sizeof(double) + roles.size() * sizeof(RoleRecord)), H5Tclose);
+  Handle t(H5Tcreate(H5T_COMPOUND, sizeof(double) + tensors.size() * sizeof(RoleRecord)), H5Tclose);
   H5Tinsert(t.get(), "grad_ratio", 0, H5T_NATIVE_DOUBLE);
-  for (size_t k = 0; k < roles.size(); ++k) {
-    H5Tinsert(t.get(), roles[k].c_str(), sizeof(double) + k * sizeof(RoleRecord), role_type.get());
+  for (size_t k = 0; k < tensors.size(); ++k) {
+    H5Tinsert(t.get(), tensors[k].c_str(), sizeof(double) + k * sizeof(RoleRecord),
+              role_type.get());
   }
   return t;
 }
 
 // A layer's `histogram` row: one int64[bins] array per tensor.
-Handle HistogramType(const std::vector<std::string>& roles, hsize_t bins) {
+Handle HistogramType(const std::vector<std::string>& tensors, hsize_t bins) {
   Handle array(H5Tarray_create2(H5T_NATIVE_INT64, 1, &bins), H5Tclose);
-  Handle t(H5Tcreate(H5T_COMPOUND, roles.size() * bins * sizeof(int64_t)), H5Tclose);
-  for (size_t k = 0; k < roles.size(); ++k) {
-    H5Tinsert(t.get(), roles[k].c_str(), k * bins * sizeof(int64_t), array.get());
+  Handle t(H5Tcreate(H5T_COMPOUND, tensors.size() * bins * sizeof(int64_t)), H5Tclose);
+  for (size_t k = 0; k < tensors.size(); ++k) {
+    H5Tinsert(t.get(), tensors[k].c_str(), k * bins * sizeof(int64_t), array.get());
   }
   return t;
 }
@@ -480,16 +481,16 @@ void ReadAll(hid_t dataset, hid_t type, void* data, const std::string& path,
 }
 
 // The tensors a layer's `stats` compound holds, in its order (grad_ratio is not one).
-std::vector<std::string> RolesInType(hid_t type) {
-  std::vector<std::string> roles;
+std::vector<std::string> TensorsInType(hid_t type) {
+  std::vector<std::string> tensors;
   const int members = H5Tget_nmembers(type);
   for (int k = 0; k < members; ++k) {
     char* name = H5Tget_member_name(type, static_cast<unsigned>(k));
     if (name == nullptr) continue;
-    if (std::string_view(name) != "grad_ratio") roles.emplace_back(name);
+    if (std::string_view(name) != "grad_ratio") tensors.emplace_back(name);
     H5free_memory(name);
   }
-  return roles;
+  return tensors;
 }
 
 std::vector<std::string> LayerNames(hid_t group, const std::string& path) {
@@ -622,25 +623,25 @@ namespace {
 // One layer's rows of a step, as Append writes them.
 struct LayerRows {
   std::string name;
-  std::vector<std::string> roles;  // the tensors the layer has, in its order
+  std::vector<std::string> tensors;  // the tensors the layer has, in its order
   std::vector<uint8_t> stats;
   std::vector<int64_t> histogram;
   hsize_t bins = 0;
 };
 
 LayerRows RowsOf(const LayerStats& layer, const std::string& path) {
-  LayerRows rows{.name = layer.name, .roles = {}, .stats = {}, .histogram = {}, .bins = 0};
+  LayerRows rows{.name = layer.name, .tensors = {}, .stats = {}, .histogram = {}, .bins = 0};
   rows.stats.resize(sizeof(double));
   std::memcpy(rows.stats.data(), &layer.grad_ratio, sizeof(double));
   for (const NamedStats& named : layer.tensors) {
     const TensorStats* s = &named.stats;
-    rows.roles.push_back(named.name);
+    rows.tensors.push_back(named.name);
     const RoleRecord r{
         s->count,   s->nan_count, s->inf_count,  s->mean,           s->std, s->min, s->max,
         s->hist_lo, s->hist_hi,   s->zero_count, s->saturated_count};
     const auto* bytes = reinterpret_cast<const uint8_t*>(&r);
     rows.stats.insert(rows.stats.end(), bytes, bytes + sizeof(r));
-    if (rows.roles.size() == 1) rows.bins = s->histogram.size();
+    if (rows.tensors.size() == 1) rows.bins = s->histogram.size();
     if (s->histogram.size() != rows.bins) {
       Fail(path, "layer '" + layer.name + "': histograms of one layer differ in bins");
     }
@@ -676,14 +677,14 @@ void CheckSameLayout(hid_t run, const std::string& group, const std::vector<Laye
     const std::string stats_name = layer.name + "/stats";
     const std::string histogram_name = layer.name + "/histogram";
     const std::string where = "run '" + group + "', layer '" + layer.name + "': ";
-    std::vector<std::string> roles;
+    std::vector<std::string> tensors;
     if (LinkExists(run, stats_name)) {
       Handle dataset = Check(H5Dopen2(run, stats_name.c_str(), H5P_DEFAULT), H5Dclose, path,
                              "cannot open dataset '" + stats_name + "'");
       Handle type = Check(H5Dget_type(dataset.get()), H5Tclose, path, stats_name);
-      roles = RolesInType(type.get());
+      tensors = TensorsInType(type.get());
     }
-    if (roles != layer.roles) {
+    if (tensors != layer.tensors) {
       Fail(path, where + "the step's tensors differ from those of the run's first step");
     }
     hsize_t bins = 0;
@@ -694,7 +695,7 @@ void CheckSameLayout(hid_t run, const std::string& group, const std::vector<Laye
       Handle member = Check(H5Tget_member_type(type.get(), 0), H5Tclose, path, histogram_name);
       H5Tget_array_dims2(member.get(), &bins);
     }
-    if (bins != (layer.roles.empty() ? 0 : layer.bins)) {
+    if (bins != (layer.tensors.empty() ? 0 : layer.bins)) {
       Fail(path, where + "histograms of " + std::to_string(layer.bins) + " bins, the run's have " +
                      std::to_string(bins));
     }
@@ -718,12 +719,12 @@ void RunWriter::Append(const StepStats& step) {
     const StepRecord record{step.context.step, step.context.epoch, step.context.batch};
     AppendRow(run.get(), "steps", StepType().get(), {}, &record, chunk_steps_, path);
     for (const LayerRows& layer : layers) {
-      if (layer.roles.empty()) continue;
+      if (layer.tensors.empty()) continue;
       Handle group = OpenOrCreateGroup(run.get(), layer.name, path);
-      AppendRow(group.get(), "stats", LayerStatsType(layer.roles).get(), {}, layer.stats.data(),
+      AppendRow(group.get(), "stats", LayerStatsType(layer.tensors).get(), {}, layer.stats.data(),
                 chunk_steps_, path);
       if (layer.bins > 0) {
-        AppendRow(group.get(), "histogram", HistogramType(layer.roles, layer.bins).get(), {},
+        AppendRow(group.get(), "histogram", HistogramType(layer.tensors, layer.bins).get(), {},
                   layer.histogram.data(), chunk_steps_, path);
       }
     }
@@ -822,7 +823,7 @@ void ReadStats(hid_t run, const std::vector<std::string>& names, RecordedRun& re
   std::vector<std::pair<std::string, size_t>> rows = {{"steps", records.size()}};
 
   struct LayerData {
-    std::vector<std::string> roles;
+    std::vector<std::string> tensors;
     std::vector<uint8_t> stats;
     std::vector<int64_t> histograms;
     hsize_t bins = 0;
@@ -835,10 +836,10 @@ void ReadStats(hid_t run, const std::vector<std::string>& names, RecordedRun& re
     Handle stats = OpenDataset(run, stats_name, dims, path);
     rows.emplace_back(stats_name, dims.at(0));
     Handle file_type = Check(H5Dget_type(stats.get()), H5Tclose, path, stats_name);
-    layer.roles = RolesInType(file_type.get());
-    const size_t row_size = sizeof(double) + layer.roles.size() * sizeof(RoleRecord);
+    layer.tensors = TensorsInType(file_type.get());
+    const size_t row_size = sizeof(double) + layer.tensors.size() * sizeof(RoleRecord);
     layer.stats.resize(row_size * dims[0]);
-    ReadAll(stats.get(), LayerStatsType(layer.roles).get(), layer.stats.data(), path, stats_name);
+    ReadAll(stats.get(), LayerStatsType(layer.tensors).get(), layer.stats.data(), path, stats_name);
 
     const std::string histogram_name = names[i] + "/histogram";
     if (LinkExists(run, histogram_name)) {
@@ -847,8 +848,8 @@ void ReadStats(hid_t run, const std::vector<std::string>& names, RecordedRun& re
       Handle type = Check(H5Dget_type(histogram.get()), H5Tclose, path, histogram_name);
       Handle member = Check(H5Tget_member_type(type.get(), 0), H5Tclose, path, histogram_name);
       H5Tget_array_dims2(member.get(), &layer.bins);
-      layer.histograms.resize(dims[0] * layer.roles.size() * layer.bins);
-      ReadAll(histogram.get(), HistogramType(layer.roles, layer.bins).get(),
+      layer.histograms.resize(dims[0] * layer.tensors.size() * layer.bins);
+      ReadAll(histogram.get(), HistogramType(layer.tensors, layer.bins).get(),
               layer.histograms.data(), path, histogram_name);
     }
   }
@@ -866,10 +867,10 @@ void ReadStats(hid_t run, const std::vector<std::string>& names, RecordedRun& re
       LayerStats& layer = result.steps[s].layers[i];
       layer.name = names[i];
       if (data.stats.empty()) continue;
-      const size_t row_size = sizeof(double) + data.roles.size() * sizeof(RoleRecord);
+      const size_t row_size = sizeof(double) + data.tensors.size() * sizeof(RoleRecord);
       const uint8_t* row = data.stats.data() + s * row_size;
       std::memcpy(&layer.grad_ratio, row, sizeof(double));
-      for (size_t k = 0; k < data.roles.size(); ++k) {
+      for (size_t k = 0; k < data.tensors.size(); ++k) {
         RoleRecord r;
         std::memcpy(&r, row + sizeof(double) + k * sizeof(RoleRecord), sizeof(r));
         TensorStats t{.count = r.count,
@@ -886,10 +887,10 @@ void ReadStats(hid_t run, const std::vector<std::string>& names, RecordedRun& re
                       .saturated_count = r.saturated_count};
         if (data.bins > 0) {
           const auto first = data.histograms.begin() +
-                             static_cast<ptrdiff_t>((s * data.roles.size() + k) * data.bins);
+                             static_cast<ptrdiff_t>((s * data.tensors.size() + k) * data.bins);
           t.histogram.assign(first, first + static_cast<ptrdiff_t>(data.bins));
         }
-        layer.tensors.push_back({data.roles[k], std::move(t)});
+        layer.tensors.push_back({data.tensors[k], std::move(t)});
       }
     }
   }
